@@ -1,0 +1,1 @@
+"""HTTP: reading API Gateway requests and writing each API dialect's responses."""

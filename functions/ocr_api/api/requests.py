@@ -1,0 +1,166 @@
+"""Reading an API Gateway proxy request into fields, whatever shape the client chose.
+
+Clients send the same fields as multipart/form-data, as a urlencoded form, as JSON, or send
+the image itself as the body. This module only reads those shapes; which field names mean
+what is each dialect's business.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import multipart
+
+from ocr_api.errors import InvalidRequest, UnsupportedContentType, UnsupportedImage
+
+ACCEPTED_BODIES = (
+    "multipart/form-data, application/x-www-form-urlencoded, application/json, "
+    "or the image itself as image/* or application/octet-stream"
+)
+_MAX_PARTS = 32
+_DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*),(?P<data>.*)$", re.DOTALL)
+_NOT_BASE64 = re.compile(r"[\r\n\t]")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    value: bytes
+    is_file_part: bool = False
+
+    @property
+    def text(self) -> str:
+        try:
+            return self.value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest(f"the {self.name} field is not UTF-8 text") from None
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    query: dict[str, list[str]]
+    fields: tuple[Field, ...]
+    # The body, when the body is the image itself.
+    image_body: bytes | None
+
+    def field_names(self) -> set[str]:
+        return {field.name for field in self.fields}
+
+    def fields_named(self, name: str) -> list[Field]:
+        return [field for field in self.fields if field.name == name]
+
+    def texts_named(self, name: str) -> list[str]:
+        """Every value given for ``name``, from the query string and the body alike."""
+        return self.query.get(name, []) + [field.text for field in self.fields_named(name)]
+
+
+def read_request(event) -> ReceivedRequest:
+    """Reads a Powertools ``APIGatewayProxyEvent``."""
+    query = dict(event.multi_value_query_string_parameters or {})
+    if not query and event.query_string_parameters:
+        query = {name: [value] for name, value in event.query_string_parameters.items()}
+    body = _body_bytes(event)
+    content_type = event.headers.get("content-type") or ""
+    media_type, options = multipart.parse_options_header(content_type)
+    media_type = media_type.lower()
+
+    if not body:
+        return ReceivedRequest(query, (), None)
+    if media_type == "multipart/form-data":
+        return ReceivedRequest(query, _multipart_fields(body, options.get("boundary")), None)
+    if media_type == "application/x-www-form-urlencoded":
+        return ReceivedRequest(query, _form_fields(body), None)
+    if media_type == "application/json":
+        return ReceivedRequest(query, _json_fields(body), None)
+    if media_type.startswith("image/") or media_type == "application/octet-stream":
+        return ReceivedRequest(query, (), body)
+    shown = media_type or "no Content-Type"
+    raise UnsupportedContentType(f"a body sent as {shown} cannot be read; send {ACCEPTED_BODIES}")
+
+
+def decode_base64_image(text: str, field_name: str) -> bytes:
+    """Plain, URL-safe or data-URI base64, tolerant of line breaks and form-mangled '+'."""
+    text = text.strip()
+    match = _DATA_URI.match(text)
+    if match:
+        declared = match["type"].strip().lower()
+        if declared and not declared.startswith("image/"):
+            raise UnsupportedImage(f"the {field_name} data URI declares {declared}, not an image")
+        if ";base64" not in match["params"].lower():
+            raise InvalidRequest(f"the {field_name} data URI must be base64-encoded")
+        text = match["data"]
+    # Base64 has no spaces: a space is a '+' that a urlencoded form decoded.
+    text = _NOT_BASE64.sub("", text).replace(" ", "+").replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest(f"the {field_name} field is not valid base64") from None
+    if not data:
+        raise InvalidRequest(f"the {field_name} field is empty")
+    return data
+
+
+def _body_bytes(event) -> bytes:
+    body = event.body
+    if not body:
+        return b""
+    if event.is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("the request body is not valid base64") from None
+    return body.encode("utf-8")
+
+
+def _multipart_fields(body: bytes, boundary: str | None) -> tuple[Field, ...]:
+    if not boundary:
+        raise InvalidRequest("the multipart Content-Type has no boundary")
+    parser = multipart.MultipartParser(
+        io.BytesIO(body),
+        boundary,
+        content_length=len(body),
+        strict=True,
+        part_limit=_MAX_PARTS,
+        memory_limit=len(body) + 1,
+        spool_limit=len(body) + 1,
+    )
+    try:
+        parts = list(parser)
+    except multipart.MultipartError as err:
+        raise InvalidRequest(f"the multipart body is malformed: {err}") from None
+    fields = tuple(
+        Field(part.name or "", part.raw, is_file_part=True) for part in parts
+    )
+    if any(not field.name for field in fields):
+        raise InvalidRequest("a multipart part has no field name")
+    return fields
+
+
+def _form_fields(body: bytes) -> tuple[Field, ...]:
+    try:
+        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest("the urlencoded form body is malformed") from None
+    return tuple(Field(name, value.encode("utf-8")) for name, value in pairs)
+
+
+def _json_fields(body: bytes) -> tuple[Field, ...]:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest("the JSON body is malformed") from None
+    if not isinstance(document, dict):
+        raise InvalidRequest("the JSON body must be an object of fields")
+    fields = []
+    for name, value in document.items():
+        if not isinstance(value, str):
+            raise InvalidRequest(f"the JSON field {name} must be a string")
+        fields.append(Field(name, value.encode("utf-8")))
+    return tuple(fields)

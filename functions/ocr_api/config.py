@@ -1,0 +1,86 @@
+"""Settings, read once at cold start from the environment the template sets."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_LANGUAGES = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
+MiB = 1024 * 1024
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or out of its bounds; raised at start-up, never per request."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    appkeys_table: str = "ocr-appkeys"
+    dynamodb_endpoint_url: str | None = None
+    languages: str = "chi_sim+eng"
+    max_image_bytes: int = 10 * MiB
+    max_image_pixels: int = 40_000_000
+    tesseract_cmd: str = "tesseract"
+    tessdata_dir: str | None = None
+    tesseract_threads: int = 1
+    max_recognition_seconds: float = 25.0
+    # Time kept back from the Lambda deadline to build and send the answer.
+    response_reserve_seconds: float = 1.0
+    appkey_cache_seconds: float = 30.0
+    default_requests_per_second: int = 100
+
+    def __post_init__(self) -> None:
+        _check(bool(self.appkeys_table), "APPKEYS_TABLE must name the appkeys table")
+        _check(bool(_LANGUAGES.match(self.languages)), "OCR_LANGUAGES must look like chi_sim+eng")
+        _check(1024 <= self.max_image_bytes <= 50 * MiB, "MAX_IMAGE_BYTES must be 1 KiB..50 MiB")
+        _check(10_000 <= self.max_image_pixels <= 200_000_000, "MAX_IMAGE_PIXELS must be 1e4..2e8")
+        _check(1 <= self.tesseract_threads <= 16, "TESSERACT_THREADS must be 1..16")
+        _check(1 <= self.max_recognition_seconds <= 900, "MAX_RECOGNITION_SECONDS must be 1..900")
+        _check(0 <= self.response_reserve_seconds <= 10, "RESPONSE_RESERVE_SECONDS must be 0..10")
+        _check(0 <= self.appkey_cache_seconds <= 3600, "APPKEY_CACHE_SECONDS must be 0..3600")
+        _check(1 <= self.default_requests_per_second <= 100_000, "DEFAULT_KEY_RPS must be 1..100000")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        defaults = cls()
+
+        def text(name: str, default: str | None) -> str | None:
+            value = environ.get(name, "").strip()
+            return value or default
+
+        def number(name: str, default: float, kind: type = int):
+            value = text(name, None)
+            if value is None:
+                return default
+            try:
+                return kind(value)
+            except ValueError:
+                raise ConfigurationError(f"{name} must be a number, not {value!r}") from None
+
+        return cls(
+            appkeys_table=text("APPKEYS_TABLE", defaults.appkeys_table),
+            dynamodb_endpoint_url=text("DYNAMODB_ENDPOINT_URL", None),
+            languages=text("OCR_LANGUAGES", defaults.languages),
+            max_image_bytes=number("MAX_IMAGE_BYTES", defaults.max_image_bytes),
+            max_image_pixels=number("MAX_IMAGE_PIXELS", defaults.max_image_pixels),
+            tesseract_cmd=text("TESSERACT_CMD", defaults.tesseract_cmd),
+            tessdata_dir=text("TESSDATA_PREFIX", None),
+            tesseract_threads=number("TESSERACT_THREADS", defaults.tesseract_threads),
+            max_recognition_seconds=number(
+                "MAX_RECOGNITION_SECONDS", defaults.max_recognition_seconds, float
+            ),
+            response_reserve_seconds=number(
+                "RESPONSE_RESERVE_SECONDS", defaults.response_reserve_seconds, float
+            ),
+            appkey_cache_seconds=number("APPKEY_CACHE_SECONDS", defaults.appkey_cache_seconds, float),
+            default_requests_per_second=number(
+                "DEFAULT_KEY_RPS", defaults.default_requests_per_second
+            ),
+        )
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigurationError(message)

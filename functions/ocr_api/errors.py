@@ -1,0 +1,85 @@
+"""The service's one error hierarchy.
+
+Every error a client can be shown is a ``ServiceError``. It knows its HTTP status and carries a
+description that is safe to show: it names the field or the limit, never a path, a secret or a
+trace. Each API dialect maps these classes to its own business codes in one place.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    http_status = 500
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class InvalidRequest(ServiceError):
+    """The request cannot be read: a field is missing, empty, duplicated, unknown or malformed."""
+
+    http_status = 400
+
+
+class UnsupportedContentType(ServiceError):
+    """The request body comes in a Content-Type the endpoint does not read."""
+
+    http_status = 415
+
+
+class ImageTooLarge(ServiceError):
+    http_status = 413
+
+
+class UnsupportedImage(ServiceError):
+    """Not an image in a supported format, or bytes that do not decode."""
+
+    http_status = 415
+
+
+class AppKeyMissing(ServiceError):
+    http_status = 401
+
+
+class AppKeyUnknown(ServiceError):
+    http_status = 401
+
+
+class AppKeyForbidden(ServiceError):
+    """The key exists but is disabled, expired, or not allowed on this API."""
+
+    http_status = 403
+
+
+class RateLimited(ServiceError):
+    http_status = 429
+
+
+class RecognitionFailed(ServiceError):
+    """Tesseract ran and failed: a crash, a non-zero exit, or no output."""
+
+    http_status = 500
+
+
+class RecognitionUnavailable(ServiceError):
+    """Tesseract cannot be run at all right now."""
+
+    http_status = 503
+
+
+class RecognitionTimedOut(RecognitionUnavailable):
+    """Recognition did not finish within the time left for the request."""
+
+
+class KeyStoreUnavailable(ServiceError):
+    http_status = 503
+
+
+class InternalError(ServiceError):
+    """Anything unexpected: logged in full, shown to the client only as this."""
+
+    http_status = 500
+
+    def __init__(self, description: str = "internal error") -> None:
+        super().__init__(description)

@@ -1,0 +1,48 @@
+"""What an appkey is. The secret itself is never stored: only its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+KEY_ID_LENGTH = 12
+
+
+class KeyStatus(str, Enum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+def new_appkey() -> str:
+    """A fresh secret: 128 random bits as 32 hex characters."""
+    return secrets.token_hex(16)
+
+
+def hash_appkey(appkey: str) -> str:
+    return hashlib.sha256(appkey.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AppKey:
+    key_hash: str
+    name: str
+    status: KeyStatus
+    requests_per_second: int
+    created_at: datetime
+    expires_at: datetime | None = None
+    # Empty means every API; otherwise the API names (e.g. "gugudata-v1") the key may call.
+    allowed_apis: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def key_id(self) -> str:
+        """A public handle for operators: a prefix of the hash, useless for calling the API."""
+        return self.key_hash[:KEY_ID_LENGTH]
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+    def allows(self, api: str) -> bool:
+        return not self.allowed_apis or api in self.allowed_apis

@@ -1,0 +1,168 @@
+"""``python -m ocr_local serve | invoke EVENT | keys ...``: the OCR API on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import boto3
+
+from ocr_api.keys import AppKeyStore, new_appkey
+from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, EmbeddedDynamoDB, create_table
+from ocr_local.environment import LOCAL_TABLE_NAME, function_environment, register_appkey
+from ocr_local.events import EVENTS_APPKEY
+from ocr_local.lambda_runtime import LambdaInstances, invoke_in_process
+from ocr_local.server import LocalApiGateway
+from ocr_local.template import PROJECT_ROOT, ApiSpec, load_template
+
+DEFAULT_DYNAMODB_PORT = 3001
+DEMO_IMAGE = PROJECT_ROOT / "functions" / "ocr_api" / "api" / "demo.png"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return args.command(args)
+
+
+def serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-call access log
+    spec = _spec()
+    endpoint = args.dynamodb_endpoint
+    embedded = None
+    if endpoint:
+        for name, value in LOCAL_AWS_ENVIRONMENT.items():
+            os.environ.setdefault(name, value)
+    else:
+        os.environ.update(LOCAL_AWS_ENVIRONMENT)
+        embedded = EmbeddedDynamoDB(args.dynamodb_port)
+        embedded.start()
+        endpoint = embedded.endpoint_url
+    store = _prepare_store(spec, endpoint)
+    demo_appkey = new_appkey()
+    register_appkey(store, demo_appkey, "local demo key")
+
+    instances = {
+        name: LambdaInstances(function, function_environment(function, endpoint, args.layer_dir), args.instances)
+        for name, function in spec.functions.items()
+    }
+    for pool in instances.values():
+        pool.warm_up()
+    server = LocalApiGateway((args.host, args.port), spec, instances)
+    signal.signal(signal.SIGTERM, _stop)
+    _print_banner(args, endpoint, embedded is not None, demo_appkey)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        for pool in instances.values():
+            pool.close()
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def invoke(args: argparse.Namespace) -> int:
+    """Like ``sam local invoke -e EVENT``: one event through the real handler, in-process."""
+    spec = _spec()
+    function = spec.functions[args.function] if args.function else next(iter(spec.functions.values()))
+    event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    endpoint = os.environ.get("DYNAMODB_ENDPOINT_URL")
+    os.environ.update(function_environment(function, endpoint, args.layer_dir))
+    os.environ.setdefault("AWS_DEFAULT_REGION", LOCAL_AWS_ENVIRONMENT["AWS_DEFAULT_REGION"])
+    # As with sam local invoke: the function's logs on stderr, its response alone on stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        if endpoint:
+            register_appkey(_prepare_store(spec, endpoint), EVENTS_APPKEY, "events/ appkey")
+            response = invoke_in_process(function, event)
+        else:
+            from moto import mock_aws
+
+            with mock_aws():
+                register_appkey(_prepare_store(spec, None), EVENTS_APPKEY, "events/ appkey")
+                response = invoke_in_process(function, event)
+    print(json.dumps(response, ensure_ascii=False, indent=2))
+    return 0
+
+
+def keys(args: argparse.Namespace) -> int:
+    """The key command, pointed at the local server's store."""
+    from ocr_api.keys.__main__ import main as keys_main
+
+    os.environ.setdefault("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{DEFAULT_DYNAMODB_PORT}")
+    os.environ.setdefault("APPKEYS_TABLE", LOCAL_TABLE_NAME)
+    for name, value in LOCAL_AWS_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    return keys_main(args.keys_args)
+
+
+def _spec() -> ApiSpec:
+    return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
+
+
+def _prepare_store(spec: ApiSpec, endpoint: str | None) -> AppKeyStore:
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    create_table(client, LOCAL_TABLE_NAME, spec.table_properties)
+    return AppKeyStore(LOCAL_TABLE_NAME, endpoint_url=endpoint)
+
+
+def _print_banner(args: argparse.Namespace, endpoint: str, embedded: bool, appkey: str) -> None:
+    base = f"http://{args.host}:{args.port}"
+    store = f"embedded moto server at {endpoint}" if embedded else endpoint
+    print(
+        f"\nOCR API listening on {base}  ({args.instances} Lambda instance(s) per function)\n"
+        f"DynamoDB: {store}, table {LOCAL_TABLE_NAME}\n"
+        f"Demo appkey (valid while this server runs): {appkey}\n\n"
+        f"Recognise an image:\n"
+        f'  curl -s -F "imagefile=@{DEMO_IMAGE}" "{base}/v1/imagerecognition/ocr?appkey={appkey}"\n'
+        f"The demo endpoint (no appkey):\n"
+        f"  curl -s {base}/v1/imagerecognition/ocr/demo\n"
+        f"Manage keys: python -m ocr_local keys list   (or: make keys ARGS=list)\n"
+        f"Stop with Ctrl-C.\n",
+        flush=True,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ocr_local", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("serve", help="serve the API on http://127.0.0.1:3000")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=3000)
+    run.add_argument("--instances", type=int, default=2, help="Lambda instances per function")
+    run.add_argument("--dynamodb-port", type=int, default=DEFAULT_DYNAMODB_PORT)
+    run.add_argument(
+        "--dynamodb-endpoint",
+        default=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
+        help="use this DynamoDB endpoint instead of the embedded one",
+    )
+    run.add_argument("--layer-dir", type=Path, help="a layer-shaped tree to take Tesseract from")
+    run.set_defaults(command=serve)
+
+    one = commands.add_parser("invoke", help="invoke the handler with an event file")
+    one.add_argument("event", help="an API Gateway event, e.g. events/v1-ocr-multipart.json")
+    one.add_argument("--function", help="the function's logical id in template.yaml")
+    one.add_argument("--layer-dir", type=Path, help="a layer-shaped tree to take Tesseract from")
+    one.set_defaults(command=invoke)
+
+    manage = commands.add_parser("keys", help="python -m ocr_api.keys against the local store")
+    manage.add_argument("keys_args", nargs=argparse.REMAINDER)
+    manage.set_defaults(command=keys)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

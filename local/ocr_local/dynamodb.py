@@ -1,0 +1,46 @@
+"""DynamoDB for local runs: moto's server as the embedded default, the table from the template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# moto accepts any credentials; boto3 only needs some to sign with.
+LOCAL_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def create_table(client, table_name: str, table_properties: dict[str, Any]) -> None:
+    """Creates the appkeys table with the key schema and TTL that ``template.yaml`` declares."""
+    existing = client.list_tables()["TableNames"]
+    if table_name not in existing:
+        client.create_table(
+            TableName=table_name,
+            KeySchema=table_properties["KeySchema"],
+            AttributeDefinitions=table_properties["AttributeDefinitions"],
+            BillingMode=table_properties["BillingMode"],
+        )
+        client.get_waiter("table_exists").wait(TableName=table_name)
+    ttl = table_properties.get("TimeToLiveSpecification")
+    if ttl:
+        client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+
+
+class EmbeddedDynamoDB:
+    """moto in server mode on loopback, so every Lambda instance process shares one store."""
+
+    def __init__(self, port: int) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.endpoint_url = f"http://127.0.0.1:{port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()

@@ -1,0 +1,56 @@
+"""The function's environment for a local run: the template's, with local places swapped in."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ocr_api.keys import AppKey, AppKeyStore, KeyStatus, hash_appkey
+from ocr_api.keys.store import utc_now
+from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT
+from ocr_local.template import FunctionSpec
+
+LOCAL_TABLE_NAME = "ocr-appkeys-local"
+
+
+def function_environment(
+    function: FunctionSpec, dynamodb_endpoint_url: str | None, layer_dir: Path | None = None
+) -> dict[str, str]:
+    environment = dict(function.environment)
+    environment.update(
+        APPKEYS_TABLE=LOCAL_TABLE_NAME,
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_DEV="false",
+    )
+    if dynamodb_endpoint_url:
+        environment["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
+        environment.update(LOCAL_AWS_ENVIRONMENT)
+    environment.update(_tesseract_paths(layer_dir))
+    return environment
+
+
+def _tesseract_paths(layer_dir: Path | None) -> dict[str, str]:
+    """The layer's /opt paths, or this machine's own Tesseract when no layer tree is given."""
+    if layer_dir is not None:
+        return {
+            "TESSERACT_CMD": str(layer_dir / "bin" / "tesseract"),
+            "TESSDATA_PREFIX": str(layer_dir / "share" / "tessdata"),
+            "LD_LIBRARY_PATH": str(layer_dir / "lib"),
+        }
+    command = shutil.which("tesseract")
+    if command is None:
+        raise SystemExit("tesseract is not installed: run scripts/setup.sh first")
+    return {"TESSERACT_CMD": command, "TESSDATA_PREFIX": ""}
+
+
+def register_appkey(store: AppKeyStore, secret: str, name: str, requests_per_second: int = 100) -> AppKey:
+    key = AppKey(
+        key_hash=hash_appkey(secret),
+        name=name,
+        status=KeyStatus.ACTIVE,
+        requests_per_second=requests_per_second,
+        created_at=utc_now(),
+    )
+    if store.get(key.key_hash) is None:
+        store.put(key)
+    return key

@@ -1,0 +1,96 @@
+"""Invoking the handler as Lambda would: a context with a deadline, one request per instance."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from multiprocessing import get_context
+
+from ocr_local.template import FunctionSpec
+
+
+class LocalLambdaContext:
+    """The attributes of ``LambdaContext`` that handlers and Powertools read."""
+
+    def __init__(self, function: FunctionSpec, request_id: str | None = None) -> None:
+        self.function_name = function.logical_id
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = function.memory_mb
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:123456789012:function:{function.logical_id}"
+        )
+        self.aws_request_id = request_id or str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function.logical_id}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + function.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def load_handler(function: FunctionSpec):
+    module_name, _, attribute = function.handler.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def invoke_in_process(function: FunctionSpec, event: dict) -> dict:
+    return load_handler(function)(event, LocalLambdaContext(function))
+
+
+class FunctionTimedOut(Exception):
+    pass
+
+
+class LambdaInstances:
+    """A pool of worker processes, each a warm Lambda instance serving one event at a time.
+
+    Separate processes, as on Lambda: concurrent requests never share a handler's state.
+    """
+
+    def __init__(self, function: FunctionSpec, environment: dict[str, str], instances: int) -> None:
+        self.function = function
+        self._pool = ProcessPoolExecutor(
+            max_workers=instances,
+            mp_context=get_context("spawn"),
+            initializer=_start_instance,
+            initargs=(function, environment),
+        )
+
+    def warm_up(self) -> None:
+        """Runs the cold start of every instance now rather than on the first requests."""
+        for future in [self._pool.submit(_ping) for _ in range(self._pool._max_workers)]:
+            future.result()
+
+    def invoke(self, event: dict) -> dict:
+        future = self._pool.submit(_invoke, event)
+        try:
+            # A little grace beyond the function's timeout: the handler watches its own.
+            return future.result(timeout=self.function.timeout_seconds + 2)
+        except FutureTimeout:
+            raise FunctionTimedOut(self.function.logical_id) from None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+_instance_function: FunctionSpec | None = None
+
+
+def _start_instance(function: FunctionSpec, environment: dict[str, str]) -> None:
+    global _instance_function
+    os.environ.update(environment)
+    _instance_function = function
+    load_handler(function)
+
+
+def _ping() -> bool:
+    return True
+
+
+def _invoke(event: dict) -> dict:
+    assert _instance_function is not None
+    return invoke_in_process(_instance_function, event)
