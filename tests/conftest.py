@@ -1,0 +1,112 @@
+"""Shared fixtures: moto tables built from template.yaml, the real Tesseract, the handler."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ocr_api import dependencies
+from ocr_api.config import Settings
+from ocr_api.dependencies import Dependencies
+from ocr_api.keys import AppKey, AppKeyStore, KeyStatus, hash_appkey
+from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
+from ocr_local.environment import LOCAL_TABLE_NAME
+from ocr_local.events import EVENTS_APPKEY
+from ocr_local.lambda_runtime import LocalLambdaContext
+from ocr_local.template import ApiSpec, load_template
+
+@pytest.fixture(scope="session")
+def spec() -> ApiSpec:
+    return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
+
+
+@pytest.fixture(scope="session")
+def tesseract_cmd() -> str:
+    command = shutil.which("tesseract")
+    assert command, "tesseract must be installed (scripts/setup.sh installs it)"
+    return command
+
+
+@pytest.fixture(autouse=True)
+def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never reach a real AWS account from a test, whatever the developer's shell holds.
+    for name, value in LOCAL_AWS_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+@pytest.fixture
+def store(spec: ApiSpec) -> Iterator[AppKeyStore]:
+    """A fresh moto DynamoDB with the appkeys table exactly as the template declares it."""
+    with mock_aws():
+        create_table(boto3.client("dynamodb"), LOCAL_TABLE_NAME, spec.table_properties)
+        yield AppKeyStore(LOCAL_TABLE_NAME)
+
+
+@pytest.fixture
+def add_key(store: AppKeyStore):
+    """Registers an appkey and returns its secret; keyword arguments override the record."""
+
+    def add(secret: str, **overrides) -> str:
+        key = AppKey(
+            key_hash=hash_appkey(secret),
+            name=overrides.pop("name", "test key"),
+            status=overrides.pop("status", KeyStatus.ACTIVE),
+            requests_per_second=overrides.pop("requests_per_second", 100),
+            created_at=datetime.now(timezone.utc),
+            **overrides,
+        )
+        store.put(key)
+        return secret
+
+    return add
+
+
+@pytest.fixture
+def settings(tesseract_cmd: str) -> Settings:
+    return Settings(appkeys_table=LOCAL_TABLE_NAME, tesseract_cmd=tesseract_cmd)
+
+
+@pytest.fixture
+def service(settings: Settings, store: AppKeyStore, add_key) -> Iterator[Dependencies]:
+    """The handler's dependencies, on moto and the real Tesseract, with the events/ appkey."""
+    add_key(EVENTS_APPKEY, name="events")
+    installed = Dependencies.from_settings(settings, store)
+    dependencies.install(installed)
+    yield installed
+    dependencies.install(None)
+
+
+@pytest.fixture
+def reconfigure(service: Dependencies, store: AppKeyStore):
+    """Reinstalls the dependencies with some settings changed (a fake engine, a limit)."""
+
+    def apply(**changes) -> Dependencies:
+        changed = Dependencies.from_settings(replace(service.settings, **changes), store)
+        dependencies.install(changed)
+        return changed
+
+    return apply
+
+
+@pytest.fixture
+def invoke(spec: ApiSpec, service: Dependencies):
+    """Calls the real Lambda handler with an event and a context that has a deadline."""
+    from ocr_api.app import handler
+
+    function = spec.functions["OcrFunction"]
+
+    def call(event: dict, remaining_seconds: float | None = None) -> dict:
+        context = LocalLambdaContext(
+            replace(function, timeout_seconds=remaining_seconds or function.timeout_seconds)
+        )
+        return handler(event, context)
+
+    return call

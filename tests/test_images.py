@@ -1,0 +1,184 @@
+"""Decoding and limits in the OCR core: every format, mode and bad input the API accepts."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image, ImageDraw
+
+from helpers import encode, eval_image
+from ocr_api.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
+from ocr_api.ocr import ImageLimits, prepare_image
+
+LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
+
+
+def page_with_mark(mode: str = "RGB", background=(255, 255, 255)) -> Image.Image:
+    """A 200x100 page with a black box at the left half: easy to find after decoding."""
+    image = Image.new(mode, (200, 100), background)
+    ImageDraw.Draw(image).rectangle((10, 10, 90, 90), fill=(0, 0, 0) if mode == "RGB" else 0)
+    return image
+
+
+@pytest.mark.parametrize(
+    "format, options",
+    [("JPEG", {}), ("PNG", {}), ("BMP", {}), ("GIF", {}), ("WEBP", {"lossless": True}), ("TIFF", {})],
+)
+def test_each_supported_format_decodes_to_upright_grey(format, options):
+    # GIVEN a page in a supported format
+    data = encode(page_with_mark(), format, **options)
+    # WHEN it is prepared
+    prepared = prepare_image(data, LIMITS)
+    # THEN it is 8-bit grey with the mark dark and the background light
+    assert prepared.image.mode == "L"
+    assert (prepared.width, prepared.height) == (200, 100)
+    assert prepared.image.getpixel((50, 50)) < 40
+    assert prepared.image.getpixel((150, 50)) > 215
+
+
+def test_exif_orientation_is_honoured():
+    # GIVEN a landscape JPEG whose EXIF says "rotate 90° clockwise to display"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(page_with_mark(), "JPEG", exif=exif)
+    # WHEN prepared
+    prepared = prepare_image(data, LIMITS)
+    # THEN the image is turned upright: portrait, with the mark now at the top
+    assert (prepared.width, prepared.height) == (100, 200)
+    assert prepared.image.getpixel((50, 50)) < 40
+    assert prepared.image.getpixel((50, 150)) > 215
+
+
+def test_transparency_is_flattened_onto_white():
+    # GIVEN black text pixels on a fully transparent *black* background (as eurotext_deskew)
+    image = Image.new("RGBA", (200, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(image).rectangle((10, 10, 90, 90), fill=(0, 0, 0, 255))
+    # WHEN prepared
+    prepared = prepare_image(encode(image, "PNG"), LIMITS)
+    # THEN the background becomes white, and the opaque mark stays black
+    assert prepared.image.getpixel((150, 50)) == 255
+    assert prepared.image.getpixel((50, 50)) == 0
+
+
+def test_real_rgba_page_with_transparent_surround_is_readable():
+    prepared = prepare_image(eval_image("tess4j/eurotext_deskew.png"), LIMITS)
+    corner = prepared.image.getpixel((0, 0))
+    assert prepared.image.mode == "L" and corner == 255
+
+
+def test_palette_with_transparency_is_flattened():
+    image = page_with_mark().convert("P")
+    image.info["transparency"] = image.getpixel((150, 50))
+    prepared = prepare_image(encode(image, "PNG", transparency=image.info["transparency"]), LIMITS)
+    assert prepared.image.getpixel((150, 50)) == 255
+    assert prepared.image.getpixel((50, 50)) < 40
+
+
+def test_16_bit_grey_keeps_its_contrast():
+    # GIVEN a 16-bit PNG: mark at 0, background at 60000 (Pillow's plain convert clips this to 255)
+    image = Image.new("I;16", (200, 100), 60000)
+    ImageDraw.Draw(image).rectangle((10, 10, 90, 90), fill=0)
+    prepared = prepare_image(encode(image, "PNG"), LIMITS)
+    assert prepared.image.getpixel((50, 50)) == 0
+    assert prepared.image.getpixel((150, 50)) == 255
+
+
+def test_16_bit_grey_with_low_values_is_not_stretched_to_white():
+    image = Image.new("I;16", (200, 100), 200)
+    ImageDraw.Draw(image).rectangle((10, 10, 90, 90), fill=10)
+    prepared = prepare_image(encode(image, "PNG"), LIMITS)
+    assert prepared.image.getpixel((150, 50)) == 200
+    assert prepared.image.getpixel((50, 50)) == 10
+
+
+def test_cmyk_jpeg_is_converted():
+    image = page_with_mark().convert("CMYK")
+    prepared = prepare_image(encode(image, "JPEG"), LIMITS)
+    assert prepared.image.getpixel((50, 50)) < 60
+    assert prepared.image.getpixel((150, 50)) > 200
+
+
+def test_animated_gif_reads_the_first_frame():
+    first = page_with_mark().convert("P")
+    second = Image.new("P", (200, 100), 0)
+    data = encode(first, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
+    prepared = prepare_image(data, LIMITS)
+    assert prepared.image.getpixel((150, 50)) > 215
+
+
+def test_multipage_tiff_reads_the_first_page():
+    first = page_with_mark()
+    second = Image.new("RGB", (200, 100), (0, 0, 0))
+    data = encode(first, "TIFF", save_all=True, append_images=[second])
+    prepared = prepare_image(data, LIMITS)
+    assert prepared.image.getpixel((150, 50)) > 215
+
+
+def test_resolution_from_the_header_is_kept_for_tesseract():
+    assert prepare_image(eval_image("tesseract-test/8071_093.3B.tif"), LIMITS).dpi == 300
+    assert prepare_image(encode(page_with_mark(), "PNG"), LIMITS).dpi is None
+
+
+def test_empty_bytes_are_a_bad_request():
+    with pytest.raises(InvalidRequest, match="empty"):
+        prepare_image(b"", LIMITS)
+
+
+def test_more_bytes_than_the_limit_are_refused_before_decoding():
+    limits = ImageLimits(max_bytes=1000, max_pixels=LIMITS.max_pixels)
+    with pytest.raises(ImageTooLarge, match="1000 bytes"):
+        prepare_image(b"\x89PNG" + b"\0" * 2000, limits)
+
+
+def test_decompression_bomb_is_refused_from_its_header():
+    # GIVEN a tiny PNG that declares 100 megapixels
+    data = encode(Image.new("1", (10_000, 10_000), 1), "PNG", optimize=True)
+    assert len(data) < 100_000
+    # THEN it is refused as too large, naming the limit
+    with pytest.raises(ImageTooLarge, match="10000x10000 pixels; the limit is 40000000"):
+        prepare_image(data, LIMITS)
+
+
+def test_a_bomb_beyond_pillows_own_guard_is_still_a_413():
+    data = encode(Image.new("1", (20_000, 20_000), 1), "PNG", optimize=True)
+    with pytest.raises(ImageTooLarge):
+        prepare_image(data, ImageLimits(LIMITS.max_bytes, max_pixels=200_000_000))
+
+
+def test_a_side_longer_than_tesseract_accepts_is_too_large():
+    data = encode(Image.new("L", (60_000, 1), 255), "PNG")
+    with pytest.raises(ImageTooLarge, match="60000x1"):
+        prepare_image(data, LIMITS)
+
+
+def test_one_pixel_image_is_accepted():
+    assert prepare_image(encode(Image.new("L", (1, 1), 255), "PNG"), LIMITS).width == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"these are notes, not a picture",
+        b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF",
+        b"GIF89a",
+        b"\0" * 64,
+    ],
+    ids=["text", "pdf", "gif-header-only", "zeros"],
+)
+def test_bytes_that_are_not_a_supported_image_are_415(data):
+    with pytest.raises(UnsupportedImage):
+        prepare_image(data, LIMITS)
+
+
+@pytest.mark.parametrize("format", ["PNG", "JPEG"])
+def test_truncated_image_is_415(format):
+    whole = encode(Image.effect_noise((400, 400), 64).convert("L"), format)
+    with pytest.raises(UnsupportedImage, match="truncated or corrupt"):
+        prepare_image(whole[: len(whole) // 2], LIMITS)
+
+
+def test_other_formats_pillow_knows_are_refused():
+    # ICO and PPM decode in Pillow, but are not formats this API accepts.
+    with pytest.raises(UnsupportedImage):
+        prepare_image(encode(page_with_mark(), "ICO"), LIMITS)
+    with pytest.raises(UnsupportedImage):
+        prepare_image(encode(page_with_mark(), "PPM"), LIMITS)

@@ -1,0 +1,194 @@
+"""Appkeys: stored hashed, checked, cached, rate-limited in DynamoDB, and managed by command."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+
+from ocr_api.errors import (
+    AppKeyForbidden,
+    AppKeyMissing,
+    AppKeyUnknown,
+    KeyStoreUnavailable,
+    RateLimited,
+)
+from ocr_api.keys import AccessGuard, AppKeyStore, KeyStatus, hash_appkey
+from ocr_api.keys.__main__ import main as keys_command
+from ocr_local.environment import LOCAL_TABLE_NAME
+
+API = "gugudata-v1"
+
+
+class CountingStore:
+    """The real store, counting reads, to see what the cache saves."""
+
+    def __init__(self, store: AppKeyStore) -> None:
+        self.store = store
+        self.reads = 0
+
+    def get(self, key_hash):
+        self.reads += 1
+        return self.store.get(key_hash)
+
+    def admit_request(self, *args):
+        return self.store.admit_request(*args)
+
+
+def table_items() -> list[dict]:
+    return boto3.client("dynamodb").scan(TableName=LOCAL_TABLE_NAME)["Items"]
+
+
+def test_only_the_hash_of_a_key_is_stored(store, add_key):
+    secret = add_key("plain-secret-value-1234567890")
+    stored = repr(table_items())
+    assert secret not in stored
+    assert hash_appkey(secret) in stored
+
+
+def test_active_key_is_admitted(store, add_key):
+    key = AccessGuard(store).admit(add_key("k-active-000000000000"), API)
+    assert key.name == "test key" and key.status is KeyStatus.ACTIVE
+
+
+@pytest.mark.parametrize("appkey", [None, ""])
+def test_missing_key_is_401(store, appkey):
+    with pytest.raises(AppKeyMissing):
+        AccessGuard(store).admit(appkey, API)
+
+
+def test_unknown_key_is_401(store):
+    with pytest.raises(AppKeyUnknown):
+        AccessGuard(store).admit("no-such-key-0000000000", API)
+
+
+def test_disabled_key_is_403(store, add_key):
+    secret = add_key("k-disabled-0000000000", status=KeyStatus.DISABLED)
+    with pytest.raises(AppKeyForbidden, match="disabled"):
+        AccessGuard(store).admit(secret, API)
+
+
+def test_expired_key_is_403_and_a_future_expiry_is_fine(store, add_key):
+    past = add_key("k-expired-00000000000", expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+    future = add_key("k-future-000000000000", expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+    with pytest.raises(AppKeyForbidden, match="expired"):
+        AccessGuard(store).admit(past, API)
+    AccessGuard(store).admit(future, API)
+
+
+def test_key_limited_to_other_apis_is_403(store, add_key):
+    secret = add_key("k-other-api-000000000", allowed_apis=frozenset({"tupu"}))
+    with pytest.raises(AppKeyForbidden, match="not allowed"):
+        AccessGuard(store).admit(secret, API)
+
+
+def test_lookups_are_cached_for_the_configured_time(store, add_key):
+    secret = add_key("k-cached-000000000000")
+    now = [1000.0]
+    counting = CountingStore(store)
+    guard = AccessGuard(counting, cache_seconds=30, clock=lambda: now[0])
+    guard.admit(secret, API)
+    now[0] += 29
+    guard.admit(secret, API)
+    assert counting.reads == 1
+    now[0] += 2
+    guard.admit(secret, API)
+    assert counting.reads == 2
+
+
+def test_rate_limit_holds_per_second_and_resets_the_next(store, add_key):
+    secret = add_key("k-rate-00000000000000", requests_per_second=3)
+    now = [5000.2]
+    guard = AccessGuard(store, clock=lambda: now[0])
+    for _ in range(3):
+        guard.admit(secret, API)
+    with pytest.raises(RateLimited, match="more than 3 requests per second"):
+        guard.admit(secret, API)
+    now[0] = 5001.0
+    guard.admit(secret, API)
+
+
+def test_rate_limit_is_exact_across_concurrent_instances(store, add_key):
+    # GIVEN many "instances" (separate guards, separate caches) sharing one table and one second
+    secret = add_key("k-concurrent-00000000", requests_per_second=7)
+    admitted, refused = [], []
+    lock = threading.Lock()
+
+    def instance():
+        guard = AccessGuard(store, clock=lambda: 7000.5)
+        for _ in range(3):
+            try:
+                guard.admit(secret, API)
+                outcome = admitted
+            except RateLimited:
+                outcome = refused
+            with lock:
+                outcome.append(1)
+
+    threads = [threading.Thread(target=instance) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # THEN exactly the limit passed, every other request was refused, and the counter agrees
+    assert (len(admitted), len(refused)) == (7, 11)
+    [counter] = [item for item in table_items() if item["sk"]["S"] == "rate#7000"]
+    assert counter["hits"]["N"] == "7"
+    assert int(counter["expires_at"]["N"]) > 7000
+
+
+def test_unreachable_table_is_503(monkeypatch):
+    store = AppKeyStore(LOCAL_TABLE_NAME, endpoint_url="http://127.0.0.1:9")
+    with pytest.raises(KeyStoreUnavailable, match="unavailable"):
+        AccessGuard(store).admit("any-key-000000000000", API)
+
+
+def test_missing_table_is_503(store):
+    with pytest.raises(KeyStoreUnavailable):
+        AccessGuard(AppKeyStore("no-such-table")).admit("any-key-000000000000", API)
+
+
+# The key command, against the same table the tests use.
+
+
+def run_keys(capsys, *args) -> str:
+    code = keys_command(["--table", LOCAL_TABLE_NAME, *args])
+    output = capsys.readouterr()
+    assert code == 0, output.err
+    return output.out
+
+
+def test_key_command_lifecycle(store, capsys):
+    # create prints the secret once, and it works
+    created = run_keys(capsys, "create", "--name", "alice", "--rps", "5", "--expires", "2999-01-01")
+    secret = re.search(r"appkey: ([0-9a-f]{32})", created)[1]
+    key_id = re.search(r"key id: ([0-9a-f]{12})", created)[1]
+    assert AccessGuard(store).admit(secret, API).requests_per_second == 5
+
+    # list shows the key by id, never its secret
+    listed = run_keys(capsys, "list")
+    assert key_id in listed and "alice" in listed and secret not in listed
+
+    run_keys(capsys, "disable", key_id)
+    with pytest.raises(AppKeyForbidden):
+        AccessGuard(store).admit(secret, API)
+    run_keys(capsys, "enable", key_id)
+    AccessGuard(store).admit(secret, API)
+    run_keys(capsys, "delete", key_id)
+    with pytest.raises(AppKeyUnknown):
+        AccessGuard(store).admit(secret, API)
+
+
+def test_key_command_limits_a_key_to_one_api(store, capsys):
+    created = run_keys(capsys, "create", "--name", "tupu only", "--api", "tupu")
+    secret = re.search(r"appkey: ([0-9a-f]{32})", created)[1]
+    with pytest.raises(AppKeyForbidden):
+        AccessGuard(store).admit(secret, API)
+
+
+def test_key_command_reports_an_unknown_id(store, capsys):
+    assert keys_command(["--table", LOCAL_TABLE_NAME, "disable", "deadbeef0000"]) == 1
+    assert "0 keys match" in capsys.readouterr().err

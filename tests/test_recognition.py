@@ -1,0 +1,140 @@
+"""The real Tesseract on real images, and every way the one Tesseract call can fail."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from PIL import Image
+
+from helpers import encode, eval_image, eval_truth, fake_tesseract
+from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
+from ocr_api.ocr import ImageLimits, Recognizer, Tesseract
+from ocr_api.ocr.tesseract import join_words
+from scoring import cer
+
+LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+pytestmark = pytest.mark.tesseract
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer(Tesseract(), LIMITS, "chi_sim+eng")
+
+
+def test_english_page_is_read_almost_exactly(recognizer):
+    result = recognizer.recognize(eval_image("tesseract-test/phototest.tif"), 30)
+    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert result.texts[0] == "This is alot of 12 point text to test the"
+
+
+def test_lines_come_in_reading_order_with_boxes_and_confidence(recognizer):
+    result = recognizer.recognize(eval_image("tesseract-test/phototest.tif"), 30)
+    assert (result.image_width, result.image_height) == (640, 480)
+    tops = [line.box.top for line in result.lines]
+    assert tops == sorted(tops)
+    for line in result.lines:
+        assert 0 <= line.box.left and line.box.left + line.box.width <= result.image_width
+        assert 0 <= line.box.top and line.box.top + line.box.height <= result.image_height
+        assert 0.5 < line.confidence <= 1.0
+        assert line.block >= 1 and line.paragraph >= 1 and line.line >= 1
+
+
+def test_chinese_screenshot_is_read_as_chinese(recognizer):
+    result = recognizer.recognize(eval_image("zh-rendered/screenshot_02.png"), 30)
+    truth = eval_truth("zh-rendered/screenshot_02.png")
+    assert result.texts[0] == truth.splitlines()[0]
+    assert cer(result.full_text, truth) <= 0.10
+    # Chinese words are joined without the spaces Tesseract puts between them.
+    assert not re.search(r"[\u4e00-\u9fff] [\u4e00-\u9fff]", result.full_text)
+    assert len(HAN.findall(result.full_text)) > 80
+
+
+def test_mixed_chinese_and_english_line_keeps_both(recognizer):
+    result = recognizer.recognize(eval_image("zh-rendered/screenshot_02.png"), 30)
+    assert "20 个周年纪念日。" in result.texts
+
+
+def test_blank_and_one_pixel_images_have_no_lines(recognizer):
+    assert recognizer.recognize(encode(Image.new("L", (400, 200), 255), "PNG"), 30).lines == ()
+    assert recognizer.recognize(encode(Image.new("L", (1, 1), 255), "PNG"), 30).lines == ()
+
+
+def test_tesseract_runs_with_one_openmp_thread():
+    Tesseract(threads=1)
+    assert os.environ["OMP_THREAD_LIMIT"] == "1"
+
+
+def test_words_are_joined_with_spaces_only_where_the_script_has_them():
+    assert join_words(["Image", "to", "text"]) == "Image to text"
+    assert join_words(["图片", "文字", "识别"]) == "图片文字识别"
+    assert join_words(["支持", "English", "和", "2026"]) == "支持 English 和 2026"
+    assert join_words(["你好", "，", "世界"]) == "你好，世界"
+
+
+# Fault injection: the fake replaces the binary at the one place Tesseract is called.
+
+PAGE = encode(Image.new("L", (100, 50), 255), "PNG")
+
+
+def test_missing_binary_is_unavailable():
+    engine = Recognizer(Tesseract(command="/nonexistent/tesseract"), LIMITS, "eng")
+    with pytest.raises(RecognitionUnavailable, match="not available"):
+        engine.recognize(PAGE, 10)
+
+
+def test_binary_that_cannot_be_executed_is_unavailable(tmp_path):
+    path = tmp_path / "tesseract"
+    path.write_text("not a program")
+    path.chmod(0o644)
+    with pytest.raises(RecognitionUnavailable):
+        Recognizer(Tesseract(command=str(path)), LIMITS, "eng").recognize(PAGE, 10)
+
+
+def test_crash_by_signal_is_a_failure(tmp_path):
+    command = fake_tesseract(tmp_path, "echo 'Segmentation fault' >&2; kill -SEGV $$")
+    with pytest.raises(RecognitionFailed, match="failed"):
+        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 10)
+
+
+def test_non_zero_exit_is_a_failure(tmp_path):
+    command = fake_tesseract(tmp_path, "echo 'Error opening data file' >&2; exit 1")
+    with pytest.raises(RecognitionFailed):
+        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 10)
+
+
+def test_exit_zero_without_output_is_a_failure(tmp_path):
+    command = fake_tesseract(tmp_path, "exit 0")
+    with pytest.raises(RecognitionFailed, match="no output"):
+        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 10)
+
+
+def test_exit_zero_with_an_empty_file_is_a_failure(tmp_path):
+    command = fake_tesseract(tmp_path, ': > "$2.tsv"')
+    with pytest.raises(RecognitionFailed, match="no output"):
+        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 10)
+
+
+def test_running_past_the_time_limit_is_a_timeout(tmp_path):
+    command = fake_tesseract(tmp_path, "exec sleep 30")
+    with pytest.raises(RecognitionTimedOut):
+        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 0.5)
+
+
+def test_no_time_left_fails_before_running(tmp_path):
+    command = fake_tesseract(tmp_path, f"touch {tmp_path}/ran")
+    with pytest.raises(RecognitionTimedOut):
+        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 0)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_temporary_files_are_removed(tmp_path, monkeypatch, recognizer):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), 30)
+    assert list(tmp_path.iterdir()) == []

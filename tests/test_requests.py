@@ -1,0 +1,138 @@
+"""Reading the request shapes clients send: multipart, form, JSON, raw bodies, base64."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from ocr_api.api.requests import decode_base64_image, read_request
+from ocr_api.errors import InvalidRequest, UnsupportedContentType, UnsupportedImage
+from ocr_local.apigateway import build_event
+from ocr_local.forms import multipart_form
+
+BINARY_TYPES = ("multipart/form-data", "image/*", "application/octet-stream")
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+
+
+def received(content_type: str | None, body: bytes, query=None):
+    headers = [("Content-Type", content_type)] if content_type else []
+    event = build_event(
+        method="POST", path="/p", resource="/p", stage="prod", query=query,
+        headers=headers, body=body, binary_media_types=BINARY_TYPES,
+    )
+    return read_request(APIGatewayProxyEvent(event))
+
+
+def test_multipart_file_and_text_parts_arrive_intact():
+    content_type, body = multipart_form(
+        fields=[("appkey", "k1")], files=[("imagefile", "a.png", "image/png", PNG_BYTES)]
+    )
+    request = received(content_type, body)
+    assert request.texts_named("appkey") == ["k1"]
+    [image] = request.fields_named("imagefile")
+    assert image.value == PNG_BYTES and image.is_file_part
+
+
+def test_query_values_and_body_values_are_both_seen():
+    content_type, body = multipart_form(fields=[("appkey", "b")])
+    assert received(content_type, body, query=[("appkey", "a")]).texts_named("appkey") == ["a", "b"]
+
+
+def test_urlencoded_form_fields():
+    request = received("application/x-www-form-urlencoded", b"appkey=k%2B1&image_base64=QUJD")
+    assert request.texts_named("appkey") == ["k+1"]
+    assert request.texts_named("image_base64") == ["QUJD"]
+
+
+def test_json_fields():
+    request = received("application/json", json.dumps({"appkey": "k", "image_base64": "QUJD"}).encode())
+    assert request.texts_named("image_base64") == ["QUJD"]
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "image/jpeg", "application/octet-stream"])
+def test_raw_image_body(content_type):
+    assert received(content_type, PNG_BYTES).image_body == PNG_BYTES
+
+
+def test_no_body_reads_as_no_fields():
+    request = received(None, b"", query=[("appkey", "k")])
+    assert request.fields == () and request.image_body is None
+
+
+@pytest.mark.parametrize(
+    "content_type, body, message",
+    [
+        ("multipart/form-data", b"--x\r\n\r\n--x--", "no boundary"),
+        ("multipart/form-data; boundary=abc", b"--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--xyz--\r\n", "malformed"),
+        ("multipart/form-data; boundary=abc", b"--abc\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\ncut off here", "malformed"),
+        ("multipart/form-data; boundary=abc", b"--abc\r\nContent-Disposition: form-data\r\n\r\n1\r\n--abc--\r\n", "name"),
+        ("application/json", b"{not json", "JSON body is malformed"),
+        ("application/json", b"[1, 2]", "object"),
+        ("application/json", b'{"image_base64": 12}', "must be a string"),
+        ("application/x-www-form-urlencoded", "appkey=\u00e9".encode(), "malformed"),
+    ],
+    ids=["no-boundary", "wrong-boundary", "truncated", "part-without-name", "bad-json",
+         "json-array", "json-number", "form-not-ascii"],
+)
+def test_malformed_bodies_are_bad_requests(content_type, body, message):
+    with pytest.raises(InvalidRequest, match=message):
+        received(content_type, body)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None, "application/xml"])
+def test_unreadable_content_types_are_415(content_type):
+    with pytest.raises(UnsupportedContentType):
+        received(content_type, b"hello")
+
+
+def test_base64_body_from_api_gateway_that_is_corrupt_is_a_bad_request():
+    event = build_event(method="POST", path="/p", resource="/p", stage="prod",
+                        headers=[("Content-Type", "image/png")], body=PNG_BYTES,
+                        binary_media_types=BINARY_TYPES)
+    event["body"] = "***"
+    with pytest.raises(InvalidRequest, match="not valid base64"):
+        read_request(APIGatewayProxyEvent(event))
+
+
+ENCODED = base64.b64encode(PNG_BYTES).decode()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ENCODED,
+        f"data:image/png;base64,{ENCODED}",
+        f"data:;base64,{ENCODED}",
+        "\n".join(ENCODED[i:i + 76] for i in range(0, len(ENCODED), 76)),
+        ENCODED.replace("+", " "),
+        base64.urlsafe_b64encode(PNG_BYTES).decode().rstrip("="),
+        f"  {ENCODED}  ",
+    ],
+    ids=["plain", "data-uri", "data-uri-no-type", "wrapped", "plus-as-space", "urlsafe-unpadded", "padded-spaces"],
+)
+def test_base64_in_every_common_spelling(text):
+    assert decode_base64_image(text, "image_base64") == PNG_BYTES
+
+
+@pytest.mark.parametrize("text", ["not base64!", "QUJD$$", "data:image/png;base64,@@@"])
+def test_invalid_base64_is_a_bad_request(text):
+    with pytest.raises(InvalidRequest, match="not valid base64"):
+        decode_base64_image(text, "image_base64")
+
+
+def test_empty_base64_is_a_bad_request():
+    with pytest.raises(InvalidRequest, match="empty"):
+        decode_base64_image("  ", "image_base64")
+
+
+def test_data_uri_of_another_type_is_415():
+    with pytest.raises(UnsupportedImage, match="text/plain"):
+        decode_base64_image("data:text/plain;base64,aGVsbG8=", "image_base64")
+
+
+def test_data_uri_without_base64_is_a_bad_request():
+    with pytest.raises(InvalidRequest, match="base64-encoded"):
+        decode_base64_image("data:image/png,rawbytes", "image_base64")
