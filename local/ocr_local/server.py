@@ -12,6 +12,7 @@ from ocr_local.lambda_runtime import FunctionTimedOut, LambdaInstances
 from ocr_local.template import ApiSpec
 
 logger = logging.getLogger(__name__)
+_MAX_DRAINED_BYTES = 64 * 1024 * 1024
 
 
 class LocalApiGateway(ThreadingHTTPServer):
@@ -69,9 +70,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(status, headers, data)
 
     def _read_body(self) -> bytes | None:
-        """The body, or None when it is over API Gateway's limit (then left unread)."""
-        length = int(self.headers.get("Content-Length") or 0)
+        """The body, or None when it is over API Gateway's limit."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = apigateway.API_GATEWAY_MAX_BODY_BYTES + 1
         if length > apigateway.API_GATEWAY_MAX_BODY_BYTES:
+            # Drain a moderately oversized body so the client can read the 413 we send.
+            remaining = length if length <= _MAX_DRAINED_BYTES else 0
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
             return None
         return self.rfile.read(length) if length else b""
 

@@ -1,0 +1,190 @@
+"""The local server over real HTTP: what README promises and what API Gateway would do."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from PIL import Image
+
+from helpers import encode, eval_image, eval_truth
+from ocr_local.forms import multipart_form
+from ocr_local.template import PROJECT_ROOT
+from scoring import cer
+
+pytestmark = pytest.mark.http
+
+PATH = "/v1/imagerecognition/ocr"
+BLANK_PNG = encode(Image.new("L", (64, 32), 255), "PNG")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LocalServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dynamodb_port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ocr_local", "serve", "--port", str(self.port),
+             "--dynamodb-port", str(self.dynamodb_port)],
+            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        self.banner = self._read_banner(timeout=90)
+        self.appkey = re.search(r"Demo appkey .*: ([0-9a-f]{32})", self.banner)[1]
+        self.curl_line = next(line.strip() for line in self.banner.splitlines() if "imagefile=@" in line)
+
+    def _read_banner(self, timeout: float) -> str:
+        lines, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("the local server exited before it was ready")
+            lines.append(line)
+            if "Stop with Ctrl-C" in line:
+                return "".join(lines)
+        raise RuntimeError("the local server did not start in time")
+
+    def request(self, method, path, body=b"", headers=None, query=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        url = path + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
+        connection.request(method, url, body=body, headers=headers or {})
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        return response.status, json.loads(data) if data else None
+
+    def upload(self, image, appkey=None, filename="page.png"):
+        content_type, body = multipart_form(files=[("imagefile", filename, "image/png", image)])
+        return self.request("POST", PATH, body, {"Content-Type": content_type},
+                            query=[("appkey", appkey or self.appkey)])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    running = LocalServer()
+    yield running
+    running.stop()
+
+
+def codes(answer):
+    status, body = answer
+    return status, body["DataStatus"]["statusCode"] if body and "DataStatus" in body else None
+
+
+def test_the_printed_curl_line_returns_the_text_of_the_image(server):
+    # GIVEN the curl command exactly as the server printed it
+    output = subprocess.run(shlex.split(server.curl_line), capture_output=True, text=True, timeout=60)
+    # THEN it returns the text of the demo image
+    body = json.loads(output.stdout)
+    assert body["DataStatus"]["statusCode"] == 100
+    assert body["Data"]["resultText"][0] == "图片文字识别 OCR 示例"
+
+
+def test_multipart_upload_of_a_real_page(server):
+    status, body = server.upload(eval_image("tesseract-test/phototest.tif"), filename="phototest.tif")
+    assert status == 200
+    assert cer("\n".join(body["Data"]["resultText"]), eval_truth("tesseract-test/phototest.tif")) <= 0.02
+
+
+def test_base64_json_and_raw_bodies(server):
+    chinese = eval_image("zh-rendered/screenshot_02.png")
+    as_json = json.dumps({"appkey": server.appkey, "image_base64": base64.b64encode(chinese).decode()})
+    status, body = server.request("POST", PATH, as_json.encode(), {"Content-Type": "application/json"})
+    assert status == 200 and body["Data"]["resultText"][0] == "古台摇落后，秋入望乡心。"
+    status, body = server.request("POST", PATH, chinese, {"Content-Type": "image/png"},
+                                  query=[("appkey", server.appkey)])
+    assert status == 200 and "20 个周年纪念日。" in body["Data"]["resultText"]
+
+
+def test_demo_needs_no_appkey(server):
+    status, body = server.request("GET", PATH + "/demo")
+    assert status == 200 and body["DataStatus"]["dataTotalCount"] == 3
+
+
+def test_routes_outside_the_template_are_refused_like_api_gateway(server):
+    assert server.request("GET", "/v1/other") == (403, {"message": "Missing Authentication Token"})
+    assert server.request("GET", PATH) == (403, {"message": "Missing Authentication Token"})
+
+
+def test_multi_value_query_parameters_reach_the_handler(server):
+    content_type, body = multipart_form(files=[("imagefile", "a.png", "image/png", BLANK_PNG)])
+    answer = server.request("POST", PATH, body, {"Content-Type": content_type},
+                            query=[("appkey", server.appkey), ("appkey", "other")])
+    assert codes(answer) == (400, 101)
+
+
+def test_wrong_and_missing_keys(server):
+    assert codes(server.upload(BLANK_PNG, appkey="0" * 32)) == (401, 104)
+    content_type, body = multipart_form(files=[("imagefile", "a.png", "image/png", BLANK_PNG)])
+    assert codes(server.request("POST", PATH, body, {"Content-Type": content_type})) == (401, 104)
+
+
+def test_body_over_api_gateways_10_mb_is_413_before_the_function(server):
+    body = b"\0" * (10 * 1024 * 1024 + 1)
+    status, answer = server.request("POST", PATH, body, {"Content-Type": "image/png"},
+                                    query=[("appkey", server.appkey)])
+    assert status == 413 and "DataStatus" not in answer
+
+
+def test_event_over_lambdas_6_mb_is_413_before_the_function(server):
+    # 5 MB of image grows past 6 MB once API Gateway base64-encodes it into the event.
+    body = os.urandom(5 * 1024 * 1024)
+    status, answer = server.request("POST", PATH, body, {"Content-Type": "image/png"},
+                                    query=[("appkey", server.appkey)])
+    assert status == 413 and "DataStatus" not in answer
+
+
+def test_four_megabytes_still_reach_the_function(server):
+    body = os.urandom(4 * 1024 * 1024)
+    answer = server.request("POST", PATH, body, {"Content-Type": "image/png"},
+                            query=[("appkey", server.appkey)])
+    assert codes(answer) == (415, 101)
+
+
+def test_concurrent_requests_are_served_by_separate_instances(server):
+    page = eval_image("tesseract-test/phototest.tif")
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: server.upload(page), range(4)))
+    assert [status for status, _ in answers] == [200] * 4
+    assert len({json.dumps(body["Data"]) for _, body in answers}) == 1
+
+
+def test_key_command_against_the_local_store_and_the_rate_limit(server):
+    # GIVEN a key created with the key command in the running server's store, at 1 request/second
+    environment = {**os.environ, "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{server.dynamodb_port}"}
+    created = subprocess.run(
+        [sys.executable, "-m", "ocr_local", "keys", "create", "--name", "one-per-second", "--rps", "1"],
+        cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    appkey = re.search(r"appkey: ([0-9a-f]{32})", created)[1]
+    # WHEN two requests arrive within the same second (retried if they straddle a second)
+    for _ in range(5):
+        second = int(time.time())
+        first, then = codes(server.upload(BLANK_PNG, appkey)), codes(server.upload(BLANK_PNG, appkey))
+        if int(time.time()) == second:
+            break
+        time.sleep(1.1)
+    # THEN the first passes and the second is refused with 429 / 102
+    assert first == (200, 100)
+    assert then == (429, 102)

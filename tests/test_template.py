@@ -1,0 +1,84 @@
+"""template.yaml and the code agree: routes, settings, binary types, the table, permissions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from ocr_api.config import ConfigurationError, Settings
+from ocr_local.apigateway import build_event
+from ocr_local.template import TEMPLATE_PATH, _CloudFormationLoader
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return yaml.load(TEMPLATE_PATH.read_text(), Loader=_CloudFormationLoader)
+
+
+def test_every_template_route_reaches_a_handler_route(spec, invoke):
+    declared = {(route.method, route.path) for route in spec.routes}
+    assert declared == {("POST", "/v1/imagerecognition/ocr"), ("GET", "/v1/imagerecognition/ocr/demo")}
+    for method, path in declared:
+        event = build_event(method=method, path=path, resource=path, stage=spec.stage)
+        # Our envelope, whatever the answer: not the router's own "Not found".
+        assert "DataStatus" in json.loads(invoke(event)["body"]), (method, path)
+
+
+def test_a_method_the_template_does_not_declare_is_not_served(spec, invoke):
+    event = build_event(method="GET", path="/v1/imagerecognition/ocr", resource="/", stage=spec.stage)
+    assert invoke(event)["statusCode"] == 404
+
+
+def test_the_template_environment_is_valid_configuration(spec):
+    settings = Settings.from_environment(spec.functions["OcrFunction"].environment)
+    assert settings.languages == "chi_sim+eng"
+    assert settings.max_image_bytes == 10 * 1024 * 1024
+    assert settings.tesseract_cmd == "/opt/bin/tesseract"
+    assert settings.tessdata_dir == "/opt/share/tessdata"
+    assert settings.tesseract_threads == 1
+
+
+def test_the_function_answers_before_api_gateway_gives_up(spec):
+    function = spec.functions["OcrFunction"]
+    settings = Settings.from_environment(function.environment)
+    assert function.timeout_seconds < 29
+    assert settings.max_recognition_seconds + settings.response_reserve_seconds < function.timeout_seconds
+
+
+def test_binary_media_types_cover_every_upload_shape(spec):
+    assert set(spec.binary_media_types) == {"multipart/form-data", "image/*", "application/octet-stream"}
+
+
+def test_table_is_on_demand_encrypted_recoverable_with_ttl(spec):
+    table = spec.table_properties
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_function_may_only_read_and_count_in_its_own_table(template):
+    [statement] = template["Resources"]["OcrFunction"]["Properties"]["Policies"][0]["Statement"]
+    assert sorted(statement["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["AppKeysTable", "Arn"]}
+
+
+def test_outputs_name_the_url_and_the_table_the_key_command_reads(template):
+    assert {"ApiUrl", "AppKeysTableName"} <= set(template["Outputs"])
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [("MAX_IMAGE_BYTES", "12"), ("MAX_IMAGE_PIXELS", "lots"), ("OCR_LANGUAGES", "eng;rm -rf"),
+     ("TESSERACT_THREADS", "0"), ("MAX_RECOGNITION_SECONDS", "0.1")],
+)
+def test_settings_out_of_bounds_fail_at_start_up(variable, value):
+    with pytest.raises(ConfigurationError, match=variable):
+        Settings.from_environment({"APPKEYS_TABLE": "t", variable: value})
+
+
+def test_a_table_name_is_required():
+    with pytest.raises(ConfigurationError, match="APPKEYS_TABLE"):
+        Settings(appkeys_table="")
