@@ -231,3 +231,17 @@ def test_unexpected_error_is_500_without_details(invoke, spec, service, monkeypa
     response = invoke(upload(spec))
     assert_error(response, 500, 110, "internal error")
     assert "secret internal detail" not in response["body"]
+
+
+def test_appkeys_never_reach_the_logs(invoke, spec, add_key, capfd, caplog):
+    caplog.set_level("DEBUG")
+    # GIVEN requests with a valid key, a disabled key and an unknown key
+    valid = add_key("k-logged-never-valid-0001")
+    disabled = add_key("k-logged-never-disabled-2", status=KeyStatus.DISABLED)
+    for appkey in (valid, disabled, "k-logged-never-unknown-03"):
+        invoke(upload(spec, image=BLANK_PNG, appkey=appkey))
+    # THEN the function logged its requests, but no key appears anywhere in what it wrote
+    logged = "".join(capfd.readouterr()) + caplog.text
+    assert "request refused" in logged
+    for appkey in (valid, disabled, "k-logged-never-unknown-03"):
+        assert appkey not in logged

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -82,3 +84,14 @@ def test_settings_out_of_bounds_fail_at_start_up(variable, value):
 def test_a_table_name_is_required():
     with pytest.raises(ConfigurationError, match="APPKEYS_TABLE"):
         Settings(appkeys_table="")
+
+
+def test_the_ocr_core_imports_nothing_from_aws():
+    probe = (
+        "import sys, ocr_api.ocr, ocr_api.ocr.recognizer, ocr_api.ocr.tesseract; "
+        "loaded = [m for m in sys.modules if m.split('.')[0] in "
+        "('boto3', 'botocore', 'aws_lambda_powertools', 'aws_xray_sdk')]; "
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -25,6 +25,9 @@ def function_environment(
     if dynamodb_endpoint_url:
         environment["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
         environment.update(LOCAL_AWS_ENVIRONMENT)
+    if layer_dir is None:
+        # This machine's Tesseract finds its own models; the layer's /opt path would hide them.
+        environment.pop("TESSDATA_PREFIX", None)
     environment.update(_tesseract_paths(layer_dir))
     return environment
 
@@ -40,7 +43,7 @@ def _tesseract_paths(layer_dir: Path | None) -> dict[str, str]:
     command = shutil.which("tesseract")
     if command is None:
         raise SystemExit("tesseract is not installed: run scripts/setup.sh first")
-    return {"TESSERACT_CMD": command, "TESSDATA_PREFIX": ""}
+    return {"TESSERACT_CMD": command}
 
 
 def register_appkey(store: AppKeyStore, secret: str, name: str, requests_per_second: int = 100) -> AppKey:
