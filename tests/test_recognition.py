@@ -94,34 +94,21 @@ def test_binary_that_cannot_be_executed_is_unavailable(tmp_path):
         Recognizer(Tesseract(command=str(path)), LIMITS, "eng").recognize(PAGE, 10)
 
 
-def test_crash_by_signal_is_a_failure(tmp_path):
-    command = fake_tesseract(tmp_path, "echo 'Segmentation fault' >&2; kill -SEGV $$")
-    with pytest.raises(RecognitionFailed, match="failed"):
-        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 10)
-
-
-def test_non_zero_exit_is_a_failure(tmp_path):
-    command = fake_tesseract(tmp_path, "echo 'Error opening data file' >&2; exit 1")
-    with pytest.raises(RecognitionFailed):
-        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 10)
-
-
-def test_exit_zero_without_output_is_a_failure(tmp_path):
-    command = fake_tesseract(tmp_path, "exit 0")
-    with pytest.raises(RecognitionFailed, match="no output"):
-        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 10)
-
-
-def test_exit_zero_with_an_empty_file_is_a_failure(tmp_path):
-    command = fake_tesseract(tmp_path, ': > "$2.tsv"')
-    with pytest.raises(RecognitionFailed, match="no output"):
-        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 10)
-
-
-def test_running_past_the_time_limit_is_a_timeout(tmp_path):
-    command = fake_tesseract(tmp_path, "exec sleep 30")
-    with pytest.raises(RecognitionTimedOut):
-        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, 0.5)
+@pytest.mark.parametrize(
+    "script, timeout, error, says",
+    [
+        ("echo 'Segmentation fault' >&2; kill -SEGV $$", 10, RecognitionFailed, "failed"),
+        ("echo 'Error opening data file' >&2; exit 1", 10, RecognitionFailed, "failed"),
+        ("exit 0", 10, RecognitionFailed, "no output"),
+        (': > "$2.tsv"', 10, RecognitionFailed, "no output"),
+        ("exec sleep 30", 0.5, RecognitionTimedOut, "did not finish"),
+    ],
+    ids=["killed-by-signal", "error-exit", "exit-0-no-file", "exit-0-empty-file", "past-the-time-limit"],
+)
+def test_each_way_tesseract_can_fail_becomes_its_error(tmp_path, script, timeout, error, says):
+    engine = Recognizer(Tesseract(command=fake_tesseract(tmp_path, script)), LIMITS, "eng")
+    with pytest.raises(error, match=says):
+        engine.recognize(PAGE, timeout)
 
 
 def test_no_time_left_fails_before_running(tmp_path):

@@ -33,7 +33,7 @@ def test_multipart_file_and_text_parts_arrive_intact():
     request = received(content_type, body)
     assert request.texts_named("appkey") == ["k1"]
     [image] = request.fields_named("imagefile")
-    assert image.value == PNG_BYTES and image.is_file_part
+    assert image.value == PNG_BYTES and image.in_multipart
 
 
 def test_query_values_and_body_values_are_both_seen():

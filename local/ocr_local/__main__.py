@@ -14,7 +14,12 @@ from pathlib import Path
 import boto3
 
 from ocr_api.keys import AppKeyStore, new_appkey
-from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, EmbeddedDynamoDB, create_table
+from ocr_local.dynamodb import (
+    LOCAL_AWS_ENVIRONMENT,
+    EmbeddedDynamoDB,
+    create_table,
+    credentials_for_endpoint,
+)
 from ocr_local.environment import LOCAL_TABLE_NAME, function_environment, register_appkey
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.lambda_runtime import LambdaInstances, invoke_in_process
@@ -37,8 +42,7 @@ def serve(args: argparse.Namespace) -> int:
     endpoint = args.dynamodb_endpoint
     embedded = None
     if endpoint:
-        for name, value in LOCAL_AWS_ENVIRONMENT.items():
-            os.environ.setdefault(name, value)
+        os.environ.update(credentials_for_endpoint())
     else:
         os.environ.update(LOCAL_AWS_ENVIRONMENT)
         embedded = EmbeddedDynamoDB(args.dynamodb_port)
@@ -103,8 +107,7 @@ def keys(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{DEFAULT_DYNAMODB_PORT}")
     os.environ.setdefault("APPKEYS_TABLE", LOCAL_TABLE_NAME)
-    for name, value in LOCAL_AWS_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
+    os.environ.update(credentials_for_endpoint())
     return keys_main(args.keys_args)
 
 

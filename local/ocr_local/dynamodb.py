@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 # moto accepts any credentials; boto3 only needs some to sign with.
@@ -12,6 +14,13 @@ LOCAL_AWS_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
+
+
+def credentials_for_endpoint(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """For a configured endpoint: the shell's own AWS credentials if it has any, else local ones."""
+    if environ.get("AWS_ACCESS_KEY_ID") or environ.get("AWS_PROFILE"):
+        return {"AWS_DEFAULT_REGION": environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    return dict(LOCAL_AWS_ENVIRONMENT)
 
 
 def create_table(client, table_name: str, table_properties: dict[str, Any]) -> None:

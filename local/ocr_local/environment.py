@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ocr_api.keys import AppKey, AppKeyStore, KeyStatus, hash_appkey
 from ocr_api.keys.store import utc_now
-from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT
+from ocr_local.dynamodb import credentials_for_endpoint
 from ocr_local.template import FunctionSpec
 
 LOCAL_TABLE_NAME = "ocr-appkeys-local"
@@ -24,7 +24,7 @@ def function_environment(
     )
     if dynamodb_endpoint_url:
         environment["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
-        environment.update(LOCAL_AWS_ENVIRONMENT)
+        environment.update(credentials_for_endpoint())
     if layer_dir is None:
         # This machine's Tesseract finds its own models; the layer's /opt path would hide them.
         environment.pop("TESSDATA_PREFIX", None)

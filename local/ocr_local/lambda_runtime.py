@@ -53,6 +53,7 @@ class LambdaInstances:
 
     def __init__(self, function: FunctionSpec, environment: dict[str, str], instances: int) -> None:
         self.function = function
+        self.instances = instances
         self._pool = ProcessPoolExecutor(
             max_workers=instances,
             mp_context=get_context("spawn"),
@@ -62,7 +63,7 @@ class LambdaInstances:
 
     def warm_up(self) -> None:
         """Runs the cold start of every instance now rather than on the first requests."""
-        for future in [self._pool.submit(_ping) for _ in range(self._pool._max_workers)]:
+        for future in [self._pool.submit(_ping) for _ in range(self.instances)]:
             future.result()
 
     def invoke(self, event: dict) -> dict:

@@ -131,7 +131,7 @@ def _image(request: ReceivedRequest) -> bytes:
     if request.image_body is not None:
         return request.image_body
     if files:
-        if not files[0].is_file_part:
+        if not files[0].in_multipart:
             raise InvalidRequest(
                 "imagefile must be a multipart file part; send base64 text as image_base64"
             )

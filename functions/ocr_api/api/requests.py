@@ -32,7 +32,8 @@ _NOT_BASE64 = re.compile(r"[\r\n\t]")
 class Field:
     name: str
     value: bytes
-    is_file_part: bool = False
+    # Multipart parts carry bytes as sent; form and JSON fields are always text.
+    in_multipart: bool = False
 
     @property
     def text(self) -> str:
@@ -136,7 +137,7 @@ def _multipart_fields(body: bytes, boundary: str | None) -> tuple[Field, ...]:
     except multipart.MultipartError as err:
         raise InvalidRequest(f"the multipart body is malformed: {err}") from None
     fields = tuple(
-        Field(part.name or "", part.raw, is_file_part=True) for part in parts
+        Field(part.name or "", part.raw, in_multipart=True) for part in parts
     )
     if any(not field.name for field in fields):
         raise InvalidRequest("a multipart part has no field name")

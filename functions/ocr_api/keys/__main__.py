@@ -12,10 +12,11 @@ import sys
 from datetime import datetime, timezone
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ocr_api.errors import KeyStoreUnavailable
 from ocr_api.keys.model import AppKey, KeyStatus, hash_appkey, new_appkey
-from ocr_api.keys.store import AppKeyStore, KeyNotFound, utc_now
+from ocr_api.keys.store import AppKeyStore, utc_now
 
 TABLE_OUTPUT = "AppKeysTableName"
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         store = AppKeyStore(_table_name(args), endpoint_url=args.endpoint_url)
         return args.command(store, args)
-    except (KeyNotFound, KeyStoreUnavailable, LookupError, ValueError) as err:
+    except (KeyStoreUnavailable, LookupError, ValueError, BotoCoreError, ClientError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
@@ -135,17 +136,12 @@ class AppKeyStore:
         return True
 
 
-class _unavailable_on_error:
-    def __init__(self, action: str) -> None:
-        self.action = action
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, err, trace) -> bool:
-        if isinstance(err, (ClientError, BotoCoreError)):
-            raise _unavailable(self.action, err) from err
-        return False
+@contextmanager
+def _unavailable_on_error(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (ClientError, BotoCoreError) as err:
+        raise _unavailable(action, err) from err
 
 
 def _unavailable(action: str, err: Exception) -> KeyStoreUnavailable:

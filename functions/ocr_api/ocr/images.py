@@ -95,8 +95,6 @@ def prepare_image(data: bytes, limits: ImageLimits) -> PreparedImage:
 
 def _check_dimensions(image: Image.Image, limits: ImageLimits) -> None:
     width, height = image.size
-    if width < 1 or height < 1:
-        raise UnsupportedImage("the image has no pixels")
     if width * height > limits.max_pixels:
         raise ImageTooLarge(_pixels_message(image, limits))
     if max(width, height) > TESSERACT_MAX_SIDE:
