@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
 
 import boto3
 import pytest
@@ -14,7 +13,7 @@ from moto import mock_aws
 from ocr_api import dependencies
 from ocr_api.config import Settings
 from ocr_api.dependencies import Dependencies
-from ocr_api.keys import AppKey, AppKeyStore, KeyStatus, hash_appkey
+from ocr_api.keys import AppKey, AppKeyStore
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
 from ocr_local.environment import LOCAL_TABLE_NAME
 from ocr_local.events import EVENTS_APPKEY
@@ -54,16 +53,8 @@ def store(spec: ApiSpec) -> Iterator[AppKeyStore]:
 def add_key(store: AppKeyStore):
     """Registers an appkey and returns its secret; keyword arguments override the record."""
 
-    def add(secret: str, **overrides) -> str:
-        key = AppKey(
-            key_hash=hash_appkey(secret),
-            name=overrides.pop("name", "test key"),
-            status=overrides.pop("status", KeyStatus.ACTIVE),
-            requests_per_second=overrides.pop("requests_per_second", 100),
-            created_at=datetime.now(timezone.utc),
-            **overrides,
-        )
-        store.put(key)
+    def add(secret: str, name: str = "test key", **overrides) -> str:
+        store.put(AppKey.for_secret(secret, name, **overrides))
         return secret
 
     return add

@@ -5,8 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ocr_api.keys import AppKey, AppKeyStore, KeyStatus, hash_appkey
-from ocr_api.keys.store import utc_now
+from ocr_api.keys import AppKey, AppKeyStore
 from ocr_local.dynamodb import credentials_for_endpoint
 from ocr_local.template import FunctionSpec
 
@@ -20,7 +19,6 @@ def function_environment(
     environment.update(
         APPKEYS_TABLE=LOCAL_TABLE_NAME,
         POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_DEV="false",
     )
     if dynamodb_endpoint_url:
         environment["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
@@ -46,14 +44,8 @@ def _tesseract_paths(layer_dir: Path | None) -> dict[str, str]:
     return {"TESSERACT_CMD": command}
 
 
-def register_appkey(store: AppKeyStore, secret: str, name: str, requests_per_second: int = 100) -> AppKey:
-    key = AppKey(
-        key_hash=hash_appkey(secret),
-        name=name,
-        status=KeyStatus.ACTIVE,
-        requests_per_second=requests_per_second,
-        created_at=utc_now(),
-    )
+def register_appkey(store: AppKeyStore, secret: str, name: str) -> AppKey:
+    key = AppKey.for_secret(secret, name)
     if store.get(key.key_hash) is None:
         store.put(key)
     return key

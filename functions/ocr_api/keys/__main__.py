@@ -15,8 +15,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ocr_api.errors import KeyStoreUnavailable
-from ocr_api.keys.model import AppKey, KeyStatus, hash_appkey, new_appkey
-from ocr_api.keys.store import AppKeyStore, utc_now
+from ocr_api.keys.model import AppKey, KeyStatus, new_appkey
+from ocr_api.keys.store import AppKeyStore
 
 TABLE_OUTPUT = "AppKeysTableName"
 
@@ -33,12 +33,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def create(store: AppKeyStore, args: argparse.Namespace) -> int:
     secret = new_appkey()
-    key = AppKey(
-        key_hash=hash_appkey(secret),
-        name=args.name,
-        status=KeyStatus.ACTIVE,
+    key = AppKey.for_secret(
+        secret,
+        args.name,
         requests_per_second=args.rps,
-        created_at=utc_now(),
         expires_at=args.expires,
         allowed_apis=frozenset(args.api or ()),
     )

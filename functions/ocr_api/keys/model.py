@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 
 KEY_ID_LENGTH = 12
@@ -35,6 +35,28 @@ class AppKey:
     expires_at: datetime | None = None
     # Empty means every API; otherwise the API names (e.g. "gugudata-v1") the key may call.
     allowed_apis: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def for_secret(
+        cls,
+        secret: str,
+        name: str,
+        *,
+        requests_per_second: int = 100,
+        status: KeyStatus = KeyStatus.ACTIVE,
+        expires_at: datetime | None = None,
+        allowed_apis: frozenset[str] = frozenset(),
+    ) -> AppKey:
+        """The record of a newly issued key; it holds the secret's hash, never the secret."""
+        return cls(
+            key_hash=hash_appkey(secret),
+            name=name,
+            status=status,
+            requests_per_second=requests_per_second,
+            created_at=datetime.now(timezone.utc),
+            expires_at=expires_at,
+            allowed_apis=allowed_apis,
+        )
 
     @property
     def key_id(self) -> str:

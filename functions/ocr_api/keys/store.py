@@ -10,11 +10,10 @@ botocore errors become domain errors here and nowhere else.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -42,18 +41,13 @@ class AppKeyStore:
         self,
         table_name: str,
         endpoint_url: str | None = None,
-        client_factory: Callable[[], Any] | None = None,
     ) -> None:
         self.table_name = table_name
         self._endpoint_url = endpoint_url
-        self._client_factory = client_factory or self._default_client
 
     @cached_property
     def _client(self):
         # Created on first use, once per container, inside whatever AWS context is active.
-        return self._client_factory()
-
-    def _default_client(self):
         return boto3.client("dynamodb", endpoint_url=self._endpoint_url, config=_CLIENT_CONFIG)
 
     def get(self, key_hash: str) -> AppKey | None:
