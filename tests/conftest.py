@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -62,7 +63,12 @@ def add_key(store: AppKeyStore):
 
 @pytest.fixture
 def settings(tesseract_cmd: str) -> Settings:
-    return Settings(appkeys_table=LOCAL_TABLE_NAME, tesseract_cmd=tesseract_cmd)
+    # Under scripts/prove_layer_layout.sh the models come from the layer tree, as on Lambda.
+    return Settings(
+        appkeys_table=LOCAL_TABLE_NAME,
+        tesseract_cmd=tesseract_cmd,
+        tessdata_dir=os.environ.get("TESSDATA_PREFIX") or None,
+    )
 
 
 @pytest.fixture

@@ -38,9 +38,10 @@ class LocalServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.dynamodb_port = free_port()
+        layer = ["--layer-dir", os.environ["OCR_LAYER_DIR"]] if os.environ.get("OCR_LAYER_DIR") else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ocr_local", "serve", "--port", str(self.port),
-             "--dynamodb-port", str(self.dynamodb_port)],
+             "--dynamodb-port", str(self.dynamodb_port), *layer],
             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         self.banner = self._read_banner(timeout=90)
