@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -30,6 +31,12 @@ class Settings:
     response_reserve_seconds: float = 1.0
     appkey_cache_seconds: float = 30.0
     default_requests_per_second: int = 100
+    # Image URLs: private networks (CIDRs) that may be fetched anyway; empty in production.
+    url_allowed_networks: tuple[str, ...] = ()
+    url_timeout_seconds: float = 10.0
+    max_images_per_request: int = 10
+    # Images of one request read at once, each by its own single-threaded Tesseract.
+    parallel_images: int = 2
 
     def __post_init__(self) -> None:
         _check(bool(self.appkeys_table), "APPKEYS_TABLE must name the appkeys table")
@@ -41,6 +48,18 @@ class Settings:
         _check(0 <= self.response_reserve_seconds <= 10, "RESPONSE_RESERVE_SECONDS must be 0..10")
         _check(0 <= self.appkey_cache_seconds <= 3600, "APPKEY_CACHE_SECONDS must be 0..3600")
         _check(1 <= self.default_requests_per_second <= 100_000, "DEFAULT_KEY_RPS must be 1..100000")
+        _check(1 <= self.url_timeout_seconds <= 60, "URL_TIMEOUT_SECONDS must be 1..60")
+        _check(1 <= self.max_images_per_request <= 50, "MAX_IMAGES_PER_REQUEST must be 1..50")
+        _check(1 <= self.parallel_images <= 16, "PARALLEL_IMAGES must be 1..16")
+        for network in self.url_allowed_networks:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError:
+                raise ConfigurationError(f"URL_ALLOWED_NETWORKS: {network!r} is not a CIDR") from None
+
+    @property
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(network) for network in self.url_allowed_networks)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -78,6 +97,14 @@ class Settings:
             default_requests_per_second=number(
                 "DEFAULT_KEY_RPS", defaults.default_requests_per_second
             ),
+            url_allowed_networks=tuple(
+                network.strip()
+                for network in (text("URL_ALLOWED_NETWORKS", "") or "").split(",")
+                if network.strip()
+            ),
+            url_timeout_seconds=number("URL_TIMEOUT_SECONDS", defaults.url_timeout_seconds, float),
+            max_images_per_request=number("MAX_IMAGES_PER_REQUEST", defaults.max_images_per_request),
+            parallel_images=number("PARALLEL_IMAGES", defaults.parallel_images),
         )
 
 

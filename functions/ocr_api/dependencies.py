@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ocr_api.config import Settings
 from ocr_api.keys import AccessGuard, AppKeyStore
 from ocr_api.ocr import ImageLimits, Recognizer, Tesseract
+from ocr_api.ocr.fetch import FetchLimits, UrlFetcher
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Dependencies:
     settings: Settings
     recognizer: Recognizer
     access: AccessGuard
+    fetcher: UrlFetcher
 
     @classmethod
     def from_settings(cls, settings: Settings, store: AppKeyStore | None = None) -> Dependencies:
@@ -29,8 +31,12 @@ class Dependencies:
         store = store or AppKeyStore(settings.appkeys_table, settings.dynamodb_endpoint_url)
         return cls(
             settings=settings,
-            recognizer=Recognizer(engine, limits, settings.languages),
+            recognizer=Recognizer(engine, limits, settings.languages, settings.parallel_images),
             access=AccessGuard(store, cache_seconds=settings.appkey_cache_seconds),
+            fetcher=UrlFetcher(
+                FetchLimits(max_bytes=settings.max_image_bytes, total_timeout=settings.url_timeout_seconds),
+                settings.allowed_networks,
+            ),
         )
 
 

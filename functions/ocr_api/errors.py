@@ -72,6 +72,12 @@ class RecognitionTimedOut(RecognitionUnavailable):
     """Recognition did not finish within the time left for the request."""
 
 
+class DownloadFailed(ServiceError):
+    """An image URL could not be fetched: no answer, an error status, too slow, too many hops."""
+
+    http_status = 502
+
+
 class KeyStoreUnavailable(ServiceError):
     http_status = 503
 

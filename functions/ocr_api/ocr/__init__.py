@@ -4,7 +4,7 @@ It knows nothing about AWS or HTTP, so a script, a test or any handler can use i
 """
 
 from ocr_api.ocr.images import ImageLimits, PreparedImage, prepare_image
-from ocr_api.ocr.recognizer import Recognizer
+from ocr_api.ocr.recognizer import RecognitionOptions, Recognizer
 from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine
 from ocr_api.ocr.tesseract import Tesseract
 
@@ -12,6 +12,7 @@ __all__ = [
     "BoundingBox",
     "ImageLimits",
     "PreparedImage",
+    "RecognitionOptions",
     "RecognitionResult",
     "Recognizer",
     "Tesseract",

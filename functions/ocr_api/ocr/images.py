@@ -23,6 +23,7 @@ from PIL import (  # noqa: F401  (imported for their registration side effect)
 )
 
 from ocr_api.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
+from ocr_api.ocr import pdf
 
 # Pillow decoders we accept. The JPEG one also opens camera JPEGs with a preview frame (MPO).
 SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
@@ -57,18 +58,26 @@ class PreparedImage:
     def width(self) -> int:
         return self.image.width
 
+    def replaced(self, image: Image.Image) -> PreparedImage:
+        """The same page with other pixels (turned, deskewed, a slice)."""
+        return PreparedImage(image=image, source_format=self.source_format, dpi=self.dpi)
+
     @property
     def height(self) -> int:
         return self.image.height
 
 
-def prepare_image(data: bytes, limits: ImageLimits) -> PreparedImage:
+def prepare_image(data: bytes, limits: ImageLimits, pdf_page: int | None = None) -> PreparedImage:
+    """Decodes an upload; a PDF is accepted, as its page ``pdf_page``, only when that is given."""
     if not data:
         raise InvalidRequest("the image is empty (0 bytes)")
     if len(data) > limits.max_bytes:
         raise ImageTooLarge(
             f"the image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
         )
+    if pdf_page is not None and pdf.is_pdf(data):
+        page, dpi = pdf.render_page(data, pdf_page, limits.max_pixels, TESSERACT_MAX_SIDE)
+        return PreparedImage(image=page, source_format="PDF", dpi=dpi)
     try:
         image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
     except Image.DecompressionBombError:

@@ -2,23 +2,141 @@
 
 from __future__ import annotations
 
-from ocr_api.ocr.images import ImageLimits, prepare_image
-from ocr_api.ocr.result import RecognitionResult
-from ocr_api.ocr.tesseract import Tesseract
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from ocr_api.errors import InvalidRequest
+from ocr_api.ocr import orientation
+from ocr_api.ocr.geometry import PageTransform, enclosing_box
+from ocr_api.ocr.images import ImageLimits, PreparedImage, prepare_image
+from ocr_api.ocr.result import RecognitionResult, TextLine
+from ocr_api.ocr.tesseract import PSM_AUTO, PSM_SINGLE_LINE, Tesseract
+
+ALL_LANGUAGES = "all"
+# Slicing: pages taller than this are read in overlapping full-width strips. The overlap is
+# wider than any text line, so every line lies whole inside at least one strip.
+SLICE_HEIGHT = 2400
+SLICE_OVERLAP = 300
+
+
+@dataclass(frozen=True)
+class RecognitionOptions:
+    # Tesseract languages joined with "+", "all" for every installed one, None for the default.
+    languages: str | None = None
+    single_line: bool = False
+    correct_orientation: bool = False
+    slice_large_images: bool = False
+    # A PDF is read at this page (from 1); None refuses PDFs.
+    pdf_page: int | None = None
 
 
 class Recognizer:
-    def __init__(self, engine: Tesseract, limits: ImageLimits, languages: str) -> None:
+    def __init__(
+        self,
+        engine: Tesseract,
+        limits: ImageLimits,
+        languages: str,
+        parallel_images: int = 2,
+    ) -> None:
         self.engine = engine
         self.limits = limits
         self.languages = languages
+        self.parallel_images = parallel_images
 
-    def recognize(self, data: bytes, timeout_seconds: float) -> RecognitionResult:
-        prepared = prepare_image(data, self.limits)
-        lines = self.engine.read_lines(prepared, self.languages, timeout_seconds)
+    def recognize(
+        self, data: bytes, timeout_seconds: float, options: RecognitionOptions = RecognitionOptions()
+    ) -> RecognitionResult:
+        deadline = time.monotonic() + timeout_seconds
+        languages = self._languages(options.languages)
+        page = prepare_image(data, self.limits, options.pdf_page)
+        transform = PageTransform(page.width, page.height)
+        angle = 0.0
+        if options.correct_orientation:
+            page, transform, angle = orientation.make_upright(
+                page, transform, lambda small: self.engine.detect_orientation(small, _left(deadline))
+            )
+        mode = PSM_SINGLE_LINE if options.single_line else PSM_AUTO
+        if options.slice_large_images and not options.single_line and page.height > SLICE_HEIGHT:
+            lines = self._read_in_strips(page, languages, mode, deadline)
+        else:
+            lines = self.engine.read_lines(page, languages, _left(deadline), mode)
         return RecognitionResult(
-            lines=tuple(lines),
-            image_width=prepared.width,
-            image_height=prepared.height,
-            languages=self.languages,
+            lines=tuple(_on_original(line, transform) for line in lines),
+            image_width=transform.width,
+            image_height=transform.height,
+            languages=languages,
+            angle=angle,
         )
+
+    def recognize_many(
+        self,
+        images: list[bytes],
+        timeout_seconds: float,
+        options: RecognitionOptions = RecognitionOptions(),
+    ) -> list[RecognitionResult]:
+        """One result per image, in order; images are read in parallel, one Tesseract each."""
+        if len(images) == 1:
+            return [self.recognize(images[0], timeout_seconds, options)]
+        deadline = time.monotonic() + timeout_seconds
+        with ThreadPoolExecutor(max_workers=min(self.parallel_images, len(images))) as pool:
+            futures = [pool.submit(lambda d=data: self.recognize(d, _left(deadline), options))
+                       for data in images]
+            return [future.result() for future in futures]
+
+    def _languages(self, requested: str | None) -> str:
+        if requested is None:
+            return self.languages
+        installed = self.engine.installed_languages
+        if requested == ALL_LANGUAGES:
+            return "+".join(installed)
+        unknown = [name for name in requested.split("+") if name not in installed]
+        if unknown or not requested:
+            raise InvalidRequest(
+                f"unknown language(s) {', '.join(unknown) or '(none)'}; installed: "
+                f"{', '.join(installed)}, or 'all'"
+            )
+        return requested
+
+    def _read_in_strips(
+        self, page: PreparedImage, languages: str, mode: int, deadline: float
+    ) -> list[TextLine]:
+        step = SLICE_HEIGHT - SLICE_OVERLAP
+        tops = list(range(0, page.height - SLICE_OVERLAP, step))
+        merged: list[TextLine] = []
+        for index, top in enumerate(tops):
+            bottom = min(top + SLICE_HEIGHT, page.height)
+            strip = page.replaced(page.image.crop((0, top, page.width, bottom)))
+            # Each line belongs to the one strip whose core (the strip less half of each
+            # overlap it shares) holds its centre: no line is lost, none is read twice.
+            core_top = top + (SLICE_OVERLAP // 2 if index > 0 else 0)
+            core_bottom = bottom - (SLICE_OVERLAP // 2 if index < len(tops) - 1 else 0)
+            for line in self.engine.read_lines(strip, languages, _left(deadline), mode):
+                line = _shifted(line, top, block_offset=1000 * index)
+                centre = line.box.top + line.box.height / 2
+                if core_top <= centre < core_bottom:
+                    merged.append(line)
+        return merged
+
+
+def _left(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
+def _shifted(line: TextLine, dy: int, block_offset: int) -> TextLine:
+    words = tuple(replace(w, box=w.box.shifted(0, dy), quad=w.box.shifted(0, dy).corners)
+                  for w in line.words)
+    box = line.box.shifted(0, dy)
+    return replace(line, box=box, quad=box.corners, words=words, block=line.block + block_offset)
+
+
+def _on_original(line: TextLine, transform: PageTransform) -> TextLine:
+    """The line with its words' and its own coordinates on the image as uploaded."""
+    if not transform.rotations:
+        return line
+    words = []
+    for word in line.words:
+        quad = transform.quad(word.box)
+        words.append(replace(word, quad=quad, box=enclosing_box(quad)))
+    quad = transform.quad(line.box)
+    return replace(line, quad=quad, box=enclosing_box(quad), words=tuple(words))

@@ -1,26 +1,53 @@
-"""What recognition yields, independent of how any API dialect shows it."""
+"""What recognition yields, independent of how any API dialect shows it.
+
+Coordinates are in pixels of the image as uploaded (after its EXIF orientation), whatever
+turning or slicing recognition did: ``box`` is the upright rectangle, ``quad`` the four corners
+of the text clockwise from its top left, which differ from the box's when the page was turned.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+Quad = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
+
 
 @dataclass(frozen=True)
 class BoundingBox:
-    """An axis-aligned rectangle in pixels of the upright image."""
-
     left: int
     top: int
     width: int
     height: int
 
+    @property
+    def right(self) -> int:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+    @property
+    def corners(self) -> Quad:
+        return ((self.left, self.top), (self.right, self.top),
+                (self.right, self.bottom), (self.left, self.bottom))
+
+    def shifted(self, dx: int, dy: int) -> BoundingBox:
+        return BoundingBox(self.left + dx, self.top + dy, self.width, self.height)
+
     @classmethod
     def enclosing(cls, boxes: list[BoundingBox]) -> BoundingBox:
         left = min(b.left for b in boxes)
         top = min(b.top for b in boxes)
-        right = max(b.left + b.width for b in boxes)
-        bottom = max(b.top + b.height for b in boxes)
-        return cls(left, top, right - left, bottom - top)
+        return cls(left, top, max(b.right for b in boxes) - left, max(b.bottom for b in boxes) - top)
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    box: BoundingBox
+    confidence: float  # 0..1
+    quad: Quad
 
 
 @dataclass(frozen=True)
@@ -31,6 +58,8 @@ class TextLine:
     block: int
     paragraph: int
     line: int
+    words: tuple[Word, ...]
+    quad: Quad
 
 
 @dataclass(frozen=True)
@@ -39,6 +68,8 @@ class RecognitionResult:
     image_width: int
     image_height: int
     languages: str
+    # Clockwise degrees the text stood turned in the upload, in (-180, 180]; 0 unless detected.
+    angle: float = 0.0
 
     @property
     def texts(self) -> list[str]:

@@ -10,19 +10,36 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import tempfile
+from dataclasses import dataclass
+from functools import cached_property
 
 from pytesseract import pytesseract as runner
 
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr.images import PreparedImage
-from ocr_api.ocr.result import BoundingBox, TextLine
+from ocr_api.ocr.result import BoundingBox, TextLine, Word
 
 logger = logging.getLogger(__name__)
 
 # Tesseract's TSV level for a single word.
 _WORD_LEVEL = 5
+# Page segmentation modes: automatic layout, and one text line with no layout analysis.
+PSM_AUTO = 3
+PSM_SINGLE_LINE = 7
+_PSM_ORIENTATION_ONLY = 0
+_ORIENTATION = re.compile(r"Orientation in degrees: (\d+)")
+_ORIENTATION_CONFIDENCE = re.compile(r"Orientation confidence: ([\d.]+)")
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """How the page is turned: clockwise degrees (0, 90, 180, 270) and Tesseract's confidence."""
+
+    degrees: int
+    confidence: float
 
 
 class Tesseract:
@@ -31,44 +48,80 @@ class Tesseract:
         command: str = "tesseract",
         tessdata_dir: str | None = None,
         threads: int = 1,
-        page_segmentation_mode: int = 3,
     ) -> None:
         self.command = command
         self.tessdata_dir = tessdata_dir
-        self.page_segmentation_mode = page_segmentation_mode
         # OpenMP on 2 vCPUs makes Tesseract several times slower; pytesseract passes
         # os.environ to the child, so this is where the limit has to live.
         os.environ["OMP_THREAD_LIMIT"] = str(threads)
 
     def read_lines(
-        self, image: PreparedImage, languages: str, timeout_seconds: float
+        self,
+        image: PreparedImage,
+        languages: str,
+        timeout_seconds: float,
+        page_segmentation_mode: int = PSM_AUTO,
     ) -> list[TextLine]:
-        """One Tesseract run that yields every text line with its box and confidence."""
-        if timeout_seconds <= 0:
-            raise RecognitionTimedOut("no time is left to recognise the image")
-        with tempfile.TemporaryDirectory(prefix="ocr-") as workdir:
-            # PGM is read by Leptonica with no decompression: cheaper than a PNG round trip.
-            page = os.path.join(workdir, "page.pgm")
-            image.image.save(page, format="PPM")
-            tsv = self._run(page, languages, self._options(image.dpi), timeout_seconds)
+        """One Tesseract run that yields every text line with its words, boxes and confidence."""
+        options = ["-c", "tessedit_create_tsv=1", "--psm", str(page_segmentation_mode)]
+        tsv = self._run(image, "tsv", languages, options, timeout_seconds)
         words = runner.file_to_dict(tsv, "\t", -1)
         if "text" not in words:
             raise RecognitionFailed("the recognition engine produced no output")
         return _lines_from_words(words)
 
-    def _options(self, dpi: int | None) -> str:
-        options = ["-c", "tessedit_create_tsv=1", "--psm", str(self.page_segmentation_mode)]
-        if dpi:
-            options += ["--dpi", str(dpi)]
-        if self.tessdata_dir:
-            options += ["--tessdata-dir", self.tessdata_dir]
-        return shlex.join(options)
+    def detect_orientation(self, image: PreparedImage, timeout_seconds: float) -> Orientation:
+        """Tesseract's orientation detection; a page it cannot judge counts as upright."""
+        try:
+            report = self._run(image, "osd", "osd", ["--psm", str(_PSM_ORIENTATION_ONLY)], timeout_seconds)
+        except RecognitionFailed:
+            # Too little text to decide ("Too few characters"): nothing to turn.
+            return Orientation(0, 0.0)
+        degrees = _ORIENTATION.search(report)
+        confidence = _ORIENTATION_CONFIDENCE.search(report)
+        if not degrees or not confidence:
+            return Orientation(0, 0.0)
+        return Orientation(int(degrees[1]) % 360, float(confidence[1]))
 
-    def _run(self, page: str, languages: str, options: str, timeout_seconds: float) -> str:
+    @cached_property
+    def installed_languages(self) -> tuple[str, ...]:
+        """The models Tesseract can load, except ``osd``, which reads no text."""
+        options = ["--tessdata-dir", self.tessdata_dir] if self.tessdata_dir else []
+        runner.tesseract_cmd = self.command
+        try:
+            listing = runner.get_languages(config=shlex.join(options))
+        except runner.TesseractNotFoundError:
+            logger.error("tesseract command not found", extra={"command": self.command})
+            raise RecognitionUnavailable("the recognition engine is not available") from None
+        return tuple(sorted(language for language in listing if language != "osd"))
+
+    def _run(
+        self,
+        image: PreparedImage,
+        extension: str,
+        languages: str,
+        options: list[str],
+        timeout_seconds: float,
+    ) -> str:
+        if timeout_seconds <= 0:
+            raise RecognitionTimedOut("no time is left to recognise the image")
+        if image.dpi:
+            options = [*options, "--dpi", str(image.dpi)]
+        if self.tessdata_dir:
+            options = [*options, "--tessdata-dir", self.tessdata_dir]
+        with tempfile.TemporaryDirectory(prefix="ocr-") as workdir:
+            # PGM is read by Leptonica with no decompression: cheaper than a PNG round trip.
+            page = os.path.join(workdir, "page.pgm")
+            image.image.save(page, format="PPM")
+            return self._call(page, extension, languages, shlex.join(options), timeout_seconds)
+
+    def _call(
+        self, page: str, extension: str, languages: str, options: str, timeout_seconds: float
+    ) -> str:
         runner.tesseract_cmd = self.command
         try:
             return runner.run_and_get_output(
-                page, extension="tsv", lang=languages, config=options, timeout=timeout_seconds
+                page, extension=extension, lang=languages, config=options, timeout=timeout_seconds
             )
         except runner.TesseractNotFoundError:
             logger.error("tesseract command not found", extra={"command": self.command})
@@ -77,7 +130,7 @@ class Tesseract:
             logger.error("tesseract command cannot be run", extra={"command": self.command})
             raise RecognitionUnavailable("the recognition engine is not available") from err
         except runner.TesseractError as err:
-            logger.error(
+            logger.warning(
                 "tesseract failed", extra={"exit_status": err.status, "stderr": err.message[-2000:]}
             )
             raise RecognitionFailed("the recognition engine failed on this image") from None
@@ -105,20 +158,28 @@ def _lines_from_words(words: dict[str, list]) -> list[TextLine]:
 
     lines = []
     for (_, block, paragraph, line), rows in grouped.items():
-        texts = [str(words["text"][row]).strip() for row in rows]
-        boxes = [
-            BoundingBox(words["left"][row], words["top"][row], words["width"][row], words["height"][row])
+        line_words = [
+            Word(
+                text=str(words["text"][row]).strip(),
+                box=(box := BoundingBox(
+                    words["left"][row], words["top"][row], words["width"][row], words["height"][row]
+                )),
+                confidence=round(max(0.0, float(words["conf"][row])) / 100.0, 4),
+                quad=box.corners,
+            )
             for row in rows
         ]
-        confidences = [max(0.0, float(words["conf"][row])) / 100.0 for row in rows]
+        box = BoundingBox.enclosing([word.box for word in line_words])
         lines.append(
             TextLine(
-                text=join_words(texts),
-                box=BoundingBox.enclosing(boxes),
-                confidence=round(sum(confidences) / len(confidences), 4),
+                text=join_words([word.text for word in line_words]),
+                box=box,
+                confidence=round(sum(w.confidence for w in line_words) / len(line_words), 4),
                 block=block,
                 paragraph=paragraph,
                 line=line,
+                words=tuple(line_words),
+                quad=box.corners,
             )
         )
     return lines

@@ -1,0 +1,180 @@
+"""Downloading an image by URL, safely, from inside a cloud account.
+
+Only http and https. Every address the host name resolves to must be public, checked again
+after each redirect, and the connection goes to the address that was checked (no second DNS
+answer in between). Connect and total time are bounded, the body is streamed up to a size
+cap, and nothing of the caller's is forwarded: no cookies, no credentials, no headers but
+our own. Private networks can be allowed explicitly (tests, private deployments).
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from ocr_api.errors import DownloadFailed, ImageTooLarge, InvalidRequest
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+_CHUNK = 64 * 1024
+USER_AGENT = "ocr-api/0.1 (+image download for text recognition)"
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    max_bytes: int
+    connect_timeout: float = 3.0
+    total_timeout: float = 10.0
+    max_redirects: int = 3
+
+
+class UrlFetcher:
+    def __init__(
+        self,
+        limits: FetchLimits,
+        allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (),
+    ) -> None:
+        self.limits = limits
+        self.allowed_networks = allowed_networks
+        self._tls = ssl.create_default_context()
+
+    def fetch(self, url: str, timeout_seconds: float | None = None, referer: str | None = None) -> bytes:
+        budget = min(self.limits.total_timeout, timeout_seconds or self.limits.total_timeout)
+        deadline = time.monotonic() + budget
+        for _ in range(self.limits.max_redirects + 1):
+            status, location, body = self._get(url, deadline, referer)
+            if status not in _REDIRECTS:
+                return body
+            if not location:
+                raise DownloadFailed(f"the image URL answered HTTP {status} without a Location")
+            url = urljoin(url, location)
+        raise DownloadFailed(f"the image URL redirected more than {self.limits.max_redirects} times")
+
+    def _get(self, url: str, deadline: float, referer: str | None) -> tuple[int, str | None, bytes]:
+        parts = _parse(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = self._checked_address(parts.hostname, port)
+        connection = self._connection(parts.scheme, parts.hostname, port, address, deadline)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        headers = {"User-Agent": USER_AGENT, "Accept": "image/*,application/pdf;q=0.9,*/*;q=0.5"}
+        if referer:
+            headers["Referer"] = referer
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            if response.status in _REDIRECTS:
+                return response.status, response.getheader("Location"), b""
+            if response.status != 200:
+                raise DownloadFailed(f"the image URL answered HTTP {response.status}")
+            return response.status, None, self._read_body(response, connection, deadline)
+        except (OSError, http.client.HTTPException) as err:
+            raise DownloadFailed(_network_failure(err)) from None
+        finally:
+            connection.close()
+
+    def _read_body(
+        self, response: http.client.HTTPResponse, connection: http.client.HTTPConnection, deadline: float
+    ) -> bytes:
+        declared = response.getheader("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
+            raise ImageTooLarge(
+                f"the image at the URL is {declared} bytes; the limit is {self.limits.max_bytes} bytes"
+            )
+        chunks, size = [], 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DownloadFailed("the image download took longer than allowed")
+            # Each read may block only for what is left of the whole download's time.
+            connection.sock.settimeout(left)
+            chunk = response.read1(_CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > self.limits.max_bytes:
+                raise ImageTooLarge(
+                    f"the image at the URL is over the limit of {self.limits.max_bytes} bytes"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _checked_address(self, host: str, port: int) -> str:
+        try:
+            answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            raise DownloadFailed(f"the image URL's host {host} could not be resolved") from None
+        addresses = [answer[4][0] for answer in answers]
+        for address in addresses:
+            if not self._allowed(ipaddress.ip_address(address.split("%")[0])):
+                raise InvalidRequest(
+                    f"the image URL's host {host} is a private, loopback, link-local or "
+                    "otherwise internal address, which this service does not fetch"
+                )
+        return addresses[0]
+
+    def _allowed(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        mapped = getattr(address, "ipv4_mapped", None) or getattr(address, "sixtofour", None)
+        if mapped is not None:
+            address = mapped
+        if any(address in network for network in self.allowed_networks):
+            return True
+        return address.is_global and not address.is_multicast
+
+    def _connection(self, scheme: str, host: str, port: int, address: str, deadline: float):
+        timeout = min(self.limits.connect_timeout, max(0.05, deadline - time.monotonic()))
+        if scheme == "https":
+            return _PinnedHTTPSConnection(host, port, address, timeout, self._tls)
+        return _PinnedHTTPConnection(host, port, address, timeout)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, while speaking to ``host`` by name."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+        self._tls_context = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._tls_context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _parse(url: str):
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise InvalidRequest("the image URL is malformed") from None
+    if parts.scheme not in ("http", "https"):
+        raise InvalidRequest("the image URL must start with http:// or https://")
+    if not parts.hostname:
+        raise InvalidRequest("the image URL has no host")
+    if parts.username or parts.password:
+        raise InvalidRequest("the image URL must not carry a user name or password")
+    return parts
+
+
+def _network_failure(err: Exception) -> str:
+    if isinstance(err, TimeoutError):
+        return "the image download took longer than allowed"
+    if isinstance(err, ssl.SSLError):
+        return "the image URL's TLS certificate or handshake failed"
+    if isinstance(err, ConnectionRefusedError):
+        return "the image URL's server refused the connection"
+    return "the image could not be downloaded from the URL"

@@ -1,0 +1,62 @@
+"""Mapping boxes found on a corrected page back onto the image as uploaded.
+
+Recognition may run on a turned, deskewed or sliced copy of the page. Every step is recorded
+here, so each box can be reported as four points on the original image, clockwise from the top
+left of the text, plus the upright rectangle around them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ocr_api.ocr.result import BoundingBox, Quad
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A counter-clockwise turn by ``degrees`` about the image centre, the canvas grown to fit."""
+
+    degrees: float
+    before: tuple[int, int]
+    after: tuple[int, int]
+
+    def backward(self, x: float, y: float) -> tuple[float, float]:
+        """From the turned image to the image before the turn (y grows downwards)."""
+        angle = math.radians(self.degrees)
+        dx, dy = x - self.after[0] / 2, y - self.after[1] / 2
+        return (
+            math.cos(angle) * dx - math.sin(angle) * dy + self.before[0] / 2,
+            math.sin(angle) * dx + math.cos(angle) * dy + self.before[1] / 2,
+        )
+
+
+@dataclass(frozen=True)
+class PageTransform:
+    """Every turn between the uploaded image (``width`` x ``height``) and the one recognised."""
+
+    width: int
+    height: int
+    rotations: tuple[Rotation, ...] = ()
+
+    def turned(self, degrees: float, before: tuple[int, int], after: tuple[int, int]) -> PageTransform:
+        return PageTransform(self.width, self.height, (*self.rotations, Rotation(degrees, before, after)))
+
+    def to_original(self, x: float, y: float) -> tuple[int, int]:
+        for rotation in reversed(self.rotations):
+            x, y = rotation.backward(x, y)
+        return (
+            min(max(round(x), 0), self.width),
+            min(max(round(y), 0), self.height),
+        )
+
+    def quad(self, box: BoundingBox) -> Quad:
+        right, bottom = box.left + box.width, box.top + box.height
+        corners = ((box.left, box.top), (right, box.top), (right, bottom), (box.left, bottom))
+        return tuple(self.to_original(x, y) for x, y in corners)
+
+
+def enclosing_box(quad: Quad) -> BoundingBox:
+    xs = [x for x, _ in quad]
+    ys = [y for _, y in quad]
+    return BoundingBox(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
