@@ -18,6 +18,7 @@ from ocr_local.template import PROJECT_ROOT, load_template
 
 EVAL = PROJECT_ROOT.parent / "shared" / "eval"
 PATH = "/v1/imagerecognition/ocr"
+UNIVERSAL = "/v1/ocr/universal"
 BOUNDARY = "------------------------3f1c9a2b7d5e4c60"
 HEADERS = [("Host", "127.0.0.1:3000"), ("User-Agent", "curl/7.88.1"), ("Accept", "*/*")]
 
@@ -27,11 +28,11 @@ def main() -> None:
     phototest = (EVAL / "tesseract-test" / "phototest.tif").read_bytes()
     chinese = (EVAL / "zh-rendered" / "screenshot_02.png").read_bytes()
 
-    def post(name, query, content_type, body):
+    def post(name, query, content_type, body, path=PATH):
         event = build_event(
             method="POST",
-            path=PATH,
-            resource=PATH,
+            path=path,
+            resource=path,
             stage=spec.stage,
             query=query,
             headers=HEADERS + [("Content-Type", content_type), ("Content-Length", str(len(body)))],
@@ -49,6 +50,10 @@ def main() -> None:
     post("v1-ocr-missing-appkey", [], *multipart_form(files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY))
     post("v1-ocr-not-an-image", key, *multipart_form(files=[("imagefile", "notes.png", "image/png", b"these are notes, not a picture\n")], boundary=BOUNDARY))
     post("v1-ocr-too-large", key, *multipart_form(files=[("imagefile", "huge.png", "image/png", _pixel_bomb())], boundary=BOUNDARY))
+    turned = (EVAL / "tesseract-test" / "phototest-rotated-L.png").read_bytes()
+    post("universal-multipart-cls", key, *multipart_form(
+        fields=[("enable_cls", "true"), ("return_markdown", "true")],
+        files=[("file", "phototest-rotated-L.png", "image/png", turned)], boundary=BOUNDARY), path=UNIVERSAL)
     _write("v1-ocr-demo", build_event(method="GET", path=PATH + "/demo", resource=PATH + "/demo", stage=spec.stage, headers=HEADERS, request_id="00000000-0000-4000-8000-000000000001"))
 
 

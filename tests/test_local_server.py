@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from helpers import encode, eval_image, eval_truth
+from image_server import ImageServer
 from ocr_local.forms import multipart_form
 from ocr_local.template import PROJECT_ROOT
 from scoring import cer
@@ -41,7 +42,7 @@ class LocalServer:
         layer = ["--layer-dir", os.environ["OCR_LAYER_DIR"]] if os.environ.get("OCR_LAYER_DIR") else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ocr_local", "serve", "--port", str(self.port),
-             "--dynamodb-port", str(self.dynamodb_port), *layer],
+             "--dynamodb-port", str(self.dynamodb_port), "--allow-network", "127.0.0.1/32", *layer],
             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         self.banner = self._read_banner(timeout=90)
@@ -189,3 +190,36 @@ def test_key_command_against_the_local_store_and_the_rate_limit(server):
     # THEN the first passes and the second is refused with 429 / 102
     assert first == (200, 100)
     assert then == (429, 102)
+
+
+UNIVERSAL = "/v1/ocr/universal"
+
+
+def test_universal_endpoint_with_a_file_and_options(server):
+    turned = eval_image("tesseract-test/phototest-rotated-R.png")
+    content_type, body = multipart_form(
+        fields=[("enable_cls", "true"), ("return_markdown", "true")],
+        files=[("file", "turned.png", "image/png", turned)],
+    )
+    status, answer = server.request("POST", UNIVERSAL, body, {"Content-Type": content_type},
+                                    query=[("appkey", server.appkey)])
+    assert status == 200
+    [result] = answer["results"]
+    assert result["angle"] == 90.0 and result["markdown"].startswith("This is alot")
+    assert cer(result["text"], eval_truth("tesseract-test/phototest.tif")) <= 0.02
+
+
+def test_universal_endpoint_fetches_urls_it_is_allowed_to(server):
+    images = ImageServer()
+    try:
+        document = json.dumps({"url": images.url("/phototest.tif")}).encode()
+        status, answer = server.request("POST", UNIVERSAL, document,
+                                        {"Content-Type": "application/json", "x-api-key": server.appkey})
+        assert status == 200 and answer["results"][0]["blocks"][0]["text"].startswith("This is")
+        # 10.0.0.0/8 is not on the server's allow-list: refused before any connection
+        document = json.dumps({"url": "http://10.1.2.3/a.png"}).encode()
+        status, answer = server.request("POST", UNIVERSAL, document,
+                                        {"Content-Type": "application/json", "x-api-key": server.appkey})
+        assert (status, answer["error"]) == (400, "invalid_request")
+    finally:
+        images.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from helpers import encode, eval_image, eval_truth, fake_tesseract
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
-from ocr_api.ocr import ImageLimits, Recognizer, Tesseract
+from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer, Tesseract
 from ocr_api.ocr.tesseract import join_words
 from scoring import cer
 
@@ -125,3 +126,32 @@ def test_temporary_files_are_removed(tmp_path, monkeypatch, recognizer):
     monkeypatch.setattr(tempfile, "tempdir", None)
     recognizer.recognize(eval_image("tesseract-test/phototest.tif"), 30)
     assert list(tmp_path.iterdir()) == []
+
+
+class CountingEngine(Tesseract):
+    """The real engine, counting how many Tesseract runs a recognition makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def read_lines(self, *args, **kwargs):
+        self.reads += 1
+        return super().read_lines(*args, **kwargs)
+
+
+def test_slicing_reads_strips_and_keeps_each_line_once():
+    # GIVEN six pages stacked into a 640x2880 image, read in strips
+    page = Image.open(io.BytesIO(eval_image("tesseract-test/phototest.tif"))).convert("L")
+    tall = Image.new("L", (640, 480 * 6), 255)
+    for index in range(6):
+        tall.paste(page, (0, 480 * index))
+    engine = CountingEngine()
+    result = Recognizer(engine, LIMITS, "eng").recognize(
+        encode(tall, "PNG"), 60, RecognitionOptions(slice_large_images=True)
+    )
+    # THEN two overlapping strips were read, and the merge kept all 48 lines once, in order
+    assert engine.reads == 2
+    assert len(result.lines) == 48
+    tops = [line.box.top for line in result.lines]
+    assert tops == sorted(tops) and len(set(tops)) == 48

@@ -71,7 +71,7 @@ def test_no_body_reads_as_no_fields():
         ("multipart/form-data; boundary=abc", b"--abc\r\nContent-Disposition: form-data\r\n\r\n1\r\n--abc--\r\n", "name"),
         ("application/json", b"{not json", "JSON body is malformed"),
         ("application/json", b"[1, 2]", "object"),
-        ("application/json", b'{"image_base64": 12}', "must be a string"),
+        ("application/json", b'{"image_base64": {"nested": 1}}', "must be a string"),
         ("application/x-www-form-urlencoded", "appkey=\u00e9".encode(), "malformed"),
     ],
     ids=["no-boundary", "wrong-boundary", "truncated", "part-without-name", "bad-json",

@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from ocr_api.api import gugudata_v1
+from ocr_api.api import gugudata_v1, universal
 
 logger = Logger()
 tracer = Tracer()
@@ -14,6 +14,7 @@ copy_config_to_registered_loggers(source_logger=logger, include={"ocr_api"})
 
 app = APIGatewayRestResolver()
 app.include_router(gugudata_v1.router)
+app.include_router(universal.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

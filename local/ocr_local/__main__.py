@@ -53,7 +53,11 @@ def serve(args: argparse.Namespace) -> int:
     register_appkey(store, demo_appkey, "local demo key")
 
     instances = {
-        name: LambdaInstances(function, function_environment(function, endpoint, args.layer_dir), args.instances)
+        name: LambdaInstances(
+            function,
+            function_environment(function, endpoint, args.layer_dir, args.allow_network),
+            args.instances,
+        )
         for name, function in spec.functions.items()
     }
     for pool in instances.values():
@@ -130,6 +134,8 @@ def _print_banner(args: argparse.Namespace, endpoint: str, embedded: bool, appke
         f"Demo appkey (valid while this server runs): {appkey}\n\n"
         f"Recognise an image:\n"
         f'  curl -s -F "imagefile=@{DEMO_IMAGE}" "{base}/v1/imagerecognition/ocr?appkey={appkey}"\n'
+        f"The universal endpoint (boxes, orientation, Markdown):\n"
+        f'  curl -s -F "file=@{DEMO_IMAGE}" -F enable_cls=true -H "x-api-key: {appkey}" {base}/v1/ocr/universal\n'
         f"The demo endpoint (no appkey):\n"
         f"  curl -s {base}/v1/imagerecognition/ocr/demo\n"
         f"Manage keys: python -m ocr_local keys list   (or: make keys ARGS=list)\n"
@@ -153,6 +159,13 @@ def _parser() -> argparse.ArgumentParser:
         help="use this DynamoDB endpoint instead of the embedded one",
     )
     run.add_argument("--layer-dir", type=Path, help="a layer-shaped tree to take Tesseract from")
+    run.add_argument(
+        "--allow-network",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="let image URLs reach this private network (e.g. 127.0.0.1/32); repeatable",
+    )
     run.set_defaults(command=serve)
 
     one = commands.add_parser("invoke", help="invoke the handler with an event file")

@@ -13,13 +13,18 @@ LOCAL_TABLE_NAME = "ocr-appkeys-local"
 
 
 def function_environment(
-    function: FunctionSpec, dynamodb_endpoint_url: str | None, layer_dir: Path | None = None
+    function: FunctionSpec,
+    dynamodb_endpoint_url: str | None,
+    layer_dir: Path | None = None,
+    allowed_networks: list[str] = (),
 ) -> dict[str, str]:
     environment = dict(function.environment)
     environment.update(
         APPKEYS_TABLE=LOCAL_TABLE_NAME,
         POWERTOOLS_TRACE_DISABLED="true",
     )
+    if allowed_networks:
+        environment["URL_ALLOWED_NETWORKS"] = ",".join(allowed_networks)
     if dynamodb_endpoint_url:
         environment["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
         environment.update(credentials_for_endpoint())

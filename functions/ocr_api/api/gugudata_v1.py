@@ -6,8 +6,6 @@ in its envelope; decoding, limits and recognition are the core's.
 
 from __future__ import annotations
 
-import json
-import logging
 from datetime import datetime, timezone
 from importlib import resources
 from weakref import WeakKeyDictionary
@@ -18,11 +16,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_seconds
 from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
+from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.errors import (
     AppKeyForbidden,
     AppKeyMissing,
     AppKeyUnknown,
-    InternalError,
     InvalidRequest,
     RateLimited,
     ServiceError,
@@ -43,7 +41,6 @@ SERVICE_ERROR = 110
 _QUERY_FIELDS = {"appkey"}
 _BODY_FIELDS = {"appkey", "imagefile", "image_base64"}
 
-logger = logging.getLogger(__name__)
 router = APIGatewayRouter()
 
 
@@ -59,17 +56,11 @@ def business_code(err: ServiceError) -> int:
     return SERVICE_ERROR
 
 
-def render_errors(app, next_middleware) -> Response:
-    """The one place where this dialect turns errors into responses."""
-    try:
-        return next_middleware(app)
-    except ServiceError as err:
-        logger.info("request refused", extra={"error": type(err).__name__, "status": err.http_status})
-        return _respond(err.http_status, business_code(err), err.description, None)
-    except Exception:
-        logger.exception("unexpected error")
-        err = InternalError()
-        return _respond(err.http_status, SERVICE_ERROR, err.description, None)
+def render_error(err: ServiceError) -> Response:
+    return _respond(err.http_status, business_code(err), err.description, None)
+
+
+render_errors = rendering_errors_with(render_error)
 
 
 @router.post(PATH, middlewares=[render_errors])
@@ -151,8 +142,4 @@ def _respond(http_status: int, code: int, description: str, texts: list[str] | N
         },
         "Data": {"resultText": texts} if texts is not None else None,
     }
-    return Response(
-        status_code=http_status,
-        content_type="application/json; charset=utf-8",
-        body=json.dumps(body, ensure_ascii=False),
-    )
+    return json_response(http_status, body)

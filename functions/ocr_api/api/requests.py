@@ -34,6 +34,7 @@ class Field:
     value: bytes
     # Multipart parts carry bytes as sent; form and JSON fields are always text.
     in_multipart: bool = False
+    filename: str | None = None
 
     @property
     def text(self) -> str:
@@ -137,7 +138,8 @@ def _multipart_fields(body: bytes, boundary: str | None) -> tuple[Field, ...]:
     except multipart.MultipartError as err:
         raise InvalidRequest(f"the multipart body is malformed: {err}") from None
     fields = tuple(
-        Field(part.name or "", part.raw, in_multipart=True) for part in parts
+        Field(part.name or "", part.raw, in_multipart=True, filename=part.filename or None)
+        for part in parts
     )
     if any(not field.name for field in fields):
         raise InvalidRequest("a multipart part has no field name")
@@ -161,7 +163,15 @@ def _json_fields(body: bytes) -> tuple[Field, ...]:
         raise InvalidRequest("the JSON body must be an object of fields")
     fields = []
     for name, value in document.items():
-        if not isinstance(value, str):
-            raise InvalidRequest(f"the JSON field {name} must be a string")
-        fields.append(Field(name, value.encode("utf-8")))
+        # A list is the field given several times; numbers and booleans read as their text.
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool):
+                item = "true" if item else "false"
+            elif isinstance(item, (int, float)):
+                item = str(item)
+            if not isinstance(item, str):
+                raise InvalidRequest(
+                    f"the JSON field {name} must be a string, a number, a boolean or a list of those"
+                )
+            fields.append(Field(name, item.encode("utf-8")))
     return tuple(fields)

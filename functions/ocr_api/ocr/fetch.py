@@ -79,7 +79,7 @@ class UrlFetcher:
             connection.close()
 
     def _read_body(
-        self, response: http.client.HTTPResponse, connection: http.client.HTTPConnection, deadline: float
+        self, response: http.client.HTTPResponse, connection: _PinnedHTTPConnection, deadline: float
     ) -> bytes:
         declared = response.getheader("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
@@ -92,7 +92,7 @@ class UrlFetcher:
             if left <= 0:
                 raise DownloadFailed("the image download took longer than allowed")
             # Each read may block only for what is left of the whole download's time.
-            connection.sock.settimeout(left)
+            connection.pinned_socket.settimeout(left)
             chunk = response.read1(_CHUNK)
             if not chunk:
                 break
@@ -142,6 +142,8 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        # http.client drops self.sock once a "Connection: close" response owns it.
+        self.pinned_socket = self.sock
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -153,6 +155,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
         self.sock = self._tls_context.wrap_socket(sock, server_hostname=self.host)
+        self.pinned_socket = self.sock
 
 
 def _parse(url: str):

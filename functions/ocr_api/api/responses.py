@@ -1,0 +1,37 @@
+"""What every dialect shares in writing responses: JSON bodies, and the error middleware."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from aws_lambda_powertools.event_handler import Response
+
+from ocr_api.errors import InternalError, ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+def json_response(http_status: int, body: dict) -> Response:
+    return Response(
+        status_code=http_status,
+        content_type="application/json; charset=utf-8",
+        body=json.dumps(body, ensure_ascii=False),
+    )
+
+
+def rendering_errors_with(render: Callable[[ServiceError], Response]):
+    """A route middleware: the one place a dialect's errors become its responses."""
+
+    def middleware(app, next_middleware) -> Response:
+        try:
+            return next_middleware(app)
+        except ServiceError as err:
+            logger.info("request refused", extra={"error": type(err).__name__, "status": err.http_status})
+            return render(err)
+        except Exception:
+            logger.exception("unexpected error")
+            return render(InternalError())
+
+    return middleware
