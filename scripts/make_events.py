@@ -28,14 +28,14 @@ def main() -> None:
     phototest = (EVAL / "tesseract-test" / "phototest.tif").read_bytes()
     chinese = (EVAL / "zh-rendered" / "screenshot_02.png").read_bytes()
 
-    def post(name, query, content_type, body, path=PATH):
+    def post(name, query, content_type, body, path=PATH, headers=()):
         event = build_event(
             method="POST",
             path=path,
             resource=path,
             stage=spec.stage,
             query=query,
-            headers=HEADERS + [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+            headers=HEADERS + [*headers, ("Content-Type", content_type), ("Content-Length", str(len(body)))],
             body=body,
             binary_media_types=spec.binary_media_types,
             request_id=f"00000000-0000-4000-8000-{hashlib.sha256(name.encode()).hexdigest()[:12]}",
@@ -54,6 +54,16 @@ def main() -> None:
     post("universal-multipart-cls", key, *multipart_form(
         fields=[("enable_cls", "true"), ("return_markdown", "true")],
         files=[("file", "phototest-rotated-L.png", "image/png", turned)], boundary=BOUNDARY), path=UNIVERSAL)
+    post("legacy-imagestreamocr-multipart", key, *multipart_form(
+        files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY),
+        path="/imagerecognition/imagestreamocr")
+    post("tupu-general-ocr-multipart", [("key", EVENTS_APPKEY)], *multipart_form(
+        fields=[("tag", "sample")], files=[("image", "phototest.tif", "image/tiff", phototest)],
+        boundary=BOUNDARY), path="/v3/recognition/general-ocr")
+    tencent = json.dumps({"ImageBase64": base64.b64encode(phototest).decode()}).encode()
+    post("tencent-general-accurate-ocr", [], "application/json", tencent, path="/",
+         headers=[("X-TC-Action", "GeneralAccurateOCR"), ("X-TC-Version", "2018-11-19"),
+                  ("x-api-key", EVENTS_APPKEY)])
     _write("v1-ocr-demo", build_event(method="GET", path=PATH + "/demo", resource=PATH + "/demo", stage=spec.stage, headers=HEADERS, request_id="00000000-0000-4000-8000-000000000001"))
 
 

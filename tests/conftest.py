@@ -21,6 +21,8 @@ from ocr_local.events import EVENTS_APPKEY
 from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_local.template import ApiSpec, load_template
 
+from image_server import ImageServer
+
 @pytest.fixture(scope="session")
 def spec() -> ApiSpec:
     return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
@@ -107,3 +109,11 @@ def invoke(spec: ApiSpec, service: Dependencies):
         return handler(event, context)
 
     return call
+
+
+@pytest.fixture(scope="session")
+def image_server() -> Iterator[ImageServer]:
+    """Test images (and misbehaving answers) over HTTP on 127.0.0.1."""
+    server = ImageServer()
+    yield server
+    server.stop()

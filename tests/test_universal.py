@@ -10,11 +10,9 @@ import json
 import pytest
 from PIL import Image
 
+from dialects import poster
 from helpers import EVAL_DIR, encode, eval_image, eval_truth, fake_tesseract
-from image_server import ImageServer
-from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY
-from ocr_local.forms import multipart_form
 from scoring import cer
 
 PATH = "/v1/ocr/universal"
@@ -24,31 +22,14 @@ CHINESE = eval_image("zh-rendered/screenshot_02.png")
 LOCAL = ("127.0.0.1/32",)
 
 
-@pytest.fixture(scope="module")
-def image_server():
-    server = ImageServer()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def call(invoke, spec):
-    """Posts to the universal endpoint: multipart when files are given, JSON otherwise."""
+    post = poster(invoke, spec, PATH)
 
-    def post(files=(), fields=(), json_body=None, query=(("appkey", EVENTS_APPKEY),), headers=()):
-        if json_body is not None:
-            content_type, body = "application/json", json.dumps(json_body).encode()
-        else:
-            content_type, body = multipart_form(fields=list(fields), files=list(files))
-        event = build_event(
-            method="POST", path=PATH, resource=PATH, stage=spec.stage, query=list(query),
-            headers=[("Content-Type", content_type), *headers], body=body,
-            binary_media_types=spec.binary_media_types,
-        )
-        response = invoke(event)
-        return response["statusCode"], json.loads(response["body"])
+    def send(query=(("appkey", EVENTS_APPKEY),), **kwargs):
+        return post(query=query, **kwargs)
 
-    return post
+    return send
 
 
 def file_part(data=PHOTOTEST, name="phototest.tif"):
@@ -322,7 +303,7 @@ def test_appkey_by_header_and_its_errors(call):
                 headers=[("x-api-key", EVENTS_APPKEY)])[0] == 200
     assert_error(call(files=[file_part()], query=()), 401, "missing_appkey", "appkey")
     assert_error(call(files=[file_part()], query=(("appkey", "wrong-key-0000000000"),)), 401, "invalid_appkey", "not valid")
-    assert_error(call(files=[file_part()], headers=[("x-api-key", "other")]), 400, "invalid_request", "disagree")
+    assert_error(call(files=[file_part()], headers=[("x-api-key", "other")]), 400, "invalid_request", "different values")
 
 
 def test_engine_failure_is_502_and_unavailability_503(call, reconfigure, tmp_path):

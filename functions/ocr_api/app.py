@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from ocr_api.api import gugudata_v1, universal
+from ocr_api.api import gugudata_legacy, gugudata_v1, tencent, tupu, universal
 
 logger = Logger()
 tracer = Tracer()
@@ -14,7 +14,10 @@ copy_config_to_registered_loggers(source_logger=logger, include={"ocr_api"})
 
 app = APIGatewayRestResolver()
 app.include_router(gugudata_v1.router)
+app.include_router(gugudata_legacy.router)
 app.include_router(universal.router)
+app.include_router(tupu.router)
+app.include_router(tencent.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -35,6 +35,8 @@ class Settings:
     url_allowed_networks: tuple[str, ...] = ()
     url_timeout_seconds: float = 10.0
     max_images_per_request: int = 10
+    # tupu's own rule is 1 MiB per image; ours defaults to the general limit.
+    tupu_max_image_bytes: int = 10 * MiB
     # Images of one request read at once, each by its own single-threaded Tesseract.
     parallel_images: int = 2
 
@@ -50,6 +52,7 @@ class Settings:
         _check(1 <= self.default_requests_per_second <= 100_000, "DEFAULT_KEY_RPS must be 1..100000")
         _check(1 <= self.url_timeout_seconds <= 60, "URL_TIMEOUT_SECONDS must be 1..60")
         _check(1 <= self.max_images_per_request <= 50, "MAX_IMAGES_PER_REQUEST must be 1..50")
+        _check(1024 <= self.tupu_max_image_bytes <= 50 * MiB, "TUPU_MAX_IMAGE_BYTES must be 1 KiB..50 MiB")
         _check(1 <= self.parallel_images <= 16, "PARALLEL_IMAGES must be 1..16")
         for network in self.url_allowed_networks:
             try:
@@ -104,6 +107,7 @@ class Settings:
             ),
             url_timeout_seconds=number("URL_TIMEOUT_SECONDS", defaults.url_timeout_seconds, float),
             max_images_per_request=number("MAX_IMAGES_PER_REQUEST", defaults.max_images_per_request),
+            tupu_max_image_bytes=number("TUPU_MAX_IMAGE_BYTES", defaults.tupu_max_image_bytes),
             parallel_images=number("PARALLEL_IMAGES", defaults.parallel_images),
         )
 

@@ -22,6 +22,10 @@ class InvalidRequest(ServiceError):
     http_status = 400
 
 
+class EmptyImage(InvalidRequest):
+    """The image field is there but holds no bytes."""
+
+
 class UnsupportedContentType(ServiceError):
     """The request body comes in a Content-Type the endpoint does not read."""
 
@@ -30,6 +34,14 @@ class UnsupportedContentType(ServiceError):
 
 class ImageTooLarge(ServiceError):
     http_status = 413
+
+
+class ImageTooManyBytes(ImageTooLarge):
+    """Over the byte limit, uploaded or downloaded."""
+
+
+class ImageTooManyPixels(ImageTooLarge):
+    """Over the pixel limit, or a side longer than Tesseract reads."""
 
 
 class UnsupportedImage(ServiceError):
@@ -53,6 +65,12 @@ class AppKeyForbidden(ServiceError):
 
 
 class RateLimited(ServiceError):
+    http_status = 429
+
+
+class QuotaExceeded(ServiceError):
+    """The key has used all the requests its quota allows."""
+
     http_status = 429
 
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 import multipart
 
-from ocr_api.errors import InvalidRequest, UnsupportedContentType, UnsupportedImage
+from ocr_api.errors import EmptyImage, InvalidRequest, UnsupportedContentType, UnsupportedImage
 
 ACCEPTED_BODIES = (
     "multipart/form-data, application/x-www-form-urlencoded, application/json, "
@@ -105,7 +105,7 @@ def decode_base64_image(text: str, field_name: str) -> bytes:
     except (binascii.Error, ValueError):
         raise InvalidRequest(f"the {field_name} field is not valid base64") from None
     if not data:
-        raise InvalidRequest(f"the {field_name} field is empty")
+        raise EmptyImage(f"the {field_name} field is empty")
     return data
 
 

@@ -18,6 +18,7 @@ from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_seconds
 from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
+from ocr_api.api.sources import ImageSource, load_images, one_appkey
 from ocr_api.errors import (
     AppKeyForbidden,
     AppKeyMissing,
@@ -26,6 +27,7 @@ from ocr_api.errors import (
     ImageTooLarge,
     InternalError,
     InvalidRequest,
+    QuotaExceeded,
     RateLimited,
     RecognitionFailed,
     RecognitionUnavailable,
@@ -61,6 +63,7 @@ _ERROR_NAMES = (
     (AppKeyUnknown, "invalid_appkey"),
     (AppKeyForbidden, "forbidden"),
     (RateLimited, "rate_limited"),
+    (QuotaExceeded, "quota_exceeded"),
     (DownloadFailed, "download_failed"),
     (RecognitionFailed, "recognition_failed"),
     (RecognitionUnavailable, "unavailable"),
@@ -74,7 +77,7 @@ router = APIGatewayRouter()
 class UniversalRequest:
     appkey: str | None
     # Exactly one kind of source; each entry is one image: bytes, or a URL to fetch.
-    images: list[bytes | str]
+    images: list[ImageSource]
     names: list[str]
     need_location: bool
     return_markdown: bool
@@ -98,11 +101,7 @@ def recognize() -> Response:
     deadline += recognition_seconds(router.lambda_context, deps.settings)
     request = _read(read_request(router.current_event), deps.settings.max_images_per_request)
     deps.access.admit(request.appkey, API_NAME)
-    images = [
-        deps.fetcher.fetch(image, timeout_seconds=deadline - time.monotonic())
-        if isinstance(image, str) else image
-        for image in request.images
-    ]
+    images = load_images(request.images, deps.fetcher, deadline)
     results = deps.recognizer.recognize_many(images, deadline - time.monotonic(), request.options)
     return json_response(200, {
         "code": 0,
@@ -131,7 +130,7 @@ def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
     flags = {name: _boolean(request, name, default) for name, default in _BOOLEANS.items()}
     languages = _single_text(request, "languages")
     return UniversalRequest(
-        appkey=_appkey(request),
+        appkey=one_appkey([*request.query.get("appkey", []), router.current_event.headers.get("x-api-key")]),
         images=images,
         names=names or default_names,
         need_location=flags["need_location"],
@@ -146,7 +145,7 @@ def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
     )
 
 
-def _images(request: ReceivedRequest) -> tuple[list[bytes | str], list[str]]:
+def _images(request: ReceivedRequest) -> tuple[list[ImageSource], list[str]]:
     given = [source for source in _SOURCES if request.fields_named(source)]
     if request.image_body is not None:
         given.append("body")
@@ -168,16 +167,6 @@ def _images(request: ReceivedRequest) -> tuple[list[bytes | str], list[str]]:
         return list(texts), list(texts)
     decoded = [decode_base64_image(text, "image_base64") for text in texts]
     return decoded, [f"image_{i}" for i in range(1, len(decoded) + 1)]
-
-
-def _appkey(request: ReceivedRequest) -> str | None:
-    header = router.current_event.headers.get("x-api-key")
-    values = {value.strip() for value in request.query.get("appkey", [])}
-    if header:
-        values.add(header.strip())
-    if len(values) > 1:
-        raise InvalidRequest("the appkey and the x-api-key header disagree")
-    return values.pop() if values else None
 
 
 def _boolean(request: ReceivedRequest, name: str, default: bool) -> bool:

@@ -39,6 +39,7 @@ def create(store: AppKeyStore, args: argparse.Namespace) -> int:
         requests_per_second=args.rps,
         expires_at=args.expires,
         allowed_apis=frozenset(args.api or ()),
+        request_quota=args.quota,
     )
     store.put(key)
     print(f"appkey: {secret}")
@@ -49,12 +50,13 @@ def create(store: AppKeyStore, args: argparse.Namespace) -> int:
 
 def list_keys(store: AppKeyStore, args: argparse.Namespace) -> int:
     rows = sorted(store.keys(), key=lambda key: key.created_at)
-    print(f"{'key id':<14}{'status':<10}{'rps':>7}  {'expires':<26}{'apis':<16}name")
+    print(f"{'key id':<14}{'status':<10}{'rps':>7}{'quota':>12}  {'expires':<26}{'apis':<16}name")
     for key in rows:
         expires = key.expires_at.isoformat() if key.expires_at else "-"
         apis = ",".join(sorted(key.allowed_apis)) or "all"
         print(
-            f"{key.key_id:<14}{key.status.value:<10}{key.requests_per_second:>7}  "
+            f"{key.key_id:<14}{key.status.value:<10}{key.requests_per_second:>7}"
+            f"{key.request_quota if key.request_quota is not None else '-':>12}  "
             f"{expires:<26}{apis:<16}{key.name}"
         )
     return 0
@@ -108,6 +110,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _quota(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10**12:
+        raise argparse.ArgumentTypeError("must be 1..10^12")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ocr_api.keys", description=__doc__)
     where = parser.add_mutually_exclusive_group()
@@ -125,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--rps", type=_positive, default=100, help="requests per second (100)")
     new.add_argument("--expires", type=_expiry, help="ISO date or time the key stops working")
     new.add_argument("--api", action="append", help="allow only this API (repeatable)")
+    new.add_argument("--quota", type=_quota, help="the most requests the key may make in all")
     new.set_defaults(command=create)
 
     commands.add_parser("list", help="list keys (never their secrets)").set_defaults(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ocr_api.errors import AppKeyForbidden, AppKeyMissing, AppKeyUnknown, RateLimited
+from ocr_api.errors import AppKeyForbidden, AppKeyMissing, AppKeyUnknown, QuotaExceeded, RateLimited
 from ocr_api.keys.model import AppKey, KeyStatus, hash_appkey
 from ocr_api.keys.store import AppKeyStore, utc_now
 
@@ -42,6 +42,8 @@ class AccessGuard:
             raise RateLimited(
                 f"more than {key.requests_per_second} requests per second for this appkey"
             )
+        if key.request_quota is not None and not self.store.use_quota(key.key_hash, key.request_quota):
+            raise QuotaExceeded(f"the appkey has used all {key.request_quota} requests of its quota")
         return key
 
     def _look_up(self, key_hash: str) -> AppKey | None:

@@ -35,6 +35,8 @@ class AppKey:
     expires_at: datetime | None = None
     # Empty means every API; otherwise the API names (e.g. "gugudata-v1") the key may call.
     allowed_apis: frozenset[str] = field(default_factory=frozenset)
+    # How many requests the key may make in all; None for no limit.
+    request_quota: int | None = None
 
     @classmethod
     def for_secret(
@@ -46,6 +48,7 @@ class AppKey:
         status: KeyStatus = KeyStatus.ACTIVE,
         expires_at: datetime | None = None,
         allowed_apis: frozenset[str] = frozenset(),
+        request_quota: int | None = None,
     ) -> AppKey:
         """The record of a newly issued key; it holds the secret's hash, never the secret."""
         return cls(
@@ -56,6 +59,7 @@ class AppKey:
             created_at=datetime.now(timezone.utc),
             expires_at=expires_at,
             allowed_apis=allowed_apis,
+            request_quota=request_quota,
         )
 
     @property

@@ -104,22 +104,36 @@ class AppKeyStore:
                 TableName=self.table_name, Key=_item_key(key_hash, _KEY_RECORD)
             )
 
+    def use_quota(self, key_hash: str, quota: int) -> bool:
+        """Counts one request against the key's total quota, atomically, unless it is used up."""
+        return self._count_within(key_hash, "usage#total", "calls", quota)
+
     def admit_request(self, key_hash: str, epoch_second: int, limit: int) -> bool:
         """Counts one request in this second, atomically, unless ``limit`` are already counted.
 
         The conditional update is what keeps the limit across concurrent Lambda instances.
         """
+        return self._count_within(
+            key_hash, f"rate#{epoch_second}", "hits", limit,
+            expires_at=epoch_second + _COUNTER_LIFETIME_SECONDS,
+        )
+
+    def _count_within(
+        self, key_hash: str, sort_key: str, counter: str, limit: int, expires_at: int | None = None
+    ) -> bool:
+        """Adds one to ``counter`` if it is still under ``limit``; False when it is not."""
+        update = f"ADD {counter} :one"
+        values = {":one": {"N": "1"}, ":limit": {"N": str(limit)}}
+        if expires_at is not None:
+            update += " SET expires_at = if_not_exists(expires_at, :ttl)"
+            values[":ttl"] = {"N": str(expires_at)}
         try:
             self._client.update_item(
                 TableName=self.table_name,
-                Key=_item_key(key_hash, f"rate#{epoch_second}"),
-                UpdateExpression="ADD hits :one SET expires_at = if_not_exists(expires_at, :ttl)",
-                ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":limit": {"N": str(limit)},
-                    ":ttl": {"N": str(epoch_second + _COUNTER_LIFETIME_SECONDS)},
-                },
+                Key=_item_key(key_hash, sort_key),
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_not_exists({counter}) OR {counter} < :limit",
+                ExpressionAttributeValues=values,
             )
         except ClientError as err:
             if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -128,7 +142,6 @@ class AppKeyStore:
         except BotoCoreError as err:
             raise _unavailable("count the request", err) from err
         return True
-
 
 @contextmanager
 def _unavailable_on_error(action: str) -> Iterator[None]:
@@ -160,6 +173,8 @@ def _to_item(key: AppKey) -> dict:
         item["expires_at_iso"] = {"S": key.expires_at.isoformat()}
     if key.allowed_apis:
         item["allowed_apis"] = {"SS": sorted(key.allowed_apis)}
+    if key.request_quota is not None:
+        item["request_quota"] = {"N": str(key.request_quota)}
     return item
 
 
@@ -173,6 +188,7 @@ def _from_item(item: dict) -> AppKey:
         created_at=datetime.fromisoformat(item["created_at"]["S"]),
         expires_at=datetime.fromisoformat(expires) if expires else None,
         allowed_apis=frozenset(item.get("allowed_apis", {}).get("SS", [])),
+        request_quota=int(item["request_quota"]["N"]) if "request_quota" in item else None,
     )
 
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from ocr_api.errors import DownloadFailed, ImageTooLarge, InvalidRequest
+from ocr_api.errors import DownloadFailed, ImageTooManyBytes, InvalidRequest
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
@@ -83,7 +83,7 @@ class UrlFetcher:
     ) -> bytes:
         declared = response.getheader("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
-            raise ImageTooLarge(
+            raise ImageTooManyBytes(
                 f"the image at the URL is {declared} bytes; the limit is {self.limits.max_bytes} bytes"
             )
         chunks, size = [], 0
@@ -98,7 +98,7 @@ class UrlFetcher:
                 break
             size += len(chunk)
             if size > self.limits.max_bytes:
-                raise ImageTooLarge(
+                raise ImageTooManyBytes(
                     f"the image at the URL is over the limit of {self.limits.max_bytes} bytes"
                 )
             chunks.append(chunk)

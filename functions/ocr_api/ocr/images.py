@@ -22,7 +22,7 @@ from PIL import (  # noqa: F401  (imported for their registration side effect)
     WebPImagePlugin,
 )
 
-from ocr_api.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
+from ocr_api.errors import EmptyImage, ImageTooManyBytes, ImageTooManyPixels, UnsupportedImage
 from ocr_api.ocr import pdf
 
 # Pillow decoders we accept. The JPEG one also opens camera JPEGs with a preview frame (MPO).
@@ -67,28 +67,38 @@ class PreparedImage:
         return self.image.height
 
 
-def prepare_image(data: bytes, limits: ImageLimits, pdf_page: int | None = None) -> PreparedImage:
-    """Decodes an upload; a PDF is accepted, as its page ``pdf_page``, only when that is given."""
+def prepare_image(
+    data: bytes,
+    limits: ImageLimits,
+    pdf_page: int | None = None,
+    formats: tuple[str, ...] = SUPPORTED_FORMATS,
+    still_only: bool = False,
+) -> PreparedImage:
+    """Decodes an upload; a PDF is accepted, as its page ``pdf_page``, only when that is given.
+
+    ``formats`` narrows the accepted formats (Pillow names); ``still_only`` refuses animations.
+    """
     if not data:
-        raise InvalidRequest("the image is empty (0 bytes)")
+        raise EmptyImage("the image is empty (0 bytes)")
     if len(data) > limits.max_bytes:
-        raise ImageTooLarge(
+        raise ImageTooManyBytes(
             f"the image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
         )
     if pdf_page is not None and pdf.is_pdf(data):
         page, dpi = pdf.render_page(data, pdf_page, limits.max_pixels, TESSERACT_MAX_SIDE)
         return PreparedImage(image=page, source_format="PDF", dpi=dpi)
     try:
-        image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+        image = Image.open(io.BytesIO(data), formats=formats)
     except Image.DecompressionBombError:
-        raise ImageTooLarge(_pixels_message(None, limits)) from None
+        raise ImageTooManyPixels(_pixels_message(None, limits)) from None
     except UnidentifiedImageError:
-        raise UnsupportedImage(
-            f"the file is not a supported image; send {SUPPORTED_FORMATS_TEXT}"
-        ) from None
+        accepted = SUPPORTED_FORMATS_TEXT if formats == SUPPORTED_FORMATS else ", ".join(formats)
+        raise UnsupportedImage(f"the file is not a supported image; send {accepted}") from None
     except (OSError, ValueError, SyntaxError) as err:
         raise UnsupportedImage("the image header is damaged and cannot be read") from err
 
+    if still_only and getattr(image, "is_animated", False):
+        raise UnsupportedImage("animated images are not accepted; send a still image")
     _check_dimensions(image, limits)
     try:
         # Multi-frame GIF, WebP and TIFF: Pillow opens on the first frame, which is what we read.
@@ -96,7 +106,7 @@ def prepare_image(data: bytes, limits: ImageLimits, pdf_page: int | None = None)
         upright = ImageOps.exif_transpose(image)
         grey = _to_grey_on_white(upright)
     except Image.DecompressionBombError:
-        raise ImageTooLarge(_pixels_message(image, limits)) from None
+        raise ImageTooManyPixels(_pixels_message(image, limits)) from None
     except (OSError, ValueError, SyntaxError, EOFError) as err:
         raise UnsupportedImage("the image data is truncated or corrupt and cannot be decoded") from err
     return PreparedImage(image=grey, source_format=image.format or "", dpi=_dpi(image))
@@ -105,9 +115,9 @@ def prepare_image(data: bytes, limits: ImageLimits, pdf_page: int | None = None)
 def _check_dimensions(image: Image.Image, limits: ImageLimits) -> None:
     width, height = image.size
     if width * height > limits.max_pixels:
-        raise ImageTooLarge(_pixels_message(image, limits))
+        raise ImageTooManyPixels(_pixels_message(image, limits))
     if max(width, height) > TESSERACT_MAX_SIDE:
-        raise ImageTooLarge(
+        raise ImageTooManyPixels(
             f"the image is {width}x{height} pixels; no side may exceed {TESSERACT_MAX_SIDE} pixels"
         )
 

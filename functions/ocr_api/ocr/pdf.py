@@ -6,7 +6,7 @@ import math
 
 from PIL import Image
 
-from ocr_api.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
+from ocr_api.errors import ImageTooManyPixels, InvalidRequest, UnsupportedImage
 
 # Tesseract reads best at about 300 dpi; more costs time and adds nothing.
 RENDER_DPI = 300
@@ -38,7 +38,7 @@ def render_page(data: bytes, page_number: int, max_pixels: int, max_side: int) -
         width_pt, height_pt = page.get_size()
         dpi = _render_dpi(width_pt, height_pt, max_pixels, max_side)
         if dpi < 50:
-            raise ImageTooLarge(
+            raise ImageTooManyPixels(
                 f"the PDF page is {width_pt / 72:.0f}x{height_pt / 72:.0f} inches; "
                 "it cannot be rendered legibly within the pixel limit"
             )

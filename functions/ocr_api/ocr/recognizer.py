@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from ocr_api.errors import InvalidRequest
 from ocr_api.ocr import orientation
 from ocr_api.ocr.geometry import PageTransform, enclosing_box
-from ocr_api.ocr.images import ImageLimits, PreparedImage, prepare_image
+from ocr_api.ocr.images import SUPPORTED_FORMATS, ImageLimits, PreparedImage, prepare_image
 from ocr_api.ocr.result import RecognitionResult, TextLine
 from ocr_api.ocr.tesseract import PSM_AUTO, PSM_SINGLE_LINE, Tesseract
 
@@ -29,6 +29,10 @@ class RecognitionOptions:
     slice_large_images: bool = False
     # A PDF is read at this page (from 1); None refuses PDFs.
     pdf_page: int | None = None
+    # Narrower input rules some dialects promise: fewer formats, no animations, fewer bytes.
+    formats: tuple[str, ...] = SUPPORTED_FORMATS
+    still_only: bool = False
+    max_image_bytes: int | None = None
 
 
 class Recognizer:
@@ -49,7 +53,10 @@ class Recognizer:
     ) -> RecognitionResult:
         deadline = time.monotonic() + timeout_seconds
         languages = self._languages(options.languages)
-        page = prepare_image(data, self.limits, options.pdf_page)
+        limits = self.limits
+        if options.max_image_bytes is not None and options.max_image_bytes < limits.max_bytes:
+            limits = replace(limits, max_bytes=options.max_image_bytes)
+        page = prepare_image(data, limits, options.pdf_page, options.formats, options.still_only)
         transform = PageTransform(page.width, page.height)
         angle = 0.0
         if options.correct_orientation:

@@ -1,0 +1,125 @@
+"""tupu "general-ocr": ``POST /v3/recognition/general-ocr?key=KEY``.
+
+``image`` is one or more files or one or more URLs (never both); ``tag`` goes with each image,
+the last one filling in for images without; ``referer`` is sent when URLs are downloaded.
+Only still PNG, JPEG, TIFF and WebP are read, as tupu does. Each text line comes back as four
+corners normalised to the image size, clockwise from its top left, with its slant in degrees.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from ocr_api import dependencies
+from ocr_api.api.deadline import recognition_seconds
+from ocr_api.api.requests import ReceivedRequest, read_request
+from ocr_api.api.responses import json_response, rendering_errors_with
+from ocr_api.api.sources import ImageSource, load_images
+from ocr_api.errors import InvalidRequest, ServiceError
+from ocr_api.ocr import RecognitionOptions, RecognitionResult
+from ocr_api.ocr.result import Quad
+
+API_NAME = "tupu"
+PATH = "/v3/recognition/general-ocr"
+STILL_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP")
+_BODY_FIELDS = {"image", "tag", "referer"}
+_QUERY_FIELDS = {"key"}
+
+router = APIGatewayRouter()
+
+
+def render_error(err: ServiceError) -> Response:
+    # tupu's envelope with a non-zero code; the code is the HTTP status the situation calls for.
+    return json_response(err.http_status, _envelope(err.http_status, err.description))
+
+
+@router.post(PATH, middlewares=[rendering_errors_with(render_error)])
+def recognize() -> Response:
+    deadline = time.monotonic()
+    deps = dependencies.current()
+    deadline += recognition_seconds(router.lambda_context, deps.settings)
+    request = read_request(router.current_event)
+    sources, names, tags, referer = _read(request, deps.settings.max_images_per_request)
+    deps.access.admit(_key(request), API_NAME)
+    # tupu reports each line's slant, so pages are turned upright first (on a small copy).
+    options = RecognitionOptions(
+        formats=STILL_FORMATS,
+        still_only=True,
+        max_image_bytes=deps.settings.tupu_max_image_bytes,
+        correct_orientation=True,
+    )
+    images = load_images(sources, deps.fetcher, deadline, referer)
+    results = deps.recognizer.recognize_many(images, deadline - time.monotonic(), options)
+    files = []
+    for result, name, tag in zip(results, names, tags):
+        entry = {"name": name, "objects": [_object(line.quad, line.text, line.confidence, result)
+                                           for line in result.lines]}
+        if tag is not None:
+            entry["tag"] = tag
+        files.append(entry)
+    return json_response(200, {**_envelope(0, "success"), "data": {"fileList": files}})
+
+
+def _read(request: ReceivedRequest, max_images: int):
+    unknown = (set(request.query) - _QUERY_FIELDS) | (request.field_names() - _BODY_FIELDS)
+    if unknown:
+        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}; tupu reads image, tag, referer")
+    if request.image_body is not None:
+        raise InvalidRequest("send the images as multipart image fields")
+    images = request.fields_named("image")
+    if not images:
+        raise InvalidRequest("image is required: one or more files or image URLs")
+    if len(images) > max_images:
+        raise InvalidRequest(f"{len(images)} images were sent; at most {max_images} per request")
+    # A part with a file name is a file; a plain field is an image URL.
+    files = [field for field in images if field.filename]
+    if files and len(files) != len(images):
+        raise InvalidRequest("files and image URLs cannot be mixed in one request")
+    if files:
+        sources: list[ImageSource] = [field.value for field in files]
+        names = [field.filename for field in files]
+    else:
+        names = [field.text.strip() for field in images]
+        sources = list(names)
+    tags = request.texts_named("tag")
+    if len(tags) > len(images):
+        raise InvalidRequest(f"{len(tags)} tags for {len(images)} image(s)")
+    filled = [tags[min(index, len(tags) - 1)] if tags else None for index in range(len(images))]
+    referers = request.texts_named("referer")
+    if len(referers) > 1:
+        raise InvalidRequest("referer was given more than once")
+    return sources, names, filled, referers[0] if referers else None
+
+
+def _key(request: ReceivedRequest) -> str | None:
+    keys = {value.strip() for value in request.query.get("key", [])}
+    if len(keys) > 1:
+        raise InvalidRequest("key was given more than once with different values")
+    return keys.pop() if keys else None
+
+
+def _object(quad: Quad, text: str, confidence: float, result: RecognitionResult) -> dict:
+    width, height = max(result.image_width, 1), max(result.image_height, 1)
+    (x0, y0), (x1, y1) = quad[0], quad[1]
+    return {
+        "location": [[round(x / width, 6), round(y / height, 6)] for x, y in quad],
+        # The slant of the line's top edge; y grows downwards, so clockwise is positive.
+        "degree": round(math.degrees(math.atan2(y1 - y0, x1 - x0)), 2),
+        "text": text,
+        "category": 0,
+        "scores": confidence,
+    }
+
+
+def _envelope(code: int, message: str) -> dict:
+    return {
+        "code": code,
+        "message": message,
+        "timestamp": int(time.time() * 1000),
+        "nonce": secrets.token_hex(8),
+    }
