@@ -223,3 +223,26 @@ def test_universal_endpoint_fetches_urls_it_is_allowed_to(server):
         assert (status, answer["error"]) == (400, "invalid_request")
     finally:
         images.stop()
+
+
+def test_legacy_tupu_and_tencent_clients_work_over_http(server):
+    page = eval_image("tesseract-test/phototest.tif")
+    # gugudata legacy
+    content_type, body = multipart_form(files=[("imagefile", "p.tif", "image/tiff", page)])
+    status, answer = server.request("POST", "/imagerecognition/imagestreamocr", body,
+                                    {"Content-Type": content_type}, query=[("appkey", server.appkey)])
+    assert status == 200 and answer["DataStatus"]["StatusCode"] == 100
+    assert answer["Data"]["ResultText"][0].startswith("This is")
+    # tupu
+    content_type, body = multipart_form(fields=[("tag", "t1")], files=[("image", "p.tif", "image/tiff", page)])
+    status, answer = server.request("POST", "/v3/recognition/general-ocr", body,
+                                    {"Content-Type": content_type}, query=[("key", server.appkey)])
+    assert status == 200 and answer["code"] == 0
+    assert answer["data"]["fileList"][0]["tag"] == "t1"
+    # Tencent Cloud API 3.0
+    document = json.dumps({"ImageBase64": base64.b64encode(page).decode()}).encode()
+    status, answer = server.request("POST", "/", document, {
+        "Content-Type": "application/json", "X-TC-Action": "GeneralAccurateOCR",
+        "X-TC-Version": "2018-11-19", "x-api-key": server.appkey})
+    assert status == 200
+    assert answer["Response"]["TextDetections"][0]["DetectedText"].startswith("This is")
