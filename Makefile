@@ -1,5 +1,5 @@
 # Shortcuts; each target works without make too (see the command it runs).
-.PHONY: setup serve test keys invoke events validate
+.PHONY: setup serve test keys invoke events validate bench
 
 setup:
 	scripts/setup.sh
@@ -23,3 +23,7 @@ events: setup
 
 validate: setup
 	SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint
+
+# The benchmark against raw tesseract on ../shared/eval (a few minutes); results in build/bench/
+bench: setup
+	.venv/bin/python -m ocr_local bench

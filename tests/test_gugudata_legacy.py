@@ -13,7 +13,7 @@ from helpers import encode, eval_image, eval_truth, fake_tesseract
 from ocr_api.keys import KeyStatus
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
-from scoring import cer
+from ocr_local.scoring import cer
 
 PATH = "/imagerecognition/imagestreamocr"
 PHOTOTEST = eval_image("tesseract-test/phototest.tif")

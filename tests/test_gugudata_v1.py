@@ -14,7 +14,7 @@ from ocr_api.keys import KeyStatus
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_local.forms import multipart_form
-from scoring import cer
+from ocr_local.scoring import cer
 
 PATH = "/v1/imagerecognition/ocr"
 PHOTOTEST = eval_image("tesseract-test/phototest.tif")

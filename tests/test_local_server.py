@@ -21,7 +21,7 @@ from helpers import encode, eval_image, eval_truth
 from image_server import ImageServer
 from ocr_local.forms import multipart_form
 from ocr_local.template import PROJECT_ROOT
-from scoring import cer
+from ocr_local.scoring import cer
 
 pytestmark = pytest.mark.http
 

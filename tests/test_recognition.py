@@ -13,7 +13,7 @@ from helpers import encode, eval_image, eval_truth, fake_tesseract
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer, Tesseract
 from ocr_api.ocr.tesseract import join_words
-from scoring import cer
+from ocr_local.scoring import cer
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 HAN = re.compile(r"[\u4e00-\u9fff]")

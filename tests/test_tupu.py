@@ -11,7 +11,7 @@ from PIL import Image
 from dialects import poster
 from helpers import encode, eval_image, eval_truth, fake_tesseract
 from ocr_local.events import EVENTS_APPKEY, load_event
-from scoring import cer
+from ocr_local.scoring import cer
 
 PATH = "/v3/recognition/general-ocr"
 PHOTOTEST = eval_image("tesseract-test/phototest.tif")

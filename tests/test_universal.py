@@ -13,7 +13,7 @@ from PIL import Image
 from dialects import poster
 from helpers import EVAL_DIR, encode, eval_image, eval_truth, fake_tesseract
 from ocr_local.events import EVENTS_APPKEY
-from scoring import cer
+from ocr_local.scoring import cer
 
 PATH = "/v1/ocr/universal"
 PHOTOTEST = eval_image("tesseract-test/phototest.tif")

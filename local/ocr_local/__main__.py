@@ -115,6 +115,13 @@ def keys(args: argparse.Namespace) -> int:
     return keys_main(args.keys_args)
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    from ocr_local import bench
+
+    bench.run(args.eval_dir, args.out, args.repeats, args.languages, args.limit)
+    return 0
+
+
 def _spec() -> ApiSpec:
     return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
 
@@ -173,6 +180,14 @@ def _parser() -> argparse.ArgumentParser:
     one.add_argument("--function", help="the function's logical id in template.yaml")
     one.add_argument("--layer-dir", type=Path, help="a layer-shaped tree to take Tesseract from")
     one.set_defaults(command=invoke)
+
+    bench = commands.add_parser("bench", help="the service against raw tesseract on an image set")
+    bench.add_argument("--eval-dir", type=Path, default=PROJECT_ROOT.parent / "shared" / "eval")
+    bench.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "bench")
+    bench.add_argument("--repeats", type=int, default=3, help="runs per image; the median counts")
+    bench.add_argument("--languages", default="chi_sim+eng")
+    bench.add_argument("--limit", type=int, help="only the first N images (a quick look)")
+    bench.set_defaults(command=run_bench)
 
     manage = commands.add_parser("keys", help="python -m ocr_api.keys against the local store")
     manage.add_argument("keys_args", nargs=argparse.REMAINDER)
