@@ -182,3 +182,21 @@ def test_other_formats_pillow_knows_are_refused():
         prepare_image(encode(page_with_mark(), "ICO"), LIMITS)
     with pytest.raises(UnsupportedImage):
         prepare_image(encode(page_with_mark(), "PPM"), LIMITS)
+
+
+def test_big_images_are_scaled_to_the_recognition_cap_keeping_their_upload_size():
+    image = Image.new("L", (4000, 3000), 255)
+    for format in ("PNG", "JPEG"):
+        prepared = prepare_image(encode(image, format), LIMITS, max_recognition_pixels=3_000_000)
+        assert prepared.original_size == (4000, 3000)
+        assert prepared.width * prepared.height <= 3_000_000
+        assert abs(prepared.width / prepared.height - 4 / 3) < 0.01
+
+
+def test_exif_turned_images_report_their_upright_size_when_scaled():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(Image.new("RGB", (4000, 2000), "white"), "JPEG", exif=exif)
+    prepared = prepare_image(data, LIMITS, max_recognition_pixels=2_000_000)
+    assert prepared.original_size == (2000, 4000)
+    assert prepared.height > prepared.width

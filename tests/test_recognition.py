@@ -155,3 +155,56 @@ def test_slicing_reads_strips_and_keeps_each_line_once():
     assert len(result.lines) == 48
     tops = [line.box.top for line in result.lines]
     assert tops == sorted(tops) and len(set(tops)) == 48
+
+
+class OrientationCountingEngine(Tesseract):
+    def __init__(self) -> None:
+        super().__init__()
+        self.orientation_checks = 0
+
+    def detect_orientation(self, *args, **kwargs):
+        self.orientation_checks += 1
+        return super().detect_orientation(*args, **kwargs)
+
+
+def test_a_doubtful_reading_is_retried_upright_by_default():
+    # GIVEN a page turned 90° left, read with default options
+    turned = eval_image("tesseract-test/phototest-rotated-L.png")
+    result = Recognizer(Tesseract(), LIMITS, "eng").recognize(turned, 60)
+    # THEN the confident upright reading wins, and its angle is reported
+    assert result.angle == -90.0
+    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.02
+
+
+def test_orientation_can_be_switched_off():
+    turned = eval_image("tesseract-test/phototest-rotated-L.png")
+    result = Recognizer(Tesseract(), LIMITS, "eng").recognize(
+        turned, 60, RecognitionOptions(correct_orientation=False))
+    assert result.angle == 0.0
+    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) > 0.5
+
+
+def test_confident_and_blank_pages_pay_for_no_orientation_check():
+    engine = OrientationCountingEngine()
+    recognizer = Recognizer(engine, LIMITS, "eng")
+    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), 60)
+    recognizer.recognize(encode(Image.new("L", (400, 300), 255), "PNG"), 60)
+    assert engine.orientation_checks == 0
+
+
+def test_images_over_the_recognition_cap_are_read_smaller_with_boxes_on_the_upload():
+    # GIVEN phototest enlarged three times (2.8 megapixels) and a cap of 1 megapixel
+    page = Image.open(io.BytesIO(eval_image("tesseract-test/phototest.tif"))).convert("L")
+    big = page.resize((1920, 1440), Image.Resampling.LANCZOS)
+    upright = Recognizer(Tesseract(), LIMITS, "eng").recognize(encode(page, "PNG"), 60)
+    for format in ("PNG", "JPEG"):
+        engine = CountingEngine()
+        result = Recognizer(engine, LIMITS, "eng", max_recognition_pixels=1_000_000).recognize(
+            encode(big, format, **({"quality": 95} if format == "JPEG" else {})), 60)
+        # THEN the text is the same, and every box is the upright page's, three times larger
+        assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.03
+        assert (result.image_width, result.image_height) == (1920, 1440)
+        for small, large in zip(upright.lines, result.lines):
+            assert abs(large.box.left - 3 * small.box.left) <= 12
+            assert abs(large.box.top - 3 * small.box.top) <= 12
+            assert abs(large.box.width - 3 * small.box.width) <= 24

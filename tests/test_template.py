@@ -104,3 +104,16 @@ def test_the_ocr_core_imports_nothing_from_aws():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tracing_wraps_the_handler_only_when_the_template_enables_it():
+    probe = (
+        "import os, sys; os.environ['APPKEYS_TABLE'] = 't'; "
+        "os.environ['POWERTOOLS_TRACE_DISABLED'] = sys.argv[1]; "
+        "import ocr_api.app as app; "
+        "print('aws_xray_sdk.core' in sys.modules, hasattr(app.handler, '__wrapped__'))"
+    )
+    for disabled, expected in (("true", "False"), ("false", "True")):
+        result = subprocess.run([sys.executable, "-c", probe, disabled], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split()[0] == expected

@@ -23,6 +23,8 @@ class Settings:
     languages: str = "chi_sim+eng"
     max_image_bytes: int = 10 * MiB
     max_image_pixels: int = 40_000_000
+    # Bigger images are scaled down to this many pixels before recognition (not when slicing).
+    max_recognition_pixels: int = 12_000_000
     tesseract_cmd: str = "tesseract"
     tessdata_dir: str | None = None
     tesseract_threads: int = 1
@@ -46,6 +48,10 @@ class Settings:
         _check(1024 <= self.max_image_bytes <= 50 * MiB, "MAX_IMAGE_BYTES must be 1 KiB..50 MiB")
         _check(10_000 <= self.max_image_pixels <= 200_000_000, "MAX_IMAGE_PIXELS must be 1e4..2e8")
         _check(1 <= self.tesseract_threads <= 16, "TESSERACT_THREADS must be 1..16")
+        _check(
+            1_000_000 <= self.max_recognition_pixels <= 200_000_000,
+            "MAX_RECOGNITION_PIXELS must be 1e6..2e8",
+        )
         _check(1 <= self.max_recognition_seconds <= 900, "MAX_RECOGNITION_SECONDS must be 1..900")
         _check(0 <= self.response_reserve_seconds <= 10, "RESPONSE_RESERVE_SECONDS must be 0..10")
         _check(0 <= self.appkey_cache_seconds <= 3600, "APPKEY_CACHE_SECONDS must be 0..3600")
@@ -63,6 +69,11 @@ class Settings:
     @property
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(network) for network in self.url_allowed_networks)
+
+    @staticmethod
+    def tracing_enabled_in_environment(environ: Mapping[str, str] = os.environ) -> bool:
+        """Powertools' own switch, which the template sets from its EnableTracing parameter."""
+        return environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() != "true"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -87,6 +98,7 @@ class Settings:
             languages=text("OCR_LANGUAGES", defaults.languages),
             max_image_bytes=number("MAX_IMAGE_BYTES", defaults.max_image_bytes),
             max_image_pixels=number("MAX_IMAGE_PIXELS", defaults.max_image_pixels),
+            max_recognition_pixels=number("MAX_RECOGNITION_PIXELS", defaults.max_recognition_pixels),
             tesseract_cmd=text("TESSERACT_CMD", defaults.tesseract_cmd),
             tessdata_dir=text("TESSDATA_PREFIX", None),
             tesseract_threads=number("TESSERACT_THREADS", defaults.tesseract_threads),

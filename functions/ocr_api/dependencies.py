@@ -31,7 +31,10 @@ class Dependencies:
         store = store or AppKeyStore(settings.appkeys_table, settings.dynamodb_endpoint_url)
         return cls(
             settings=settings,
-            recognizer=Recognizer(engine, limits, settings.languages, settings.parallel_images),
+            recognizer=Recognizer(
+                engine, limits, settings.languages, settings.parallel_images,
+                settings.max_recognition_pixels,
+            ),
             access=AccessGuard(store, cache_seconds=settings.appkey_cache_seconds),
             fetcher=UrlFetcher(
                 FetchLimits(max_bytes=settings.max_image_bytes, total_timeout=settings.url_timeout_seconds),

@@ -138,7 +138,7 @@ def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
         options=RecognitionOptions(
             languages=languages,
             single_line=flags["single_line"],
-            correct_orientation=flags["enable_cls"],
+            correct_orientation=_orientation_choice(request),
             slice_large_images=flags["enable_slicing"],
             pdf_page=_pdf_page(request),
         ),
@@ -176,6 +176,13 @@ def _boolean(request: ReceivedRequest, name: str, default: bool) -> bool:
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     raise InvalidRequest(f"{name} must be true or false, not {text[:40]!r}")
+
+
+def _orientation_choice(request: ReceivedRequest) -> bool | None:
+    """enable_cls true: always correct; false: never; absent: only a doubtful first reading."""
+    if _single_text(request, "enable_cls") is None:
+        return None
+    return _boolean(request, "enable_cls", False)
 
 
 def _pdf_page(request: ReceivedRequest) -> int:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cached_property
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -48,7 +48,10 @@ class AppKeyStore:
     @cached_property
     def _client(self):
         # Created on first use, once per container, inside whatever AWS context is active.
-        return boto3.client("dynamodb", endpoint_url=self._endpoint_url, config=_CLIENT_CONFIG)
+        # botocore directly: boto3 would add its import time to every cold start for nothing.
+        return botocore.session.get_session().create_client(
+            "dynamodb", endpoint_url=self._endpoint_url, config=_CLIENT_CONFIG
+        )
 
     def get(self, key_hash: str) -> AppKey | None:
         with _unavailable_on_error("read the appkey"):

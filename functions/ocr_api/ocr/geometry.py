@@ -32,19 +32,42 @@ class Rotation:
 
 
 @dataclass(frozen=True)
+class Scaling:
+    """A resize by ``factor`` (new size over old) in each direction."""
+
+    factor_x: float
+    factor_y: float
+
+    def backward(self, x: float, y: float) -> tuple[float, float]:
+        return x / self.factor_x, y / self.factor_y
+
+
+@dataclass(frozen=True)
 class PageTransform:
-    """Every turn between the uploaded image (``width`` x ``height``) and the one recognised."""
+    """Every resize and turn between the uploaded image (``width`` x ``height``) and the one
+    recognised, in the order they were made."""
 
     width: int
     height: int
-    rotations: tuple[Rotation, ...] = ()
+    steps: tuple[Rotation | Scaling, ...] = ()
 
     def turned(self, degrees: float, before: tuple[int, int], after: tuple[int, int]) -> PageTransform:
-        return PageTransform(self.width, self.height, (*self.rotations, Rotation(degrees, before, after)))
+        return PageTransform(self.width, self.height, (*self.steps, Rotation(degrees, before, after)))
+
+    def scaled_to(self, size: tuple[int, int]) -> PageTransform:
+        """The upload was resized to ``size`` before anything else."""
+        if size == (self.width, self.height):
+            return self
+        step = Scaling(size[0] / self.width, size[1] / self.height)
+        return PageTransform(self.width, self.height, (*self.steps, step))
+
+    @property
+    def identity(self) -> bool:
+        return not self.steps
 
     def to_original(self, x: float, y: float) -> tuple[int, int]:
-        for rotation in reversed(self.rotations):
-            x, y = rotation.backward(x, y)
+        for step in reversed(self.steps):
+            x, y = step.backward(x, y)
         return (
             min(max(round(x), 0), self.width),
             min(max(round(y), 0), self.height),

@@ -7,6 +7,8 @@ dimensions from the header before ``load()``, so a decompression bomb costs noth
 from __future__ import annotations
 
 import io
+import math
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -48,11 +50,20 @@ class ImageLimits:
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """An upright, 8-bit greyscale image on a white background."""
+    """An upright, 8-bit greyscale image on a white background.
+
+    ``original_size`` is the upload's size once upright; ``image`` may be smaller when the
+    upload was larger than Tesseract needs.
+    """
 
     image: Image.Image
     source_format: str
     dpi: int | None
+    original_size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.original_size is None:
+            object.__setattr__(self, "original_size", self.image.size)
 
     @property
     def width(self) -> int:
@@ -60,7 +71,7 @@ class PreparedImage:
 
     def replaced(self, image: Image.Image) -> PreparedImage:
         """The same page with other pixels (turned, deskewed, a slice)."""
-        return PreparedImage(image=image, source_format=self.source_format, dpi=self.dpi)
+        return PreparedImage(image, self.source_format, self.dpi, self.original_size)
 
     @property
     def height(self) -> int:
@@ -73,10 +84,13 @@ def prepare_image(
     pdf_page: int | None = None,
     formats: tuple[str, ...] = SUPPORTED_FORMATS,
     still_only: bool = False,
+    max_recognition_pixels: int | None = None,
 ) -> PreparedImage:
     """Decodes an upload; a PDF is accepted, as its page ``pdf_page``, only when that is given.
 
     ``formats`` narrows the accepted formats (Pillow names); ``still_only`` refuses animations.
+    An image over ``max_recognition_pixels`` is scaled down to it: big photos carry far more
+    pixels than their text needs, and Tesseract's time and memory grow with every one.
     """
     if not data:
         raise EmptyImage("the image is empty (0 bytes)")
@@ -100,16 +114,41 @@ def prepare_image(
     if still_only and getattr(image, "is_animated", False):
         raise UnsupportedImage("animated images are not accepted; send a still image")
     _check_dimensions(image, limits)
+    declared_size = image.size
+    scale = _recognition_scale(declared_size, max_recognition_pixels)
+    source_format, dpi = image.format or "", _dpi(image)
     try:
+        if scale < 1 and image.format == "JPEG":
+            # Let the JPEG decoder skip detail we would throw away: less time, far less memory.
+            image.draft("L", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
         # Multi-frame GIF, WebP and TIFF: Pillow opens on the first frame, which is what we read.
         image.load()
+        original_size = _upright_size(image, declared_size)
         upright = ImageOps.exif_transpose(image)
         grey = _to_grey_on_white(upright)
+        if scale < 1:
+            target = (max(1, round(original_size[0] * scale)), max(1, round(original_size[1] * scale)))
+            if grey.size != target:
+                grey = grey.resize(target, Image.Resampling.BOX)
+            dpi = round(dpi * scale) if dpi else None
     except Image.DecompressionBombError:
         raise ImageTooManyPixels(_pixels_message(image, limits)) from None
-    except (OSError, ValueError, SyntaxError, EOFError) as err:
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
         raise UnsupportedImage("the image data is truncated or corrupt and cannot be decoded") from err
-    return PreparedImage(image=grey, source_format=image.format or "", dpi=_dpi(image))
+    return PreparedImage(grey, source_format, dpi, original_size)
+
+
+def _recognition_scale(size: tuple[int, int], max_pixels: int | None) -> float:
+    pixels = size[0] * size[1]
+    if not max_pixels or pixels <= max_pixels:
+        return 1.0
+    return math.sqrt(max_pixels / pixels)
+
+
+def _upright_size(image: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
+    # EXIF orientations 5 to 8 turn the image a quarter: width and height swap.
+    orientation = image.getexif().get(0x0112, 1)
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
 
 
 def _check_dimensions(image: Image.Image, limits: ImageLimits) -> None:

@@ -22,6 +22,7 @@ MIN_ORIENTATION_CONFIDENCE = 1.5
 MAX_SKEW_DEGREES = 25.0
 # Skews smaller than this do not trouble Tesseract; correcting them only costs a resample.
 MIN_SKEW_DEGREES = 0.4
+MIN_SKEW_SIDE = 100
 
 _QUARTER_TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
                   270: Image.Transpose.ROTATE_270}
@@ -40,7 +41,8 @@ def make_upright(
         before = page.image.size
         page = page.replaced(page.image.transpose(_QUARTER_TURNS[turn]))
         transform = transform.turned(turn, before, page.image.size)
-    skew = estimate_skew(page.image)
+    # A strip a line or two high has no lines to line up: its skew cannot be measured.
+    skew = estimate_skew(page.image) if min(page.image.size) >= MIN_SKEW_SIDE else 0.0
     if abs(skew) >= MIN_SKEW_DEGREES:
         before = page.image.size
         page = page.replaced(

@@ -6,6 +6,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+from PIL import ImageStat
+
 from ocr_api.errors import InvalidRequest
 from ocr_api.ocr import orientation
 from ocr_api.ocr.geometry import PageTransform, enclosing_box
@@ -14,6 +16,12 @@ from ocr_api.ocr.result import RecognitionResult, TextLine
 from ocr_api.ocr.tesseract import PSM_AUTO, PSM_SINGLE_LINE, Tesseract
 
 ALL_LANGUAGES = "all"
+# A first reading whose characters average less confidence than this is tried again upright.
+# Measured on the evaluation set: turned and skewed pages read at 0.1-0.59, upright pages at
+# 0.62-0.95 (a few hard photos lower).
+DOUBTFUL_CONFIDENCE = 0.62
+# A page this even holds no text: not worth an orientation check.
+_BLANK_STDDEV = 4.0
 # Slicing: pages taller than this are read in overlapping full-width strips. The overlap is
 # wider than any text line, so every line lies whole inside at least one strip.
 SLICE_HEIGHT = 2400
@@ -25,7 +33,9 @@ class RecognitionOptions:
     # Tesseract languages joined with "+", "all" for every installed one, None for the default.
     languages: str | None = None
     single_line: bool = False
-    correct_orientation: bool = False
+    # True: always turn and deskew first; False: never; None: only when a first reading is
+    # doubtful, keeping whichever reading is more confident.
+    correct_orientation: bool | None = None
     slice_large_images: bool = False
     # A PDF is read at this page (from 1); None refuses PDFs.
     pdf_page: int | None = None
@@ -42,11 +52,13 @@ class Recognizer:
         limits: ImageLimits,
         languages: str,
         parallel_images: int = 2,
+        max_recognition_pixels: int | None = None,
     ) -> None:
         self.engine = engine
         self.limits = limits
         self.languages = languages
         self.parallel_images = parallel_images
+        self.max_recognition_pixels = max_recognition_pixels
 
     def recognize(
         self, data: bytes, timeout_seconds: float, options: RecognitionOptions = RecognitionOptions()
@@ -56,18 +68,21 @@ class Recognizer:
         limits = self.limits
         if options.max_image_bytes is not None and options.max_image_bytes < limits.max_bytes:
             limits = replace(limits, max_bytes=options.max_image_bytes)
-        page = prepare_image(data, limits, options.pdf_page, options.formats, options.still_only)
-        transform = PageTransform(page.width, page.height)
+        # Slicing exists to read small print on big pages: it must see every pixel.
+        cap = None if options.slice_large_images else self.max_recognition_pixels
+        page = prepare_image(data, limits, options.pdf_page, options.formats, options.still_only, cap)
+        transform = PageTransform(*page.original_size).scaled_to(page.image.size)
         angle = 0.0
+        detect = lambda small: self.engine.detect_orientation(small, _left(deadline))  # noqa: E731
         if options.correct_orientation:
-            page, transform, angle = orientation.make_upright(
-                page, transform, lambda small: self.engine.detect_orientation(small, _left(deadline))
-            )
-        mode = PSM_SINGLE_LINE if options.single_line else PSM_AUTO
-        if options.slice_large_images and not options.single_line and page.height > SLICE_HEIGHT:
-            lines = self._read_in_strips(page, languages, mode, deadline)
-        else:
-            lines = self.engine.read_lines(page, languages, _left(deadline), mode)
+            page, transform, angle = orientation.make_upright(page, transform, detect)
+        lines = self._read(page, languages, options, deadline)
+        if options.correct_orientation is None and not options.single_line and _doubtful(lines, page):
+            upright, upright_transform, upright_angle = orientation.make_upright(page, transform, detect)
+            if upright_transform is not transform:
+                second = self._read(upright, languages, options, deadline)
+                if _confident_characters(second) > _confident_characters(lines):
+                    lines, transform, angle = second, upright_transform, upright_angle
         return RecognitionResult(
             lines=tuple(_on_original(line, transform) for line in lines),
             image_width=transform.width,
@@ -90,6 +105,14 @@ class Recognizer:
             futures = [pool.submit(lambda d=data: self.recognize(d, _left(deadline), options))
                        for data in images]
             return [future.result() for future in futures]
+
+    def _read(
+        self, page: PreparedImage, languages: str, options: RecognitionOptions, deadline: float
+    ) -> list[TextLine]:
+        mode = PSM_SINGLE_LINE if options.single_line else PSM_AUTO
+        if options.slice_large_images and not options.single_line and page.height > SLICE_HEIGHT:
+            return self._read_in_strips(page, languages, mode, deadline)
+        return self.engine.read_lines(page, languages, _left(deadline), mode)
 
     def _languages(self, requested: str | None) -> str:
         if requested is None:
@@ -126,6 +149,17 @@ class Recognizer:
         return merged
 
 
+def _confident_characters(lines: list[TextLine]) -> float:
+    return sum(len(line.text) * line.confidence for line in lines)
+
+
+def _doubtful(lines: list[TextLine], page: PreparedImage) -> bool:
+    if not lines:
+        return ImageStat.Stat(page.image).stddev[0] > _BLANK_STDDEV
+    characters = sum(len(line.text) for line in lines)
+    return _confident_characters(lines) / max(characters, 1) < DOUBTFUL_CONFIDENCE
+
+
 def _left(deadline: float) -> float:
     return deadline - time.monotonic()
 
@@ -139,7 +173,7 @@ def _shifted(line: TextLine, dy: int, block_offset: int) -> TextLine:
 
 def _on_original(line: TextLine, transform: PageTransform) -> TextLine:
     """The line with its words' and its own coordinates on the image as uploaded."""
-    if not transform.rotations:
+    if transform.identity:
         return line
     words = []
     for word in line.words:

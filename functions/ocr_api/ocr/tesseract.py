@@ -73,7 +73,10 @@ class Tesseract:
     def detect_orientation(self, image: PreparedImage, timeout_seconds: float) -> Orientation:
         """Tesseract's orientation detection; a page it cannot judge counts as upright."""
         try:
-            report = self._run(image, "osd", "osd", ["--psm", str(_PSM_ORIENTATION_ONLY)], timeout_seconds)
+            report = self._run(
+                image, "osd", "osd", ["--psm", str(_PSM_ORIENTATION_ONLY)], timeout_seconds,
+                failure_expected=True,
+            )
         except RecognitionFailed:
             # Too little text to decide ("Too few characters"): nothing to turn.
             return Orientation(0, 0.0)
@@ -102,6 +105,7 @@ class Tesseract:
         languages: str,
         options: list[str],
         timeout_seconds: float,
+        failure_expected: bool = False,
     ) -> str:
         if timeout_seconds <= 0:
             raise RecognitionTimedOut("no time is left to recognise the image")
@@ -113,10 +117,18 @@ class Tesseract:
             # PGM is read by Leptonica with no decompression: cheaper than a PNG round trip.
             page = os.path.join(workdir, "page.pgm")
             image.image.save(page, format="PPM")
-            return self._call(page, extension, languages, shlex.join(options), timeout_seconds)
+            return self._call(
+                page, extension, languages, shlex.join(options), timeout_seconds, failure_expected
+            )
 
     def _call(
-        self, page: str, extension: str, languages: str, options: str, timeout_seconds: float
+        self,
+        page: str,
+        extension: str,
+        languages: str,
+        options: str,
+        timeout_seconds: float,
+        failure_expected: bool = False,
     ) -> str:
         runner.tesseract_cmd = self.command
         try:
@@ -130,9 +142,10 @@ class Tesseract:
             logger.error("tesseract command cannot be run", extra={"command": self.command})
             raise RecognitionUnavailable("the recognition engine is not available") from err
         except runner.TesseractError as err:
-            logger.warning(
-                "tesseract failed", extra={"exit_status": err.status, "stderr": err.message[-2000:]}
-            )
+            if not failure_expected:
+                logger.warning(
+                    "tesseract failed", extra={"exit_status": err.status, "stderr": err.message[-2000:]}
+                )
             raise RecognitionFailed("the recognition engine failed on this image") from None
         except RuntimeError as err:
             # pytesseract's only RuntimeError: it killed the process at the time limit.
