@@ -50,7 +50,7 @@ class ImageLimits:
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """An upright, 8-bit greyscale image on a white background.
+    """An upright image on a white background: bilevel ("1"), 8-bit grey ("L") or "RGB".
 
     ``original_size`` is the upload's size once upright; ``image`` may be smaller when the
     upload was larger than Tesseract needs.
@@ -125,17 +125,18 @@ def prepare_image(
         image.load()
         original_size = _upright_size(image, declared_size)
         upright = ImageOps.exif_transpose(image)
-        grey = _to_grey_on_white(upright)
+        page = _normalised(upright)
         if scale < 1:
             target = (max(1, round(original_size[0] * scale)), max(1, round(original_size[1] * scale)))
-            if grey.size != target:
-                grey = grey.resize(target, Image.Resampling.BOX)
+            if page.size != target:
+                page = page.convert("L") if page.mode == "1" else page
+                page = page.resize(target, Image.Resampling.BOX)
             dpi = round(dpi * scale) if dpi else None
     except Image.DecompressionBombError:
         raise ImageTooManyPixels(_pixels_message(image, limits)) from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
         raise UnsupportedImage("the image data is truncated or corrupt and cannot be decoded") from err
-    return PreparedImage(grey, source_format, dpi, original_size)
+    return PreparedImage(page, source_format, dpi, original_size)
 
 
 def _recognition_scale(size: tuple[int, int], max_pixels: int | None) -> float:
@@ -166,19 +167,27 @@ def _pixels_message(image: Image.Image | None, limits: ImageLimits) -> str:
     return f"the image is {size}; the limit is {limits.max_pixels} pixels"
 
 
-def _to_grey_on_white(image: Image.Image) -> Image.Image:
+def _normalised(image: Image.Image) -> Image.Image:
+    """Bilevel, 8-bit grey or RGB on white: the three forms Tesseract reads as it reads files.
+
+    Colour stays colour and bilevel stays bilevel: Tesseract's own conversion and thresholding
+    then see what the plain ``tesseract`` command would, and a bilevel scan skips thresholding.
+    """
     if image.mode in _WIDE_GREY_MODES:
         return _wide_grey_to_8bit(image)
+    if image.mode in ("1", "L", "RGB"):
+        return image
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
         image = image.convert("RGB")
     if image.mode in _TRANSPARENT_MODES:
         # Transparent pixels often hide black RGB values; text must not vanish into them.
+        grey = image.mode in ("LA", "La")
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    return image.convert("L")
+        image = Image.alpha_composite(white, rgba).convert("L" if grey else "RGB")
+    return image if image.mode in ("L", "RGB") else image.convert("RGB")
 
 
 def _wide_grey_to_8bit(image: Image.Image) -> Image.Image:

@@ -45,8 +45,10 @@ def make_upright(
     skew = estimate_skew(page.image) if min(page.image.size) >= MIN_SKEW_SIDE else 0.0
     if abs(skew) >= MIN_SKEW_DEGREES:
         before = page.image.size
+        # Bilevel pixels cannot be interpolated: a turned scan becomes grey.
+        image = page.image.convert("L") if page.image.mode == "1" else page.image
         page = page.replaced(
-            page.image.rotate(skew, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+            image.rotate(skew, resample=Image.Resampling.BILINEAR, expand=True, fillcolor="white")
         )
         transform = transform.turned(skew, before, page.image.size)
     else:
@@ -83,7 +85,7 @@ def _profile_sharpness(ink: Image.Image) -> float:
 
 
 def _ink_mask(image: Image.Image) -> Image.Image:
-    small = image.copy()
+    small = image.convert("L")
     small.thumbnail((800, 800))
     histogram = small.histogram()
     threshold = _otsu_threshold(histogram)
@@ -113,6 +115,8 @@ def _small_copy(page: PreparedImage) -> PreparedImage:
     image = page.image
     if max(image.size) <= DECISION_SIDE:
         return page
+    if image.mode == "1":
+        image = image.convert("L")
     scale = DECISION_SIDE / max(image.size)
     small = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                          Image.Resampling.BOX)

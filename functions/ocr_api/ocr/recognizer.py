@@ -6,14 +6,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from PIL import ImageStat
+import re
+
+from PIL import Image, ImageStat
 
 from ocr_api.errors import InvalidRequest
 from ocr_api.ocr import orientation
 from ocr_api.ocr.geometry import PageTransform, enclosing_box
 from ocr_api.ocr.images import SUPPORTED_FORMATS, ImageLimits, PreparedImage, prepare_image
 from ocr_api.ocr.result import RecognitionResult, TextLine
-from ocr_api.ocr.tesseract import PSM_AUTO, PSM_SINGLE_LINE, Tesseract
+from ocr_api.ocr.tesseract import PSM_AUTO, PSM_BLOCK, PSM_SINGLE_LINE, Tesseract
 
 ALL_LANGUAGES = "all"
 # A first reading whose characters average less confidence than this is tried again upright.
@@ -22,6 +24,12 @@ ALL_LANGUAGES = "all"
 DOUBTFUL_CONFIDENCE = 0.62
 # A page this even holds no text: not worth an orientation check.
 _BLANK_STDDEV = 4.0
+# With chi_sim+eng, Tesseract reads some whole lines of Chinese with the English model and
+# returns Latin garbage at low confidence. Such lines, on a page with Chinese on it, are read
+# again with the Chinese model alone, all in one extra run.
+LATIN_MISREAD_CONFIDENCE = 0.6
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_STACK_GAP = 20
 # Slicing: pages taller than this are read in overlapping full-width strips. The overlap is
 # wider than any text line, so every line lies whole inside at least one strip.
 SLICE_HEIGHT = 2400
@@ -77,7 +85,7 @@ class Recognizer:
         if options.correct_orientation:
             page, transform, angle = orientation.make_upright(page, transform, detect)
         lines = self._read(page, languages, options, deadline)
-        if options.correct_orientation is None and not options.single_line and _doubtful(lines, page):
+        if options.correct_orientation is None and _worth_turning(page, options) and _doubtful(lines, page):
             upright, upright_transform, upright_angle = orientation.make_upright(page, transform, detect)
             if upright_transform is not transform:
                 second = self._read(upright, languages, options, deadline)
@@ -111,8 +119,44 @@ class Recognizer:
     ) -> list[TextLine]:
         mode = PSM_SINGLE_LINE if options.single_line else PSM_AUTO
         if options.slice_large_images and not options.single_line and page.height > SLICE_HEIGHT:
-            return self._read_in_strips(page, languages, mode, deadline)
-        return self.engine.read_lines(page, languages, _left(deadline), mode)
+            lines = self._read_in_strips(page, languages, mode, deadline)
+        else:
+            lines = self.engine.read_lines(page, languages, _left(deadline), mode)
+        return self._reread_latin_misreads(page, lines, languages, deadline)
+
+    def _reread_latin_misreads(
+        self, page: PreparedImage, lines: list[TextLine], languages: str, deadline: float
+    ) -> list[TextLine]:
+        chinese = [name for name in languages.split("+") if name.startswith("chi_") and "vert" not in name]
+        if not chinese or len(chinese) == len(languages.split("+")):
+            return lines
+        if not any(_HAN.search(line.text) for line in lines):
+            return lines
+        suspects = [index for index, line in enumerate(lines)
+                    if line.confidence < LATIN_MISREAD_CONFIDENCE and not _HAN.search(line.text)]
+        if not suspects:
+            return lines
+        # Every suspect line, cut out and stacked in one image: one Tesseract run for all.
+        crops, offsets, top = [], [], 0
+        for index in suspects:
+            box = lines[index].box
+            crop = page.image.crop((box.left - 4, box.top - 4, box.right + 4, box.bottom + 4))
+            crops.append(crop)
+            offsets.append((top, box.left - 4, box.top - 4))
+            top += crop.height + _STACK_GAP
+        stack = Image.new(page.image.mode, (max(c.width for c in crops), top), "white")
+        for crop, (y, _, _) in zip(crops, offsets):
+            stack.paste(crop, (0, y))
+        reread = self.engine.read_lines(page.replaced(stack), "+".join(chinese), _left(deadline), PSM_BLOCK)
+        improved = list(lines)
+        for index, crop, (y, left, top_in_page) in zip(suspects, crops, offsets):
+            found = [line for line in reread if y <= line.box.top + line.box.height / 2 < y + crop.height]
+            if len(found) != 1:
+                continue
+            candidate = found[0]
+            if _HAN.search(candidate.text) and candidate.confidence > lines[index].confidence:
+                improved[index] = _moved(candidate, lines[index], left, top_in_page - y)
+        return improved
 
     def _languages(self, requested: str | None) -> str:
         if requested is None:
@@ -149,6 +193,11 @@ class Recognizer:
         return merged
 
 
+def _worth_turning(page: PreparedImage, options: RecognitionOptions) -> bool:
+    # A line or two of text gives orientation detection nothing to decide on.
+    return not options.single_line and min(page.image.size) >= orientation.MIN_SKEW_SIDE
+
+
 def _confident_characters(lines: list[TextLine]) -> float:
     return sum(len(line.text) * line.confidence for line in lines)
 
@@ -162,6 +211,12 @@ def _doubtful(lines: list[TextLine], page: PreparedImage) -> bool:
 
 def _left(deadline: float) -> float:
     return deadline - time.monotonic()
+
+
+def _moved(reread: TextLine, original: TextLine, dx: int, dy: int) -> TextLine:
+    """A line read again from a cut-out, with its words put back where the cut-out came from."""
+    words = tuple(replace(w, box=(box := w.box.shifted(dx, dy)), quad=box.corners) for w in reread.words)
+    return replace(original, text=reread.text, confidence=reread.confidence, words=words)
 
 
 def _shifted(line: TextLine, dy: int, block_offset: int) -> TextLine:

@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 
 # Tesseract's TSV level for a single word.
 _WORD_LEVEL = 5
-# Page segmentation modes: automatic layout, and one text line with no layout analysis.
+# Page segmentation modes: automatic layout, one uniform block, one text line.
 PSM_AUTO = 3
+PSM_BLOCK = 6
 PSM_SINGLE_LINE = 7
 _PSM_ORIENTATION_ONLY = 0
 _ORIENTATION = re.compile(r"Orientation in degrees: (\d+)")
@@ -114,8 +115,8 @@ class Tesseract:
         if self.tessdata_dir:
             options = [*options, "--tessdata-dir", self.tessdata_dir]
         with tempfile.TemporaryDirectory(prefix="ocr-") as workdir:
-            # PGM is read by Leptonica with no decompression: cheaper than a PNG round trip.
-            page = os.path.join(workdir, "page.pgm")
+            # PBM/PGM/PPM are read by Leptonica with no decompression: cheaper than a PNG.
+            page = os.path.join(workdir, "page.pnm")
             image.image.save(page, format="PPM")
             return self._call(
                 page, extension, languages, shlex.join(options), timeout_seconds, failure_expected
