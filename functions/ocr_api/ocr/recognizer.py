@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-
-import re
 
 from PIL import Image, ImageStat
 
@@ -81,11 +80,15 @@ class Recognizer:
         page = prepare_image(data, limits, options.pdf_page, options.formats, options.still_only, cap)
         transform = PageTransform(*page.original_size).scaled_to(page.image.size)
         angle = 0.0
-        detect = lambda small: self.engine.detect_orientation(small, _left(deadline))  # noqa: E731
+
+        def detect(small: PreparedImage):
+            return self.engine.detect_orientation(small, _left(deadline))
+
         if options.correct_orientation:
             page, transform, angle = orientation.make_upright(page, transform, detect)
         lines = self._read(page, languages, options, deadline)
-        if options.correct_orientation is None and _worth_turning(page, options) and _doubtful(lines, page):
+        auto = options.correct_orientation is None and _worth_turning(page, options)
+        if auto and _doubtful(lines, page):
             upright, upright_transform, upright_angle = orientation.make_upright(page, transform, detect)
             if upright_transform is not transform:
                 second = self._read(upright, languages, options, deadline)
@@ -140,9 +143,12 @@ class Recognizer:
         crops, offsets, top = [], [], 0
         for index in suspects:
             box = lines[index].box
-            crop = page.image.crop((box.left - 4, box.top - 4, box.right + 4, box.bottom + 4))
+            # A little margin, kept inside the page: pixels outside it would crop as black.
+            left, upper = max(box.left - 4, 0), max(box.top - 4, 0)
+            right, lower = min(box.right + 4, page.width), min(box.bottom + 4, page.height)
+            crop = page.image.crop((left, upper, right, lower))
             crops.append(crop)
-            offsets.append((top, box.left - 4, box.top - 4))
+            offsets.append((top, left, upper))
             top += crop.height + _STACK_GAP
         stack = Image.new(page.image.mode, (max(c.width for c in crops), top), "white")
         for crop, (y, _, _) in zip(crops, offsets):
