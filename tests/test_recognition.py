@@ -130,15 +130,20 @@ def test_temporary_files_are_removed(tmp_path, monkeypatch, recognizer):
 
 
 class CountingEngine(Tesseract):
-    """The real engine, counting how many Tesseract runs a recognition makes."""
+    """The real engine, counting the Tesseract runs a recognition makes, by kind."""
 
     def __init__(self) -> None:
         super().__init__()
         self.reads = 0
+        self.orientation_checks = 0
 
     def read_lines(self, *args, **kwargs):
         self.reads += 1
         return super().read_lines(*args, **kwargs)
+
+    def detect_orientation(self, *args, **kwargs):
+        self.orientation_checks += 1
+        return super().detect_orientation(*args, **kwargs)
 
 
 def test_slicing_reads_strips_and_keeps_each_line_once():
@@ -156,16 +161,6 @@ def test_slicing_reads_strips_and_keeps_each_line_once():
     assert len(result.lines) == 48
     tops = [line.box.top for line in result.lines]
     assert tops == sorted(tops) and len(set(tops)) == 48
-
-
-class OrientationCountingEngine(Tesseract):
-    def __init__(self) -> None:
-        super().__init__()
-        self.orientation_checks = 0
-
-    def detect_orientation(self, *args, **kwargs):
-        self.orientation_checks += 1
-        return super().detect_orientation(*args, **kwargs)
 
 
 def test_a_doubtful_reading_is_retried_upright_by_default():
@@ -186,7 +181,7 @@ def test_orientation_can_be_switched_off():
 
 
 def test_confident_and_blank_pages_pay_for_no_orientation_check():
-    engine = OrientationCountingEngine()
+    engine = CountingEngine()
     recognizer = Recognizer(engine, LIMITS, "eng")
     recognizer.recognize(eval_image("tesseract-test/phototest.tif"), 60)
     recognizer.recognize(encode(Image.new("L", (400, 300), 255), "PNG"), 60)
