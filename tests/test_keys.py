@@ -116,6 +116,17 @@ def test_rate_limit_is_exact_across_concurrent_instances(store, add_key):
     secret = add_key("k-concurrent-00000000", requests_per_second=7)
     admitted, refused = [], []
     lock = threading.Lock()
+    # DynamoDB applies each conditional update to an item atomically; moto's in-process backend
+    # does not, so its calls are serialised here as the service serialises them. A counter
+    # without its condition would still admit all 18: the limit is the condition's doing.
+    client, update = store._client, store._client.update_item
+    dynamodb_item_lock = threading.Lock()
+
+    def atomic_update(**request):
+        with dynamodb_item_lock:
+            return update(**request)
+
+    client.update_item = atomic_update
 
     def instance():
         guard = AccessGuard(store, clock=lambda: 7000.5)
