@@ -57,6 +57,13 @@ class ReceivedRequest:
     def fields_named(self, name: str) -> list[Field]:
         return [field for field in self.fields if field.name == name]
 
+    def single_text(self, name: str) -> str | None:
+        """The body field's one value, or None when absent; given twice is a bad request."""
+        values = [field.text for field in self.fields_named(name)]
+        if len(values) > 1:
+            raise InvalidRequest(f"{name} was given {len(values)} times")
+        return values[0] if values else None
+
     def texts_named(self, name: str) -> list[str]:
         """Every value given for ``name``, from the query string and the body alike."""
         return self.query.get(name, []) + [field.text for field in self.fields_named(name)]

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ocr_api import dependencies
-from ocr_api.api.deadline import recognition_seconds
+from ocr_api.api.deadline import recognition_deadline
 from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import load_images, one_appkey
@@ -97,9 +97,8 @@ def general_accurate_ocr() -> Response:
     action = router.current_event.headers.get("x-tc-action") or ""
     if action != ACTION:
         raise UnknownAction(f"the action {action[:60]!r} is not served here; use {ACTION}")
-    deadline = time.monotonic()
     deps = dependencies.current()
-    deadline += recognition_seconds(router.lambda_context, deps.settings)
+    deadline = recognition_deadline(router.lambda_context, deps.settings)
     request = read_request(router.current_event)
     source, options = _read(request)
     deps.access.admit(
@@ -125,15 +124,15 @@ def _read(request: ReceivedRequest) -> tuple[bytes | str, RecognitionOptions]:
     unknown = (request.field_names() - _FIELDS) | (set(request.query) - {"appkey"})
     if unknown:
         raise UnknownParameter(f"unknown parameter(s): {', '.join(sorted(unknown))}")
-    url, encoded = _text(request, "ImageUrl"), _text(request, "ImageBase64")
+    url, encoded = request.single_text("ImageUrl"), request.single_text("ImageBase64")
     if url is None and encoded is None:
         raise InvalidRequest("ImageBase64 or ImageUrl is required")
     # When both are given, Tencent uses the URL.
     source: bytes | str = url if url is not None else decode_base64_image(encoded, "ImageBase64")
-    config = _text(request, "ConfigID") or "OCR"
+    config = request.single_text("ConfigID") or "OCR"
     if config not in ("OCR", "MulOCR"):
         raise InvalidRequest(f"ConfigID must be OCR or MulOCR, not {config[:40]!r}")
-    page = _text(request, "PdfPageNumber") or "1"
+    page = request.single_text("PdfPageNumber") or "1"
     if not page.isdigit() or int(page) < 1:
         raise InvalidRequest(f"PdfPageNumber must be a page number from 1, not {page[:40]!r}")
     _flag(request, "IsWords", False)  # accepted: words always come back
@@ -145,15 +144,8 @@ def _read(request: ReceivedRequest) -> tuple[bytes | str, RecognitionOptions]:
     )
 
 
-def _text(request: ReceivedRequest, name: str) -> str | None:
-    values = [field.text for field in request.fields_named(name)]
-    if len(values) > 1:
-        raise InvalidRequest(f"{name} must be a single value")
-    return values[0] if values else None
-
-
 def _flag(request: ReceivedRequest, name: str, default: bool) -> bool:
-    value = _text(request, name)
+    value = request.single_text(name)
     if value is None:
         return default
     if value not in ("true", "false"):
@@ -162,10 +154,8 @@ def _flag(request: ReceivedRequest, name: str, default: bool) -> bool:
 
 
 def _detections(result: RecognitionResult) -> list[dict]:
-    paragraphs: dict[tuple[int, int], int] = {}
     detections = []
-    for line in result.lines:
-        paragraph = paragraphs.setdefault((line.block, line.paragraph), len(paragraphs) + 1)
+    for line, paragraph in zip(result.lines, result.paragraph_numbers()):
         detections.append({
             "DetectedText": line.text,
             "Confidence": round(line.confidence * 100),

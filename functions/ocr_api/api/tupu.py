@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ocr_api import dependencies
-from ocr_api.api.deadline import recognition_seconds
+from ocr_api.api.deadline import recognition_deadline
 from ocr_api.api.requests import ReceivedRequest, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import ImageSource, load_images
@@ -40,9 +40,8 @@ def render_error(err: ServiceError) -> Response:
 
 @router.post(PATH, middlewares=[rendering_errors_with(render_error)])
 def recognize() -> Response:
-    deadline = time.monotonic()
     deps = dependencies.current()
-    deadline += recognition_seconds(router.lambda_context, deps.settings)
+    deadline = recognition_deadline(router.lambda_context, deps.settings)
     request = read_request(router.current_event)
     sources, names, tags, referer = _read(request, deps.settings.max_images_per_request)
     deps.access.admit(_key(request), API_NAME)
@@ -90,10 +89,7 @@ def _read(request: ReceivedRequest, max_images: int):
     if len(tags) > len(images):
         raise InvalidRequest(f"{len(tags)} tags for {len(images)} image(s)")
     filled = [tags[min(index, len(tags) - 1)] if tags else None for index in range(len(images))]
-    referers = request.texts_named("referer")
-    if len(referers) > 1:
-        raise InvalidRequest("referer was given more than once")
-    return sources, names, filled, referers[0] if referers else None
+    return sources, names, filled, request.single_text("referer")
 
 
 def _key(request: ReceivedRequest) -> str | None:

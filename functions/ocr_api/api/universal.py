@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ocr_api import dependencies
-from ocr_api.api.deadline import recognition_seconds
+from ocr_api.api.deadline import recognition_deadline
 from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import ImageSource, load_images, one_appkey
@@ -96,9 +96,8 @@ def render_error(err: ServiceError) -> Response:
 
 @router.post(PATH, middlewares=[rendering_errors_with(render_error)])
 def recognize() -> Response:
-    deadline = time.monotonic()
     deps = dependencies.current()
-    deadline += recognition_seconds(router.lambda_context, deps.settings)
+    deadline = recognition_deadline(router.lambda_context, deps.settings)
     request = _read(read_request(router.current_event), deps.settings.max_images_per_request)
     deps.access.admit(request.appkey, API_NAME)
     images = load_images(request.images, deps.fetcher, deadline)
@@ -128,6 +127,8 @@ def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
     if names and len(names) != len(images):
         raise InvalidRequest(f"{len(names)} image_name value(s) for {len(images)} image(s)")
     flags = {name: _boolean(request, name, default) for name, default in _BOOLEANS.items()}
+    # enable_cls true: always correct; false: never; absent: only a doubtful first reading.
+    orientation = flags["enable_cls"] if request.fields_named("enable_cls") else None
     languages = _single_text(request, "languages")
     return UniversalRequest(
         appkey=one_appkey([*request.query.get("appkey", []), router.current_event.headers.get("x-api-key")]),
@@ -138,7 +139,7 @@ def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
         options=RecognitionOptions(
             languages=languages,
             single_line=flags["single_line"],
-            correct_orientation=_orientation_choice(request),
+            correct_orientation=orientation,
             slice_large_images=flags["enable_slicing"],
             pdf_page=_pdf_page(request),
         ),
@@ -178,13 +179,6 @@ def _boolean(request: ReceivedRequest, name: str, default: bool) -> bool:
     raise InvalidRequest(f"{name} must be true or false, not {text[:40]!r}")
 
 
-def _orientation_choice(request: ReceivedRequest) -> bool | None:
-    """enable_cls true: always correct; false: never; absent: only a doubtful first reading."""
-    if _single_text(request, "enable_cls") is None:
-        return None
-    return _boolean(request, "enable_cls", False)
-
-
 def _pdf_page(request: ReceivedRequest) -> int:
     text = _single_text(request, "pdf_page")
     if text is None:
@@ -195,17 +189,13 @@ def _pdf_page(request: ReceivedRequest) -> int:
 
 
 def _single_text(request: ReceivedRequest, name: str) -> str | None:
-    values = [field.text.strip() for field in request.fields_named(name)]
-    if len(values) > 1:
-        raise InvalidRequest(f"{name} was given {len(values)} times")
-    return values[0] if values else None
+    text = request.single_text(name)
+    return text.strip() if text is not None else None
 
 
 def _result_json(result: RecognitionResult, name: str, need_location: bool, markdown: bool) -> dict:
-    paragraphs: dict[tuple[int, int], int] = {}
     blocks = []
-    for line in result.lines:
-        paragraph = paragraphs.setdefault((line.block, line.paragraph), len(paragraphs) + 1)
+    for line, paragraph in zip(result.lines, result.paragraph_numbers()):
         block = {"text": line.text, "confidence": line.confidence, "paragraph": paragraph}
         if need_location:
             block.update(_location(line.box, line.quad))

@@ -78,3 +78,8 @@ class RecognitionResult:
     @property
     def full_text(self) -> str:
         return "\n".join(self.texts)
+
+    def paragraph_numbers(self) -> list[int]:
+        """For each line, its paragraph counted from 1 across the page, in reading order."""
+        numbers: dict[tuple[int, int], int] = {}
+        return [numbers.setdefault((line.block, line.paragraph), len(numbers) + 1) for line in self.lines]
