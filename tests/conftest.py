@@ -14,9 +14,9 @@ from moto import mock_aws
 from ocr_api import dependencies
 from ocr_api.config import Settings
 from ocr_api.dependencies import Dependencies
-from ocr_api.keys import AppKey, AppKeyStore
+from ocr_api.keys import AppKey, AppKeyStore, Plan
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
-from ocr_local.environment import LOCAL_TABLE_NAME
+from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_local.template import ApiSpec, load_template
@@ -46,15 +46,28 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def store(spec: ApiSpec) -> Iterator[AppKeyStore]:
-    """A fresh moto DynamoDB with the appkeys table exactly as the template declares it."""
+    """A fresh moto DynamoDB with the appkeys table and the plans as the template declares them."""
     with mock_aws():
         create_table(boto3.client("dynamodb"), LOCAL_TABLE_NAME, spec.table_properties)
-        yield AppKeyStore(LOCAL_TABLE_NAME)
+        store = AppKeyStore(LOCAL_TABLE_NAME)
+        write_template_plans(store, spec, usage_plan_ids={})
+        yield store
+
+
+@pytest.fixture
+def add_plan(store: AppKeyStore):
+    """Stores a plan (as ``keys plans create`` would) and returns its name."""
+
+    def add(name: str, **limits) -> str:
+        store.put_plan(Plan(name, **limits))
+        return name
+
+    return add
 
 
 @pytest.fixture
 def add_key(store: AppKeyStore):
-    """Registers an appkey and returns its secret; keyword arguments override the record."""
+    """Registers an appkey (on the standard plan unless ``plan=`` says) and returns its secret."""
 
     def add(secret: str, name: str = "test key", **overrides) -> str:
         store.put(AppKey.for_secret(secret, name, **overrides))

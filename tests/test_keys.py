@@ -1,8 +1,7 @@
-"""Appkeys: stored hashed, checked, cached, rate-limited in DynamoDB, and managed by command."""
+"""Appkeys: stored hashed, checked, cached, and rate-limited by their plan in DynamoDB."""
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -17,7 +16,6 @@ from ocr_api.errors import (
     RateLimited,
 )
 from ocr_api.keys import AccessGuard, AppKeyStore, KeyStatus, hash_appkey
-from ocr_api.keys.__main__ import main as keys_command
 from ocr_local.environment import LOCAL_TABLE_NAME
 
 API = "gugudata-v1"
@@ -34,8 +32,8 @@ class CountingStore:
         self.reads += 1
         return self.store.get(key_hash)
 
-    def admit_request(self, *args):
-        return self.store.admit_request(*args)
+    def __getattr__(self, name):
+        return getattr(self.store, name)
 
 
 def table_items() -> list[dict]:
@@ -50,8 +48,9 @@ def test_only_the_hash_of_a_key_is_stored(store, add_key):
 
 
 def test_active_key_is_admitted(store, add_key):
-    key = AccessGuard(store).admit(add_key("k-active-000000000000"), API)
-    assert key.name == "test key" and key.status is KeyStatus.ACTIVE
+    admission = AccessGuard(store).admit(add_key("k-active-000000000000"), API)
+    assert admission.key.name == "test key" and admission.key.status is KeyStatus.ACTIVE
+    assert admission.plan.name == "standard" and admission.plan.requests_per_second == 100
 
 
 @pytest.mark.parametrize("appkey", [None, ""])
@@ -99,8 +98,8 @@ def test_lookups_are_cached_for_the_configured_time(store, add_key):
     assert counting.reads == 2
 
 
-def test_rate_limit_holds_per_second_and_resets_the_next(store, add_key):
-    secret = add_key("k-rate-00000000000000", requests_per_second=3)
+def test_rate_limit_holds_per_second_and_resets_the_next(store, add_key, add_plan):
+    secret = add_key("k-rate-00000000000000", plan=add_plan("three", requests_per_second=3))
     now = [5000.2]
     guard = AccessGuard(store, clock=lambda: now[0])
     for _ in range(3):
@@ -111,9 +110,32 @@ def test_rate_limit_holds_per_second_and_resets_the_next(store, add_key):
     guard.admit(secret, API)
 
 
-def test_rate_limit_is_exact_across_concurrent_instances(store, add_key):
+def test_a_burst_is_allowed_within_the_average_rate(store, add_key, add_plan):
+    # GIVEN a plan of 2 requests a second on average, with bursts of 5
+    secret = add_key("k-burst-0000000000000", plan=add_plan("bursty", requests_per_second=2, burst=5))
+    now = [9000.0]
+    guard = AccessGuard(store, clock=lambda: now[0])
+    # WHEN a client sends as fast as it may, second after second of one ten-second window
+    admitted = []
+    for second in range(10):
+        now[0] = 9000.0 + second
+        passed = 0
+        for _ in range(6):
+            try:
+                guard.admit(secret, API)
+                passed += 1
+            except RateLimited as refusal:
+                assert "at most 5 requests in a second" in refusal.description
+        admitted.append(passed)
+    # THEN each second takes the burst until the window holds 2/s x 10 s, then nothing
+    assert admitted == [5, 5, 5, 5, 0, 0, 0, 0, 0, 0]
+    now[0] = 9010.0
+    guard.admit(secret, API)
+
+
+def test_rate_limit_is_exact_across_concurrent_instances(store, add_key, add_plan):
     # GIVEN many "instances" (separate guards, separate caches) sharing one table and one second
-    secret = add_key("k-concurrent-00000000", requests_per_second=7)
+    secret = add_key("k-concurrent-00000000", plan=add_plan("seven", requests_per_second=7))
     admitted, refused = [], []
     lock = threading.Lock()
     # DynamoDB applies each conditional update to an item atomically; moto's in-process backend
@@ -147,7 +169,7 @@ def test_rate_limit_is_exact_across_concurrent_instances(store, add_key):
     # THEN exactly the limit passed, every other request was refused, and the counter agrees
     assert (len(admitted), len(refused)) == (7, 11)
     [counter] = [item for item in table_items() if item["sk"]["S"] == "rate#7000"]
-    assert counter["hits"]["N"] == "7"
+    assert counter["hits"]["N"] == "7" and counter["s0"]["N"] == "7"
     assert int(counter["expires_at"]["N"]) > 7000
 
 
@@ -160,46 +182,3 @@ def test_unreachable_table_is_503(monkeypatch):
 def test_missing_table_is_503(store):
     with pytest.raises(KeyStoreUnavailable):
         AccessGuard(AppKeyStore("no-such-table")).admit("any-key-000000000000", API)
-
-
-# The key command, against the same table the tests use.
-
-
-def run_keys(capsys, *args) -> str:
-    code = keys_command(["--table", LOCAL_TABLE_NAME, *args])
-    output = capsys.readouterr()
-    assert code == 0, output.err
-    return output.out
-
-
-def test_key_command_lifecycle(store, capsys):
-    # create prints the secret once, and it works
-    created = run_keys(capsys, "create", "--name", "alice", "--rps", "5", "--expires", "2999-01-01")
-    secret = re.search(r"appkey: ([0-9a-f]{32})", created)[1]
-    key_id = re.search(r"key id: ([0-9a-f]{12})", created)[1]
-    assert AccessGuard(store).admit(secret, API).requests_per_second == 5
-
-    # list shows the key by id, never its secret
-    listed = run_keys(capsys, "list")
-    assert key_id in listed and "alice" in listed and secret not in listed
-
-    run_keys(capsys, "disable", key_id)
-    with pytest.raises(AppKeyForbidden):
-        AccessGuard(store).admit(secret, API)
-    run_keys(capsys, "enable", key_id)
-    AccessGuard(store).admit(secret, API)
-    run_keys(capsys, "delete", key_id)
-    with pytest.raises(AppKeyUnknown):
-        AccessGuard(store).admit(secret, API)
-
-
-def test_key_command_limits_a_key_to_one_api(store, capsys):
-    created = run_keys(capsys, "create", "--name", "tupu only", "--api", "tupu")
-    secret = re.search(r"appkey: ([0-9a-f]{32})", created)[1]
-    with pytest.raises(AppKeyForbidden):
-        AccessGuard(store).admit(secret, API)
-
-
-def test_key_command_reports_an_unknown_id(store, capsys):
-    assert keys_command(["--table", LOCAL_TABLE_NAME, "disable", "deadbeef0000"]) == 1
-    assert "0 keys match" in capsys.readouterr().err

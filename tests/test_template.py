@@ -11,7 +11,13 @@ import yaml
 
 from ocr_api.config import ConfigurationError, Settings
 from ocr_local.apigateway import build_event
-from ocr_local.template import TEMPLATE_PATH, _CloudFormationLoader
+from ocr_api.keys.gateway import usage_plan_limits
+from ocr_api.keys.template_plans import plans_from_properties
+from ocr_local.template import TEMPLATE_PATH, _CloudFormationLoader, load_template
+
+
+def function_environment_names(spec) -> set[str]:
+    return set(spec.functions["OcrFunction"].environment)
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +35,50 @@ def test_every_template_route_reaches_a_handler_route(spec, invoke):
         ("GET", "/imagerecognition/imagestreamocr/demo"),
         ("POST", "/v3/recognition/general-ocr"),
         ("POST", "/"),
+        ("GET", "/v1/usage"),
     }
     for method, path in declared:
         event = build_event(method=method, path=path, resource=path, stage=spec.stage)
         # A dialect's own envelope, whatever the answer: not the router's "Not found".
         body = json.loads(invoke(event)["body"])
         assert {"DataStatus", "request_id", "nonce", "Response"} & set(body), (method, path)
+
+
+def test_api_gateway_checks_keys_on_the_native_routes_only(spec):
+    # The compatibility routes' clients send their key where API Gateway does not look.
+    checked = {(route.method, route.path) for route in spec.routes if route.api_key_required}
+    assert checked == {("POST", "/v1/ocr/universal"), ("GET", "/v1/usage")}
+
+
+@pytest.mark.parametrize("parameters", [
+    {},
+    {"StandardPlanBurst": 300, "StandardPlanDailyQuota": 1000},
+    {"StandardPlanDailyQuota": 1000, "StandardPlanMonthlyQuota": 20000, "TrialPlanCalls": 7},
+])
+def test_usage_plans_mirror_the_plans_the_catalog_writes(parameters):
+    # GIVEN the template deployed with these parameters
+    spec = load_template(parameter_values=parameters)
+    plans = {plan.name: plan for plan in plans_from_properties(spec.plans)}
+    # THEN each plan names its usage plan, and the usage plan holds the plan's limits
+    for plan in plans.values():
+        usage_plan = spec.usage_plans[plan.usage_plan_id]
+        mirrored = usage_plan_limits(plan)
+        assert usage_plan["Throttle"] == {"RateLimit": mirrored["throttle"]["rateLimit"],
+                                          "BurstLimit": mirrored["throttle"]["burstLimit"]}
+        expected_quota = mirrored.get("quota")
+        assert usage_plan.get("Quota") == (
+            {"Limit": expected_quota["limit"], "Period": expected_quota["period"]} if expected_quota else None
+        )
+        assert usage_plan["ApiStages"] == [{"ApiId": "OcrApi", "Stage": "OcrApi.Stage"}]
+    assert plans["trial"].trial_calls == parameters.get("TrialPlanCalls", 100)
+
+
+def test_the_plan_catalog_may_only_write_to_the_table(template):
+    function = template["Resources"]["PlanCatalogFunction"]["Properties"]
+    [statement] = function["Policies"][0]["Statement"]
+    assert statement["Action"] == "dynamodb:PutItem"
+    assert statement["Resource"] == {"Fn::GetAtt": ["AppKeysTable", "Arn"]}
+    assert "Layers" not in function and "Events" not in function
 
 
 def test_a_method_the_template_does_not_declare_is_not_served(spec, invoke):
@@ -49,6 +93,8 @@ def test_the_template_environment_is_valid_configuration(spec):
     assert settings.tesseract_cmd == "/opt/bin/tesseract"
     assert settings.tessdata_dir == "/opt/share/tessdata"
     assert settings.tesseract_threads == 1
+    assert settings.quota_day_offset.total_seconds() == 0
+    assert function_environment_names(spec) >= {"POWERTOOLS_METRICS_NAMESPACE", "QUOTA_UTC_OFFSET"}
 
 
 def test_the_function_answers_before_api_gateway_gives_up(spec):
@@ -77,13 +123,14 @@ def test_function_may_only_read_and_count_in_its_own_table(template):
 
 
 def test_outputs_name_the_url_and_the_table_the_key_command_reads(template):
-    assert {"ApiUrl", "AppKeysTableName"} <= set(template["Outputs"])
+    assert {"ApiUrl", "AppKeysTableName", "UsageUrl"} <= set(template["Outputs"])
 
 
 @pytest.mark.parametrize(
     "variable, value",
     [("MAX_IMAGE_BYTES", "12"), ("MAX_IMAGE_PIXELS", "lots"), ("OCR_LANGUAGES", "eng;rm -rf"),
-     ("TESSERACT_THREADS", "0"), ("MAX_RECOGNITION_SECONDS", "0.1")],
+     ("TESSERACT_THREADS", "0"), ("MAX_RECOGNITION_SECONDS", "0.1"),
+     ("QUOTA_UTC_OFFSET", "+8"), ("QUOTA_UTC_OFFSET", "+15:00")],
 )
 def test_settings_out_of_bounds_fail_at_start_up(variable, value):
     with pytest.raises(ConfigurationError, match=variable):

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 _LANGUAGES = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
 MiB = 1024 * 1024
@@ -32,7 +33,8 @@ class Settings:
     # Time kept back from the Lambda deadline to build and send the answer.
     response_reserve_seconds: float = 1.0
     appkey_cache_seconds: float = 30.0
-    default_requests_per_second: int = 100
+    # Where the day (and month) of daily and monthly quotas begins, as a UTC offset.
+    quota_utc_offset: str = "+00:00"
     # Image URLs: private networks (CIDRs) that may be fetched anyway; empty in production.
     url_allowed_networks: tuple[str, ...] = ()
     url_timeout_seconds: float = 10.0
@@ -55,7 +57,10 @@ class Settings:
         _check(1 <= self.max_recognition_seconds <= 900, "MAX_RECOGNITION_SECONDS must be 1..900")
         _check(0 <= self.response_reserve_seconds <= 10, "RESPONSE_RESERVE_SECONDS must be 0..10")
         _check(0 <= self.appkey_cache_seconds <= 3600, "APPKEY_CACHE_SECONDS must be 0..3600")
-        _check(1 <= self.default_requests_per_second <= 100_000, "DEFAULT_KEY_RPS must be 1..100000")
+        try:
+            parse_utc_offset(self.quota_utc_offset)
+        except ValueError as err:
+            raise ConfigurationError(f"QUOTA_UTC_OFFSET: {err}") from None
         _check(1 <= self.url_timeout_seconds <= 60, "URL_TIMEOUT_SECONDS must be 1..60")
         _check(1 <= self.max_images_per_request <= 50, "MAX_IMAGES_PER_REQUEST must be 1..50")
         _check(1024 <= self.tupu_max_image_bytes <= 50 * MiB, "TUPU_MAX_IMAGE_BYTES must be 1 KiB..50 MiB")
@@ -69,6 +74,10 @@ class Settings:
     @property
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(network) for network in self.url_allowed_networks)
+
+    @property
+    def quota_day_offset(self) -> timedelta:
+        return parse_utc_offset(self.quota_utc_offset)
 
     @staticmethod
     def tracing_enabled_in_environment(environ: Mapping[str, str] = os.environ) -> bool:
@@ -109,9 +118,7 @@ class Settings:
                 "RESPONSE_RESERVE_SECONDS", defaults.response_reserve_seconds, float
             ),
             appkey_cache_seconds=number("APPKEY_CACHE_SECONDS", defaults.appkey_cache_seconds, float),
-            default_requests_per_second=number(
-                "DEFAULT_KEY_RPS", defaults.default_requests_per_second
-            ),
+            quota_utc_offset=text("QUOTA_UTC_OFFSET", defaults.quota_utc_offset),
             url_allowed_networks=tuple(
                 network.strip()
                 for network in (text("URL_ALLOWED_NETWORKS", "") or "").split(",")
@@ -122,6 +129,18 @@ class Settings:
             tupu_max_image_bytes=number("TUPU_MAX_IMAGE_BYTES", defaults.tupu_max_image_bytes),
             parallel_images=number("PARALLEL_IMAGES", defaults.parallel_images),
         )
+
+
+def parse_utc_offset(text: str) -> timedelta:
+    """``+08:00``, ``-05:30``, or ``Z``/``UTC``/empty for zero."""
+    text = text.strip()
+    if text.upper() in ("", "Z", "UTC"):
+        return timedelta(0)
+    match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text)
+    if not match or int(match[2]) > 14 or int(match[3]) >= 60:
+        raise ValueError(f"a UTC offset looks like +08:00, not {text!r}")
+    sign = 1 if match[1] == "+" else -1
+    return sign * timedelta(hours=int(match[2]), minutes=int(match[3]))
 
 
 def _check(condition: bool, message: str) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ocr_api.keys import AppKey, AppKeyStore
+from dataclasses import replace
+
+from ocr_api.keys import DEFAULT_PLAN, AppKey, AppKeyStore
+from ocr_api.keys.gateway import GatewayKeys
+from ocr_api.keys.template_plans import plans_from_properties, write_plans
 from ocr_local.dynamodb import credentials_for_endpoint
-from ocr_local.template import FunctionSpec
+from ocr_local.template import ApiSpec, FunctionSpec
 
 LOCAL_TABLE_NAME = "ocr-appkeys-local"
 
@@ -49,8 +53,18 @@ def _tesseract_paths(layer_dir: Path | None) -> dict[str, str]:
     return {"TESSERACT_CMD": command}
 
 
-def register_appkey(store: AppKeyStore, secret: str, name: str) -> AppKey:
-    key = AppKey.for_secret(secret, name)
+def write_template_plans(store: AppKeyStore, spec: ApiSpec, usage_plan_ids: dict[str, str]) -> None:
+    """What the template's PlanCatalog resource does on deploy, with the local usage plans."""
+    items = [{**item, "UsagePlanId": usage_plan_ids.get(str(item.get("UsagePlanId")))} for item in spec.plans]
+    write_plans(store, plans_from_properties(items))
+
+
+def register_appkey(store: AppKeyStore, secret: str, name: str, endpoint_url: str | None) -> AppKey:
+    """A key on the default plan, linked into its usage plan as the key command would."""
+    key = AppKey.for_secret(secret, name, plan=DEFAULT_PLAN)
     if store.get(key.key_hash) is None:
+        plan = store.get_plan(DEFAULT_PLAN)
+        if plan is not None and plan.usage_plan_id:
+            key = replace(key, gateway_key_id=GatewayKeys(endpoint_url).link(secret, key, plan.usage_plan_id))
         store.put(key)
     return key

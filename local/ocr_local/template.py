@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ class Route:
     method: str
     path: str
     function: str
+    # API Gateway lets the request through only with a valid x-api-key in a usage plan.
+    api_key_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ class ApiSpec:
     routes: tuple[Route, ...]
     functions: dict[str, FunctionSpec]
     table_properties: dict[str, Any]
+    # The PlanCatalog custom resource's plans, and each usage plan's properties by logical id.
+    plans: tuple[dict[str, Any], ...] = ()
+    usage_plans: dict[str, dict[str, Any]] | None = None
 
     def route_for(self, method: str, path: str) -> Route | None:
         for route in self.routes:
@@ -63,10 +69,15 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
 _CloudFormationLoader.add_multi_constructor("!", _intrinsic)
 
 
-def load_template(path: Path = TEMPLATE_PATH, resource_names: dict[str, str] | None = None) -> ApiSpec:
-    """Parses the template; ``resource_names`` gives local names for ``!Ref Resource``."""
+def load_template(
+    path: Path = TEMPLATE_PATH,
+    resource_names: dict[str, str] | None = None,
+    parameter_values: dict[str, Any] | None = None,
+) -> ApiSpec:
+    """Parses the template; ``resource_names`` gives local names for ``!Ref Resource``, and
+    ``parameter_values`` stand in for parameters' defaults as a deploy's overrides would."""
     document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
-    resolver = _Resolver(document, resource_names or {})
+    resolver = _Resolver(document, resource_names or {}, parameter_values or {})
     resources = document["Resources"]
     globals_ = document.get("Globals", {}).get("Function", {})
 
@@ -91,10 +102,15 @@ def load_template(path: Path = TEMPLATE_PATH, resource_names: dict[str, str] | N
         )
         for event in properties.get("Events", {}).values():
             if event["Type"] == "Api":
-                routes.append(
-                    Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id)
-                )
+                event_properties = event["Properties"]
+                routes.append(Route(
+                    event_properties["Method"].upper(),
+                    event_properties["Path"],
+                    logical_id,
+                    bool(event_properties.get("Auth", {}).get("ApiKeyRequired", False)),
+                ))
     table = next(r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table")
+    catalog = next((r for r in resources.values() if r["Type"] == "Custom::PlanCatalog"), None)
     return ApiSpec(
         stage=str(resolver.resolve(api_properties.get("StageName", "Prod"))),
         binary_media_types=tuple(
@@ -103,30 +119,59 @@ def load_template(path: Path = TEMPLATE_PATH, resource_names: dict[str, str] | N
         routes=tuple(routes),
         functions=functions,
         table_properties=table["Properties"],
+        plans=tuple(resolver.resolve_all(catalog["Properties"]["Plans"])) if catalog else (),
+        usage_plans={
+            logical_id: resolver.resolve_all(resource["Properties"])
+            for logical_id, resource in resources.items()
+            if resource["Type"] == "AWS::ApiGateway::UsagePlan"
+        },
     )
 
 
-class _Resolver:
-    """Just enough of CloudFormation to read environment values: Ref, If and Equals."""
+_NO_VALUE = object()
 
-    def __init__(self, document: dict, resource_names: dict[str, str]) -> None:
+
+class _Resolver:
+    """Just enough of CloudFormation to read the values the local runtime needs: Ref, Sub
+    (of parameters and pseudo parameters), If, Equals and Not."""
+
+    def __init__(self, document: dict, resource_names: dict[str, str], values: dict[str, Any]) -> None:
         self.parameters = {
-            name: spec.get("Default") for name, spec in document.get("Parameters", {}).items()
+            name: values.get(name, spec.get("Default"))
+            for name, spec in document.get("Parameters", {}).items()
         }
         self.conditions = document.get("Conditions", {})
-        self.resource_names = resource_names
+        self.resource_names = {"AWS::StackName": "ocr-api-local", **resource_names}
+
+    def resolve_all(self, value: Any) -> Any:
+        """``value`` with every intrinsic inside it resolved, and AWS::NoValue left out."""
+        value = self.resolve(value)
+        if isinstance(value, dict):
+            resolved = {name: self.resolve_all(item) for name, item in value.items()}
+            return {name: item for name, item in resolved.items() if item is not _NO_VALUE}
+        if isinstance(value, list):
+            return [item for item in map(self.resolve_all, value) if item is not _NO_VALUE]
+        return value
 
     def resolve(self, value: Any) -> Any:
         if not isinstance(value, dict) or len(value) != 1:
             return value
         (name, argument), = value.items()
         if name == "Ref":
+            if argument == "AWS::NoValue":
+                return _NO_VALUE
             if argument in self.parameters:
                 return self.parameters[argument]
             return self.resource_names.get(argument, argument)
+        if name == "Fn::Sub" and isinstance(argument, str):
+            return re.sub(r"\$\{([^}!]+)\}", lambda match: str(self.resolve({"Ref": match[1]})), argument)
+        if name == "Fn::Not":
+            return not self.resolve(argument[0])
         if name == "Fn::If":
             condition, when_true, when_false = argument
             return self.resolve(when_true if self._holds(condition) else when_false)
+        if name == "Condition":
+            return self._holds(argument)
         if name == "Fn::Equals":
             left, right = (self.resolve(item) for item in argument)
             return str(left) == str(right)

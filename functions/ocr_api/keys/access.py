@@ -1,58 +1,161 @@
-"""Deciding whether a request's appkey may call an API right now."""
+"""Deciding whether a request's appkey may call an API right now, and counting what it did."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Generic, TypeVar
 
-from ocr_api.errors import AppKeyForbidden, AppKeyMissing, AppKeyUnknown, QuotaExceeded, RateLimited
+from ocr_api.errors import (
+    AppKeyForbidden,
+    AppKeyMissing,
+    AppKeyUnknown,
+    KeyStoreUnavailable,
+    QuotaExceeded,
+    RateLimited,
+)
 from ocr_api.keys.model import AppKey, KeyStatus, hash_appkey
+from ocr_api.keys.plans import Plan, UsagePeriod
 from ocr_api.keys.store import AppKeyStore, utc_now
+from ocr_api.keys.usage import Outcome, UsageReport
+
+logger = logging.getLogger(__name__)
 
 _CACHE_MAX_ENTRIES = 1024
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A request that passed its key's checks; ``charged`` when it counts against the quota."""
+
+    key: AppKey
+    plan: Plan
+    period: UsagePeriod
+    charged: bool
 
 
 class AccessGuard:
-    """Checks a key (cached per warm container) and counts it against its per-second limit."""
+    """Checks a key and its plan (cached per warm container), then counts it in DynamoDB."""
 
     def __init__(
         self,
         store: AppKeyStore,
         cache_seconds: float = 30.0,
         clock: Callable[[], float] = time.time,
+        utc_offset: timedelta = timedelta(0),
     ) -> None:
         self.store = store
-        self.cache_seconds = cache_seconds
         self.clock = clock
-        self._cache: dict[str, tuple[float, AppKey | None]] = {}
+        self.utc_offset = utc_offset
+        self._keys: _TimedCache[AppKey] = _TimedCache(cache_seconds, clock)
+        self._plans: _TimedCache[Plan] = _TimedCache(cache_seconds, clock)
 
-    def admit(self, appkey: str | None, api: str) -> AppKey:
+    def admit(self, appkey: str | None, api: str | None, charge: bool = True) -> Admission:
+        """Raises the refusal, or counts the request against the rate (and quota if ``charge``)."""
+        key = self.check(appkey, api)
+        plan = self._plan(key)
+        now = self.clock()
+        period = UsagePeriod.at(now, self.utc_offset)
+        if not self.store.admit_request(key.key_hash, int(now), plan):
+            self.store.record(key.key_hash, plan, period, Outcome.RATE_LIMITED)
+            raise RateLimited(_rate_description(plan))
+        charged = charge and self._charge(key, plan, period)
+        return Admission(key, plan, period, charged)
+
+    def check(self, appkey: str | None, api: str | None) -> AppKey:
+        """The key, if it exists, is active, unexpired and allowed on ``api`` (None: on any)."""
         if not appkey:
             raise AppKeyMissing("the appkey parameter is required")
-        key = self._look_up(hash_appkey(appkey))
+        key = self._keys.get(hash_appkey(appkey), self.store.get)
         if key is None:
             raise AppKeyUnknown("the appkey is not valid")
         if key.status is not KeyStatus.ACTIVE:
             raise AppKeyForbidden("the appkey is disabled")
         if key.is_expired(utc_now()):
             raise AppKeyForbidden("the appkey has expired")
-        if not key.allows(api):
+        if api is not None and not key.allows(api):
             raise AppKeyForbidden("the appkey is not allowed to call this API")
-        if not self.store.admit_request(key.key_hash, int(self.clock()), key.requests_per_second):
-            raise RateLimited(
-                f"more than {key.requests_per_second} requests per second for this appkey"
-            )
-        if key.request_quota is not None and not self.store.use_quota(key.key_hash, key.request_quota):
-            raise QuotaExceeded(f"the appkey has used all {key.request_quota} requests of its quota")
         return key
 
-    def _look_up(self, key_hash: str) -> AppKey | None:
+    def settle(self, admission: Admission, outcome: Outcome) -> None:
+        """Counts how a charged call ended; one that failed on our side gets its quota back.
+
+        Never raises: the answer is decided by now, and a failed count is logged instead.
+        """
+        if not admission.charged:
+            return
+        try:
+            self.store.record(
+                admission.key.key_hash, admission.plan, admission.period, outcome,
+                refund=not outcome.keeps_charge,
+            )
+        except KeyStoreUnavailable:
+            logger.error(
+                "usage not recorded",
+                extra={"key_id": admission.key.key_id, "outcome": outcome.value,
+                       "refund_due": not outcome.keeps_charge},
+            )
+
+    def usage(self, key: AppKey) -> UsageReport:
+        plan = self._plan(key)
+        period = UsagePeriod.at(self.clock(), self.utc_offset)
+        today, this_month, lifetime = self.store.usage(key.key_hash, period)
+        return UsageReport(
+            key, plan, period, today, this_month,
+            trial_calls_used=lifetime if plan.trial_calls is not None else None,
+        )
+
+    def _charge(self, key: AppKey, plan: Plan, period: UsagePeriod) -> bool:
+        # A plan without a quota is counted all the same, for the key's usage.
+        if not self.store.charge(key.key_hash, plan, period):
+            self.store.record(key.key_hash, plan, period, Outcome.QUOTA_EXCEEDED)
+            raise QuotaExceeded(_quota_description(plan))
+        return True
+
+    def _plan(self, key: AppKey) -> Plan:
+        plan = self._plans.get(key.plan, self.store.get_plan)
+        if plan is None:
+            logger.error("appkey names a missing plan", extra={"key_id": key.key_id, "plan": key.plan})
+            raise AppKeyForbidden(f"the appkey's plan {key.plan!r} does not exist")
+        return plan
+
+
+def _rate_description(plan: Plan) -> str:
+    if plan.burst:
+        return (
+            f"over the plan's rate: at most {plan.burst} requests in a second and "
+            f"{plan.requests_per_second} per second on average"
+        )
+    return f"more than {plan.requests_per_second} requests per second for this appkey"
+
+
+def _quota_description(plan: Plan) -> str:
+    if plan.trial_calls is not None:
+        return f"the appkey has used all {plan.trial_calls} calls of its trial"
+    limits = [f"{quota} a {period}" for quota, period in
+              ((plan.daily_quota, "day"), (plan.monthly_quota, "month")) if quota is not None]
+    return f"the appkey's quota is used up ({' and '.join(limits)})"
+
+
+class _TimedCache(Generic[T]):
+    """Look-ups kept for ``seconds`` (misses too, so unknown keys cannot hammer the table)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._entries: dict[str, tuple[float, T | None]] = {}
+
+    def get(self, name: str, load: Callable[[str], T | None]) -> T | None:
         now = self.clock()
-        cached = self._cache.get(key_hash)
-        if cached is not None and now - cached[0] < self.cache_seconds:
+        cached = self._entries.get(name)
+        if cached is not None and now - cached[0] < self.seconds:
             return cached[1]
-        key = self.store.get(key_hash)
-        if len(self._cache) >= _CACHE_MAX_ENTRIES:
-            self._cache.clear()
-        self._cache[key_hash] = (now, key)
-        return key
+        value = load(name)
+        if len(self._entries) >= _CACHE_MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[name] = (now, value)
+        return value

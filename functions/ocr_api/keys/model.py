@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 
+from ocr_api.keys.plans import DEFAULT_PLAN
+
 KEY_ID_LENGTH = 12
 
 
@@ -30,13 +32,14 @@ class AppKey:
     key_hash: str
     name: str
     status: KeyStatus
-    requests_per_second: int
     created_at: datetime
+    # The plan that sets the key's rate limit and quota.
+    plan: str = DEFAULT_PLAN
     expires_at: datetime | None = None
     # Empty means every API; otherwise the API names (e.g. "gugudata-v1") the key may call.
     allowed_apis: frozenset[str] = field(default_factory=frozenset)
-    # How many requests the key may make in all; None for no limit.
-    request_quota: int | None = None
+    # The API Gateway API key with the same secret, when the plan has a usage plan.
+    gateway_key_id: str | None = None
 
     @classmethod
     def for_secret(
@@ -44,22 +47,22 @@ class AppKey:
         secret: str,
         name: str,
         *,
-        requests_per_second: int = 100,
+        plan: str = DEFAULT_PLAN,
         status: KeyStatus = KeyStatus.ACTIVE,
         expires_at: datetime | None = None,
         allowed_apis: frozenset[str] = frozenset(),
-        request_quota: int | None = None,
+        gateway_key_id: str | None = None,
     ) -> AppKey:
         """The record of a newly issued key; it holds the secret's hash, never the secret."""
         return cls(
             key_hash=hash_appkey(secret),
             name=name,
             status=status,
-            requests_per_second=requests_per_second,
             created_at=datetime.now(timezone.utc),
+            plan=plan,
             expires_at=expires_at,
             allowed_apis=allowed_apis,
-            request_quota=request_quota,
+            gateway_key_id=gateway_key_id,
         )
 
     @property

@@ -1,16 +1,21 @@
-"""The DynamoDB adapter for appkeys and their per-second request counters.
+"""The DynamoDB adapter for appkeys, plans and the counters that enforce them.
 
-Items share one table, keyed by the appkey's hash:
-- ``pk = appkey#<sha256>, sk = key``: the key's record;
-- ``pk = appkey#<sha256>, sk = rate#<epoch second>``: how many requests that second admitted,
-  expiring by TTL a minute later.
+Items share one table:
+- ``pk = appkey#<sha256>, sk = key``: a key's record;
+- ``pk = appkey#<sha256>, sk = rate#<window start>``: requests admitted in a ten-second window
+  (``hits``) and in each of its seconds (``s0``..``s9``), expiring by TTL a minute later;
+- ``pk = appkey#<sha256>, sk = usage#<YYYY-MM>``: calls charged that month (``calls``), each day
+  (``calls_DD``), and calls by outcome each day (``ok_DD``, ``server_error_DD``, ...);
+- ``pk = appkey#<sha256>, sk = usage#total``: calls in the key's life, kept for trial plans;
+- ``pk = plan#<name>, sk = plan``: a plan.
+Every limit is one conditional update of one item, so it holds across concurrent instances.
 botocore errors become domain errors here and nowhere else.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cached_property
@@ -21,10 +26,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ocr_api.errors import KeyStoreUnavailable
 from ocr_api.keys.model import AppKey, KeyStatus
+from ocr_api.keys.plans import RATE_WINDOW_SECONDS, Plan, UsagePeriod
+from ocr_api.keys.usage import CallCounts, Outcome
 
 logger = logging.getLogger(__name__)
 
 _KEY_RECORD = "key"
+_PLAN_RECORD = "plan"
+_LIFETIME = "usage#total"
 _COUNTER_LIFETIME_SECONDS = 60
 # Fail fast: a request waiting on a slow table is worse than a clear 503.
 _CLIENT_CONFIG = Config(
@@ -72,14 +81,7 @@ class AppKeyStore:
             )
 
     def keys(self) -> Iterator[AppKey]:
-        with _unavailable_on_error("list the appkeys"):
-            pages = self._client.get_paginator("scan").paginate(
-                TableName=self.table_name,
-                FilterExpression="sk = :record",
-                ExpressionAttributeValues={":record": {"S": _KEY_RECORD}},
-            )
-            for page in pages:
-                yield from (_from_item(item) for item in page["Items"])
+        yield from (_from_item(item) for item in self._scan_records(_KEY_RECORD))
 
     def find(self, key_id: str) -> AppKey:
         """The one key whose hash starts with ``key_id`` (at least 8 characters)."""
@@ -107,26 +109,126 @@ class AppKeyStore:
                 TableName=self.table_name, Key=_item_key(key_hash, _KEY_RECORD)
             )
 
-    def use_quota(self, key_hash: str, quota: int) -> bool:
-        """Counts one request against the key's total quota, atomically, unless it is used up."""
-        return self._count_within(key_hash, "usage#total", "calls", quota)
+    def set_plan(self, key_hash: str, plan: str, gateway_key_id: str | None) -> None:
+        with _unavailable_on_error("update the appkey"):
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_item_key(key_hash, _KEY_RECORD),
+                UpdateExpression="SET #plan = :plan"
+                + (", gateway_key_id = :gateway" if gateway_key_id else " REMOVE gateway_key_id"),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#plan": "plan"},
+                ExpressionAttributeValues={
+                    ":plan": {"S": plan},
+                    **({":gateway": {"S": gateway_key_id}} if gateway_key_id else {}),
+                },
+            )
 
-    def admit_request(self, key_hash: str, epoch_second: int, limit: int) -> bool:
-        """Counts one request in this second, atomically, unless ``limit`` are already counted.
+    # Plans.
 
-        The conditional update is what keeps the limit across concurrent Lambda instances.
-        """
-        return self._count_within(
-            key_hash, f"rate#{epoch_second}", "hits", limit,
-            expires_at=epoch_second + _COUNTER_LIFETIME_SECONDS,
+    def get_plan(self, name: str) -> Plan | None:
+        with _unavailable_on_error("read the plan"):
+            reply = self._client.get_item(
+                TableName=self.table_name, Key=_plan_key(name), ConsistentRead=True
+            )
+        item = reply.get("Item")
+        return _plan_from_item(item) if item else None
+
+    def put_plan(self, plan: Plan, replace: bool = False) -> None:
+        with _unavailable_on_error("store the plan"):
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=_plan_to_item(plan),
+                **({} if replace else {"ConditionExpression": "attribute_not_exists(pk)"}),
+            )
+
+    def plans(self) -> Iterator[Plan]:
+        yield from (_plan_from_item(item) for item in self._scan_records(_PLAN_RECORD))
+
+    def delete_plan(self, name: str) -> None:
+        with _unavailable_on_error("delete the plan"):
+            self._client.delete_item(TableName=self.table_name, Key=_plan_key(name))
+
+    # Counting.
+
+    def admit_request(self, key_hash: str, epoch_second: int, plan: Plan) -> bool:
+        """Counts one request against the plan's rate, unless its second or window is full."""
+        window = epoch_second - epoch_second % RATE_WINDOW_SECONDS
+        return self._add_within(
+            key_hash,
+            f"rate#{window}",
+            {"hits": plan.calls_per_window, f"s{epoch_second - window}": plan.calls_per_second},
+            expires_at=window + _COUNTER_LIFETIME_SECONDS,
         )
 
-    def _count_within(
-        self, key_hash: str, sort_key: str, counter: str, limit: int, expires_at: int | None = None
+    def charge(self, key_hash: str, plan: Plan, period: UsagePeriod) -> bool:
+        """Counts one call against the plan's quota; False, counting nothing, when it is used up."""
+        month = f"usage#{period.month}"
+        day = f"calls_{period.day}"
+        if plan.trial_calls is None:
+            return self._add_within(
+                key_hash, month, {"calls": plan.monthly_quota, day: plan.daily_quota}
+            )
+        if not self._add_within(key_hash, _LIFETIME, {"calls": plan.trial_calls}):
+            return False
+        try:
+            self._add(key_hash, month, {"calls": 1, day: 1})
+        except KeyStoreUnavailable:
+            self._add(key_hash, _LIFETIME, {"calls": -1})
+            raise
+        return True
+
+    def record(self, key_hash: str, plan: Plan, period: UsagePeriod, outcome: Outcome,
+               refund: bool = False) -> None:
+        """Counts a call's outcome for its day; ``refund`` gives back what ``charge`` counted."""
+        changes = {f"{outcome.value}_{period.day}": 1}
+        if refund:
+            changes.update({"calls": -1, f"calls_{period.day}": -1})
+        self._add(key_hash, f"usage#{period.month}", changes)
+        if refund and plan.trial_calls is not None:
+            self._add(key_hash, _LIFETIME, {"calls": -1})
+
+    def usage(self, key_hash: str, period: UsagePeriod) -> tuple[CallCounts, CallCounts, int]:
+        """Calls that day, that month, and in the key's life (counted for trial plans only)."""
+        month = self._counters(key_hash, f"usage#{period.month}")
+        today = CallCounts(
+            calls=month.get(f"calls_{period.day}", 0),
+            outcomes={o.value: month.get(f"{o.value}_{period.day}", 0) for o in Outcome},
+        )
+        in_month = CallCounts(
+            calls=month.get("calls", 0),
+            outcomes={
+                o.value: sum(n for name, n in month.items() if name.rsplit("_", 1)[0] == o.value)
+                for o in Outcome
+            },
+        )
+        return today, in_month, self._counters(key_hash, _LIFETIME).get("calls", 0)
+
+    def _counters(self, key_hash: str, sort_key: str) -> dict[str, int]:
+        with _unavailable_on_error("read the usage"):
+            item = self._client.get_item(
+                TableName=self.table_name, Key=_item_key(key_hash, sort_key), ConsistentRead=True
+            ).get("Item", {})
+        return {name: int(value["N"]) for name, value in item.items() if "N" in value}
+
+    def _add_within(
+        self,
+        key_hash: str,
+        sort_key: str,
+        limits: Mapping[str, int | None],
+        expires_at: int | None = None,
     ) -> bool:
-        """Adds one to ``counter`` if it is still under ``limit``; False when it is not."""
-        update = f"ADD {counter} :one"
-        values = {":one": {"N": "1"}, ":limit": {"N": str(limit)}}
+        """Adds one to each counter, atomically, if each is still under its limit (None: none)."""
+        names = {f"#c{i}": counter for i, counter in enumerate(limits)}
+        values = {":one": {"N": "1"}}
+        conditions = []
+        for (placeholder, counter), limit in zip(names.items(), limits.values()):
+            if limit is not None:
+                values[f":limit{placeholder[2:]}"] = {"N": str(limit)}
+                conditions.append(
+                    f"(attribute_not_exists({placeholder}) OR {placeholder} < :limit{placeholder[2:]})"
+                )
+        update = "ADD " + ", ".join(f"{placeholder} :one" for placeholder in names)
         if expires_at is not None:
             update += " SET expires_at = if_not_exists(expires_at, :ttl)"
             values[":ttl"] = {"N": str(expires_at)}
@@ -135,8 +237,9 @@ class AppKeyStore:
                 TableName=self.table_name,
                 Key=_item_key(key_hash, sort_key),
                 UpdateExpression=update,
-                ConditionExpression=f"attribute_not_exists({counter}) OR {counter} < :limit",
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
+                **({"ConditionExpression": " AND ".join(conditions)} if conditions else {}),
             )
         except ClientError as err:
             if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -145,6 +248,30 @@ class AppKeyStore:
         except BotoCoreError as err:
             raise _unavailable("count the request", err) from err
         return True
+
+    def _add(self, key_hash: str, sort_key: str, changes: Mapping[str, int]) -> None:
+        names = {f"#c{i}": counter for i, counter in enumerate(changes)}
+        with _unavailable_on_error("count the request"):
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_item_key(key_hash, sort_key),
+                UpdateExpression="ADD " + ", ".join(f"{p} :v{p[2:]}" for p in names),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    f":v{p[2:]}": {"N": str(change)} for p, change in zip(names, changes.values())
+                },
+            )
+
+    def _scan_records(self, record: str) -> Iterator[dict]:
+        with _unavailable_on_error("list the table"):
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self.table_name,
+                FilterExpression="sk = :record",
+                ExpressionAttributeValues={":record": {"S": record}},
+            )
+            for page in pages:
+                yield from page["Items"]
+
 
 @contextmanager
 def _unavailable_on_error(action: str) -> Iterator[None]:
@@ -164,20 +291,46 @@ def _item_key(key_hash: str, sort_key: str) -> dict:
     return {"pk": {"S": f"appkey#{key_hash}"}, "sk": {"S": sort_key}}
 
 
+def _plan_key(name: str) -> dict:
+    return {"pk": {"S": f"plan#{name}"}, "sk": {"S": _PLAN_RECORD}}
+
+
+_PLAN_NUMBERS = ("requests_per_second", "burst", "daily_quota", "monthly_quota", "trial_calls")
+
+
+def _plan_to_item(plan: Plan) -> dict:
+    item = {**_plan_key(plan.name), "name": {"S": plan.name}, "from_template": {"BOOL": plan.from_template}}
+    for name in _PLAN_NUMBERS:
+        if getattr(plan, name) is not None:
+            item[name] = {"N": str(getattr(plan, name))}
+    if plan.usage_plan_id:
+        item["usage_plan_id"] = {"S": plan.usage_plan_id}
+    return item
+
+
+def _plan_from_item(item: dict) -> Plan:
+    return Plan(
+        name=item["name"]["S"],
+        usage_plan_id=item.get("usage_plan_id", {}).get("S"),
+        from_template=item.get("from_template", {}).get("BOOL", False),
+        **{name: int(item[name]["N"]) for name in _PLAN_NUMBERS if name in item},
+    )
+
+
 def _to_item(key: AppKey) -> dict:
     item = {
         **_item_key(key.key_hash, _KEY_RECORD),
         "name": {"S": key.name},
         "status": {"S": key.status.value},
-        "requests_per_second": {"N": str(key.requests_per_second)},
+        "plan": {"S": key.plan},
         "created_at": {"S": key.created_at.isoformat()},
     }
     if key.expires_at is not None:
         item["expires_at_iso"] = {"S": key.expires_at.isoformat()}
     if key.allowed_apis:
         item["allowed_apis"] = {"SS": sorted(key.allowed_apis)}
-    if key.request_quota is not None:
-        item["request_quota"] = {"N": str(key.request_quota)}
+    if key.gateway_key_id:
+        item["gateway_key_id"] = {"S": key.gateway_key_id}
     return item
 
 
@@ -187,11 +340,12 @@ def _from_item(item: dict) -> AppKey:
         key_hash=item["pk"]["S"].removeprefix("appkey#"),
         name=item["name"]["S"],
         status=KeyStatus(item["status"]["S"]),
-        requests_per_second=int(item["requests_per_second"]["N"]),
         created_at=datetime.fromisoformat(item["created_at"]["S"]),
+        # Keys issued before plans existed belong to the default plan.
+        **({"plan": item["plan"]["S"]} if "plan" in item else {}),
         expires_at=datetime.fromisoformat(expires) if expires else None,
         allowed_apis=frozenset(item.get("allowed_apis", {}).get("SS", [])),
-        request_quota=int(item["request_quota"]["N"]) if "request_quota" in item else None,
+        gateway_key_id=item.get("gateway_key_id", {}).get("S"),
     )
 
 
