@@ -51,9 +51,10 @@ def main() -> None:
     post("v1-ocr-not-an-image", key, *multipart_form(files=[("imagefile", "notes.png", "image/png", b"these are notes, not a picture\n")], boundary=BOUNDARY))
     post("v1-ocr-too-large", key, *multipart_form(files=[("imagefile", "huge.png", "image/png", _pixel_bomb())], boundary=BOUNDARY))
     turned = (EVAL / "tesseract-test" / "phototest-rotated-L.png").read_bytes()
-    post("universal-multipart-cls", key, *multipart_form(
+    post("universal-multipart-cls", [], *multipart_form(
         fields=[("enable_cls", "true"), ("return_markdown", "true")],
-        files=[("file", "phototest-rotated-L.png", "image/png", turned)], boundary=BOUNDARY), path=UNIVERSAL)
+        files=[("file", "phototest-rotated-L.png", "image/png", turned)], boundary=BOUNDARY), path=UNIVERSAL,
+        headers=[("x-api-key", EVENTS_APPKEY)])
     post("legacy-imagestreamocr-multipart", key, *multipart_form(
         files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY),
         path="/imagerecognition/imagestreamocr")
@@ -64,6 +65,9 @@ def main() -> None:
     post("tencent-general-accurate-ocr", [], "application/json", tencent, path="/",
          headers=[("X-TC-Action", "GeneralAccurateOCR"), ("X-TC-Version", "2018-11-19"),
                   ("x-api-key", EVENTS_APPKEY)])
+    _write("usage", build_event(method="GET", path="/v1/usage", resource="/v1/usage", stage=spec.stage,
+                                headers=[*HEADERS, ("x-api-key", EVENTS_APPKEY)],
+                                request_id="00000000-0000-4000-8000-000000000002"))
     _write("v1-ocr-demo", build_event(method="GET", path=PATH + "/demo", resource=PATH + "/demo", stage=spec.stage, headers=HEADERS, request_id="00000000-0000-4000-8000-000000000001"))
 
 

@@ -79,15 +79,15 @@ def test_expired_or_not_permitted_key_is_503(call, add_key, overrides):
     assert_code(call(appkey=add_key("k-legacy-forbidden-0000", **overrides)), 200, 503)
 
 
-def test_rate_limit_is_502_with_http_429(call, add_key, service):
-    secret = add_key("k-legacy-rate-000000000", requests_per_second=1)
+def test_rate_limit_is_502_with_http_429(call, add_key, add_plan, service):
+    secret = add_key("k-legacy-rate-000000000", plan=add_plan("one-a-second", requests_per_second=1))
     service.access.clock = lambda: 77.0
     assert call(image=BLANK, appkey=secret)[0] == 200
     assert_code(call(image=BLANK, appkey=secret), 429, 502)
 
 
-def test_request_count_over_the_quota_is_505(call, add_key):
-    secret = add_key("k-legacy-quota-00000000", request_quota=2)
+def test_request_count_over_the_quota_is_505(call, add_key, add_plan):
+    secret = add_key("k-legacy-quota-00000000", plan=add_plan("two-a-day", daily_quota=2))
     assert call(image=BLANK, appkey=secret)[1]["DataStatus"]["StatusCode"] == 100
     assert call(image=BLANK, appkey=secret)[1]["DataStatus"]["StatusCode"] == 100
     assert_code(call(image=BLANK, appkey=secret), 200, 505)

@@ -189,8 +189,8 @@ def test_forbidden_appkey_is_403(invoke, spec, add_key, overrides, says):
     assert_error(invoke(upload(spec, appkey=secret)), 403, 103, says)
 
 
-def test_over_the_rate_is_429(invoke, spec, add_key, service):
-    secret = add_key("k-one-per-second-00000", requests_per_second=1)
+def test_over_the_rate_is_429(invoke, spec, add_key, add_plan, service):
+    secret = add_key("k-one-per-second-00000", plan=add_plan("one-a-second", requests_per_second=1))
     service.access.clock = lambda: 42.0
     assert answer(invoke(upload(spec, image=BLANK_PNG, appkey=secret)))[:2] == (200, 100)
     assert_error(invoke(upload(spec, image=BLANK_PNG, appkey=secret)), 429, 102, "more than 1 requests per second")

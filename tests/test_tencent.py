@@ -129,17 +129,17 @@ def test_size_download_and_engine_errors(call, reconfigure, image_server, tmp_pa
     assert_error(call({"ImageBase64": PHOTOTEST_B64}), "InternalError")
 
 
-def test_key_errors(call, add_key, service):
+def test_key_errors(call, add_key, add_plan, service):
     assert_error(call({"ImageBase64": PHOTOTEST_B64}, key=None), "AuthFailure.SecretIdNotFound")
     assert_error(call({"ImageBase64": PHOTOTEST_B64}, key="unknown-key-0000000"), "AuthFailure.SecretIdNotFound")
     disabled = add_key("k-tc-disabled-000000", status=KeyStatus.DISABLED)
     assert_error(call({"ImageBase64": PHOTOTEST_B64}, key=disabled), "AuthFailure.UnauthorizedOperation")
     small = base64.b64encode(encode(Image.new("L", (40, 20), 255), "PNG")).decode()
-    limited = add_key("k-tc-one-per-second", requests_per_second=1)
+    limited = add_key("k-tc-one-per-second", plan=add_plan("one-a-second", requests_per_second=1))
     service.access.clock = lambda: 99.0
     call({"ImageBase64": small}, key=limited)
     assert_error(call({"ImageBase64": small}, key=limited), "RequestLimitExceeded")
-    quota = add_key("k-tc-quota-one-000000", request_quota=1)
+    quota = add_key("k-tc-quota-one-000000", plan=add_plan("one-call", trial_calls=1))
     service.access.clock = lambda: 100.0
     call({"ImageBase64": small}, key=quota)
     assert_error(call({"ImageBase64": small}, key=quota), "ResourcesSoldOut.ChargeStatusException")

@@ -6,7 +6,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from ocr_api.config import Settings
-from ocr_api.api import gugudata_legacy, gugudata_v1, tencent, tupu, universal
+from ocr_api.api import gugudata_legacy, gugudata_v1, tencent, tupu, universal, usage
+from ocr_api.api.metering import metrics
 
 logger = Logger()
 # The core logs through the standard library; give those records the same JSON shape.
@@ -18,6 +19,7 @@ app.include_router(gugudata_legacy.router)
 app.include_router(universal.router)
 app.include_router(tupu.router)
 app.include_router(tencent.router)
+app.include_router(usage.router)
 
 
 def _traced(function):
@@ -30,6 +32,7 @@ def _traced(function):
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
 @_traced
 def handler(event, context):
     return app.resolve(event, context)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ocr_api.api.metering import MeasuredRecognizer
 from ocr_api.config import Settings
 from ocr_api.keys import AccessGuard, AppKeyStore
 from ocr_api.ocr import ImageLimits, Recognizer, Tesseract
@@ -31,11 +32,15 @@ class Dependencies:
         store = store or AppKeyStore(settings.appkeys_table, settings.dynamodb_endpoint_url)
         return cls(
             settings=settings,
-            recognizer=Recognizer(
+            recognizer=MeasuredRecognizer(Recognizer(
                 engine, limits, settings.languages, settings.parallel_images,
                 settings.max_recognition_pixels,
+            )),
+            access=AccessGuard(
+                store,
+                cache_seconds=settings.appkey_cache_seconds,
+                utc_offset=settings.quota_day_offset,
             ),
-            access=AccessGuard(store, cache_seconds=settings.appkey_cache_seconds),
             fetcher=UrlFetcher(
                 FetchLimits(max_bytes=settings.max_image_bytes, total_timeout=settings.url_timeout_seconds),
                 settings.allowed_networks,

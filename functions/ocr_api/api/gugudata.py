@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_seconds
+from ocr_api.api.metering import admit
 from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.errors import EmptyImage, InvalidRequest, ServiceError
@@ -57,17 +58,16 @@ class Envelope:
 def build_router(api_name: str, path: str, demo_path: str, envelope: Envelope) -> APIGatewayRouter:
     """The recognition route and its demo, answering in ``envelope``."""
     router = APIGatewayRouter()
-    render_errors = rendering_errors_with(envelope.error)
 
-    @router.post(path, middlewares=[render_errors])
+    @router.post(path, middlewares=[rendering_errors_with(envelope.error, api_name)])
     def recognize() -> Response:
         appkey, image = read_fields(read_request(router.current_event))
         deps = dependencies.current()
-        deps.access.admit(appkey, api_name)
+        admit(router, appkey, api_name)
         budget = recognition_seconds(router.lambda_context, deps.settings)
         return envelope.success(deps.recognizer.recognize(image, budget).texts)
 
-    @router.get(demo_path, middlewares=[render_errors])
+    @router.get(demo_path, middlewares=[rendering_errors_with(envelope.error, f"{api_name}-demo")])
     def demo() -> Response:
         deps = dependencies.current()
         budget = recognition_seconds(router.lambda_context, deps.settings)

@@ -1,4 +1,5 @@
-"""What every dialect shares in writing responses: JSON bodies, and the error middleware."""
+"""What every dialect shares in writing responses: JSON bodies, and the middleware that turns
+errors into answers and counts every call once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import Response
 
+from ocr_api.api.metering import finish_call
 from ocr_api.errors import InternalError, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -21,17 +23,21 @@ def json_response(http_status: int, body: dict) -> Response:
     )
 
 
-def rendering_errors_with(render: Callable[[ServiceError], Response]):
-    """A route middleware: the one place a dialect's errors become its responses."""
+def rendering_errors_with(render: Callable[[ServiceError], Response], endpoint: str):
+    """A route middleware: the one place a dialect's errors become its responses, and where
+    each call of ``endpoint`` is settled with its key and counted."""
 
     def middleware(app, next_middleware) -> Response:
         try:
-            return next_middleware(app)
+            response, error = next_middleware(app), None
         except ServiceError as err:
             logger.info("request refused", extra={"error": type(err).__name__, "status": err.http_status})
-            return render(err)
+            response, error = render(err), err
         except Exception:
             logger.exception("unexpected error")
-            return render(InternalError())
+            error = InternalError()
+            response = render(error)
+        finish_call(app, endpoint, error)
+        return response
 
     return middleware

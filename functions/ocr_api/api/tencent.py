@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_deadline
+from ocr_api.api.metering import admit
 from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import load_images, one_appkey
@@ -92,7 +93,7 @@ def render_error(err: ServiceError) -> Response:
     }})
 
 
-@router.post(PATH, middlewares=[rendering_errors_with(render_error)])
+@router.post(PATH, middlewares=[rendering_errors_with(render_error, API_NAME)])
 def general_accurate_ocr() -> Response:
     action = router.current_event.headers.get("x-tc-action") or ""
     if action != ACTION:
@@ -101,7 +102,8 @@ def general_accurate_ocr() -> Response:
     deadline = recognition_deadline(router.lambda_context, deps.settings)
     request = read_request(router.current_event)
     source, options = _read(request)
-    deps.access.admit(
+    admit(
+        router,
         one_appkey([*request.query.get("appkey", []), router.current_event.headers.get("x-api-key")]),
         API_NAME,
     )

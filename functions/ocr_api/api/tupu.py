@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_deadline
+from ocr_api.api.metering import admit
 from ocr_api.api.requests import ReceivedRequest, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import ImageSource, load_images
@@ -38,13 +39,13 @@ def render_error(err: ServiceError) -> Response:
     return json_response(err.http_status, _envelope(err.http_status, err.description))
 
 
-@router.post(PATH, middlewares=[rendering_errors_with(render_error)])
+@router.post(PATH, middlewares=[rendering_errors_with(render_error, API_NAME)])
 def recognize() -> Response:
     deps = dependencies.current()
     deadline = recognition_deadline(router.lambda_context, deps.settings)
     request = read_request(router.current_event)
     sources, names, tags, referer = _read(request, deps.settings.max_images_per_request)
-    deps.access.admit(_key(request), API_NAME)
+    admit(router, _key(request), API_NAME)
     # tupu reports each line's slant, so pages are turned upright first (on a small copy).
     options = RecognitionOptions(
         formats=STILL_FORMATS,

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_deadline
+from ocr_api.api.metering import admit
 from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import ImageSource, load_images, one_appkey
@@ -51,7 +52,6 @@ _BOOLEANS = {
     "enable_slicing": False,
 }
 _BODY_FIELDS = {*_SOURCES, *_BOOLEANS, "image_name", "languages", "pdf_page"}
-_QUERY_FIELDS = {"appkey"}
 
 # Error names clients can branch on, most specific class first.
 _ERROR_NAMES = (
@@ -94,12 +94,12 @@ def render_error(err: ServiceError) -> Response:
     )
 
 
-@router.post(PATH, middlewares=[rendering_errors_with(render_error)])
+@router.post(PATH, middlewares=[rendering_errors_with(render_error, API_NAME)])
 def recognize() -> Response:
     deps = dependencies.current()
     deadline = recognition_deadline(router.lambda_context, deps.settings)
     request = _read(read_request(router.current_event), deps.settings.max_images_per_request)
-    deps.access.admit(request.appkey, API_NAME)
+    admit(router, request.appkey, API_NAME)
     images = load_images(request.images, deps.fetcher, deadline)
     results = deps.recognizer.recognize_many(images, deadline - time.monotonic(), request.options)
     return json_response(200, {
@@ -114,7 +114,10 @@ def recognize() -> Response:
 
 
 def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
-    unknown = (set(request.query) - _QUERY_FIELDS) | (request.field_names() - _BODY_FIELDS)
+    if "appkey" in request.query or "appkey" in request.field_names():
+        # API Gateway checks this route's key, and it looks only at the header.
+        raise InvalidRequest("send the key in the x-api-key header, not as appkey")
+    unknown = set(request.query) | (request.field_names() - _BODY_FIELDS)
     if unknown:
         raise InvalidRequest(
             f"unknown field(s): {', '.join(sorted(unknown))}; this API reads "
@@ -131,7 +134,7 @@ def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
     orientation = flags["enable_cls"] if request.fields_named("enable_cls") else None
     languages = _single_text(request, "languages")
     return UniversalRequest(
-        appkey=one_appkey([*request.query.get("appkey", []), router.current_event.headers.get("x-api-key")]),
+        appkey=one_appkey([router.current_event.headers.get("x-api-key")]),
         images=images,
         names=names or default_names,
         need_location=flags["need_location"],
