@@ -74,6 +74,14 @@ class LocalServer:
         return self.request("POST", PATH, body, {"Content-Type": content_type},
                             query=[("appkey", appkey or self.appkey)])
 
+    def keys(self, *args: str) -> str:
+        """The key command against this server's store and API Gateway, as the banner says."""
+        environment = {**os.environ, "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{self.dynamodb_port}"}
+        done = subprocess.run([sys.executable, "-m", "ocr_local", "keys", *args], cwd=PROJECT_ROOT,
+                              env=environment, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -173,13 +181,9 @@ def test_concurrent_requests_are_served_by_separate_instances(server):
 
 
 def test_key_command_against_the_local_store_and_the_rate_limit(server):
-    # GIVEN a key created with the key command in the running server's store, at 1 request/second
-    environment = {**os.environ, "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{server.dynamodb_port}"}
-    created = subprocess.run(
-        [sys.executable, "-m", "ocr_local", "keys", "create", "--name", "one-per-second", "--rps", "1"],
-        cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=60, check=True,
-    ).stdout
-    appkey = re.search(r"appkey: ([0-9a-f]{32})", created)[1]
+    # GIVEN a plan and a key made with the key command in the running server's store
+    server.keys("plans", "create", "one-per-second", "--rps", "1")
+    appkey = re.search(r"appkey: ([0-9a-f]{32})", server.keys("create", "--name", "slow", "--plan", "one-per-second"))[1]
     # WHEN two requests arrive within the same second (retried if they straddle a second)
     for _ in range(5):
         second = int(time.time())
@@ -201,8 +205,8 @@ def test_universal_endpoint_with_a_file_and_options(server):
         fields=[("enable_cls", "true"), ("return_markdown", "true")],
         files=[("file", "turned.png", "image/png", turned)],
     )
-    status, answer = server.request("POST", UNIVERSAL, body, {"Content-Type": content_type},
-                                    query=[("appkey", server.appkey)])
+    status, answer = server.request("POST", UNIVERSAL, body,
+                                    {"Content-Type": content_type, "x-api-key": server.appkey})
     assert status == 200
     [result] = answer["results"]
     assert result["angle"] == 90.0 and result["markdown"].startswith("This is alot")
@@ -246,3 +250,41 @@ def test_legacy_tupu_and_tencent_clients_work_over_http(server):
         "X-TC-Version": "2018-11-19", "x-api-key": server.appkey})
     assert status == 200
     assert answer["Response"]["TextDetections"][0]["DetectedText"].startswith("This is")
+
+
+def test_api_gateway_checks_the_key_on_native_routes(server):
+    content_type, body = multipart_form(files=[("file", "a.png", "image/png", BLANK_PNG)])
+    forbidden = (403, {"message": "Forbidden"})
+    # no key, a key in the query only, an unknown key: API Gateway answers before the function
+    assert server.request("POST", UNIVERSAL, body, {"Content-Type": content_type}) == forbidden
+    assert server.request("POST", UNIVERSAL, body, {"Content-Type": content_type},
+                          query=[("appkey", server.appkey)]) == forbidden
+    assert server.request("GET", "/v1/usage", headers={"x-api-key": "f" * 32}) == forbidden
+    # a disabled key is refused at the gateway too, and works again once enabled
+    created = server.keys("create", "--name", "gateway check")
+    appkey, key_id = re.search(r"appkey: (\w+)", created)[1], re.search(r"key id: (\w+)", created)[1]
+    assert server.request("GET", "/v1/usage", headers={"x-api-key": appkey})[0] == 200
+    server.keys("disable", key_id)
+    assert server.request("GET", "/v1/usage", headers={"x-api-key": appkey}) == forbidden
+    server.keys("enable", key_id)
+    status, report = server.request("GET", "/v1/usage", headers={"x-api-key": appkey})
+    assert status == 200 and report["plan"]["name"] == "standard"
+
+
+def test_concurrent_requests_on_one_key_are_counted_exactly(server):
+    # GIVEN a key whose plan allows 25 calls in all (and a rate no burst here reaches)
+    server.keys("plans", "create", "twenty-five", "--rps", "1000", "--trial", "25")
+    created = server.keys("create", "--name", "concurrency", "--plan", "twenty-five")
+    appkey, key_id = re.search(r"appkey: (\w+)", created)[1], re.search(r"key id: (\w+)", created)[1]
+    # WHEN 8 clients send 60 requests at once, through both Lambda instances
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: codes(server.upload(BLANK_PNG, appkey)), range(60)))
+    # THEN exactly 25 passed, every other one was refused for the quota, and nothing was lost
+    assert answers.count((200, 100)) == 25
+    assert answers.count((429, 103)) == 35
+    report = json.loads(server.keys("usage", key_id, "--json"))
+    assert report["trial_calls_used"] == 25 and report["remaining"]["trial"] == 0
+    assert report["today"] == {"calls": 25, "ok": 25, "client_error": 0, "server_error": 0,
+                               "rate_limited": 0, "quota_exceeded": 35}
+    status, seen_by_owner = server.request("GET", "/v1/usage", headers={"x-api-key": appkey})
+    assert status == 200 and seen_by_owner["today"] == report["today"]

@@ -20,8 +20,14 @@ from ocr_local.dynamodb import (
     create_table,
     credentials_for_endpoint,
 )
-from ocr_local.environment import LOCAL_TABLE_NAME, function_environment, register_appkey
+from ocr_local.environment import (
+    LOCAL_TABLE_NAME,
+    function_environment,
+    register_appkey,
+    write_template_plans,
+)
 from ocr_local.events import EVENTS_APPKEY
+from ocr_local.gateway import LocalUsagePlans
 from ocr_local.lambda_runtime import LambdaInstances, invoke_in_process
 from ocr_local.server import LocalApiGateway
 from ocr_local.template import PROJECT_ROOT, ApiSpec, load_template
@@ -48,10 +54,11 @@ def serve(args: argparse.Namespace) -> int:
         embedded = EmbeddedDynamoDB(args.dynamodb_port)
         embedded.start()
         endpoint = embedded.endpoint_url
-    store = _prepare_store(spec, endpoint)
+    store, usage_plans = _prepare_store(spec, endpoint)
     demo_appkey = new_appkey()
-    register_appkey(store, demo_appkey, "local demo key")
+    register_appkey(store, demo_appkey, "local demo key", endpoint)
 
+    routed = {route.function for route in spec.routes}
     instances = {
         name: LambdaInstances(
             function,
@@ -59,10 +66,11 @@ def serve(args: argparse.Namespace) -> int:
             args.instances,
         )
         for name, function in spec.functions.items()
+        if name in routed
     }
     for pool in instances.values():
         pool.warm_up()
-    server = LocalApiGateway((args.host, args.port), spec, instances)
+    server = LocalApiGateway((args.host, args.port), spec, instances, usage_plans)
     signal.signal(signal.SIGTERM, _stop)
     _print_banner(args, endpoint, embedded is not None, demo_appkey)
     try:
@@ -93,13 +101,13 @@ def invoke(args: argparse.Namespace) -> int:
     # As with sam local invoke: the function's logs on stderr, its response alone on stdout.
     with contextlib.redirect_stdout(sys.stderr):
         if endpoint:
-            register_appkey(_prepare_store(spec, endpoint), EVENTS_APPKEY, "events/ appkey")
+            register_appkey(_prepare_store(spec, endpoint)[0], EVENTS_APPKEY, "events/ appkey", endpoint)
             response = invoke_in_process(function, event)
         else:
             from moto import mock_aws
 
             with mock_aws():
-                register_appkey(_prepare_store(spec, None), EVENTS_APPKEY, "events/ appkey")
+                register_appkey(_prepare_store(spec, None)[0], EVENTS_APPKEY, "events/ appkey", None)
                 response = invoke_in_process(function, event)
     print(json.dumps(response, ensure_ascii=False, indent=2))
     return 0
@@ -111,6 +119,7 @@ def keys(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{DEFAULT_DYNAMODB_PORT}")
     os.environ.setdefault("APPKEYS_TABLE", LOCAL_TABLE_NAME)
+    os.environ.setdefault("QUOTA_UTC_OFFSET", _spec().functions["OcrFunction"].environment["QUOTA_UTC_OFFSET"])
     os.environ.update(credentials_for_endpoint())
     return keys_main(args.keys_args)
 
@@ -126,10 +135,14 @@ def _spec() -> ApiSpec:
     return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
 
 
-def _prepare_store(spec: ApiSpec, endpoint: str | None) -> AppKeyStore:
+def _prepare_store(spec: ApiSpec, endpoint: str | None) -> tuple[AppKeyStore, LocalUsagePlans]:
+    """The table, the usage plans and the plans, as a deploy of the template leaves them."""
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     create_table(client, LOCAL_TABLE_NAME, spec.table_properties)
-    return AppKeyStore(LOCAL_TABLE_NAME, endpoint_url=endpoint)
+    store = AppKeyStore(LOCAL_TABLE_NAME, endpoint_url=endpoint)
+    usage_plans = LocalUsagePlans(endpoint)
+    write_template_plans(store, spec, usage_plans.create(spec))
+    return store, usage_plans
 
 
 def _print_banner(args: argparse.Namespace, endpoint: str, embedded: bool, appkey: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,16 +41,41 @@ def create_table(client, table_name: str, table_properties: dict[str, Any]) -> N
 
 
 class EmbeddedDynamoDB:
-    """moto in server mode on loopback, so every Lambda instance process shares one store."""
+    """moto in server mode on loopback, so every Lambda instance process shares one store.
+
+    It serves API Gateway's usage plans and API keys as well. DynamoDB applies each write to an
+    item atomically, conditions included; moto's backends do not lock, so requests are served
+    one at a time here: otherwise two instances could both pass one rate or quota condition.
+    """
 
     def __init__(self, port: int) -> None:
-        from moto.server import ThreadedMotoServer
-
         self.endpoint_url = f"http://127.0.0.1:{port}"
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._port = port
+        self._server = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._server.start()
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        one_at_a_time = threading.Lock()
+
+        def serialised(environ, start_response):
+            with one_at_a_time:
+                return list(moto_app(environ, start_response))
+
+        self._server = make_server(
+            "127.0.0.1", self._port, serialised, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._thread.join()

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from ocr_local import apigateway
+from ocr_local.gateway import FORBIDDEN, LocalUsagePlans
 from ocr_local.lambda_runtime import FunctionTimedOut, LambdaInstances
 from ocr_local.template import ApiSpec
 
@@ -18,10 +19,17 @@ _MAX_DRAINED_BYTES = 64 * 1024 * 1024
 class LocalApiGateway(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], spec: ApiSpec, instances: dict[str, LambdaInstances]):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        spec: ApiSpec,
+        instances: dict[str, LambdaInstances],
+        usage_plans: LocalUsagePlans,
+    ):
         super().__init__(address, _RequestHandler)
         self.spec = spec
         self.instances = instances
+        self.usage_plans = usage_plans
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -45,6 +53,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return self._send_json(*apigateway.TOO_LARGE, close=True)
         if route is None:
             return self._send_json(*apigateway.MISSING_ROUTE)
+        if route.api_key_required and not self.server.usage_plans.admits(self.headers.get("x-api-key")):
+            return self._send_json(*FORBIDDEN)
         event = apigateway.build_event(
             method=self.command,
             path=url.path,
