@@ -10,7 +10,7 @@ serve:
 test:
 	scripts/test.sh
 
-# make keys ARGS="create --name alice --rps 10"   (against the running local server)
+# make keys ARGS="create --name alice --plan trial"   (against the running local server)
 keys: setup
 	.venv/bin/python -m ocr_local keys $(ARGS)
 
