@@ -17,7 +17,7 @@ from ocr_api.ocr.fetch import FetchLimits, UrlFetcher
 @dataclass(frozen=True)
 class Dependencies:
     settings: Settings
-    recognizer: Recognizer
+    recognizer: MeasuredRecognizer
     access: AccessGuard
     fetcher: UrlFetcher
 
