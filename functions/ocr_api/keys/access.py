@@ -103,11 +103,10 @@ class AccessGuard:
     def usage(self, key: AppKey) -> UsageReport:
         plan = self._plan(key)
         period = UsagePeriod.at(self.clock(), self.utc_offset)
-        today, this_month, lifetime = self.store.usage(key.key_hash, period)
-        return UsageReport(
-            key, plan, period, today, this_month,
-            trial_calls_used=lifetime if plan.trial_calls is not None else None,
+        today, this_month, lifetime = self.store.usage(
+            key.key_hash, period, lifetime=plan.trial_calls is not None
         )
+        return UsageReport(key, plan, period, today, this_month, trial_calls_used=lifetime)
 
     def _charge(self, key: AppKey, plan: Plan, period: UsagePeriod) -> bool:
         # A plan without a quota is counted all the same, for the key's usage.

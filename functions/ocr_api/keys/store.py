@@ -188,8 +188,10 @@ class AppKeyStore:
         if refund and plan.trial_calls is not None:
             self._add(key_hash, _LIFETIME, {"calls": -1})
 
-    def usage(self, key_hash: str, period: UsagePeriod) -> tuple[CallCounts, CallCounts, int]:
-        """Calls that day, that month, and in the key's life (counted for trial plans only)."""
+    def usage(
+        self, key_hash: str, period: UsagePeriod, lifetime: bool
+    ) -> tuple[CallCounts, CallCounts, int | None]:
+        """Calls that day, that month, and (``lifetime``, for trial plans) in the key's life."""
         month = self._counters(key_hash, f"usage#{period.month}")
         today = CallCounts(
             calls=month.get(f"calls_{period.day}", 0),
@@ -202,7 +204,8 @@ class AppKeyStore:
                 for o in Outcome
             },
         )
-        return today, in_month, self._counters(key_hash, _LIFETIME).get("calls", 0)
+        in_life = self._counters(key_hash, _LIFETIME).get("calls", 0) if lifetime else None
+        return today, in_month, in_life
 
     def _counters(self, key_hash: str, sort_key: str) -> dict[str, int]:
         with _unavailable_on_error("read the usage"):
@@ -218,17 +221,28 @@ class AppKeyStore:
         limits: Mapping[str, int | None],
         expires_at: int | None = None,
     ) -> bool:
-        """Adds one to each counter, atomically, if each is still under its limit (None: none)."""
-        names = {f"#c{i}": counter for i, counter in enumerate(limits)}
-        values = {":one": {"N": "1"}}
+        """Adds one to each counter if each is still under its limit (None: no limit)."""
+        return self._add(key_hash, sort_key, dict.fromkeys(limits, 1), limits, expires_at)
+
+    def _add(
+        self,
+        key_hash: str,
+        sort_key: str,
+        changes: Mapping[str, int],
+        limits: Mapping[str, int | None] | None = None,
+        expires_at: int | None = None,
+    ) -> bool:
+        """Adds each change to its counter in one atomic update; False, changing nothing, when
+        a counter in ``limits`` has already reached its limit."""
+        names = {f"#c{i}": counter for i, counter in enumerate(changes)}
+        values = {f":v{i}": {"N": str(change)} for i, change in enumerate(changes.values())}
         conditions = []
-        for (placeholder, counter), limit in zip(names.items(), limits.values()):
+        for i, counter in enumerate(changes):
+            limit = (limits or {}).get(counter)
             if limit is not None:
-                values[f":limit{placeholder[2:]}"] = {"N": str(limit)}
-                conditions.append(
-                    f"(attribute_not_exists({placeholder}) OR {placeholder} < :limit{placeholder[2:]})"
-                )
-        update = "ADD " + ", ".join(f"{placeholder} :one" for placeholder in names)
+                values[f":limit{i}"] = {"N": str(limit)}
+                conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} < :limit{i})")
+        update = "ADD " + ", ".join(f"#c{i} :v{i}" for i in range(len(changes)))
         if expires_at is not None:
             update += " SET expires_at = if_not_exists(expires_at, :ttl)"
             values[":ttl"] = {"N": str(expires_at)}
@@ -248,19 +262,6 @@ class AppKeyStore:
         except BotoCoreError as err:
             raise _unavailable("count the request", err) from err
         return True
-
-    def _add(self, key_hash: str, sort_key: str, changes: Mapping[str, int]) -> None:
-        names = {f"#c{i}": counter for i, counter in enumerate(changes)}
-        with _unavailable_on_error("count the request"):
-            self._client.update_item(
-                TableName=self.table_name,
-                Key=_item_key(key_hash, sort_key),
-                UpdateExpression="ADD " + ", ".join(f"{p} :v{p[2:]}" for p in names),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    f":v{p[2:]}": {"N": str(change)} for p, change in zip(names, changes.values())
-                },
-            )
 
     def _scan_records(self, record: str) -> Iterator[dict]:
         with _unavailable_on_error("list the table"):
