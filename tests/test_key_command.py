@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import boto3
 import pytest
 
-from ocr_api.errors import AppKeyForbidden, AppKeyUnknown, QuotaExceeded
-from ocr_api.keys import AccessGuard, Plan, hash_appkey
+from ocr_api.errors import AppKeyForbidden, AppKeyUnknown, KeyStoreUnavailable, QuotaExceeded
+from ocr_api.keys import AccessGuard, AppKeyStore, Plan, hash_appkey
 from ocr_api.keys.__main__ import main as keys_command
 from ocr_api.keys.template_plans import handler as plan_catalog
 from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
@@ -213,3 +213,20 @@ def test_a_failed_deploy_step_is_reported_not_left_hanging(store, replies):
     assert replies.answers[-1]["Status"] == "FAILED" and "trial plan" in replies.answers[-1]["Reason"]
     plan_catalog(catalog_event("Delete", replies.url, plans, table="no-such-table"), None)
     assert replies.answers[-1]["Status"] == "SUCCESS"
+
+
+def test_a_key_the_table_refuses_leaves_api_gateway_as_it_was(store, usage_plans, capsys, monkeypatch):
+    # GIVEN a table that fails to store keys, and an API key a customer already has
+    def unavailable(self, key):
+        raise KeyStoreUnavailable("the appkey store is unavailable; try again shortly")
+
+    monkeypatch.setattr(AppKeyStore, "put", unavailable)
+    secret = "customer-key-from-the-old-provider-0002"
+    existing = boto3.client("apigateway").create_api_key(name="old", value=secret, enabled=True)["id"]
+    # WHEN a new key and an import both fail
+    assert keys_command(["--table", LOCAL_TABLE_NAME, "create", "--name", "new"]) == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO(secret + "\n"))
+    assert keys_command(["--table", LOCAL_TABLE_NAME, "create", "--name", "old", "--import"]) == 1
+    assert capsys.readouterr().err.count("unavailable") == 2
+    # THEN the API key made for the new one is gone, and the customer's own is still there
+    assert [key["id"] for key in boto3.client("apigateway").get_api_keys()["items"]] == [existing]

@@ -65,6 +65,7 @@ def register_appkey(store: AppKeyStore, secret: str, name: str, endpoint_url: st
     if store.get(key.key_hash) is None:
         plan = store.get_plan(DEFAULT_PLAN)
         if plan is not None and plan.usage_plan_id:
-            key = replace(key, gateway_key_id=GatewayKeys(endpoint_url).link(secret, key, plan.usage_plan_id))
+            gateway_key_id, _ = GatewayKeys(endpoint_url).link(secret, key, plan.usage_plan_id)
+            key = replace(key, gateway_key_id=gateway_key_id)
         store.put(key)
     return key

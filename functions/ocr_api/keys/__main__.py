@@ -81,11 +81,13 @@ def create(operator: Operator, args: argparse.Namespace) -> int:
     )
     if operator.store.get(key.key_hash) is not None:
         raise ValueError(f"that appkey is already registered, as key id {key.key_id}")
-    gateway_key_id = operator.gateway.link(secret, key, plan.usage_plan_id) if plan.usage_plan_id else None
+    gateway_key_id, created = (
+        operator.gateway.link(secret, key, plan.usage_plan_id) if plan.usage_plan_id else (None, False)
+    )
     try:
         operator.store.put(replace(key, gateway_key_id=gateway_key_id))
     except Exception:
-        if gateway_key_id:
+        if created:  # an API key that was there before stays
             operator.gateway.delete(gateway_key_id)
         raise
     if not args.import_secret:

@@ -40,8 +40,9 @@ class GatewayKeys:
     def _client(self):
         return boto3.client("apigateway", endpoint_url=self._endpoint_url)
 
-    def link(self, secret: str, key: AppKey, usage_plan_id: str) -> str:
-        """The id of the API key holding ``secret`` (created unless one exists), in the plan."""
+    def link(self, secret: str, key: AppKey, usage_plan_id: str) -> tuple[str, bool]:
+        """The API key holding ``secret``, now in the usage plan, and whether it was created
+        here (an API key that already had the secret is linked, not copied)."""
         existing = self._find_by_value(secret)
         if existing is not None:
             gateway_key_id = existing["id"]
@@ -54,7 +55,7 @@ class GatewayKeys:
                 tags={KEY_ID_TAG: key.key_id},
             )["id"]
         self.move(gateway_key_id, None, usage_plan_id)
-        return gateway_key_id
+        return gateway_key_id, existing is None
 
     def move(self, gateway_key_id: str, from_plan: str | None, to_plan: str | None) -> None:
         if from_plan:
