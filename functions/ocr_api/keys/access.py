@@ -63,8 +63,9 @@ class AccessGuard:
         if not self.store.admit_request(key.key_hash, int(now), plan):
             self.store.record(key.key_hash, plan, period, Outcome.RATE_LIMITED)
             raise RateLimited(_rate_description(plan))
-        charged = charge and self._charge(key, plan, period)
-        return Admission(key, plan, period, charged)
+        if charge:
+            self._charge(key, plan, period)
+        return Admission(key, plan, period, charged=charge)
 
     def check(self, appkey: str | None, api: str | None) -> AppKey:
         """The key, if it exists, is active, unexpired and allowed on ``api`` (None: on any)."""
@@ -108,12 +109,11 @@ class AccessGuard:
         )
         return UsageReport(key, plan, period, today, this_month, trial_calls_used=lifetime)
 
-    def _charge(self, key: AppKey, plan: Plan, period: UsagePeriod) -> bool:
+    def _charge(self, key: AppKey, plan: Plan, period: UsagePeriod) -> None:
         # A plan without a quota is counted all the same, for the key's usage.
         if not self.store.charge(key.key_hash, plan, period):
             self.store.record(key.key_hash, plan, period, Outcome.QUOTA_EXCEEDED)
             raise QuotaExceeded(_quota_description(plan))
-        return True
 
     def _plan(self, key: AppKey) -> Plan:
         plan = self._plans.get(key.plan, self.store.get_plan)
