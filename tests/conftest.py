@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings as hypothesis_settings
 from moto import mock_aws
 
 from ocr_api import dependencies
@@ -22,6 +23,16 @@ from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_local.template import ApiSpec, load_template
 
 from image_server import ImageServer
+from local_server import LocalServer
+
+
+# Property-based tests (fuzzing, the API checked against openapi.yaml): a bounded, repeatable
+# run by default and in CI; HYPOTHESIS_PROFILE=long for the longer search (README, Reliability).
+_PROFILE = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck)}
+hypothesis_settings.register_profile("ci", max_examples=40, derandomize=True, **_PROFILE)
+hypothesis_settings.register_profile("long", max_examples=1000, **_PROFILE)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 
 @pytest.fixture(scope="session")
 def spec() -> ApiSpec:
@@ -128,5 +139,21 @@ def invoke(spec: ApiSpec, service: Dependencies):
 def image_server() -> Iterator[ImageServer]:
     """Test images (and misbehaving answers) over HTTP on 127.0.0.1."""
     server = ImageServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Iterator[LocalServer]:
+    """``python -m ocr_local serve`` as a subprocess; image URLs may reach 127.0.0.1 (test servers)."""
+    server = LocalServer(allow_networks=("127.0.0.1/32",))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def strict_local_server() -> Iterator[LocalServer]:
+    """The local server as deployed: no allow-list, so image URLs reach public addresses only."""
+    server = LocalServer(allow_networks=())
     yield server
     server.stop()

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import os
 import re
 import shlex
-import socket
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,7 +17,6 @@ from PIL import Image
 from helpers import encode, eval_image, eval_truth
 from image_server import ImageServer
 from ocr_local.forms import multipart_form
-from ocr_local.template import PROJECT_ROOT
 from ocr_local.scoring import cer
 
 pytestmark = pytest.mark.http
@@ -29,72 +25,9 @@ PATH = "/v1/imagerecognition/ocr"
 BLANK_PNG = encode(Image.new("L", (64, 32), 255), "PNG")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class LocalServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dynamodb_port = free_port()
-        layer = ["--layer-dir", os.environ["OCR_LAYER_DIR"]] if os.environ.get("OCR_LAYER_DIR") else []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ocr_local", "serve", "--port", str(self.port),
-             "--dynamodb-port", str(self.dynamodb_port), "--allow-network", "127.0.0.1/32", *layer],
-            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        self.banner = self._read_banner(timeout=90)
-        self.appkey = re.search(r"Demo appkey .*: ([0-9a-f]{32})", self.banner)[1]
-        self.curl_line = next(line.strip() for line in self.banner.splitlines() if "imagefile=@" in line)
-
-    def _read_banner(self, timeout: float) -> str:
-        lines, deadline = [], time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError("the local server exited before it was ready")
-            lines.append(line)
-            if "Stop with Ctrl-C" in line:
-                return "".join(lines)
-        raise RuntimeError("the local server did not start in time")
-
-    def request(self, method, path, body=b"", headers=None, query=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        url = path + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
-        connection.request(method, url, body=body, headers=headers or {})
-        response = connection.getresponse()
-        data = response.read()
-        connection.close()
-        return response.status, json.loads(data) if data else None
-
-    def upload(self, image, appkey=None, filename="page.png"):
-        content_type, body = multipart_form(files=[("imagefile", filename, "image/png", image)])
-        return self.request("POST", PATH, body, {"Content-Type": content_type},
-                            query=[("appkey", appkey or self.appkey)])
-
-    def keys(self, *args: str) -> str:
-        """The key command against this server's store and API Gateway, as the banner says."""
-        environment = {**os.environ, "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{self.dynamodb_port}"}
-        done = subprocess.run([sys.executable, "-m", "ocr_local", "keys", *args], cwd=PROJECT_ROOT,
-                              env=environment, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
 @pytest.fixture(scope="module")
-def server():
-    running = LocalServer()
-    yield running
-    running.stop()
+def server(local_server):
+    return local_server
 
 
 def codes(answer):
