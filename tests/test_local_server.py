@@ -116,7 +116,7 @@ def test_concurrent_requests_are_served_by_separate_instances(server):
 def test_key_command_against_the_local_store_and_the_rate_limit(server):
     # GIVEN a plan and a key made with the key command in the running server's store
     server.keys("plans", "create", "one-per-second", "--rps", "1")
-    appkey = re.search(r"appkey: ([0-9a-f]{32})", server.keys("create", "--name", "slow", "--plan", "one-per-second"))[1]
+    appkey, _ = server.create_key("slow", plan="one-per-second")
     # WHEN two requests arrive within the same second (retried if they straddle a second)
     for _ in range(5):
         second = int(time.time())
@@ -207,8 +207,7 @@ def test_api_gateway_checks_the_key_on_native_routes(server):
 def test_concurrent_requests_on_one_key_are_counted_exactly(server):
     # GIVEN a key whose plan allows 25 calls in all (and a rate no burst here reaches)
     server.keys("plans", "create", "twenty-five", "--rps", "1000", "--trial", "25")
-    created = server.keys("create", "--name", "concurrency", "--plan", "twenty-five")
-    appkey, key_id = re.search(r"appkey: (\w+)", created)[1], re.search(r"key id: (\w+)", created)[1]
+    appkey, key_id = server.create_key("concurrency", plan="twenty-five")
     # WHEN 8 clients send 60 requests at once, through both Lambda instances
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: codes(server.upload(BLANK_PNG, appkey)), range(60)))
