@@ -9,7 +9,9 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from pathlib import Path
 
 from ocr_local.template import PROJECT_ROOT
@@ -47,6 +49,9 @@ class ServerProcess:
         )
         self.banner = self._read_banner(timeout=90)
         self.appkey = re.search(r"Demo appkey .*: ([0-9a-f]{32})", self.banner)[1]
+        # The instances log to this pipe too: unread, it fills and their next log line blocks.
+        self.output: deque[str] = deque(maxlen=2000)
+        threading.Thread(target=self._keep_reading_output, daemon=True).start()
 
     def _read_banner(self, timeout: float) -> str:
         lines, deadline = [], time.monotonic() + timeout
@@ -58,6 +63,10 @@ class ServerProcess:
             if "Stop with Ctrl-C" in line:
                 return "".join(lines)
         raise RuntimeError("the local server did not start in time")
+
+    def _keep_reading_output(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
 
     @property
     def base_url(self) -> str:
