@@ -131,6 +131,14 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_load(args: argparse.Namespace) -> int:
+    from ocr_local import load
+
+    report = load.run(args.duration, args.users, args.out, args.instances)
+    print(load.markdown(report), end="")
+    return 0 if report.passed else 1
+
+
 def _spec() -> ApiSpec:
     return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
 
@@ -201,6 +209,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--languages", default="chi_sim+eng")
     bench.add_argument("--limit", type=int, help="only the first N images (a quick look)")
     bench.set_defaults(command=run_bench)
+
+    load = commands.add_parser("load", help="a fixed-length load test of the local server, with checks")
+    load.add_argument("--duration", type=int, default=180, help="seconds of load")
+    load.add_argument("--users", type=int, default=8, help="concurrent clients")
+    load.add_argument("--instances", type=int, default=2, help="Lambda instances per function")
+    load.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "load")
+    load.set_defaults(command=run_load)
 
     manage = commands.add_parser("keys", help="python -m ocr_api.keys against the local store")
     manage.add_argument("keys_args", nargs=argparse.REMAINDER)
