@@ -28,9 +28,9 @@ class CountingStore:
         self.store = store
         self.reads = 0
 
-    def get(self, key_hash):
+    def get(self, key_hash, deadline=None):
         self.reads += 1
-        return self.store.get(key_hash)
+        return self.store.get(key_hash, deadline)
 
     def __getattr__(self, name):
         return getattr(self.store, name)

@@ -13,6 +13,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ocr_api import dependencies
+from ocr_api.api.deadline import key_store_deadline
 from ocr_api.errors import AppKeyForbidden, AppKeyMissing, AppKeyUnknown, QuotaExceeded, RateLimited, ServiceError
 from ocr_api.keys import Admission, Outcome
 from ocr_api.ocr import RecognitionOptions, RecognitionResult, Recognizer
@@ -24,7 +25,8 @@ _ADMISSION = "admission"
 
 def admit(router, appkey: str | None, api: str | None, charge: bool = True) -> Admission:
     """Checks and counts the key; the middleware settles the call when its answer is known."""
-    admission = dependencies.current().access.admit(appkey, api, charge)
+    deadline = key_store_deadline(router.lambda_context)
+    admission = dependencies.current().access.admit(appkey, api, charge, deadline)
     router.append_context(**{_ADMISSION: admission})
     return admission
 

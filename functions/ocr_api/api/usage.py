@@ -29,7 +29,7 @@ def usage() -> Response:
         raise InvalidRequest("this endpoint takes no parameters; send the key as x-api-key")
     # Any key may see its own usage, whichever APIs it is limited to.
     admission = admit(router, one_appkey([event.headers.get("x-api-key")]), api=None, charge=False)
-    report = dependencies.current().access.usage(admission.key)
+    report = dependencies.current().access.usage(admission.key, admission.deadline)
     return json_response(200, {
         "code": 0,
         "message": "success",

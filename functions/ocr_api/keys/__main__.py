@@ -29,7 +29,7 @@ from ocr_api.keys.access import AccessGuard
 from ocr_api.keys.gateway import GatewayKeys
 from ocr_api.keys.model import AppKey, KeyStatus, new_appkey
 from ocr_api.keys.plans import DEFAULT_PLAN, Plan
-from ocr_api.keys.store import AppKeyStore
+from ocr_api.keys.store import REMOTE, AppKeyStore
 
 TABLE_OUTPUT = "AppKeysTableName"
 OFFSET_PARAMETER = "QuotaUtcOffset"
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         table, offset = _deployment(args)
         operator = Operator(
-            AppKeyStore(table, endpoint_url=args.endpoint_url),
+            AppKeyStore(table, endpoint_url=args.endpoint_url, timeouts=REMOTE),
             GatewayKeys(args.endpoint_url),
             args.utc_offset or offset,
         )

@@ -36,6 +36,8 @@ class Admission:
     plan: Plan
     period: UsagePeriod
     charged: bool
+    # When the request's calls to the store must have ended (a time.monotonic() instant).
+    deadline: float | None = None
 
 
 class AccessGuard:
@@ -54,24 +56,29 @@ class AccessGuard:
         self._keys: _TimedCache[AppKey] = _TimedCache(cache_seconds, clock)
         self._plans: _TimedCache[Plan] = _TimedCache(cache_seconds, clock)
 
-    def admit(self, appkey: str | None, api: str | None, charge: bool = True) -> Admission:
-        """Raises the refusal, or counts the request against the rate (and quota if ``charge``)."""
-        key = self.check(appkey, api)
-        plan = self._plan(key)
+    def admit(
+        self, appkey: str | None, api: str | None, charge: bool = True, deadline: float | None = None
+    ) -> Admission:
+        """Raises the refusal, or counts the request against the rate (and quota if ``charge``).
+
+        ``deadline`` bounds every call to the store for this request, settling included.
+        """
+        key = self.check(appkey, api, deadline)
+        plan = self._plan(key, deadline)
         now = self.clock()
         period = UsagePeriod.at(now, self.utc_offset)
-        if not self.store.admit_request(key.key_hash, int(now), plan):
-            self.store.record(key.key_hash, plan, period, Outcome.RATE_LIMITED)
+        if not self.store.admit_request(key.key_hash, int(now), plan, deadline):
+            self.store.record(key.key_hash, plan, period, Outcome.RATE_LIMITED, deadline=deadline)
             raise RateLimited(_rate_description(plan))
         if charge:
-            self._charge(key, plan, period)
-        return Admission(key, plan, period, charged=charge)
+            self._charge(key, plan, period, deadline)
+        return Admission(key, plan, period, charged=charge, deadline=deadline)
 
-    def check(self, appkey: str | None, api: str | None) -> AppKey:
+    def check(self, appkey: str | None, api: str | None, deadline: float | None = None) -> AppKey:
         """The key, if it exists, is active, unexpired and allowed on ``api`` (None: on any)."""
         if not appkey:
             raise AppKeyMissing("the appkey parameter is required")
-        key = self._keys.get(hash_appkey(appkey), self.store.get)
+        key = self._keys.get(hash_appkey(appkey), lambda key_hash: self.store.get(key_hash, deadline))
         if key is None:
             raise AppKeyUnknown("the appkey is not valid")
         if key.status is not KeyStatus.ACTIVE:
@@ -92,7 +99,7 @@ class AccessGuard:
         try:
             self.store.record(
                 admission.key.key_hash, admission.plan, admission.period, outcome,
-                refund=not outcome.keeps_charge,
+                refund=not outcome.keeps_charge, deadline=admission.deadline,
             )
         except KeyStoreUnavailable:
             logger.error(
@@ -101,22 +108,22 @@ class AccessGuard:
                        "refund_due": not outcome.keeps_charge},
             )
 
-    def usage(self, key: AppKey) -> UsageReport:
-        plan = self._plan(key)
+    def usage(self, key: AppKey, deadline: float | None = None) -> UsageReport:
+        plan = self._plan(key, deadline)
         period = UsagePeriod.at(self.clock(), self.utc_offset)
         today, this_month, lifetime = self.store.usage(
-            key.key_hash, period, lifetime=plan.trial_calls is not None
+            key.key_hash, period, lifetime=plan.trial_calls is not None, deadline=deadline
         )
         return UsageReport(key, plan, period, today, this_month, trial_calls_used=lifetime)
 
-    def _charge(self, key: AppKey, plan: Plan, period: UsagePeriod) -> None:
+    def _charge(self, key: AppKey, plan: Plan, period: UsagePeriod, deadline: float | None) -> None:
         # A plan without a quota is counted all the same, for the key's usage.
-        if not self.store.charge(key.key_hash, plan, period):
-            self.store.record(key.key_hash, plan, period, Outcome.QUOTA_EXCEEDED)
+        if not self.store.charge(key.key_hash, plan, period, deadline):
+            self.store.record(key.key_hash, plan, period, Outcome.QUOTA_EXCEEDED, deadline=deadline)
             raise QuotaExceeded(_quota_description(plan))
 
-    def _plan(self, key: AppKey) -> Plan:
-        plan = self._plans.get(key.plan, self.store.get_plan)
+    def _plan(self, key: AppKey, deadline: float | None) -> Plan:
+        plan = self._plans.get(key.plan, lambda name: self.store.get_plan(name, deadline))
         if plan is None:
             logger.error("appkey names a missing plan", extra={"key_id": key.key_id, "plan": key.plan})
             raise AppKeyForbidden(f"the appkey's plan {key.plan!r} does not exist")

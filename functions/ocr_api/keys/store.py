@@ -8,21 +8,28 @@ Items share one table:
   (``calls_DD``), and calls by outcome each day (``ok_DD``, ``server_error_DD``, ...);
 - ``pk = appkey#<sha256>, sk = usage#total``: calls in the key's life, kept for trial plans;
 - ``pk = plan#<name>, sk = plan``: a plan.
-Every limit is one conditional update of one item, so it holds across concurrent instances.
-botocore errors become domain errors here and nowhere else.
+Every limit is one conditional update of one item, so it holds across concurrent instances; a
+trial call, counted on its lifetime item and its month's, is one transaction of two updates.
+Each call to DynamoDB keeps to the request's deadline, and botocore errors become domain errors
+here and nowhere else.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as ConnectionFailed
 
 from ocr_api.errors import KeyStoreUnavailable
 from ocr_api.keys.model import AppKey, KeyStatus
@@ -35,36 +42,77 @@ _KEY_RECORD = "key"
 _PLAN_RECORD = "plan"
 _LIFETIME = "usage#total"
 _COUNTER_LIFETIME_SECONDS = 60
-# Fail fast: a request waiting on a slow table is worse than a clear 503.
-_CLIENT_CONFIG = Config(
-    connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3}
-)
+# Attempts are made here, not by botocore, so that none starts without time to end.
+_MAX_ATTEMPTS = 3
+_BACKOFF_SECONDS = 0.05  # doubled each attempt, with full jitter, as DynamoDB recommends
+# Writes that add to counters: not idempotent, so repeated only when they surely did not land.
+_COUNTING_OPERATIONS = frozenset({"update_item"})
+# DynamoDB's throttling and its own transient faults: worth another attempt after a pause.
+_TRANSIENT_ERRORS = frozenset({
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+})
 
 
 class KeyNotFound(LookupError):
     pass
 
 
+@dataclass(frozen=True)
+class AttemptTimeouts:
+    """How long one attempt at a DynamoDB call may wait to connect, then for the answer."""
+
+    connect_seconds: float
+    read_seconds: float
+
+    @property
+    def longest(self) -> float:
+        return self.connect_seconds + self.read_seconds
+
+
+# The function's: fail fast, a request waiting on a slow table is worse than a clear 503.
+# DynamoDB in the same region answers in milliseconds; an attempt must fit in the second a
+# request keeps back for answering, where a failed call is settled (its quota given back).
+IN_REGION = AttemptTimeouts(connect_seconds=0.25, read_seconds=0.5)
+# An operator's command line, perhaps across the world from the table.
+REMOTE = AttemptTimeouts(connect_seconds=3.0, read_seconds=10.0)
+
+
 class AppKeyStore:
+    """Every method that serves a request takes its ``deadline``: a ``time.monotonic()``
+    instant by which the call must have ended (None: no limit beyond the attempts)."""
+
     def __init__(
         self,
         table_name: str,
         endpoint_url: str | None = None,
+        timeouts: AttemptTimeouts = IN_REGION,
     ) -> None:
         self.table_name = table_name
+        self.timeouts = timeouts
         self._endpoint_url = endpoint_url
 
     @cached_property
     def _client(self):
         # Created on first use, once per container, inside whatever AWS context is active.
         # botocore directly: boto3 would add its import time to every cold start for nothing.
+        config = Config(
+            connect_timeout=self.timeouts.connect_seconds,
+            read_timeout=self.timeouts.read_seconds,
+            retries={"mode": "standard", "total_max_attempts": 1},
+        )
         return botocore.session.get_session().create_client(
-            "dynamodb", endpoint_url=self._endpoint_url, config=_CLIENT_CONFIG
+            "dynamodb", endpoint_url=self._endpoint_url, config=config
         )
 
-    def get(self, key_hash: str) -> AppKey | None:
+    def get(self, key_hash: str, deadline: float | None = None) -> AppKey | None:
         with _unavailable_on_error("read the appkey"):
-            reply = self._client.get_item(
+            reply = self._call(
+                "get_item", deadline,
                 TableName=self.table_name,
                 Key=_item_key(key_hash, _KEY_RECORD),
                 ConsistentRead=True,
@@ -74,7 +122,8 @@ class AppKeyStore:
 
     def put(self, key: AppKey) -> None:
         with _unavailable_on_error("store the appkey"):
-            self._client.put_item(
+            self._call(
+                "put_item", None,
                 TableName=self.table_name,
                 Item=_to_item(key),
                 ConditionExpression="attribute_not_exists(pk)",
@@ -94,7 +143,8 @@ class AppKeyStore:
 
     def set_status(self, key_hash: str, status: KeyStatus) -> None:
         with _unavailable_on_error("update the appkey"):
-            self._client.update_item(
+            self._call(
+                "update_item", None,
                 TableName=self.table_name,
                 Key=_item_key(key_hash, _KEY_RECORD),
                 UpdateExpression="SET #status = :status",
@@ -105,13 +155,12 @@ class AppKeyStore:
 
     def delete(self, key_hash: str) -> None:
         with _unavailable_on_error("delete the appkey"):
-            self._client.delete_item(
-                TableName=self.table_name, Key=_item_key(key_hash, _KEY_RECORD)
-            )
+            self._call("delete_item", None, TableName=self.table_name, Key=_item_key(key_hash, _KEY_RECORD))
 
     def set_plan(self, key_hash: str, plan: str, gateway_key_id: str | None) -> None:
         with _unavailable_on_error("update the appkey"):
-            self._client.update_item(
+            self._call(
+                "update_item", None,
                 TableName=self.table_name,
                 Key=_item_key(key_hash, _KEY_RECORD),
                 UpdateExpression="SET #plan = :plan"
@@ -126,17 +175,18 @@ class AppKeyStore:
 
     # Plans.
 
-    def get_plan(self, name: str) -> Plan | None:
+    def get_plan(self, name: str, deadline: float | None = None) -> Plan | None:
         with _unavailable_on_error("read the plan"):
-            reply = self._client.get_item(
-                TableName=self.table_name, Key=_plan_key(name), ConsistentRead=True
+            reply = self._call(
+                "get_item", deadline, TableName=self.table_name, Key=_plan_key(name), ConsistentRead=True
             )
         item = reply.get("Item")
         return _plan_from_item(item) if item else None
 
     def put_plan(self, plan: Plan, replace: bool = False) -> None:
         with _unavailable_on_error("store the plan"):
-            self._client.put_item(
+            self._call(
+                "put_item", None,
                 TableName=self.table_name,
                 Item=_plan_to_item(plan),
                 **({} if replace else {"ConditionExpression": "attribute_not_exists(pk)"}),
@@ -147,52 +197,56 @@ class AppKeyStore:
 
     def delete_plan(self, name: str) -> None:
         with _unavailable_on_error("delete the plan"):
-            self._client.delete_item(TableName=self.table_name, Key=_plan_key(name))
+            self._call("delete_item", None, TableName=self.table_name, Key=_plan_key(name))
 
     # Counting.
 
-    def admit_request(self, key_hash: str, epoch_second: int, plan: Plan) -> bool:
+    def admit_request(
+        self, key_hash: str, epoch_second: int, plan: Plan, deadline: float | None = None
+    ) -> bool:
         """Counts one request against the plan's rate, unless its second or window is full."""
         window = epoch_second - epoch_second % RATE_WINDOW_SECONDS
         return self._add_within(
             key_hash,
             f"rate#{window}",
             {"hits": plan.calls_per_window, f"s{epoch_second - window}": plan.calls_per_second},
+            deadline,
             expires_at=window + _COUNTER_LIFETIME_SECONDS,
         )
 
-    def charge(self, key_hash: str, plan: Plan, period: UsagePeriod) -> bool:
+    def charge(
+        self, key_hash: str, plan: Plan, period: UsagePeriod, deadline: float | None = None
+    ) -> bool:
         """Counts one call against the plan's quota; False, counting nothing, when it is used up."""
         month = f"usage#{period.month}"
         day = f"calls_{period.day}"
         if plan.trial_calls is None:
             return self._add_within(
-                key_hash, month, {"calls": plan.monthly_quota, day: plan.daily_quota}
+                key_hash, month, {"calls": plan.monthly_quota, day: plan.daily_quota}, deadline
             )
-        if not self._add_within(key_hash, _LIFETIME, {"calls": plan.trial_calls}):
-            return False
-        try:
-            self._add(key_hash, month, {"calls": 1, day: 1})
-        except KeyStoreUnavailable:
-            self._add(key_hash, _LIFETIME, {"calls": -1})
-            raise
-        return True
+        # A trial call is counted on the key's lifetime and on its month: both, or neither.
+        return self._add_together([
+            _counting(key_hash, _LIFETIME, {"calls": 1}, limits={"calls": plan.trial_calls}),
+            _counting(key_hash, month, {"calls": 1, day: 1}),
+        ], deadline)
 
     def record(self, key_hash: str, plan: Plan, period: UsagePeriod, outcome: Outcome,
-               refund: bool = False) -> None:
+               refund: bool = False, deadline: float | None = None) -> None:
         """Counts a call's outcome for its day; ``refund`` gives back what ``charge`` counted."""
         changes = {f"{outcome.value}_{period.day}": 1}
         if refund:
             changes.update({"calls": -1, f"calls_{period.day}": -1})
-        self._add(key_hash, f"usage#{period.month}", changes)
+        month = _counting(key_hash, f"usage#{period.month}", changes)
         if refund and plan.trial_calls is not None:
-            self._add(key_hash, _LIFETIME, {"calls": -1})
+            self._add_together([month, _counting(key_hash, _LIFETIME, {"calls": -1})], deadline)
+        else:
+            self._add(month, deadline)
 
     def usage(
-        self, key_hash: str, period: UsagePeriod, lifetime: bool
+        self, key_hash: str, period: UsagePeriod, lifetime: bool, deadline: float | None = None
     ) -> tuple[CallCounts, CallCounts, int | None]:
         """Calls that day, that month, and (``lifetime``, for trial plans) in the key's life."""
-        month = self._counters(key_hash, f"usage#{period.month}")
+        month = self._counters(key_hash, f"usage#{period.month}", deadline)
         today = CallCounts(
             calls=month.get(f"calls_{period.day}", 0),
             outcomes={o.value: month.get(f"{o.value}_{period.day}", 0) for o in Outcome},
@@ -204,13 +258,14 @@ class AppKeyStore:
                 for o in Outcome
             },
         )
-        in_life = self._counters(key_hash, _LIFETIME).get("calls", 0) if lifetime else None
+        in_life = self._counters(key_hash, _LIFETIME, deadline).get("calls", 0) if lifetime else None
         return today, in_month, in_life
 
-    def _counters(self, key_hash: str, sort_key: str) -> dict[str, int]:
+    def _counters(self, key_hash: str, sort_key: str, deadline: float | None) -> dict[str, int]:
         with _unavailable_on_error("read the usage"):
-            item = self._client.get_item(
-                TableName=self.table_name, Key=_item_key(key_hash, sort_key), ConsistentRead=True
+            item = self._call(
+                "get_item", deadline,
+                TableName=self.table_name, Key=_item_key(key_hash, sort_key), ConsistentRead=True,
             ).get("Item", {})
         return {name: int(value["N"]) for name, value in item.items() if "N" in value}
 
@@ -219,42 +274,17 @@ class AppKeyStore:
         key_hash: str,
         sort_key: str,
         limits: Mapping[str, int | None],
+        deadline: float | None,
         expires_at: int | None = None,
     ) -> bool:
         """Adds one to each counter if each is still under its limit (None: no limit)."""
-        return self._add(key_hash, sort_key, dict.fromkeys(limits, 1), limits, expires_at)
+        update = _counting(key_hash, sort_key, dict.fromkeys(limits, 1), limits, expires_at)
+        return self._add(update, deadline)
 
-    def _add(
-        self,
-        key_hash: str,
-        sort_key: str,
-        changes: Mapping[str, int],
-        limits: Mapping[str, int | None] | None = None,
-        expires_at: int | None = None,
-    ) -> bool:
-        """Adds each change to its counter in one atomic update; False, changing nothing, when
-        a counter in ``limits`` has already reached its limit."""
-        names = {f"#c{i}": counter for i, counter in enumerate(changes)}
-        values = {f":v{i}": {"N": str(change)} for i, change in enumerate(changes.values())}
-        conditions = []
-        for i, counter in enumerate(changes):
-            limit = (limits or {}).get(counter)
-            if limit is not None:
-                values[f":limit{i}"] = {"N": str(limit)}
-                conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} < :limit{i})")
-        update = "ADD " + ", ".join(f"#c{i} :v{i}" for i in range(len(changes)))
-        if expires_at is not None:
-            update += " SET expires_at = if_not_exists(expires_at, :ttl)"
-            values[":ttl"] = {"N": str(expires_at)}
+    def _add(self, update: dict, deadline: float | None) -> bool:
+        """Applies one counting update; False, changing nothing, when a counter is at its limit."""
         try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key=_item_key(key_hash, sort_key),
-                UpdateExpression=update,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                **({"ConditionExpression": " AND ".join(conditions)} if conditions else {}),
-            )
+            self._call("update_item", deadline, TableName=self.table_name, **update)
         except ClientError as err:
             if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
@@ -263,15 +293,116 @@ class AppKeyStore:
             raise _unavailable("count the request", err) from err
         return True
 
-    def _scan_records(self, record: str) -> Iterator[dict]:
-        with _unavailable_on_error("list the table"):
-            pages = self._client.get_paginator("scan").paginate(
-                TableName=self.table_name,
-                FilterExpression="sk = :record",
-                ExpressionAttributeValues={":record": {"S": record}},
+    def _add_together(self, updates: list[dict], deadline: float | None) -> bool:
+        """Applies counting updates to several items as one: all of them, or none (False when a
+        counter is at its limit)."""
+        try:
+            self._call(
+                "transact_write_items", deadline,
+                TransactItems=[{"Update": {"TableName": self.table_name, **update}} for update in updates],
+                # Attempts carry one token, so a retry of a transaction that did land is not
+                # applied twice.
+                ClientRequestToken=str(uuid.uuid4()),
             )
-            for page in pages:
-                yield from page["Items"]
+        except ClientError as err:
+            if _limit_reached(err):
+                return False
+            raise _unavailable("count the request", err) from err
+        except BotoCoreError as err:
+            raise _unavailable("count the request", err) from err
+        return True
+
+    def _call(self, operation: str, deadline: float | None, **parameters) -> dict:
+        """One DynamoDB call, tried again after throttling or a transient fault while time allows.
+
+        An attempt starts only if it can end before ``deadline``, whatever DynamoDB does: the
+        request must still answer before the Lambda's own deadline.
+        """
+        if not _time_for(self.timeouts.longest, deadline):
+            logger.warning("appkey store not called: no time left", extra={"operation": operation})
+            raise KeyStoreUnavailable("no time is left to reach the appkey store")
+        attempt = 1
+        while True:
+            try:
+                return getattr(self._client, operation)(**parameters)
+            except (ClientError, BotoCoreError) as err:
+                pause = random.uniform(0, _BACKOFF_SECONDS * 2 ** (attempt - 1))
+                if (attempt == _MAX_ATTEMPTS or not _transient(err, operation)
+                        or not _time_for(pause + self.timeouts.longest, deadline)):
+                    raise
+            time.sleep(pause)
+            attempt += 1
+
+    def _scan_records(self, record: str) -> Iterator[dict]:
+        parameters = {
+            "TableName": self.table_name,
+            "FilterExpression": "sk = :record",
+            "ExpressionAttributeValues": {":record": {"S": record}},
+        }
+        while True:
+            with _unavailable_on_error("list the table"):
+                page = self._call("scan", None, **parameters)
+            yield from page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return
+            parameters["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _counting(
+    key_hash: str,
+    sort_key: str,
+    changes: Mapping[str, int],
+    limits: Mapping[str, int | None] | None = None,
+    expires_at: int | None = None,
+) -> dict:
+    """An update adding each change to its counter, on condition that each counter in
+    ``limits`` is still under its limit (None: no limit)."""
+    names = {f"#c{i}": counter for i, counter in enumerate(changes)}
+    values = {f":v{i}": {"N": str(change)} for i, change in enumerate(changes.values())}
+    conditions = []
+    for i, counter in enumerate(changes):
+        limit = (limits or {}).get(counter)
+        if limit is not None:
+            values[f":limit{i}"] = {"N": str(limit)}
+            conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} < :limit{i})")
+    update = "ADD " + ", ".join(f"#c{i} :v{i}" for i in range(len(changes)))
+    if expires_at is not None:
+        update += " SET expires_at = if_not_exists(expires_at, :ttl)"
+        values[":ttl"] = {"N": str(expires_at)}
+    return {
+        "Key": _item_key(key_hash, sort_key),
+        "UpdateExpression": update,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        **({"ConditionExpression": " AND ".join(conditions)} if conditions else {}),
+    }
+
+
+def _limit_reached(err: ClientError) -> bool:
+    """A transaction cancelled because one of its counters is at its limit."""
+    return err.response["Error"]["Code"] == "TransactionCanceledException" and any(
+        reason.get("Code") == "ConditionalCheckFailed" for reason in err.response.get("CancellationReasons", [])
+    )
+
+
+def _time_for(seconds: float, deadline: float | None) -> bool:
+    return deadline is None or time.monotonic() + seconds <= deadline
+
+
+def _transient(err: ClientError | BotoCoreError, operation: str) -> bool:
+    """Whether another attempt may succeed and cannot count anything twice."""
+    if isinstance(err, ClientError):
+        code = err.response["Error"]["Code"]
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        # A transaction cancelled by a conflicting write or by throttling, not by a limit.
+        cancelled = code == "TransactionCanceledException" and not _limit_reached(err)
+        return code in _TRANSIENT_ERRORS or cancelled or status >= 500
+    if isinstance(err, ConnectionFailed):
+        return True  # never connected: nothing was sent
+    # Sent, but no answer came (timed out, or the connection dropped): a counting update may
+    # have been applied, and a second attempt would count it twice. Reads and transactions
+    # (which carry a token) are safe to repeat.
+    return isinstance(err, HTTPClientError) and operation not in _COUNTING_OPERATIONS
 
 
 @contextmanager
