@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ocr_local import apigateway
 from ocr_local.gateway import FORBIDDEN, LocalUsagePlans
 from ocr_local.lambda_runtime import FunctionTimedOut, LambdaInstances
+from ocr_local.openapi import OpenApiDocuments
 from ocr_local.template import ApiSpec
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ class LocalApiGateway(ThreadingHTTPServer):
         self.spec = spec
         self.instances = instances
         self.usage_plans = usage_plans
+        host, port = self.server_address[:2]
+        self.openapi = OpenApiDocuments(f"http://{host}:{port}")
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -39,7 +42,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._proxy()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+    # As on API Gateway, a method no route declares (TRACE and QUERY too) is "Missing Authentication Token".
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_QUERY = do_GET
 
     def log_message(self, format: str, *args) -> None:
         # The request line only: query strings can carry appkeys.
@@ -52,6 +56,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if body is None:
             return self._send_json(*apigateway.TOO_LARGE, close=True)
         if route is None:
+            # The OpenAPI document is a local helper, not a Lambda route: template routes come first.
+            document = self.server.openapi.find(self.command, url.path)
+            if document is not None:
+                content_type, data = document
+                return self._send(200, [("Content-Type", content_type)], data)
             return self._send_json(*apigateway.MISSING_ROUTE)
         if route.api_key_required and not self.server.usage_plans.admits(self.headers.get("x-api-key")):
             return self._send_json(*FORBIDDEN)
