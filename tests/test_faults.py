@@ -43,6 +43,8 @@ from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
 from ocr_local.forms import multipart_form
 from ocr_local.lambda_runtime import LocalLambdaContext
 
+pytestmark = [pytest.mark.tesseract, pytest.mark.reliability]
+
 # A small image with two words: read in a fraction of a second on every endpoint.
 _WORDS = Image.new("L", (200, 60), 255)
 ImageDraw.Draw(_WORDS).text((10, 12), "HELLO 42", fill=0, font=ImageFont.load_default(size=28))
