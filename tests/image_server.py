@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,6 +48,26 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 for _ in range(40):
                     self.wfile.write(b"\0" * (1024 * 1024))
+            except OSError:
+                pass
+            self.close_connection = True
+            return
+        if route == "/never-answers":
+            # Takes the request and says nothing until the client gives up and hangs up.
+            select.select([self.connection], [], [], 120)
+            self.close_connection = True
+            return
+        if route == "/longer-than-declared":
+            # Content-Length covers the image; more bytes follow, which are not part of the body.
+            image = eval_image("tesseract-test/phototest.tif")
+            self.send_response(200)
+            self.send_header("Content-Type", "image/tiff")
+            self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            try:
+                self.wfile.write(image)
+                for _ in range(12):
+                    self.wfile.write(b"\xff" * (1024 * 1024))
             except OSError:
                 pass
             self.close_connection = True

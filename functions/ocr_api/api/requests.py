@@ -93,13 +93,27 @@ def read_request(event) -> ReceivedRequest:
     raise UnsupportedContentType(f"a body sent as {shown} cannot be read; send {ACCEPTED_BODIES}")
 
 
+def header_values(event, name: str) -> list[str]:
+    """Every value of header ``name`` (any case), however often the client sent it."""
+    values = [
+        value
+        for header, header_values in (event.multi_value_headers or {}).items()
+        if header.lower() == name
+        for value in header_values
+    ]
+    if not values and event.headers.get(name) is not None:
+        values = [event.headers.get(name)]
+    return values
+
+
 def decode_base64_image(text: str, field_name: str) -> bytes:
     """Plain, URL-safe or data-URI base64, tolerant of line breaks and form-mangled '+'."""
     text = text.strip()
     match = _DATA_URI.match(text)
     if match:
         declared = match["type"].strip().lower()
-        if declared and not declared.startswith("image/"):
+        # A PDF is let through: endpoints that read PDFs take it, the others refuse its bytes.
+        if declared and not declared.startswith("image/") and declared != "application/pdf":
             raise UnsupportedImage(f"the {field_name} data URI declares {declared}, not an image")
         if ";base64" not in match["params"].lower():
             raise InvalidRequest(f"the {field_name} data URI must be base64-encoded")
@@ -143,7 +157,10 @@ def _multipart_fields(body: bytes, boundary: str | None) -> tuple[Field, ...]:
     try:
         parts = list(parser)
     except multipart.MultipartError as err:
-        raise InvalidRequest(f"the multipart body is malformed: {err}") from None
+        # The parser's reason is a fixed phrase; its other arguments may hold the offending
+        # bytes and an exception, which are not for the client.
+        reason = err.args[0] if err.args and isinstance(err.args[0], str) else "unreadable"
+        raise InvalidRequest(f"the multipart body is malformed: {reason}") from None
     fields = tuple(
         Field(part.name or "", part.raw, in_multipart=True, filename=part.filename or None)
         for part in parts
@@ -163,13 +180,16 @@ def _form_fields(body: bytes) -> tuple[Field, ...]:
 
 def _json_fields(body: bytes) -> tuple[Field, ...]:
     try:
-        document = json.loads(body)
+        document = json.loads(body, object_pairs_hook=_object_without_repeated_names)
+    except RecursionError:
+        raise InvalidRequest("the JSON body is nested too deeply") from None
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("the JSON body is malformed") from None
     if not isinstance(document, dict):
         raise InvalidRequest("the JSON body must be an object of fields")
     fields = []
     for name, value in document.items():
+        _json_text_bytes(name)  # a name must be text too
         # A list is the field given several times; numbers and booleans read as their text.
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, bool):
@@ -180,5 +200,25 @@ def _json_fields(body: bytes) -> tuple[Field, ...]:
                 raise InvalidRequest(
                     f"the JSON field {name} must be a string, a number, a boolean or a list of those"
                 )
-            fields.append(Field(name, item.encode("utf-8")))
+            fields.append(Field(name, _json_text_bytes(item)))
     return tuple(fields)
+
+
+def _json_text_bytes(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A JSON escape can spell half of a surrogate pair ("\ud800"), which is no character.
+        raise InvalidRequest("the JSON body holds a lone surrogate escape, which is not text") from None
+
+
+def _object_without_repeated_names(pairs: list[tuple[str, object]]) -> dict:
+    # json.loads would keep the last of a repeated name and drop the others without a word;
+    # a field meant several times is a list.
+    names = [name for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidRequest(
+            f"the JSON field(s) {', '.join(repeated)} appear more than once; send a list instead"
+        )
+    return dict(pairs)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_deadline
 from ocr_api.api.metering import admit
-from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
+from ocr_api.api.requests import ReceivedRequest, decode_base64_image, header_values, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import load_images, one_appkey
 from ocr_api.errors import (
@@ -33,6 +33,7 @@ from ocr_api.errors import (
     RecognitionFailed,
     RecognitionTimedOut,
     ServiceError,
+    UnsupportedContentType,
     UnsupportedImage,
 )
 from ocr_api.ocr import RecognitionOptions, RecognitionResult
@@ -67,6 +68,8 @@ _ERROR_CODES = (
     (UnknownParameter, "UnknownParameter"),
     (EmptyImage, "FailedOperation.EmptyImageError"),
     (InvalidRequest, "InvalidParameterValue.InvalidParameterValueLimit"),
+    # Tencent reads JSON only; a body in another type is a bad parameter, not our failure.
+    (UnsupportedContentType, "InvalidParameterValue.InvalidParameterValueLimit"),
     (ImageTooManyBytes, "LimitExceeded.TooLargeFileError"),
     (ImageTooManyPixels, "FailedOperation.ImageSizeTooLarge"),
     (UnsupportedImage, "FailedOperation.ImageDecodeFailed"),
@@ -104,7 +107,7 @@ def general_accurate_ocr() -> Response:
     source, options = _read(request)
     admit(
         router,
-        one_appkey([*request.query.get("appkey", []), router.current_event.headers.get("x-api-key")]),
+        one_appkey([*request.query.get("appkey", []), *header_values(router.current_event, "x-api-key")]),
         API_NAME,
     )
     [image] = load_images([source], deps.fetcher, deadline)
@@ -135,7 +138,8 @@ def _read(request: ReceivedRequest) -> tuple[bytes | str, RecognitionOptions]:
     if config not in ("OCR", "MulOCR"):
         raise InvalidRequest(f"ConfigID must be OCR or MulOCR, not {config[:40]!r}")
     page = request.single_text("PdfPageNumber") or "1"
-    if not page.isdigit() or int(page) < 1:
+    # isdigit() alone holds for superscripts and other digits int() does not read.
+    if not (page.isascii() and page.isdigit()) or int(page) < 1:
         raise InvalidRequest(f"PdfPageNumber must be a page number from 1, not {page[:40]!r}")
     _flag(request, "IsWords", False)  # accepted: words always come back
     return source, RecognitionOptions(

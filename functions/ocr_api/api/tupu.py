@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_deadline
 from ocr_api.api.metering import admit
-from ocr_api.api.requests import ReceivedRequest, read_request
+from ocr_api.api.requests import Field, ReceivedRequest, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import ImageSource, load_images
 from ocr_api.errors import InvalidRequest, ServiceError
@@ -84,13 +84,24 @@ def _read(request: ReceivedRequest, max_images: int):
         sources: list[ImageSource] = [field.value for field in files]
         names = [field.filename for field in files]
     else:
-        names = [field.text.strip() for field in images]
+        names = [_url(field) for field in images]
         sources = list(names)
     tags = request.texts_named("tag")
     if len(tags) > len(images):
         raise InvalidRequest(f"{len(tags)} tags for {len(images)} image(s)")
     filled = [tags[min(index, len(tags) - 1)] if tags else None for index in range(len(images))]
     return sources, names, filled, request.single_text("referer")
+
+
+def _url(field: Field) -> str:
+    try:
+        return field.text.strip()
+    except InvalidRequest:
+        # Bytes in a part without a file name: most likely a file sent without one.
+        raise InvalidRequest(
+            "an image part without a file name is read as an image URL, and this one is not "
+            "text; send files with a file name (filename=) in their part"
+        ) from None
 
 
 def _key(request: ReceivedRequest) -> str | None:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_deadline
 from ocr_api.api.metering import admit
-from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
+from ocr_api.api.requests import ReceivedRequest, decode_base64_image, header_values, read_request
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import ImageSource, load_images, one_appkey
 from ocr_api.errors import (
@@ -134,7 +134,7 @@ def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
     orientation = flags["enable_cls"] if request.fields_named("enable_cls") else None
     languages = _single_text(request, "languages")
     return UniversalRequest(
-        appkey=one_appkey([router.current_event.headers.get("x-api-key")]),
+        appkey=one_appkey(header_values(router.current_event, "x-api-key")),
         images=images,
         names=names or default_names,
         need_location=flags["need_location"],
@@ -186,7 +186,8 @@ def _pdf_page(request: ReceivedRequest) -> int:
     text = _single_text(request, "pdf_page")
     if text is None:
         return 1
-    if not text.isdigit() or int(text) < 1:
+    # isdigit() alone holds for superscripts and other digits int() does not read.
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise InvalidRequest(f"pdf_page must be a page number from 1, not {text[:40]!r}")
     return int(text)
 

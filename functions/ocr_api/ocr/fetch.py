@@ -15,12 +15,15 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from ocr_api.errors import DownloadFailed, ImageTooManyBytes, InvalidRequest
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
+# What may stand in a request target as it is: RFC 3986's reserved characters, and '%' so
+# that an address already percent-encoded is sent unchanged.
+_URL_SAFE = "/?:@!$&'()*+,;=%[]"
 USER_AGENT = "ocr-api/0.1 (+image download for text recognition)"
 
 
@@ -62,11 +65,17 @@ class UrlFetcher:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
+        # Clients write addresses as they type them: spaces, control and non-ASCII characters go
+        # out percent-encoded (as UTF-8), as browsers send them; a request line holds none.
+        path = quote(path, safe=_URL_SAFE)
         headers = {"User-Agent": USER_AGENT, "Accept": "image/*,application/pdf;q=0.9,*/*;q=0.5"}
         if referer:
-            headers["Referer"] = referer
+            # A header holds neither line breaks nor non-Latin-1 text: encoded like the address.
+            headers["Referer"] = quote(referer, safe=_URL_SAFE + "#")
         try:
             connection.request("GET", path, headers=headers)
+            # Connected: waiting for the answer may take what is left of the whole time.
+            connection.pinned_socket.settimeout(max(0.05, deadline - time.monotonic()))
             response = connection.getresponse()
             if response.status in _REDIRECTS:
                 return response.status, response.getheader("Location"), b""

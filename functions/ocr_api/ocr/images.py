@@ -111,7 +111,8 @@ def prepare_image(
     except (OSError, ValueError, SyntaxError) as err:
         raise UnsupportedImage("the image header is damaged and cannot be read") from err
 
-    if still_only and getattr(image, "is_animated", False):
+    # A TIFF's further frames are pages, not animation: its first page is read, as everywhere.
+    if still_only and image.format != "TIFF" and getattr(image, "is_animated", False):
         raise UnsupportedImage("animated images are not accepted; send a still image")
     _check_dimensions(image, limits)
     declared_size = image.size
@@ -163,8 +164,8 @@ def _check_dimensions(image: Image.Image, limits: ImageLimits) -> None:
 
 
 def _pixels_message(image: Image.Image | None, limits: ImageLimits) -> str:
-    size = f"{image.width}x{image.height} pixels" if image is not None else "too many pixels"
-    return f"the image is {size}; the limit is {limits.max_pixels} pixels"
+    size = f"is {image.width}x{image.height} pixels" if image is not None else "has too many pixels"
+    return f"the image {size}; the limit is {limits.max_pixels} pixels"
 
 
 def _normalised(image: Image.Image) -> Image.Image:

@@ -53,8 +53,9 @@ def make_upright(
         transform = transform.turned(skew, before, page.image.size)
     else:
         skew = 0.0
-    angle = (turn + skew) % 360
-    return page, transform, round(angle - 360 if angle > 180 else angle, 1)
+    # Rounded before folding into (-180, 180]: 180.04 must read 180.0, never -180.0.
+    angle = round((turn + skew) % 360, 1)
+    return page, transform, round(angle - 360, 1) if angle > 180 else angle
 
 
 def estimate_skew(image: Image.Image) -> float:

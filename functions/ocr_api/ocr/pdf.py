@@ -25,9 +25,11 @@ def render_page(data: bytes, page_number: int, max_pixels: int, max_side: int) -
     try:
         document = pypdfium2.PdfDocument(data)
     except pypdfium2.PdfiumError as err:
-        if "password" in str(err).lower():
+        # PDFium's last error outlives the call that set it (a PDF with no pages fails with
+        # none of its own), so a password error counts only from a PDF that has encryption.
+        if err.err_code == pypdfium2.raw.FPDF_ERR_PASSWORD and b"/Encrypt" in data:
             raise UnsupportedImage("the PDF is encrypted; send an unencrypted PDF") from None
-        raise UnsupportedImage("the PDF is damaged and cannot be read") from None
+        raise UnsupportedImage("the PDF is damaged or has no pages, and cannot be read") from None
     try:
         pages = len(document)
         if pages == 0:
@@ -44,6 +46,9 @@ def render_page(data: bytes, page_number: int, max_pixels: int, max_side: int) -
             )
         bitmap = page.render(scale=dpi / 72, grayscale=True, fill_color=(255, 255, 255, 255))
         return bitmap.to_pil().convert("L"), dpi
+    except pypdfium2.PdfiumError:
+        # The document opened, but the page's own objects are broken.
+        raise UnsupportedImage(f"page {page_number} of the PDF is damaged and cannot be read") from None
     finally:
         document.close()
 

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 
+from PIL import Image
 from pytesseract import pytesseract as runner
 
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
@@ -117,7 +118,7 @@ class Tesseract:
         with tempfile.TemporaryDirectory(prefix="ocr-") as workdir:
             # PBM/PGM/PPM are read by Leptonica with no decompression: cheaper than a PNG.
             page = os.path.join(workdir, "page.pnm")
-            image.image.save(page, format="PPM")
+            _as_leptonica_reads_it(image.image).save(page, format="PPM")
             return self._call(
                 page, extension, languages, shlex.join(options), timeout_seconds, failure_expected
             )
@@ -158,6 +159,24 @@ class Tesseract:
             # The process exited 0 but wrote no TSV file.
             logger.error("tesseract wrote no output", extra={"error": type(err).__name__})
             raise RecognitionFailed("the recognition engine produced no output") from err
+
+
+# What C's scanf takes for white space.
+_WHITESPACE_BYTES = {bytes([character]) for character in b" \t\n\v\f\r"}
+
+
+def _as_leptonica_reads_it(image: Image.Image) -> Image.Image:
+    """The page, or its greyscale copy where Leptonica would misread it as a PBM file.
+
+    Leptonica's PBM reader skips all white space after the header, and with it the raster's
+    first byte when that byte looks like white space: a bilevel page whose first eight pixels
+    pack so (one black pixel third from the left: 0x20) made Tesseract fail on a good page.
+    """
+    if image.mode == "1":
+        first_byte = image.crop((0, 0, min(8, image.width), 1)).tobytes("raw", "1;I")
+        if first_byte in _WHITESPACE_BYTES:
+            return image.convert("L")
+    return image
 
 
 def _lines_from_words(words: dict[str, list]) -> list[TextLine]:
