@@ -131,6 +131,12 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_fuzz(args: argparse.Namespace) -> int:
+    from ocr_local import fuzz
+
+    return fuzz.run(args.target, args.seconds, args.out)
+
+
 def run_load(args: argparse.Namespace) -> int:
     from ocr_local import load
 
@@ -166,6 +172,7 @@ def _print_banner(args: argparse.Namespace, endpoint: str, embedded: bool, appke
         f'  curl -s -F "file=@{DEMO_IMAGE}" -F enable_cls=true -H "x-api-key: {appkey}" {base}/v1/ocr/universal\n'
         f"The demo endpoint (no appkey):\n"
         f"  curl -s {base}/v1/imagerecognition/ocr/demo\n"
+        f"The API's OpenAPI description: {base}/openapi.yaml (or .json)\n"
         f"Manage keys: python -m ocr_local keys list   (or: make keys ARGS=list)\n"
         f"Stop with Ctrl-C.\n",
         flush=True,
@@ -209,6 +216,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--languages", default="chi_sim+eng")
     bench.add_argument("--limit", type=int, help="only the first N images (a quick look)")
     bench.set_defaults(command=run_bench)
+
+    fuzzing = commands.add_parser("fuzz", help="atheris over request parsing and image decoding")
+    fuzzing.add_argument("--seconds", type=float, default=60, help="how long, for all targets together")
+    fuzzing.add_argument("--target", choices=["parsing", "images", "all"], default="all")
+    fuzzing.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "fuzz")
+    fuzzing.set_defaults(command=run_fuzz)
 
     load = commands.add_parser("load", help="a fixed-length load test of the local server, with checks")
     load.add_argument("--duration", type=int, default=180, help="seconds of load")
