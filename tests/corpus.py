@@ -28,6 +28,7 @@ from PIL import Image
 
 from helpers import encode, eval_image, eval_truth
 from ocr_local.forms import multipart_form
+from ocr_local.pdf_files import pdf_file
 
 V1, LEGACY, UNIVERSAL, TUPU, TENCENT = "gugudata-v1", "gugudata-legacy", "universal", "tupu", "tencent"
 ENDPOINTS = (V1, LEGACY, UNIVERSAL, TUPU, TENCENT)
@@ -315,18 +316,6 @@ def _rc4(key: bytes, data: bytes) -> bytes:
     return bytes(out)
 
 
-def _pdf(objects: list[bytes], trailer: bytes = b"") -> bytes:
-    out, offsets = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
-    return bytes(out)
-
-
 def text_pdf(user_password: bytes | None = None) -> bytes:
     """One 6x2-inch page of PDF_LINES. With a user password it is encrypted; an empty
     password encrypts it too, but any reader opens it without asking."""
@@ -346,7 +335,7 @@ def text_pdf(user_password: bytes | None = None) -> bytes:
         encryption = [b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P %d >>"
                       % (owner_entry.hex().encode(), user_entry.hex().encode(), permissions)]
         trailer += b"/Encrypt 6 0 R "
-    return _pdf([
+    return pdf_file([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 432 144] /Contents 4 0 R"
@@ -358,7 +347,7 @@ def text_pdf(user_password: bytes | None = None) -> bytes:
 
 
 def zero_page_pdf() -> bytes:
-    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
+    return pdf_file([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
 
 
 def data_uri(media_type: str, data: bytes) -> str:

@@ -52,6 +52,7 @@ from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.forms import multipart_form
 from ocr_local.lambda_runtime import LocalLambdaContext
+from ocr_local.pdf_files import pdf_file
 from ocr_local.template import PROJECT_ROOT, ApiSpec
 
 TARGETS = ("parsing", "images")
@@ -475,15 +476,7 @@ def _text_pdf() -> bytes:
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    document, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(document))
-        document += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(document)
-    document += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    document += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    document += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(document)
+    return pdf_file(objects)
 
 
 # --- From fuzz input bytes to events ------------------------------------------------------------
