@@ -168,6 +168,10 @@ def test_usage_endpoint_errors(send, service):
     status, body = send(dict(path="/v1/usage", query=[("appkey", EVENTS_APPKEY)],
                              headers=[("x-api-key", EVENTS_APPKEY)], body=b""), method="GET")
     assert (status, body["error"]) == (400, "invalid_request")
+    # the key sent twice with different values: which one is meant is not for us to guess
+    status, body = send(dict(path="/v1/usage", query=[],
+                             headers=[("x-api-key", EVENTS_APPKEY), ("x-api-key", "f" * 32)], body=b""), method="GET")
+    assert (status, body["error"]) == (400, "invalid_request")
 
 
 def emitted_metrics(output: str) -> list[dict]:

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ocr_api import dependencies
 from ocr_api.api.metering import admit
+from ocr_api.api.requests import header_values
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import one_appkey
 from ocr_api.api.universal import render_error
@@ -28,7 +29,7 @@ def usage() -> Response:
     if event.multi_value_query_string_parameters:
         raise InvalidRequest("this endpoint takes no parameters; send the key as x-api-key")
     # Any key may see its own usage, whichever APIs it is limited to.
-    admission = admit(router, one_appkey([event.headers.get("x-api-key")]), api=None, charge=False)
+    admission = admit(router, one_appkey(header_values(event, "x-api-key")), api=None, charge=False)
     report = dependencies.current().access.usage(admission.key, admission.deadline)
     return json_response(200, {
         "code": 0,
