@@ -7,11 +7,9 @@ wrong and nothing of the service's insides; each success must carry the right te
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import pytest
 
@@ -49,23 +47,6 @@ class Answer:
     # Successes: each image's recognised lines, and the dialect's report of each image.
     texts: list[list[str]] | None = None
     reports: list[dict] | None = None
-
-
-def send(server, request: HttpRequest) -> tuple[int, str, bytes]:
-    """One request on a fresh connection. ``LocalServer.send`` takes headers as a dict, which
-    cannot repeat a header; the duplicate-key case needs that."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    try:
-        url = request.path + ("?" + urlencode(request.query) if request.query else "")
-        connection.putrequest("POST", url, skip_accept_encoding=True)
-        for name, value in request.headers:
-            connection.putheader(name, value)
-        connection.putheader("Content-Length", str(len(request.body)))
-        connection.endheaders(request.body)
-        response = connection.getresponse()
-        return response.status, response.getheader("Content-Type") or "", response.read()
-    finally:
-        connection.close()
 
 
 # Reading each dialect's envelope, checking its shape on the way.
@@ -161,7 +142,9 @@ def test_each_input_gets_its_documented_answer(case: Case, endpoint: str, reques
     http_request = case.build(endpoint, Target(server.appkey, image_server.base_url))
 
     # WHEN it is sent over HTTP
-    status, content_type, raw = send(server, http_request)
+    status, headers, raw = server.send("POST", http_request.path, http_request.body, http_request.headers,
+                                       http_request.query)
+    content_type = headers.get("Content-Type", "")
 
     # THEN the answer is the documented status and code, in the dialect's JSON envelope
     assert content_type.startswith("application/json")

@@ -73,11 +73,20 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def send(self, method, path, body=b"", headers=None, query=None):
-        """One request on a fresh connection: (status, headers, body bytes)."""
+        """One request on a fresh connection: (status, headers, body bytes).
+
+        ``headers`` is a mapping, or (name, value) pairs where a header is sent more than once.
+        """
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         url = path + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or ())
         try:
-            connection.request(method, url, body=body, headers=headers or {})
+            connection.putrequest(method, url, skip_accept_encoding=True)
+            for name, value in pairs:
+                connection.putheader(name, value)
+            if body or method in ("POST", "PUT", "PATCH"):
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body or None)
             response = connection.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
