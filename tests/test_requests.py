@@ -8,7 +8,7 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from ocr_api.api.requests import decode_base64_image, read_request
+from ocr_api.api.requests import MAX_FIELDS, decode_base64_image, page_number, read_request, unknown_fields
 from ocr_api.errors import InvalidRequest, UnsupportedContentType, UnsupportedImage
 from ocr_local.apigateway import build_event
 from ocr_local.forms import multipart_form
@@ -136,3 +136,51 @@ def test_data_uri_of_another_type_is_415():
 def test_data_uri_without_base64_is_a_bad_request():
     with pytest.raises(InvalidRequest, match="base64-encoded"):
         decode_base64_image("data:image/png,rawbytes", "image_base64")
+
+
+# Round two of hostile inputs: the cost of reading fields grows with the body, never faster,
+# and the count of fields is bounded before any check walks them.
+
+def test_a_json_body_of_a_hundred_thousand_names_is_refused_for_its_field_count():
+    body = json.dumps({f"n{index}": "x" for index in range(100_000)}).encode()
+    with pytest.raises(InvalidRequest, match=f"more than {MAX_FIELDS} fields"):
+        received("application/json", body)
+
+
+def test_repeated_names_are_still_found_among_many():
+    pairs = ", ".join(f'"n{index}": 1' for index in range(MAX_FIELDS - 1))
+    with pytest.raises(InvalidRequest, match="n7 appear more than once"):
+        received("application/json", ("{" + pairs + ', "n7": 2}').encode())
+
+
+@pytest.mark.parametrize("shape", ["form", "multipart", "query", "json list"])
+def test_every_body_shape_counts_its_fields(shape):
+    many = [("tag", "x")] * (MAX_FIELDS + 1)
+    if shape == "form":
+        call = ("application/x-www-form-urlencoded", "&".join("tag=x" for _ in many).encode(), None)
+    elif shape == "multipart":
+        call = (*multipart_form(fields=many), None)
+    elif shape == "query":
+        call = ("application/json", b"{}", many)
+    else:
+        call = ("application/json", json.dumps({"tag": ["x"] * len(many)}).encode(), None)
+    with pytest.raises(InvalidRequest, match=f"more than {MAX_FIELDS} fields"):
+        received(*call[:2], query=call[2])
+    # One fewer than the limit plus one is read.
+    assert len(received("application/json", json.dumps({"tag": ["x"] * MAX_FIELDS}).encode()).fields) == MAX_FIELDS
+
+
+def test_unknown_names_are_listed_short():
+    message = unknown_fields([f"{'n' * 500}{index}" for index in range(1000)])
+    assert message.startswith("unknown field(s): nnnn") and message.endswith("and 995 more")
+    assert len(message) < 400
+
+
+@pytest.mark.parametrize("text", ["9" * 5000, "1" + "0" * 400, "\u00b2", "0", "-1", "1.5", ""])
+def test_page_numbers_of_any_length_are_a_clear_refusal(text):
+    with pytest.raises(InvalidRequest, match="pdf_page must be a page number from 1"):
+        page_number(text, "pdf_page")
+
+
+def test_page_numbers_read():
+    assert page_number(" 12 ", "pdf_page") == 12 and page_number(None, "pdf_page") is None

@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_seconds
 from ocr_api.api.metering import admit
-from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request
+from ocr_api.api.requests import ReceivedRequest, decode_base64_image, read_request, unknown_fields
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.errors import EmptyImage, InvalidRequest, ServiceError
 from ocr_api.ocr import Recognizer
@@ -83,10 +83,7 @@ def read_fields(request: ReceivedRequest) -> tuple[str | None, bytes]:
     """The appkey (None when absent) and the image bytes."""
     unknown = (set(request.query) - _QUERY_FIELDS) | (request.field_names() - _BODY_FIELDS)
     if unknown:
-        raise InvalidRequest(
-            f"unknown field(s): {', '.join(sorted(unknown))}; this API reads appkey, "
-            "imagefile and image_base64"
-        )
+        raise InvalidRequest(f"{unknown_fields(unknown)}; this API reads appkey, imagefile and image_base64")
     return _appkey(request), _image(request)
 
 

@@ -12,6 +12,8 @@ import binascii
 import io
 import json
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -23,7 +25,14 @@ ACCEPTED_BODIES = (
     "multipart/form-data, application/x-www-form-urlencoded, application/json, "
     "or the image itself as image/* or application/octet-stream"
 )
-_MAX_PARTS = 32
+# Every field a dialect reads fits many times over: at most 10 images and a dozen options.
+# Bounding the count keeps every later step over the fields (checks, messages) cheap.
+MAX_FIELDS = 64
+# Longest page number read: PDFium counts pages in a C int.
+_MAX_PAGE_DIGITS = 9
+# Unknown names are listed for the client, but only so many and only so long.
+_NAMES_SHOWN = 5
+_NAME_CHARACTERS_SHOWN = 40
 _DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*),(?P<data>.*)$", re.DOTALL)
 _NOT_BASE64 = re.compile(r"[\r\n\t]")
 
@@ -80,17 +89,43 @@ def read_request(event) -> ReceivedRequest:
     media_type = media_type.lower()
 
     if not body:
+        _check_field_count(_count(query))
         return ReceivedRequest(query, (), None)
     if media_type == "multipart/form-data":
-        return ReceivedRequest(query, _multipart_fields(body, options.get("boundary")), None)
-    if media_type == "application/x-www-form-urlencoded":
-        return ReceivedRequest(query, _form_fields(body), None)
-    if media_type == "application/json":
-        return ReceivedRequest(query, _json_fields(body), None)
-    if media_type.startswith("image/") or media_type == "application/octet-stream":
+        fields = _multipart_fields(body, options.get("boundary"))
+    elif media_type == "application/x-www-form-urlencoded":
+        fields = _form_fields(body)
+    elif media_type == "application/json":
+        fields = _json_fields(body)
+    elif media_type.startswith("image/") or media_type == "application/octet-stream":
+        _check_field_count(_count(query))
         return ReceivedRequest(query, (), body)
-    shown = media_type or "no Content-Type"
-    raise UnsupportedContentType(f"a body sent as {shown} cannot be read; send {ACCEPTED_BODIES}")
+    else:
+        shown = media_type or "no Content-Type"
+        raise UnsupportedContentType(f"a body sent as {shown} cannot be read; send {ACCEPTED_BODIES}")
+    _check_field_count(_count(query) + len(fields))
+    return ReceivedRequest(query, fields, None)
+
+
+def unknown_fields(names: Iterable[str], noun: str = "field") -> str:
+    """``unknown field(s): a, b, ...``: the first few names, each cut short, for a 400."""
+    names = sorted(names)
+    shown = [name if len(name) <= _NAME_CHARACTERS_SHOWN else name[:_NAME_CHARACTERS_SHOWN] + "..."
+             for name in names[:_NAMES_SHOWN]]
+    more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
+    return f"unknown {noun}(s): {', '.join(shown)}{more}"
+
+
+def page_number(text: str | None, name: str) -> int | None:
+    """A page number from 1 in ASCII digits, or None when the field is absent."""
+    if text is None:
+        return None
+    text = text.strip()
+    # isdigit() alone holds for superscripts and other digits int() does not read, and
+    # int() of thousands of digits is refused by Python itself.
+    if not (text.isascii() and text.isdigit() and len(text) <= _MAX_PAGE_DIGITS) or int(text) < 1:
+        raise InvalidRequest(f"{name} must be a page number from 1, not {text[:40]!r}")
+    return int(text)
 
 
 def header_values(event, name: str) -> list[str]:
@@ -142,15 +177,34 @@ def _body_bytes(event) -> bytes:
     return body.encode("utf-8")
 
 
+def _count(query: dict[str, list[str]]) -> int:
+    return sum(len(values) for values in query.values())
+
+
+def _check_field_count(count: int) -> None:
+    if count > MAX_FIELDS:
+        raise _too_many_fields()
+
+
+def _too_many_fields() -> InvalidRequest:
+    return InvalidRequest(
+        f"the request has more than {MAX_FIELDS} fields (query and body together); "
+        f"at most {MAX_FIELDS} are read"
+    )
+
+
 def _multipart_fields(body: bytes, boundary: str | None) -> tuple[Field, ...]:
     if not boundary:
         raise InvalidRequest("the multipart Content-Type has no boundary")
+    # Each part begins with the delimiter, and the last one closes the body: counted before
+    # parsing, so the refusal is ours rather than the parser's.
+    _check_field_count(body.count(b"--" + boundary.encode("latin-1", "replace")) - 1)
     parser = multipart.MultipartParser(
         io.BytesIO(body),
         boundary,
         content_length=len(body),
         strict=True,
-        part_limit=_MAX_PARTS,
+        part_limit=MAX_FIELDS,
         memory_limit=len(body) + 1,
         spool_limit=len(body) + 1,
     )
@@ -172,8 +226,14 @@ def _multipart_fields(body: bytes, boundary: str | None) -> tuple[Field, ...]:
 
 def _form_fields(body: bytes) -> tuple[Field, ...]:
     try:
-        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
-    except (UnicodeDecodeError, ValueError):
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidRequest("the urlencoded form body is malformed") from None
+    # Counted before parsing: parse_qsl's own max_num_fields raises a bare ValueError.
+    _check_field_count(text.count("&") + 1)
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
         raise InvalidRequest("the urlencoded form body is malformed") from None
     return tuple(Field(name, value.encode("utf-8")) for name, value in pairs)
 
@@ -187,6 +247,7 @@ def _json_fields(body: bytes) -> tuple[Field, ...]:
         raise InvalidRequest("the JSON body is malformed") from None
     if not isinstance(document, dict):
         raise InvalidRequest("the JSON body must be an object of fields")
+    _check_field_count(sum(len(value) if isinstance(value, list) else 1 for value in document.values()))
     fields = []
     for name, value in document.items():
         _json_text_bytes(name)  # a name must be text too
@@ -213,12 +274,14 @@ def _json_text_bytes(text: str) -> bytes:
 
 
 def _object_without_repeated_names(pairs: list[tuple[str, object]]) -> dict:
+    # Called for every object, nested ones too: an object with more names than a request has
+    # fields is refused before anything else looks at them.
+    _check_field_count(len(pairs))
     # json.loads would keep the last of a repeated name and drop the others without a word;
     # a field meant several times is a list.
-    names = [name for name, _ in pairs]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = [name for name, count in Counter(name for name, _ in pairs).items() if count > 1]
     if repeated:
         raise InvalidRequest(
-            f"the JSON field(s) {', '.join(repeated)} appear more than once; send a list instead"
+            f"the JSON field(s) {', '.join(sorted(repeated))} appear more than once; send a list instead"
         )
     return dict(pairs)

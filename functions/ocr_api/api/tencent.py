@@ -16,7 +16,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_deadline
 from ocr_api.api.metering import admit
-from ocr_api.api.requests import ReceivedRequest, decode_base64_image, header_values, read_request
+from ocr_api.api.requests import (
+    ReceivedRequest,
+    decode_base64_image,
+    header_values,
+    page_number,
+    read_request,
+    unknown_fields,
+)
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import load_images, one_appkey
 from ocr_api.errors import (
@@ -128,7 +135,7 @@ def _read(request: ReceivedRequest) -> tuple[bytes | str, RecognitionOptions]:
         raise InvalidRequest("send the parameters as a JSON body")
     unknown = (request.field_names() - _FIELDS) | (set(request.query) - {"appkey"})
     if unknown:
-        raise UnknownParameter(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        raise UnknownParameter(unknown_fields(unknown, noun="parameter"))
     url, encoded = request.single_text("ImageUrl"), request.single_text("ImageBase64")
     if url is None and encoded is None:
         raise InvalidRequest("ImageBase64 or ImageUrl is required")
@@ -137,16 +144,14 @@ def _read(request: ReceivedRequest) -> tuple[bytes | str, RecognitionOptions]:
     config = request.single_text("ConfigID") or "OCR"
     if config not in ("OCR", "MulOCR"):
         raise InvalidRequest(f"ConfigID must be OCR or MulOCR, not {config[:40]!r}")
-    page = request.single_text("PdfPageNumber") or "1"
-    # isdigit() alone holds for superscripts and other digits int() does not read.
-    if not (page.isascii() and page.isdigit()) or int(page) < 1:
-        raise InvalidRequest(f"PdfPageNumber must be a page number from 1, not {page[:40]!r}")
+    # An empty PdfPageNumber, like an absent one, means the first page.
+    page = page_number(request.single_text("PdfPageNumber") or None, "PdfPageNumber") or 1
     _flag(request, "IsWords", False)  # accepted: words always come back
     return source, RecognitionOptions(
         languages=ALL_LANGUAGES if config == "MulOCR" else None,
         single_line=not _flag(request, "EnableDetectText", True),
         slice_large_images=_flag(request, "EnableDetectSplit", False),
-        pdf_page=int(page) if _flag(request, "IsPdf", False) else None,
+        pdf_page=page if _flag(request, "IsPdf", False) else None,
     )
 
 

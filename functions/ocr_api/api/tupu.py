@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_deadline
 from ocr_api.api.metering import admit
-from ocr_api.api.requests import Field, ReceivedRequest, read_request
+from ocr_api.api.requests import Field, ReceivedRequest, read_request, unknown_fields
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import ImageSource, load_images
 from ocr_api.errors import InvalidRequest, ServiceError
@@ -68,7 +68,7 @@ def recognize() -> Response:
 def _read(request: ReceivedRequest, max_images: int):
     unknown = (set(request.query) - _QUERY_FIELDS) | (request.field_names() - _BODY_FIELDS)
     if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}; tupu reads image, tag, referer")
+        raise InvalidRequest(f"{unknown_fields(unknown)}; tupu reads image, tag, referer")
     if request.image_body is not None:
         raise InvalidRequest("send the images as multipart image fields")
     images = request.fields_named("image")

@@ -17,7 +17,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ocr_api import dependencies
 from ocr_api.api.deadline import recognition_deadline
 from ocr_api.api.metering import admit
-from ocr_api.api.requests import ReceivedRequest, decode_base64_image, header_values, read_request
+from ocr_api.api.requests import (
+    ReceivedRequest,
+    decode_base64_image,
+    header_values,
+    page_number,
+    read_request,
+    unknown_fields,
+)
 from ocr_api.api.responses import json_response, rendering_errors_with
 from ocr_api.api.sources import ImageSource, load_images, one_appkey
 from ocr_api.errors import (
@@ -119,10 +126,7 @@ def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
         raise InvalidRequest("send the key in the x-api-key header, not as appkey")
     unknown = set(request.query) | (request.field_names() - _BODY_FIELDS)
     if unknown:
-        raise InvalidRequest(
-            f"unknown field(s): {', '.join(sorted(unknown))}; this API reads "
-            f"{', '.join(sorted(_BODY_FIELDS))}"
-        )
+        raise InvalidRequest(f"{unknown_fields(unknown)}; this API reads {', '.join(sorted(_BODY_FIELDS))}")
     images, default_names = _images(request)
     if len(images) > max_images:
         raise InvalidRequest(f"{len(images)} images were sent; at most {max_images} per request")
@@ -144,7 +148,7 @@ def _read(request: ReceivedRequest, max_images: int) -> UniversalRequest:
             single_line=flags["single_line"],
             correct_orientation=orientation,
             slice_large_images=flags["enable_slicing"],
-            pdf_page=_pdf_page(request),
+            pdf_page=page_number(request.single_text("pdf_page"), "pdf_page") or 1,
         ),
     )
 
@@ -180,16 +184,6 @@ def _boolean(request: ReceivedRequest, name: str, default: bool) -> bool:
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     raise InvalidRequest(f"{name} must be true or false, not {text[:40]!r}")
-
-
-def _pdf_page(request: ReceivedRequest) -> int:
-    text = _single_text(request, "pdf_page")
-    if text is None:
-        return 1
-    # isdigit() alone holds for superscripts and other digits int() does not read.
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise InvalidRequest(f"pdf_page must be a page number from 1, not {text[:40]!r}")
-    return int(text)
 
 
 def _single_text(request: ReceivedRequest, name: str) -> str | None:
