@@ -72,7 +72,23 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        if route == "/trickle-headers":
+            # A status line and headers that never end, one byte a second: no single read waits long.
+            return self._trickle([b"HTTP/1.1 200 OK\r\n"] + [b"X"] * 120)
+        if route == "/endless-continue":
+            # "100 Continue" after "100 Continue", each quickly, forever.
+            return self._trickle([b"HTTP/1.1 100 Continue\r\n\r\n"] * 600, pause=0.1)
         return self._send(404, b"", "text/plain")
+
+    def _trickle(self, pieces: list[bytes], pause: float = 1.0) -> None:
+        try:
+            for piece in pieces:
+                self.wfile.write(piece)
+                self.wfile.flush()
+                time.sleep(pause)
+        except OSError:
+            pass  # the client hung up, as it should
+        self.close_connection = True
 
     def _redirect(self, location: str) -> None:
         self.send_response(302)

@@ -1,10 +1,14 @@
 """Downloading an image by URL, safely, from inside a cloud account.
 
-Only http and https. Every address the host name resolves to must be public, checked again
-after each redirect, and the connection goes to the address that was checked (no second DNS
-answer in between). Connect and total time are bounded, the body is streamed up to a size
-cap, and nothing of the caller's is forwarded: no cookies, no credentials, no headers but
-our own. Private networks can be allowed explicitly (tests, private deployments).
+Only http and https. Every address the host name resolves to must be public, in every form an
+IPv6 address can carry an IPv4 one, checked again after each redirect, and the connection goes
+to the address that was checked (no second DNS answer in between). A host that does not resolve
+and one that resolves to an internal address get the same answer, so the check cannot be used to
+learn which internal names exist. The whole download (connecting, the status line and headers,
+the body, every redirect) ends at one deadline kept by a clock, not by the timeout of each read.
+The body is streamed up to a size cap, and nothing of the caller's is forwarded: no cookies, no
+credentials, no headers but our own. Private networks can be allowed explicitly (tests, private
+deployments).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
@@ -25,6 +30,17 @@ _CHUNK = 64 * 1024
 # that an address already percent-encoded is sent unchanged.
 _URL_SAFE = "/?:@!$&'()*+,;=%[]"
 USER_AGENT = "ocr-api/0.1 (+image download for text recognition)"
+
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (::a.b.c.d),
+# IPv4-mapped (::ffff:a.b.c.d), SIIT's IPv4-translated (::ffff:0:a.b.c.d) and NAT64's
+# well-known prefix (64:ff9b::a.b.c.d). Each is judged by the IPv4 address it carries.
+_CARRYING_IPV4 = tuple(ipaddress.ip_network(network) for network in (
+    "::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96",
+))
+# Never fetched, whatever they carry: NAT64 for local use and the deprecated site-local range,
+# which Python's is_global does not count as internal.
+_NEVER_FETCHED = tuple(ipaddress.ip_network(network) for network in ("64:ff9b:1::/48", "fec0::/10"))
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,10 @@ class UrlFetcher:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = self._checked_address(parts.hostname, port)
         connection = self._connection(parts.scheme, parts.hostname, port, address, deadline)
+        # Every socket timeout restarts with each byte a server sends; the watchdog does not.
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), connection.abort)
+        watchdog.daemon = True
+        watchdog.start()
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -83,8 +103,11 @@ class UrlFetcher:
                 raise DownloadFailed(f"the image URL answered HTTP {response.status}")
             return response.status, None, self._read_body(response, connection, deadline)
         except (OSError, http.client.HTTPException) as err:
+            if connection.aborted:
+                raise DownloadFailed("the image download took longer than allowed") from None
             raise DownloadFailed(_network_failure(err)) from None
         finally:
+            watchdog.cancel()
             connection.close()
 
     def _read_body(
@@ -114,26 +137,27 @@ class UrlFetcher:
         return b"".join(chunks)
 
     def _checked_address(self, host: str, port: int) -> str:
+        refusal = InvalidRequest(
+            f"the image URL's host {host} cannot be fetched: it does not resolve to a public address"
+        )
         try:
             answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError):
-            raise DownloadFailed(f"the image URL's host {host} could not be resolved") from None
+        except UnicodeError:
+            raise refusal from None
+        except socket.gaierror as err:
+            if err.errno == socket.EAI_AGAIN:
+                raise DownloadFailed("the image URL's host could not be looked up; try again") from None
+            raise refusal from None
         addresses = [answer[4][0] for answer in answers]
-        for address in addresses:
-            if not self._allowed(ipaddress.ip_address(address.split("%")[0])):
-                raise InvalidRequest(
-                    f"the image URL's host {host} is a private, loopback, link-local or "
-                    "otherwise internal address, which this service does not fetch"
-                )
+        if not addresses or not all(self._allowed(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
+            raise refusal
         return addresses[0]
 
-    def _allowed(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        mapped = getattr(address, "ipv4_mapped", None) or getattr(address, "sixtofour", None)
-        if mapped is not None:
-            address = mapped
+    def _allowed(self, address: IpAddress) -> bool:
+        address = _carried_ipv4(address) or address
         if any(address in network for network in self.allowed_networks):
             return True
-        return address.is_global and not address.is_multicast
+        return is_public(address)
 
     def _connection(self, scheme: str, host: str, port: int, address: str, deadline: float):
         timeout = min(self.limits.connect_timeout, max(0.05, deadline - time.monotonic()))
@@ -142,7 +166,49 @@ class UrlFetcher:
         return _PinnedHTTPConnection(host, port, address, timeout)
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
+def is_public(address: IpAddress) -> bool:
+    """Whether an address is on the public internet, judging IPv6 forms by the IPv4 they carry."""
+    carried = _carried_ipv4(address)
+    if carried is not None:
+        return is_public(carried)
+    if address.version == 6 and any(address in network for network in _NEVER_FETCHED):
+        return False
+    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
+
+
+def _carried_ipv4(address: IpAddress) -> ipaddress.IPv4Address | None:
+    if address.version == 4:
+        return None
+    if any(address in network for network in _CARRYING_IPV4):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.sixtofour
+
+
+class _Abortable:
+    """A connection the watchdog can cut from another thread, whatever it is waiting for."""
+
+    aborted = False
+    _raw_socket: socket.socket | None = None
+
+    def abort(self) -> None:
+        self.aborted = True
+        self._cut()
+
+    def _connected(self, sock: socket.socket) -> socket.socket:
+        self._raw_socket = sock
+        if self.aborted:  # the deadline passed while connecting
+            self._cut()
+        return sock
+
+    def _cut(self) -> None:
+        if self._raw_socket is not None:
+            try:
+                self._raw_socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+
+class _PinnedHTTPConnection(_Abortable, http.client.HTTPConnection):
     """Connects to the address that was checked, while speaking to ``host`` by name."""
 
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
@@ -150,19 +216,19 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._connected(socket.create_connection((self._address, self.port), self.timeout))
         # http.client drops self.sock once a "Connection: close" response owns it.
         self.pinned_socket = self.sock
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+class _PinnedHTTPSConnection(_Abortable, http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext):
         super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
         self._tls_context = context
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = self._connected(socket.create_connection((self._address, self.port), self.timeout))
         self.sock = self._tls_context.wrap_socket(sock, server_hostname=self.host)
         self.pinned_socket = self.sock
 
