@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 from helpers import encode, eval_image
 from ocr_api.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
 from ocr_api.ocr import ImageLimits, prepare_image
+from ocr_api.ocr.images import sniff_format
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 
@@ -210,3 +211,41 @@ def test_colour_stays_colour_and_bilevel_stays_bilevel_for_tesseract():
     assert prepare_image(encode(page_with_mark(), "PNG"), LIMITS).image.mode == "RGB"
     assert prepare_image(encode(page_with_mark("L", 255), "PNG"), LIMITS).image.mode == "L"
     assert prepare_image(eval_image("tesseract-test/8071_093.3B.tif"), LIMITS).image.mode == "1"
+
+
+# One format decision from the bytes, the same on every route: a signature at byte 0 wins.
+
+
+def test_a_png_whose_text_says_pdf_is_a_png_even_where_pdfs_are_read():
+    from ocr_local.hostile_files import png_saying_pdf
+
+    data = png_saying_pdf(encode(page_with_mark(), "PNG"))
+    assert b"%PDF-" in data[:1024]
+    assert sniff_format(data) == "PNG"
+    assert prepare_image(data, LIMITS, pdf_page=1).source_format == "PNG"
+
+
+def test_a_png_carrying_a_pdf_reads_as_the_png_on_every_route():
+    from ocr_local.hostile_files import png_pdf_polyglot
+    from ocr_local.pdf_files import pdf_file
+
+    pdf = pdf_file([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
+    data = png_pdf_polyglot(encode(page_with_mark(), "PNG"), pdf)
+    for pdf_page in (None, 1):
+        prepared = prepare_image(data, LIMITS, pdf_page=pdf_page)
+        assert prepared.source_format == "PNG" and grey_at(prepared, (50, 50)) == 0
+
+
+def test_a_file_that_starts_as_a_pdf_is_a_pdf_everywhere():
+    data = encode(page_with_mark(), "PDF")
+    assert sniff_format(data) == "PDF"
+    assert prepare_image(data, LIMITS, pdf_page=1).source_format == "PDF"
+    with pytest.raises(UnsupportedImage, match="not a supported image"):
+        prepare_image(data, LIMITS)
+
+
+def test_an_image_inside_a_pdf_is_held_to_the_pixel_limit():
+    from ocr_local.hostile_files import pdf_with_a_huge_image
+
+    with pytest.raises(ImageTooLarge, match="holds an image of 8000x8000 pixels"):
+        prepare_image(pdf_with_a_huge_image(side=8000), LIMITS, pdf_page=1)

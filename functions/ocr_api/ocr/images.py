@@ -98,15 +98,18 @@ def prepare_image(
         raise ImageTooManyBytes(
             f"the image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
         )
-    if pdf_page is not None and pdf.is_pdf(data):
+    source_format = sniff_format(data)
+    if source_format == "PDF" and pdf_page is not None:
         page, dpi = pdf.render_page(data, pdf_page, limits.max_pixels, TESSERACT_MAX_SIDE)
         return PreparedImage(image=page, source_format="PDF", dpi=dpi)
+    accepted = SUPPORTED_FORMATS_TEXT if formats == SUPPORTED_FORMATS else ", ".join(formats)
+    if source_format not in formats:
+        raise UnsupportedImage(f"the file is not a supported image; send {accepted}")
     try:
-        image = Image.open(io.BytesIO(data), formats=formats)
+        image = Image.open(io.BytesIO(data), formats=(source_format,))
     except Image.DecompressionBombError:
         raise ImageTooManyPixels(_pixels_message(None, limits)) from None
     except UnidentifiedImageError:
-        accepted = SUPPORTED_FORMATS_TEXT if formats == SUPPORTED_FORMATS else ", ".join(formats)
         raise UnsupportedImage(f"the file is not a supported image; send {accepted}") from None
     except (OSError, ValueError, SyntaxError) as err:
         raise UnsupportedImage("the image header is damaged and cannot be read") from err
@@ -117,7 +120,7 @@ def prepare_image(
     _check_dimensions(image, limits)
     declared_size = image.size
     scale = _recognition_scale(declared_size, max_recognition_pixels)
-    source_format, dpi = image.format or "", _dpi(image)
+    dpi = _dpi(image)
     try:
         if scale < 1 and image.format == "JPEG":
             # Let the JPEG decoder skip detail we would throw away: less time, far less memory.
@@ -138,6 +141,21 @@ def prepare_image(
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
         raise UnsupportedImage("the image data is truncated or corrupt and cannot be decoded") from err
     return PreparedImage(page, source_format, dpi, original_size)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The one decision, from the bytes alone, of what an upload is, the same on every route.
+
+    An image format's signature at byte 0 wins (Pillow's own test for each); only then is a PDF
+    header looked for in the first KiB, where PDF readers accept it. A PNG whose text chunk says
+    ``%PDF-`` is a PNG everywhere, and a file that starts as a PDF is a PDF everywhere.
+    """
+    head = data[:16]
+    for name in SUPPORTED_FORMATS:
+        accepts = Image.OPEN[name][1]
+        if accepts(head):
+            return name
+    return "PDF" if pdf.is_pdf(data) else None
 
 
 def _recognition_scale(size: tuple[int, int], max_pixels: int | None) -> float:
@@ -184,10 +202,13 @@ def _normalised(image: Image.Image) -> Image.Image:
         image = image.convert("RGB")
     if image.mode in _TRANSPARENT_MODES:
         # Transparent pixels often hide black RGB values; text must not vanish into them.
+        # Pasted onto white through its own alpha: one more copy of the page, not three, so a
+        # 40-megapixel page fits in a worker's memory.
         grey = image.mode in ("LA", "La")
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba).convert("L" if grey else "RGB")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        flat = Image.new("L" if grey else "RGB", rgba.size, 255 if grey else (255, 255, 255))
+        flat.paste(rgba.convert("LA") if grey else rgba, mask=rgba.getchannel("A"))
+        image = flat
     return image if image.mode in ("L", "RGB") else image.convert("RGB")
 
 

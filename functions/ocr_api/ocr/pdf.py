@@ -37,6 +37,7 @@ def render_page(data: bytes, page_number: int, max_pixels: int, max_side: int) -
         if not 1 <= page_number <= pages:
             raise InvalidRequest(f"the PDF has {pages} page(s); page {page_number} does not exist")
         page = document[page_number - 1]
+        _check_images(page, max_pixels)
         width_pt, height_pt = page.get_size()
         dpi = _render_dpi(width_pt, height_pt, max_pixels, max_side)
         if dpi < 50:
@@ -51,6 +52,23 @@ def render_page(data: bytes, page_number: int, max_pixels: int, max_side: int) -
         raise UnsupportedImage(f"page {page_number} of the PDF is damaged and cannot be read") from None
     finally:
         document.close()
+
+
+# Form XObjects nest; PDFium's own limit on how deep it follows them.
+_MAX_FORM_DEPTH = 15
+
+
+def _check_images(page, max_pixels: int) -> None:
+    """The pixel limit, applied to every image the page draws: rendering decodes each whole,
+    however small it appears on the page. Read from the images' dictionaries, decoding none."""
+    import pypdfium2.raw as pdfium_c
+
+    for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=_MAX_FORM_DEPTH):
+        width, height = image.get_px_size()
+        if width * height > max_pixels:
+            raise ImageTooManyPixels(
+                f"the PDF page holds an image of {width}x{height} pixels; the limit is {max_pixels} pixels"
+            )
 
 
 def _render_dpi(width_pt: float, height_pt: float, max_pixels: int, max_side: int) -> int:
