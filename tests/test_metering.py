@@ -131,7 +131,7 @@ def test_a_failure_on_our_side_costs_no_quota_and_the_next_call_works(send, add_
     assert refusal(request["path"], *send(request)) == (200, 100)
     assert refusal(request["path"], *send(request)) == (429, 103)
     today = usage_of(crashed, secret).today
-    assert today.as_json() == {"calls": 1, "ok": 1, "client_error": 0, "server_error": 1,
+    assert today.as_json() == {"calls": 1, "requests": 1, "ok": 1, "client_error": 0, "server_error": 1,
                                "rate_limited": 0, "quota_exceeded": 1}
 
 
@@ -220,3 +220,24 @@ def test_logs_hold_neither_keys_nor_image_bytes(send, add_key, caplog, reconfigu
     assert '"error": "AppKeyUnknown"' in logs and '"error": "RecognitionFailed"' in logs
     for secret_text in (secret, "no-such-key-in-the-table-0", PNG_B64[:40], PNG_B64[-40:], str(PNG[8:40])):
         assert secret_text not in logs
+
+
+@pytest.mark.parametrize("path, part, key_in", [
+    ("/v1/ocr/universal", "file", "header"), ("/v3/recognition/general-ocr", "image", "key"),
+])
+def test_several_images_use_a_call_each(path, part, key_in, send, add_key, add_plan, service):
+    # GIVEN a key with a trial of 4 calls
+    secret = add_key(f"k-images-{part}-00000000", plan=add_plan("four", trial_calls=4))
+    content_type, body = multipart_form(files=[(part, f"word{i}.png", "image/png", PNG) for i in range(3)])
+    request = dict(path=path, query=[("key", secret)] if key_in == "key" else [],
+                   headers=[("Content-Type", content_type), *([("x-api-key", secret)] if key_in == "header" else [])],
+                   body=body)
+    # WHEN it sends three images in one request, then the same again
+    first, second = send(request), send(request)
+    # THEN the first reads all three for three calls; the second does not fit in the one left
+    results = first[1]["results"] if "results" in first[1] else first[1]["data"]["fileList"]
+    assert first[0] == 200 and len(results) == 3
+    assert refusal(path, *second) == QUOTA_REFUSAL[path]
+    assert "3 images need 3 calls" in json.dumps(second[1])
+    report = usage_of(service, secret)
+    assert (report.today.calls, report.today.requests, report.trial_calls_used) == (3, 1, 3)

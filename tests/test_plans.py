@@ -104,7 +104,7 @@ def test_a_call_that_fails_on_our_side_gives_its_quota_back(store, add_key, add_
         guard.admit(secret, API)
     today = guard.usage(guard.check(secret, API)).today
     assert today.calls == 2
-    assert today.as_json() == {"calls": 2, "ok": 1, "client_error": 1, "server_error": 1,
+    assert today.as_json() == {"calls": 2, "requests": 2, "ok": 1, "client_error": 1, "server_error": 1,
                                "rate_limited": 0, "quota_exceeded": 1}
 
 
@@ -132,7 +132,7 @@ def test_asking_for_usage_is_rate_limited_but_uses_no_quota(store, add_key, add_
     secret = add_key("k-ask-usage-000000000", plan=add_plan("one-call", daily_quota=1))
     guard = AccessGuard(store, clock=Clock(utc(2026, 11, 21, 9)))
     for _ in range(3):
-        admission = guard.admit(secret, None, charge=False)
+        admission = guard.admit(secret, None, calls=0)
         guard.settle(admission, Outcome.OK)
     assert guard.usage(admission.key).today.calls == 0
     guard.admit(secret, API)
@@ -158,3 +158,56 @@ def test_usage_period_follows_the_offset():
     moment = utc(2026, 12, 31, 16, 30).timestamp()
     assert UsagePeriod.at(moment, timedelta(0)).date == "2026-12-31"
     assert UsagePeriod.at(moment, BEIJING) == UsagePeriod(month="2027-01", day="01")
+
+
+# Quotas count calls, one per image (or PDF page) read; rates count requests.
+
+
+def test_a_request_of_several_images_uses_a_call_for_each(store, add_key, add_plan):
+    # GIVEN a key with 5 calls a day
+    secret = add_key("k-images-00000000000", plan=add_plan("five", daily_quota=5))
+    guard = AccessGuard(store, clock=Clock(utc(2026, 11, 21, 9)))
+    # WHEN a request of 3 images and one of 2 are admitted
+    guard.settle(guard.admit(secret, API, calls=3), Outcome.OK)
+    guard.settle(guard.admit(secret, API, calls=2), Outcome.OK)
+    # THEN the day holds 5 calls in 2 requests, and not one image more fits
+    with pytest.raises(QuotaExceeded, match="quota is used up"):
+        guard.admit(secret, API, calls=1)
+    today = guard.usage(guard.check(secret, API)).today
+    assert (today.calls, today.requests, today.outcomes["ok"]) == (5, 2, 2)
+
+
+def test_a_request_with_more_images_than_calls_left_is_refused_whole(store, add_key, add_plan):
+    # GIVEN a trial of 4 calls, 2 of them used
+    secret = add_key("k-images-trial-000000", plan=add_plan("four", trial_calls=4))
+    guard = AccessGuard(store, clock=Clock(utc(2026, 11, 21, 9)))
+    guard.settle(guard.admit(secret, API, calls=2), Outcome.OK)
+    # WHEN a request of 3 images comes, then one of 5 (more than the whole trial)
+    for calls in (3, 5):
+        with pytest.raises(QuotaExceeded, match=f"this request's {calls} images need {calls} calls"):
+            guard.admit(secret, API, calls=calls)
+    # THEN neither used any of the trial, and a request of 2 still fits exactly
+    guard.settle(guard.admit(secret, API, calls=2), Outcome.OK)
+    report = guard.usage(guard.check(secret, API))
+    assert report.trial_calls_used == 4 and report.remaining["trial"] == 0
+    assert (report.today.calls, report.today.requests, report.today.outcomes["quota_exceeded"]) == (4, 2, 2)
+
+
+def test_a_failed_request_of_several_images_gives_all_its_calls_back(store, add_key, add_plan):
+    secret = add_key("k-images-refund-0000", plan=add_plan("three-trial", trial_calls=3))
+    guard = AccessGuard(store, clock=Clock(utc(2026, 11, 21, 9)))
+    guard.settle(guard.admit(secret, API, calls=3), Outcome.SERVER_ERROR)
+    report = guard.usage(guard.check(secret, API))
+    assert report.trial_calls_used == 0
+    assert (report.today.calls, report.today.requests, report.today.outcomes["server_error"]) == (0, 0, 1)
+    guard.settle(guard.admit(secret, API, calls=3), Outcome.OK)
+    assert guard.usage(guard.check(secret, API)).trial_calls_used == 3
+
+
+def test_the_rate_counts_requests_not_images(store, add_key, add_plan):
+    secret = add_key("k-images-rate-000000", plan=add_plan("two-a-second", requests_per_second=2))
+    guard = AccessGuard(store, clock=Clock(utc(2026, 11, 21, 9)))
+    guard.admit(secret, API, calls=10)
+    guard.admit(secret, API, calls=10)
+    with pytest.raises(RateLimited):
+        guard.admit(secret, API, calls=1)

@@ -15,6 +15,12 @@ class ServiceError(Exception):
         super().__init__(description)
         self.description = description
 
+    @property
+    def refunded(self) -> bool:
+        """Whether a call ending in this error gets its charge back: our failures do; a request
+        the client got wrong does not, the work having been asked for."""
+        return self.http_status >= 500
+
 
 class InvalidRequest(ServiceError):
     """The request cannot be read: a field is missing, empty, duplicated, unknown or malformed."""
@@ -42,6 +48,14 @@ class ImageTooManyBytes(ImageTooLarge):
 
 class ImageTooManyPixels(ImageTooLarge):
     """Over the pixel limit, or a side longer than Tesseract reads."""
+
+
+class ImageNeedsTooMuchMemory(ImageTooLarge):
+    """Decoding stopped at the worker's memory cap: a page built to cost far more than its size."""
+
+    @property
+    def refunded(self) -> bool:
+        return True  # stopped before any result, like work stopped for time
 
 
 class UnsupportedImage(ServiceError):

@@ -169,7 +169,8 @@ def _check_usage(report: LoadReport, server: ServerProcess, key_ids: dict[str, s
         # The month's counters: a run that crosses midnight still adds up.
         counted = json.loads(server.keys("usage", key_id, "--json"))["this_month"]
         expected = {outcome: seen[label][outcome] for outcome in COUNTED_OUTCOMES}
-        expected["calls"] = expected["ok"] + expected["client_error"]
+        # Every request of the load test reads one image: one call each.
+        expected["calls"] = expected["requests"] = expected["ok"] + expected["client_error"]
         matches = counted == expected
         report.usage_checks.append({"key": label, "plan": KEYS[label], "answers_seen": expected,
                                     "counted": counted, "matches": matches})

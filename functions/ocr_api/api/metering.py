@@ -16,17 +16,19 @@ from ocr_api import dependencies
 from ocr_api.api.deadline import key_store_deadline
 from ocr_api.errors import AppKeyForbidden, AppKeyMissing, AppKeyUnknown, QuotaExceeded, RateLimited, ServiceError
 from ocr_api.keys import Admission, Outcome
-from ocr_api.ocr import RecognitionOptions, RecognitionResult, Recognizer
+from ocr_api.ocr import RecognitionOptions, RecognitionResult
+from ocr_api.ocr.page_worker import IsolatedRecognizer
 
 metrics = Metrics(namespace="OcrApi")
 
 _ADMISSION = "admission"
 
 
-def admit(router, appkey: str | None, api: str | None, charge: bool = True) -> Admission:
-    """Checks and counts the key; the middleware settles the call when its answer is known."""
+def admit(router, appkey: str | None, api: str | None, calls: int = 1) -> Admission:
+    """Checks and counts the key, charging ``calls`` (one per image the request reads); the
+    middleware settles the request when its answer is known."""
     deadline = key_store_deadline(router.lambda_context)
-    admission = dependencies.current().access.admit(appkey, api, charge, deadline)
+    admission = dependencies.current().access.admit(appkey, api, calls, deadline)
     router.append_context(**{_ADMISSION: admission})
     return admission
 
@@ -46,7 +48,7 @@ def finish_call(app, endpoint: str, err: ServiceError | None) -> None:
     outcome = outcome_of(err)
     admission = app.context.get(_ADMISSION)
     if admission is not None:
-        dependencies.current().access.settle(admission, outcome)
+        dependencies.current().access.settle(admission, outcome, refund=err is not None and err.refunded)
     refused_key = isinstance(err, (AppKeyMissing, AppKeyUnknown, AppKeyForbidden))
     metrics.add_dimension("Endpoint", endpoint)
     metrics.add_dimension("Outcome", "unauthorized" if refused_key else outcome.value)
@@ -56,7 +58,7 @@ def finish_call(app, endpoint: str, err: ServiceError | None) -> None:
 class MeasuredRecognizer:
     """A recognizer that also reports recognition time and image sizes to the metrics."""
 
-    def __init__(self, recognizer: Recognizer) -> None:
+    def __init__(self, recognizer: IsolatedRecognizer) -> None:
         self._recognizer = recognizer
 
     def recognize(

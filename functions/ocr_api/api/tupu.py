@@ -45,7 +45,7 @@ def recognize() -> Response:
     deadline = recognition_deadline(router.lambda_context, deps.settings)
     request = read_request(router.current_event)
     sources, names, tags, referer = _read(request, deps.settings.max_images_per_request)
-    admit(router, _key(request), API_NAME)
+    admit(router, _key(request), API_NAME, calls=len(sources))
     # tupu reports each line's slant, so pages are turned upright first (on a small copy).
     options = RecognitionOptions(
         formats=STILL_FORMATS,

@@ -106,7 +106,7 @@ def recognize() -> Response:
     deps = dependencies.current()
     deadline = recognition_deadline(router.lambda_context, deps.settings)
     request = _read(read_request(router.current_event), deps.settings.max_images_per_request)
-    admit(router, request.appkey, API_NAME)
+    admit(router, request.appkey, API_NAME, calls=len(request.images))
     images = load_images(request.images, deps.fetcher, deadline)
     results = deps.recognizer.recognize_many(images, deadline - time.monotonic(), request.options)
     return json_response(200, {

@@ -29,7 +29,7 @@ def usage() -> Response:
     if event.multi_value_query_string_parameters:
         raise InvalidRequest("this endpoint takes no parameters; send the key as x-api-key")
     # Any key may see its own usage, whichever APIs it is limited to.
-    admission = admit(router, one_appkey(header_values(event, "x-api-key")), api=None, charge=False)
+    admission = admit(router, one_appkey(header_values(event, "x-api-key")), api=None, calls=0)
     report = dependencies.current().access.usage(admission.key, admission.deadline)
     return json_response(200, {
         "code": 0,

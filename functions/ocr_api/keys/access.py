@@ -30,14 +30,19 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Admission:
-    """A request that passed its key's checks; ``charged`` when it counts against the quota."""
+    """A request that passed its key's checks, with the ``calls`` it was charged (one per image
+    or PDF page it reads; 0 for a request that uses no quota)."""
 
     key: AppKey
     plan: Plan
     period: UsagePeriod
-    charged: bool
+    calls: int
     # When the request's calls to the store must have ended (a time.monotonic() instant).
     deadline: float | None = None
+
+    @property
+    def charged(self) -> bool:
+        return self.calls > 0
 
 
 class AccessGuard:
@@ -57,9 +62,10 @@ class AccessGuard:
         self._plans: _TimedCache[Plan] = _TimedCache(cache_seconds, clock)
 
     def admit(
-        self, appkey: str | None, api: str | None, charge: bool = True, deadline: float | None = None
+        self, appkey: str | None, api: str | None, calls: int = 1, deadline: float | None = None
     ) -> Admission:
-        """Raises the refusal, or counts the request against the rate (and quota if ``charge``).
+        """Raises the refusal, or counts the request against the rate and its ``calls`` against
+        the quota: the rate counts requests, the quota the images (or PDF pages) they read.
 
         ``deadline`` bounds every call to the store for this request, settling included.
         """
@@ -70,9 +76,9 @@ class AccessGuard:
         if not self.store.admit_request(key.key_hash, int(now), plan, deadline):
             self.store.record(key.key_hash, plan, period, Outcome.RATE_LIMITED, deadline=deadline)
             raise RateLimited(_rate_description(plan))
-        if charge:
-            self._charge(key, plan, period, deadline)
-        return Admission(key, plan, period, charged=charge, deadline=deadline)
+        if calls:
+            self._charge(key, plan, period, deadline, calls)
+        return Admission(key, plan, period, calls=calls, deadline=deadline)
 
     def check(self, appkey: str | None, api: str | None, deadline: float | None = None) -> AppKey:
         """The key, if it exists, is active, unexpired and allowed on ``api`` (None: on any)."""
@@ -89,23 +95,25 @@ class AccessGuard:
             raise AppKeyForbidden("the appkey is not allowed to call this API")
         return key
 
-    def settle(self, admission: Admission, outcome: Outcome) -> None:
-        """Counts how a charged call ended; one that failed on our side gets its quota back.
+    def settle(self, admission: Admission, outcome: Outcome, refund: bool | None = None) -> None:
+        """Counts how a charged call ended; one that failed on our side gets its quota back
+        (``refund`` says otherwise where the outcome alone does not decide).
 
         Never raises: the answer is decided by now, and a failed count is logged instead.
         """
         if not admission.charged:
             return
+        if refund is None:
+            refund = not outcome.keeps_charge
         try:
             self.store.record(
                 admission.key.key_hash, admission.plan, admission.period, outcome,
-                refund=not outcome.keeps_charge, deadline=admission.deadline,
+                refund=refund, deadline=admission.deadline, calls=admission.calls,
             )
         except KeyStoreUnavailable:
             logger.error(
                 "usage not recorded",
-                extra={"key_id": admission.key.key_id, "outcome": outcome.value,
-                       "refund_due": not outcome.keeps_charge},
+                extra={"key_id": admission.key.key_id, "outcome": outcome.value, "refund_due": refund},
             )
 
     def usage(self, key: AppKey, deadline: float | None = None) -> UsageReport:
@@ -116,11 +124,11 @@ class AccessGuard:
         )
         return UsageReport(key, plan, period, today, this_month, trial_calls_used=lifetime)
 
-    def _charge(self, key: AppKey, plan: Plan, period: UsagePeriod, deadline: float | None) -> None:
+    def _charge(self, key: AppKey, plan: Plan, period: UsagePeriod, deadline: float | None, calls: int) -> None:
         # A plan without a quota is counted all the same, for the key's usage.
-        if not self.store.charge(key.key_hash, plan, period, deadline):
+        if not self.store.charge(key.key_hash, plan, period, deadline, calls):
             self.store.record(key.key_hash, plan, period, Outcome.QUOTA_EXCEEDED, deadline=deadline)
-            raise QuotaExceeded(_quota_description(plan))
+            raise QuotaExceeded(_quota_description(plan, calls))
 
     def _plan(self, key: AppKey, deadline: float | None) -> Plan:
         plan = self._plans.get(key.plan, lambda name: self.store.get_plan(name, deadline))
@@ -139,12 +147,14 @@ def _rate_description(plan: Plan) -> str:
     return f"more than {plan.requests_per_second} requests per second for this appkey"
 
 
-def _quota_description(plan: Plan) -> str:
+def _quota_description(plan: Plan, calls: int) -> str:
+    # A call is one image read: a request of several needs that many calls left.
+    needs = f"; this request's {calls} images need {calls} calls" if calls > 1 else ""
     if plan.trial_calls is not None:
-        return f"the appkey has used all {plan.trial_calls} calls of its trial"
+        return f"the appkey has used all {plan.trial_calls} calls of its trial{needs}"
     limits = [f"{quota} a {period}" for quota, period in
               ((plan.daily_quota, "day"), (plan.monthly_quota, "month")) if quota is not None]
-    return f"the appkey's quota is used up ({' and '.join(limits)})"
+    return f"the appkey's quota is used up ({' and '.join(limits)}){needs}"
 
 
 class _TimedCache(Generic[T]):

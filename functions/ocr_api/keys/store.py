@@ -4,8 +4,9 @@ Items share one table:
 - ``pk = appkey#<sha256>, sk = key``: a key's record;
 - ``pk = appkey#<sha256>, sk = rate#<window start>``: requests admitted in a ten-second window
   (``hits``) and in each of its seconds (``s0``..``s9``), expiring by TTL a minute later;
-- ``pk = appkey#<sha256>, sk = usage#<YYYY-MM>``: calls charged that month (``calls``), each day
-  (``calls_DD``), and calls by outcome each day (``ok_DD``, ``server_error_DD``, ...);
+- ``pk = appkey#<sha256>, sk = usage#<YYYY-MM>``: calls charged that month (``calls``) and each
+  day (``calls_DD``), a call being one image or PDF page read; the requests that charged them
+  (``requests``, ``requests_DD``); and requests by outcome each day (``ok_DD``, ...);
 - ``pk = appkey#<sha256>, sk = usage#total``: calls in the key's life, kept for trial plans;
 - ``pk = plan#<name>, sk = plan``: a plan.
 Every limit is one conditional update of one item, so it holds across concurrent instances; a
@@ -215,30 +216,33 @@ class AppKeyStore:
         )
 
     def charge(
-        self, key_hash: str, plan: Plan, period: UsagePeriod, deadline: float | None = None
+        self, key_hash: str, plan: Plan, period: UsagePeriod, deadline: float | None = None, calls: int = 1
     ) -> bool:
-        """Counts one call against the plan's quota; False, counting nothing, when it is used up."""
-        month = f"usage#{period.month}"
-        day = f"calls_{period.day}"
+        """Counts one request of ``calls`` calls against the plan's quota; False, counting
+        nothing, when they do not all fit in what is left."""
+        if any(quota is not None and calls > quota
+               for quota in (plan.daily_quota, plan.monthly_quota, plan.trial_calls)):
+            return False
+        month = _counting(key_hash, f"usage#{period.month}", _charged(period, calls),
+                          limits={"calls": plan.monthly_quota, f"calls_{period.day}": plan.daily_quota})
         if plan.trial_calls is None:
-            return self._add_within(
-                key_hash, month, {"calls": plan.monthly_quota, day: plan.daily_quota}, deadline
-            )
+            return self._add(month, deadline)
         # A trial call is counted on the key's lifetime and on its month: both, or neither.
         return self._add_together([
-            _counting(key_hash, _LIFETIME, {"calls": 1}, limits={"calls": plan.trial_calls}),
-            _counting(key_hash, month, {"calls": 1, day: 1}),
+            _counting(key_hash, _LIFETIME, {"calls": calls}, limits={"calls": plan.trial_calls}),
+            month,
         ], deadline)
 
     def record(self, key_hash: str, plan: Plan, period: UsagePeriod, outcome: Outcome,
-               refund: bool = False, deadline: float | None = None) -> None:
-        """Counts a call's outcome for its day; ``refund`` gives back what ``charge`` counted."""
+               refund: bool = False, deadline: float | None = None, calls: int = 1) -> None:
+        """Counts a request's outcome for its day; ``refund`` gives back the ``calls`` that
+        ``charge`` counted for it."""
         changes = {f"{outcome.value}_{period.day}": 1}
         if refund:
-            changes.update({"calls": -1, f"calls_{period.day}": -1})
+            changes.update({name: -count for name, count in _charged(period, calls).items()})
         month = _counting(key_hash, f"usage#{period.month}", changes)
         if refund and plan.trial_calls is not None:
-            self._add_together([month, _counting(key_hash, _LIFETIME, {"calls": -1})], deadline)
+            self._add_together([month, _counting(key_hash, _LIFETIME, {"calls": -calls})], deadline)
         else:
             self._add(month, deadline)
 
@@ -249,10 +253,12 @@ class AppKeyStore:
         month = self._counters(key_hash, f"usage#{period.month}", deadline)
         today = CallCounts(
             calls=month.get(f"calls_{period.day}", 0),
+            requests=month.get(f"requests_{period.day}", 0),
             outcomes={o.value: month.get(f"{o.value}_{period.day}", 0) for o in Outcome},
         )
         in_month = CallCounts(
             calls=month.get("calls", 0),
+            requests=month.get("requests", 0),
             outcomes={
                 o.value: sum(n for name, n in month.items() if name.rsplit("_", 1)[0] == o.value)
                 for o in Outcome
@@ -348,6 +354,11 @@ class AppKeyStore:
             parameters["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def _charged(period: UsagePeriod, calls: int) -> dict[str, int]:
+    """What charging one request of ``calls`` calls adds to its month's counters."""
+    return {"calls": calls, f"calls_{period.day}": calls, "requests": 1, f"requests_{period.day}": 1}
+
+
 def _counting(
     key_hash: str,
     sort_key: str,
@@ -356,15 +367,16 @@ def _counting(
     expires_at: int | None = None,
 ) -> dict:
     """An update adding each change to its counter, on condition that each counter in
-    ``limits`` is still under its limit (None: no limit)."""
+    ``limits`` stays within its limit once the change is added (None: no limit). A change
+    larger than its limit is the caller's to refuse: absent counters always pass."""
     names = {f"#c{i}": counter for i, counter in enumerate(changes)}
     values = {f":v{i}": {"N": str(change)} for i, change in enumerate(changes.values())}
     conditions = []
-    for i, counter in enumerate(changes):
+    for i, (counter, change) in enumerate(changes.items()):
         limit = (limits or {}).get(counter)
         if limit is not None:
-            values[f":limit{i}"] = {"N": str(limit)}
-            conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} < :limit{i})")
+            values[f":most{i}"] = {"N": str(limit - change)}
+            conditions.append(f"(attribute_not_exists(#c{i}) OR #c{i} <= :most{i})")
     update = "ADD " + ", ".join(f"#c{i} :v{i}" for i in range(len(changes)))
     if expires_at is not None:
         update += " SET expires_at = if_not_exists(expires_at, :ttl)"

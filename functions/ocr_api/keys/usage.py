@@ -25,13 +25,16 @@ class Outcome(str, Enum):
 
 @dataclass(frozen=True)
 class CallCounts:
-    """Calls in a day or a month: ``calls`` is what the quota counts; the rest by outcome."""
+    """A day's or a month's use: ``calls`` is what the quota counts (one per image or PDF page
+    read), ``requests`` the requests charged for them; then requests by outcome."""
 
     calls: int
+    requests: int
     outcomes: dict[str, int]
 
     def as_json(self) -> dict:
-        return {"calls": self.calls, **{outcome.value: self.outcomes.get(outcome.value, 0) for outcome in Outcome}}
+        return {"calls": self.calls, "requests": self.requests,
+                **{outcome.value: self.outcomes.get(outcome.value, 0) for outcome in Outcome}}
 
 
 @dataclass(frozen=True)
