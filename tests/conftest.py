@@ -22,6 +22,7 @@ from ocr_local.events import EVENTS_APPKEY
 from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_local.template import ApiSpec, load_template
 
+from helpers import day_clock
 from image_server import ImageServer
 from local_server import LocalServer
 
@@ -102,6 +103,7 @@ def service(settings: Settings, store: AppKeyStore, add_key) -> Iterator[Depende
     """The handler's dependencies, on moto and the real Tesseract, with the events/ appkey."""
     add_key(EVENTS_APPKEY, name="events")
     installed = Dependencies.from_settings(settings, store)
+    installed.access.clock = day_clock()
     dependencies.install(installed)
     yield installed
     dependencies.install(None)
@@ -113,6 +115,7 @@ def reconfigure(service: Dependencies, store: AppKeyStore):
 
     def apply(**changes) -> Dependencies:
         changed = Dependencies.from_settings(replace(service.settings, **changes), store)
+        changed.access.clock = service.access.clock
         dependencies.install(changed)
         return changed
 

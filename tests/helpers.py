@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -10,6 +12,16 @@ from PIL import Image
 from ocr_local.template import PROJECT_ROOT
 
 EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval"
+
+
+# Noon UTC on a fixed day: quotas by day and month are decided by this clock, never by the
+# wall clock crossing midnight during a test. Its seconds pass as real ones do.
+FIXED_NOON = 1_804_075_200.0  # 2027-03-03T12:00:00Z
+
+
+def day_clock() -> Callable[[], float]:
+    started = time.monotonic()
+    return lambda: FIXED_NOON + (time.monotonic() - started)
 
 
 def eval_image(relative: str) -> bytes:

@@ -16,7 +16,10 @@ still running at the deadline (and a grace for this machine) is stopped, and API
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +32,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from faulty_dynamodb import Call, Fault, FaultyDynamoDB
-from helpers import encode, fake_tesseract
+from helpers import day_clock, encode, fake_tesseract
 from ocr_api import dependencies
 from ocr_api.api.deadline import ANSWER_SECONDS
 from ocr_api.config import Settings
@@ -41,6 +44,7 @@ from ocr_local.apigateway import FUNCTION_FAILED, build_event
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
 from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
 from ocr_local.forms import multipart_form
+from ocr_local.hostile_files import jpeg_with_many_scans
 from ocr_local.lambda_runtime import LocalLambdaContext
 
 pytestmark = [pytest.mark.tesseract, pytest.mark.reliability]
@@ -55,6 +59,8 @@ ONE_A_DAY = Plan("one-call-a-day", daily_quota=1)
 TWO_A_DAY = Plan("two-calls-a-day", daily_quota=2)
 TRIAL_OF_ONE = Plan("trial-of-one-call", trial_calls=1)
 
+# Every call and every read of the counters happens on this clock's day.
+CLOCK = day_clock()
 # Lambda stops a function at its deadline; this machine, shared and slow, gets a little more.
 DEADLINE_GRACE_SECONDS = 1.0
 # The function's timeout, for requests the fault does not concern.
@@ -64,15 +70,15 @@ FULL_TIME = 28.0
 # The endpoints, each with how it is called and how it answers.
 
 
-def _multipart(path: str, part: str, query: list, headers: list = ()) -> dict:
-    content_type, body = multipart_form(files=[(part, "words.png", "image/png", PNG)])
+def _multipart(path: str, part: str, query: list, headers: list = (), image: bytes = PNG) -> dict:
+    content_type, body = multipart_form(files=[(part, "words.img", "image/png", image)])
     return dict(path=path, query=query, headers=[("Content-Type", content_type), *headers], body=body)
 
 
 @dataclass(frozen=True)
 class Endpoint:
     name: str
-    request: Callable[[str], dict]  # appkey -> build_event's path, query, headers and body
+    request: Callable[..., dict]  # appkey[, image] -> build_event's path, query, headers and body
     code: Callable[[dict], object]  # the answer's business code
     message: Callable[[dict], str]  # what an error answer says was wrong
     text: Callable[[dict], str]  # the recognised text of a success
@@ -81,51 +87,54 @@ class Endpoint:
 
 
 OK, ENGINE_FAILED, OUT_OF_TIME, STORE_UNAVAILABLE = "ok", "engine failed", "out of time", "store unavailable"
+OVER_MEMORY = "over memory"
 # What each error answer's description names.
-SAYS = {ENGINE_FAILED: "recognition engine", OUT_OF_TIME: "time", STORE_UNAVAILABLE: "appkey store"}
+SAYS = {ENGINE_FAILED: "recognition engine", OUT_OF_TIME: "time", STORE_UNAVAILABLE: "appkey store",
+        OVER_MEMORY: "more memory"}
 
 ENDPOINTS = {
     endpoint.name: endpoint for endpoint in (
         Endpoint(
             "gugudata v1",
-            lambda key: _multipart("/v1/imagerecognition/ocr", "imagefile", [("appkey", key)]),
+            lambda key, image=PNG: _multipart("/v1/imagerecognition/ocr", "imagefile", [("appkey", key)], image=image),
             lambda body: body["DataStatus"]["statusCode"],
             lambda body: body["DataStatus"]["statusDescription"],
             lambda body: " ".join(body["Data"]["resultText"]),
             {OK: (200, 100), ENGINE_FAILED: (500, 110), OUT_OF_TIME: (503, 110),
-             STORE_UNAVAILABLE: (503, 110)},
+             STORE_UNAVAILABLE: (503, 110), OVER_MEMORY: (413, 101)},
         ),
         Endpoint(
             "gugudata legacy",
-            lambda key: _multipart("/imagerecognition/imagestreamocr", "imagefile", [("appkey", key)]),
+            lambda key, image=PNG: _multipart("/imagerecognition/imagestreamocr", "imagefile", [("appkey", key)],
+                                              image=image),
             lambda body: body["DataStatus"]["StatusCode"],
             lambda body: body["DataStatus"]["StatusDescription"],
             lambda body: " ".join(body["Data"]["ResultText"]),
             {OK: (200, 100), ENGINE_FAILED: (200, -1), OUT_OF_TIME: (200, -1),
-             STORE_UNAVAILABLE: (200, -1)},
+             STORE_UNAVAILABLE: (200, -1), OVER_MEMORY: (200, 501)},
         ),
         Endpoint(
             "universal",
-            lambda key: _multipart("/v1/ocr/universal", "file", [], [("x-api-key", key)]),
+            lambda key, image=PNG: _multipart("/v1/ocr/universal", "file", [], [("x-api-key", key)], image=image),
             lambda body: body.get("error", body["code"]),
             lambda body: body["message"],
             lambda body: body["results"][0]["text"],
             {OK: (200, 0), ENGINE_FAILED: (502, "recognition_failed"), OUT_OF_TIME: (503, "unavailable"),
-             STORE_UNAVAILABLE: (503, "unavailable")},
+             STORE_UNAVAILABLE: (503, "unavailable"), OVER_MEMORY: (413, "image_too_large")},
         ),
         Endpoint(
             "tupu",
-            lambda key: _multipart("/v3/recognition/general-ocr", "image", [("key", key)]),
+            lambda key, image=PNG: _multipart("/v3/recognition/general-ocr", "image", [("key", key)], image=image),
             lambda body: body["code"],
             lambda body: body["message"],
             lambda body: " ".join(o["text"] for o in body["data"]["fileList"][0]["objects"]),
             {OK: (200, 0), ENGINE_FAILED: (500, 500), OUT_OF_TIME: (503, 503),
-             STORE_UNAVAILABLE: (503, 503)},
+             STORE_UNAVAILABLE: (503, 503), OVER_MEMORY: (413, 413)},
         ),
         Endpoint(
             "tencent",
-            lambda key: dict(
-                path="/", query=[], body=json.dumps({"ImageBase64": base64.b64encode(PNG).decode()}).encode(),
+            lambda key, image=PNG: dict(
+                path="/", query=[], body=json.dumps({"ImageBase64": base64.b64encode(image).decode()}).encode(),
                 headers=[("Content-Type", "application/json"), ("X-TC-Action", "GeneralAccurateOCR"),
                          ("X-TC-Version", "2018-11-19"), ("x-api-key", key)]),
             lambda body: body["Response"].get("Error", {}).get("Code", "success"),
@@ -133,7 +142,7 @@ ENDPOINTS = {
             lambda body: " ".join(d["DetectedText"] for d in body["Response"]["TextDetections"]),
             {OK: (200, "success"), ENGINE_FAILED: (200, "FailedOperation.OcrFailed"),
              OUT_OF_TIME: (200, "FailedOperation.EngineRecognizeTimeout"),
-             STORE_UNAVAILABLE: (200, "InternalError")},
+             STORE_UNAVAILABLE: (200, "InternalError"), OVER_MEMORY: (200, "FailedOperation.ImageSizeTooLarge")},
         ),
     )
 }
@@ -207,6 +216,7 @@ def install(settings: Settings, dynamodb: FaultyDynamoDB) -> Iterator[Callable[.
         # English alone loads in half the time of chi_sim+eng; the faults do not care.
         changes = {"languages": "eng", **changes}
         installed = Dependencies.from_settings(replace(settings, **changes), store)
+        installed.access.clock = CLOCK
         dependencies.install(installed)
         return installed
 
@@ -223,8 +233,8 @@ def call(spec) -> Callable[..., Answer]:
 
     function = spec.functions["OcrFunction"]
 
-    def send(endpoint: Endpoint, appkey: str, remaining_seconds: float = FULL_TIME) -> Answer:
-        request = endpoint.request(appkey)
+    def send(endpoint: Endpoint, appkey: str, remaining_seconds: float = FULL_TIME, image: bytes = PNG) -> Answer:
+        request = endpoint.request(appkey, image)
         event = build_event(method="POST", resource=request["path"], stage=spec.stage,
                             binary_media_types=spec.binary_media_types, **request)
         context = LocalLambdaContext(replace(function, timeout_seconds=remaining_seconds))
@@ -243,13 +253,14 @@ def call(spec) -> Callable[..., Answer]:
 
 def usage_of(table: AppKeyStore, secret: str) -> dict:
     """The key's day: calls charged, calls by outcome, and what is left of its quota."""
-    guard = AccessGuard(table)
+    guard = AccessGuard(table, clock=CLOCK)
     report = guard.usage(guard.check(secret, None))
     return {**report.today.as_json(), "left": report.remaining["today"]}
 
 
-def day(calls=0, ok=0, server_error=0, left=1) -> dict:
-    return {"calls": calls, "ok": ok, "client_error": 0, "server_error": server_error,
+def day(calls=0, ok=0, server_error=0, left=1, client_error=0) -> dict:
+    # Each request here reads one image: as many requests charged as calls.
+    return {"calls": calls, "requests": calls, "ok": ok, "client_error": client_error, "server_error": server_error,
             "rate_limited": 0, "quota_exceeded": 0, "left": left}
 
 
@@ -300,6 +311,86 @@ def test_engine_fault_is_answered_and_given_back(fault, endpoint, new_key, insta
     install()
     assert_succeeds(call(endpoint, secret))
     assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=0)
+
+
+# The page worker: killed mid-page, dead between requests, stopped for time or memory. Each
+# time the same installed handler (one warm instance) answers the next request with text.
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_worker_killed_mid_page_is_answered_and_replaced(endpoint, new_key, install, call, table,
+                                                           tesseract_cmd, tmp_path):
+    # GIVEN a key with two calls a day, and a page whose reading kills its worker process (as
+    # the kernel would), once
+    endpoint = ENDPOINTS[endpoint]
+    secret = new_key(TWO_A_DAY)
+    killed = tmp_path / "killed-once"
+    install(tesseract_cmd=fake_tesseract(
+        tmp_path, f'[ -e "{killed}" ] || {{ touch "{killed}"; kill -KILL $PPID; sleep 5; }}\n'
+                  f'exec "{tesseract_cmd}" "$@"'))
+    # WHEN the key calls
+    answer = call(endpoint, secret)
+    # THEN it is the engine's documented failure, given back
+    assert answer.is_documented(ENGINE_FAILED, secret), answer.body
+    assert usage_of(table, secret) == day(server_error=1, left=2)
+    # AND the same instance reads the next request, in a new worker
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=1)
+
+
+def test_a_worker_that_died_between_requests_is_replaced_before_the_next(new_key, install, call, table):
+    # GIVEN a warm instance whose page workers have all died since its last request
+    secret = new_key(TWO_A_DAY)
+    installed = install()
+    assert_succeeds(call(ENDPOINTS["gugudata v1"], secret))
+    workers = list(installed.recognizer.worker_processes())
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    # WHEN the next request comes
+    answer = call(ENDPOINTS["universal"], secret)
+    # THEN it is read as usual, by new workers
+    assert_succeeds(answer)
+    assert set(installed.recognizer.worker_processes()).isdisjoint(workers)
+    assert usage_of(table, secret) == day(calls=2, ok=2, left=0)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_page_that_decodes_past_its_time_is_stopped_and_given_back(endpoint, new_key, install, call, table):
+    # GIVEN a key with two calls a day, and a progressive JPEG of 8,000 scans, which keeps a
+    # decoder busy for about a minute; decoding may take 2 s here
+    endpoint = ENDPOINTS[endpoint]
+    secret = new_key(TWO_A_DAY)
+    install(max_decode_seconds=2.0)
+    # WHEN the key sends it
+    answer = call(endpoint, secret, image=jpeg_with_many_scans())
+    # THEN the page is stopped: the answer is the documented "out of time", given back
+    assert answer.is_documented(OUT_OF_TIME, secret), answer.body
+    assert usage_of(table, secret) == day(server_error=1, left=2)
+    # AND the same instance reads the next request
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=1)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_page_over_the_workers_memory_is_413_and_given_back(endpoint, new_key, install, call, table):
+    # GIVEN a key with two calls a day, a worker capped at 300 MB (a deployment's cap stands
+    # several times higher), and a page within the pixel limit that needs more than that
+    endpoint = ENDPOINTS[endpoint]
+    secret = new_key(TWO_A_DAY)
+    install(worker_memory_mb=300)
+    # WHEN the key sends it
+    answer = call(endpoint, secret, image=transparent_40_megapixel_png())
+    # THEN it is a 413 in the dialect's envelope, and not charged
+    assert answer.is_documented(OVER_MEMORY, secret), answer.body
+    assert usage_of(table, secret) == day(client_error=1, left=2)
+    # AND the same instance reads the next request
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, client_error=1, left=1)
+
+
+@functools.cache
+def transparent_40_megapixel_png() -> bytes:
+    return encode(Image.new("LA", (8000, 5000), (0, 0)), "PNG")
 
 
 # The Lambda's clock: a request that has too little time left.
@@ -417,7 +508,7 @@ def test_a_trial_charge_is_never_left_half_done(new_key, install, call, table, d
     answer = call(ENDPOINTS["gugudata v1"], secret, STORE_FAULT_SECONDS)
     dynamodb.heal()
     # THEN whichever way it ended, the trial paid for it only if it was served
-    guard = AccessGuard(table)
+    guard = AccessGuard(table, clock=CLOCK)
     left = guard.usage(guard.check(secret, None)).remaining["trial"]
     if answer.situation == ENDPOINTS["gugudata v1"].answers[OK]:
         assert left == 0

@@ -11,6 +11,10 @@ from datetime import timedelta
 
 _LANGUAGES = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
 MiB = 1024 * 1024
+# What the handler's own process keeps of the function's memory (it holds the request, not pages).
+HANDLER_MEMORY_MB = 256
+# The least address space a page worker reads ordinary pages in.
+MIN_WORKER_MEMORY_MB = 640
 
 
 class ConfigurationError(ValueError):
@@ -43,6 +47,12 @@ class Settings:
     tupu_max_image_bytes: int = 10 * MiB
     # Images of one request read at once, each by its own single-threaded Tesseract.
     parallel_images: int = 2
+    # How long decoding or rendering one page may take in its worker before it is stopped.
+    max_decode_seconds: float = 10.0
+    # The Lambda's memory (Lambda says it in AWS_LAMBDA_FUNCTION_MEMORY_SIZE): the workers'
+    # memory caps are cut from it, unless WORKER_MEMORY_MB sets each worker's cap itself.
+    function_memory_mb: int = 1769
+    worker_memory_mb: int | None = None
 
     def __post_init__(self) -> None:
         _check(bool(self.appkeys_table), "APPKEYS_TABLE must name the appkeys table")
@@ -65,11 +75,29 @@ class Settings:
         _check(1 <= self.max_images_per_request <= 50, "MAX_IMAGES_PER_REQUEST must be 1..50")
         _check(1024 <= self.tupu_max_image_bytes <= 50 * MiB, "TUPU_MAX_IMAGE_BYTES must be 1 KiB..50 MiB")
         _check(1 <= self.parallel_images <= 16, "PARALLEL_IMAGES must be 1..16")
+        _check(1 <= self.max_decode_seconds <= 60, "MAX_DECODE_SECONDS must be 1..60")
+        _check(
+            HANDLER_MEMORY_MB + MIN_WORKER_MEMORY_MB <= self.function_memory_mb <= 10240,
+            f"AWS_LAMBDA_FUNCTION_MEMORY_SIZE must be {HANDLER_MEMORY_MB + MIN_WORKER_MEMORY_MB}..10240",
+        )
+        _check(
+            self.worker_memory_mb is None or 128 <= self.worker_memory_mb < self.function_memory_mb,
+            "WORKER_MEMORY_MB must be 128.. and under the function's memory",
+        )
         for network in self.url_allowed_networks:
             try:
                 ipaddress.ip_network(network)
             except ValueError:
                 raise ConfigurationError(f"URL_ALLOWED_NETWORKS: {network!r} is not a CIDR") from None
+
+    @property
+    def worker_memory_bytes(self) -> int:
+        """Each page worker's address-space cap: what the handler leaves, shared by the workers
+        that may run at once, never under what a worker needs to read an ordinary page."""
+        if self.worker_memory_mb is not None:
+            return self.worker_memory_mb * MiB
+        share = (self.function_memory_mb - HANDLER_MEMORY_MB) // self.parallel_images
+        return max(share, MIN_WORKER_MEMORY_MB) * MiB
 
     @property
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -128,6 +156,9 @@ class Settings:
             max_images_per_request=number("MAX_IMAGES_PER_REQUEST", defaults.max_images_per_request),
             tupu_max_image_bytes=number("TUPU_MAX_IMAGE_BYTES", defaults.tupu_max_image_bytes),
             parallel_images=number("PARALLEL_IMAGES", defaults.parallel_images),
+            max_decode_seconds=number("MAX_DECODE_SECONDS", defaults.max_decode_seconds, float),
+            function_memory_mb=number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", defaults.function_memory_mb),
+            worker_memory_mb=number("WORKER_MEMORY_MB", None),
         )
 
 

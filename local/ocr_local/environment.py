@@ -26,6 +26,8 @@ def function_environment(
     environment.update(
         APPKEYS_TABLE=LOCAL_TABLE_NAME,
         POWERTOOLS_TRACE_DISABLED="true",
+        # Lambda's own variable, which the page workers' memory caps are cut from.
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory_mb),
     )
     if allowed_networks:
         environment["URL_ALLOWED_NETWORKS"] = ",".join(allowed_networks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -68,8 +69,13 @@ class Recognizer:
         self.max_recognition_pixels = max_recognition_pixels
 
     def recognize(
-        self, data: bytes, timeout_seconds: float, options: RecognitionOptions = RecognitionOptions()
+        self,
+        data: bytes,
+        timeout_seconds: float,
+        options: RecognitionOptions = RecognitionOptions(),
+        on_decoded: Callable[[], None] = lambda: None,
     ) -> RecognitionResult:
+        """``on_decoded`` is called once the upload is decoded, before recognition begins."""
         deadline = time.monotonic() + timeout_seconds
         languages = self._languages(options.languages)
         limits = self.limits
@@ -78,6 +84,7 @@ class Recognizer:
         # Slicing exists to read small print on big pages: it must see every pixel.
         cap = None if options.slice_large_images else self.max_recognition_pixels
         page = prepare_image(data, limits, options.pdf_page, options.formats, options.still_only, cap)
+        on_decoded()
         transform = PageTransform(*page.original_size).scaled_to(page.image.size)
         angle = 0.0
 
@@ -109,13 +116,7 @@ class Recognizer:
         options: RecognitionOptions = RecognitionOptions(),
     ) -> list[RecognitionResult]:
         """One result per image, in order; images are read in parallel, one Tesseract each."""
-        if len(images) == 1:
-            return [self.recognize(images[0], timeout_seconds, options)]
-        deadline = time.monotonic() + timeout_seconds
-        with ThreadPoolExecutor(max_workers=min(self.parallel_images, len(images))) as pool:
-            futures = [pool.submit(lambda d=data: self.recognize(d, _left(deadline), options))
-                       for data in images]
-            return [future.result() for future in futures]
+        return read_in_parallel(self.recognize, images, timeout_seconds, options, self.parallel_images)
 
     def _read(
         self, page: PreparedImage, languages: str, options: RecognitionOptions, deadline: float
@@ -197,6 +198,22 @@ class Recognizer:
                 if core_top <= centre < core_bottom:
                     merged.append(line)
         return merged
+
+
+def read_in_parallel(
+    recognize: Callable[[bytes, float, RecognitionOptions], RecognitionResult],
+    images: list[bytes],
+    timeout_seconds: float,
+    options: RecognitionOptions,
+    parallel: int,
+) -> list[RecognitionResult]:
+    """One result per image, in order, ``parallel`` at a time, all by one deadline."""
+    if len(images) == 1:
+        return [recognize(images[0], timeout_seconds, options)]
+    deadline = time.monotonic() + timeout_seconds
+    with ThreadPoolExecutor(max_workers=min(parallel, len(images))) as pool:
+        futures = [pool.submit(lambda d=data: recognize(d, _left(deadline), options)) for data in images]
+        return [future.result() for future in futures]
 
 
 def _worth_turning(page: PreparedImage, options: RecognitionOptions) -> bool:
