@@ -86,8 +86,9 @@ def test_rate_limit_is_502_with_http_429(call, add_key, add_plan, service):
     assert_code(call(image=BLANK, appkey=secret), 429, 502)
 
 
-def test_request_count_over_the_quota_is_505(call, add_key, add_plan):
+def test_request_count_over_the_quota_is_505(call, add_key, add_plan, service):
     secret = add_key("k-legacy-quota-00000000", plan=add_plan("two-a-day", daily_quota=2))
+    service.access.clock = lambda: 1_800_000_000.0  # one day, whenever the test runs
     assert call(image=BLANK, appkey=secret)[1]["DataStatus"]["StatusCode"] == 100
     assert call(image=BLANK, appkey=secret)[1]["DataStatus"]["StatusCode"] == 100
     assert_code(call(image=BLANK, appkey=secret), 200, 505)
