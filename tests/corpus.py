@@ -28,6 +28,13 @@ from PIL import Image
 
 from helpers import encode, eval_image, eval_truth
 from ocr_local.forms import multipart_form
+from ocr_local.hostile_files import (
+    jpeg_with_many_scans,
+    pdf_with_a_huge_image,
+    pdf_with_costly_shading,
+    png_pdf_polyglot,
+    png_saying_pdf,
+)
 from ocr_local.pdf_files import pdf_file
 
 V1, LEGACY, UNIVERSAL, TUPU, TENCENT = "gugudata-v1", "gugudata-legacy", "universal", "tupu", "tencent"
@@ -61,6 +68,8 @@ _PARAM = "InvalidParameterValue.InvalidParameterValueLimit"
 _DECODE = "FailedOperation.ImageDecodeFailed"
 _SIZE = "FailedOperation.ImageSizeTooLarge"
 _DOWNLOAD = "FailedOperation.DownLoadError"
+_TIMEOUT = "FailedOperation.EngineRecognizeTimeout"
+_UNKNOWN = "UnknownParameter"
 
 #                                 gugudata v1   gugudata legacy  universal                 tupu        tencent
 EXPECTED: dict[str, tuple] = {
@@ -117,6 +126,28 @@ EXPECTED: dict[str, tuple] = {
     "url_private_10":              (None,       None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
     "url_metadata_169_254":        (None,       None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
     "url_loopback_ipv6":           (None,       None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
+    # Round two: found by a red-team pass. Field counts are bounded before anything walks
+    # them; unknown names are listed short.
+    "json_100000_names":           ((400, 101), (200, 501), (400, "invalid_request"),   (400, 400), (200, _PARAM)),
+    "sixty_long_unknown_names":    ((400, 101), (200, 501), (400, "invalid_request"),   (400, 400), (200, _UNKNOWN)),
+    "page_number_5000_digits":     (None,       None,       (400, "invalid_request"),   None,       (200, _PARAM)),
+    # One format decision from the bytes, the same on every route: a signature at byte 0 wins.
+    "png_whose_text_says_pdf":     ((200, 100), (200, 100), (200, 0),                   (200, 0),   (200, None)),
+    "png_pdf_polyglot":            ((200, 100), (200, 100), (200, 0),                   (200, 0),   (200, None)),
+    # Decoding and rendering under a time limit and the pixel limit: a page too costly to
+    # decode is stopped (503, not charged); an image inside a PDF is held to the pixel limit.
+    "pdf_image_26000x26000":       ((415, 101), (200, 501), (413, "image_too_large"),   (415, 415), (200, _SIZE)),
+    "pdf_costly_shading":          ((415, 101), (200, 501), (503, "unavailable"),       (415, 415), (200, _TIMEOUT)),
+    "jpeg_8000_scans":             ((503, 110), (200, -1),  (503, "unavailable"),       (503, 503), (200, _TIMEOUT)),
+    # Downloads end at one deadline, however the server dribbles.
+    "url_trickled_headers":        (None,       None,       (502, "download_failed"),   (502, 502), (200, _DOWNLOAD)),
+    "url_endless_100_continue":    (None,       None,       (502, "download_failed"),   (502, 502), (200, _DOWNLOAD)),
+    # Every IPv6 form of an internal IPv4, and a name that does not resolve, get one answer.
+    "url_ipv4_mapped_loopback":    (None,       None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
+    "url_ipv4_compatible_loopback": (None,      None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
+    "url_nat64_metadata":          (None,       None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
+    "url_site_local_ipv6":         (None,       None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
+    "url_host_that_does_not_resolve": (None,    None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
 }
 
 
@@ -378,6 +409,9 @@ class Case:
     size: tuple[int, int] | None = None
     # True: sent to the server without an allow-list, as deployed.
     strict: bool = False
+    # Seconds the answer must come within, on a slow shared machine; every case is well inside
+    # the function's 28 s, those the decoder or a download is stopped for included.
+    within: float = 15.0
 
     def message_pattern(self, endpoint: str) -> str:
         return dict(self.says_on).get(endpoint, self.says)
@@ -486,6 +520,35 @@ def _data_uri_pdf(endpoint: str, target: Target) -> HttpRequest | None:
     return base64_field(endpoint, target, data_uri("application/pdf", text_pdf()))
 
 
+# The one answer for a host that does not resolve and one that is internal.
+NOT_PUBLIC = "does not resolve to a public address"
+
+
+def _many_json_names(endpoint: str, target: Target) -> HttpRequest:
+    return json_request(endpoint, target, {f"name{index:06d}": "x" for index in range(100_000)})
+
+
+def _sixty_long_unknown_names(endpoint: str, target: Target) -> HttpRequest:
+    names = {f"{index:02d}" + "n" * 198: "x" for index in range(60)}
+    if endpoint == TENCENT:
+        return json_request(endpoint, target, {"ImageBase64": base64.b64encode(one_pixel_png()).decode(), **names})
+    return json_request(endpoint, target, names)
+
+
+def _page_number_of_5000_digits(endpoint: str, target: Target) -> HttpRequest | None:
+    encoded = base64.b64encode(text_pdf()).decode("ascii")
+    if endpoint == UNIVERSAL:
+        return json_request(endpoint, target, {"image_base64": encoded, "pdf_page": "9" * 5000})
+    if endpoint == TENCENT:
+        return json_request(endpoint, target, {"ImageBase64": encoded, "IsPdf": True, "PdfPageNumber": "9" * 5000})
+    return None
+
+
+@cache
+def _pdf_with_a_huge_image() -> bytes:
+    return pdf_with_a_huge_image()
+
+
 @cache
 def one_pixel_png() -> bytes:
     return encode(Image.new("L", (1, 1), 255), "PNG")
@@ -558,13 +621,46 @@ CASES: tuple[Case, ...] = (
     url_case("url_longer_than_declared", "a URL sending more bytes than its Content-Length",
              "{images}/longer-than-declared", reads=PAGE_TEXT, size=(640, 480)),
     url_case("url_loopback_ipv4", "http://127.0.0.1:PORT/phototest.tif (an image that is there)",
-             "http://127.0.0.1:{port}/phototest.tif", says="internal address", strict=True),
+             "http://127.0.0.1:{port}/phototest.tif", says=NOT_PUBLIC, strict=True),
     url_case("url_private_10", "http://10.0.0.1/image.png", "http://10.0.0.1/image.png",
-             says="internal address", strict=True),
+             says=NOT_PUBLIC, strict=True),
     url_case("url_metadata_169_254", "http://169.254.169.254/latest/meta-data/",
-             "http://169.254.169.254/latest/meta-data/", says="internal address", strict=True),
+             "http://169.254.169.254/latest/meta-data/", says=NOT_PUBLIC, strict=True),
     url_case("url_loopback_ipv6", "http://[::1]:PORT/phototest.tif", "http://[::1]:{port}/phototest.tif",
-             says="internal address", strict=True),
+             says=NOT_PUBLIC, strict=True),
+    Case("json_100000_names", "a JSON body of 100,000 names (1.5 MB)", _many_json_names,
+         says="more than 64 fields", within=5.0),
+    Case("sixty_long_unknown_names", "60 unknown names of 200 characters", _sixty_long_unknown_names,
+         says="unknown (field|parameter).*and 55 more", within=5.0),
+    Case("page_number_5000_digits", "pdf_page / PdfPageNumber of 5,000 digits", _page_number_of_5000_digits,
+         says="page number from 1", within=5.0),
+    image_case("png_whose_text_says_pdf", "a PNG page whose text chunk says %PDF-", lambda: png_saying_pdf(page_png()),
+               "page.png", pdf=True, reads=PAGE_TEXT, size=(640, 480)),
+    image_case("png_pdf_polyglot", "a PNG page carrying a whole PDF (a polyglot)",
+               lambda: png_pdf_polyglot(page_png(), text_pdf()), "page.png", pdf=True, reads=PAGE_TEXT,
+               size=(640, 480)),
+    image_case("pdf_image_26000x26000", "a 0.6 MB PDF showing one 26000x26000 image", _pdf_with_a_huge_image,
+               "huge.pdf", "application/pdf", pdf=True, says="not a supported image",
+               says_on=on_pdf_readers("26000x26000")),
+    image_case("pdf_costly_shading", "a 14 KB PDF whose shading runs a 3,000-operator function per pixel",
+               pdf_with_costly_shading, "shading.pdf", "application/pdf", pdf=True,
+               says="not a supported image", says_on=on_pdf_readers("more time than allowed")),
+    image_case("jpeg_8000_scans", "a 0.3 MB progressive JPEG of 8,000 scans", jpeg_with_many_scans,
+               "scans.jpg", "image/jpeg", says="more time than allowed"),
+    url_case("url_trickled_headers", "a URL whose headers come one byte a second",
+             "{images}/trickle-headers", says="longer than allowed"),
+    url_case("url_endless_100_continue", "a URL that answers 100 Continue without end",
+             "{images}/endless-continue", says="longer than allowed"),
+    url_case("url_ipv4_mapped_loopback", "http://[::ffff:127.0.0.1]:PORT/phototest.tif",
+             "http://[::ffff:127.0.0.1]:{port}/phototest.tif", says=NOT_PUBLIC, strict=True, within=5.0),
+    url_case("url_ipv4_compatible_loopback", "http://[::127.0.0.1]:PORT/phototest.tif",
+             "http://[::127.0.0.1]:{port}/phototest.tif", says=NOT_PUBLIC, strict=True, within=5.0),
+    url_case("url_nat64_metadata", "http://[64:ff9b::169.254.169.254]/latest/meta-data/",
+             "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", says=NOT_PUBLIC, strict=True, within=5.0),
+    url_case("url_site_local_ipv6", "http://[fec0::1]/image.png", "http://[fec0::1]/image.png",
+             says=NOT_PUBLIC, strict=True, within=5.0),
+    url_case("url_host_that_does_not_resolve", "http://no-such-host.invalid/image.png",
+             "http://no-such-host.invalid/image.png", says=NOT_PUBLIC, strict=True, within=5.0),
 )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -142,10 +144,14 @@ def test_each_input_gets_its_documented_answer(case: Case, endpoint: str, reques
     http_request = case.build(endpoint, Target(server.appkey, image_server.base_url))
 
     # WHEN it is sent over HTTP
+    started = time.monotonic()
     status, headers, raw = server.send("POST", http_request.path, http_request.body, http_request.headers,
                                        http_request.query)
+    elapsed = time.monotonic() - started
     content_type = headers.get("Content-Type", "")
 
+    # THEN it is answered in its time, well inside the function's own
+    assert elapsed <= case.within, f"answered after {elapsed:.1f} s"
     # THEN the answer is the documented status and code, in the dialect's JSON envelope
     assert content_type.startswith("application/json")
     answer = read_answer(endpoint, status, raw)
@@ -159,3 +165,25 @@ def test_each_input_gets_its_documented_answer(case: Case, endpoint: str, reques
         assert_read_correctly(case, endpoint, http_request, answer)
     else:
         assert re.search(case.message_pattern(endpoint), answer.message, re.IGNORECASE), answer.message
+
+
+def test_the_instances_answer_right_after_a_page_is_stopped(local_server):
+    # GIVEN a page that keeps the decoder busy until its worker is stopped
+    from corpus import PATHS, Target, jpeg_with_many_scans, upload
+    from ocr_local.template import PROJECT_ROOT
+
+    target = Target(local_server.appkey, "http://127.0.0.1:1")
+    stopped = upload(V1, target, jpeg_with_many_scans(), "scans.jpg", "image/jpeg")
+    status, _, raw = local_server.send("POST", stopped.path, stopped.body, stopped.headers, stopped.query)
+    assert status == 503, raw
+    # WHEN the demo is asked for, and two real pages are read at once (one per local instance)
+    demo_status, _, demo = local_server.send("GET", PATHS[V1] + "/demo", b"", (), ())
+    demo_image = (PROJECT_ROOT / "functions" / "ocr_api" / "api" / "demo.png").read_bytes()
+    page = upload(V1, target, demo_image, "demo.png")
+    with ThreadPoolExecutor(max_workers=2) as clients:
+        answers = list(clients.map(
+            lambda _: local_server.send("POST", page.path, page.body, page.headers, page.query), range(2)))
+    # THEN every answer is a success with the demo's text
+    assert demo_status == 200 and "OCR" in demo.decode()
+    for status, _, raw in answers:
+        assert status == 200 and "Image to text in one API call" in raw.decode(), raw

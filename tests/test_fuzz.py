@@ -657,7 +657,7 @@ def test_image_urls_go_out_percent_encoded_whatever_they_hold(answer, image_serv
     url = f"{IMAGE_SERVER}/to-private?q=\x1b \u4f8b%41"
     result = answer("universal", Request("application/json", json.dumps({"url": url}).encode()))
     # The image server answered with a redirect to a private address, which was refused.
-    assert result.label == BAD_REQUEST["universal"] and "internal address" in result.messages[0]
+    assert result.label == BAD_REQUEST["universal"] and "does not resolve to a public address" in result.messages[0]
     path, _ = image_server.requests[-1]
     assert path == "/to-private?q=%1B%20%E4%BE%8B%41"
 
@@ -665,7 +665,7 @@ def test_image_urls_go_out_percent_encoded_whatever_they_hold(answer, image_serv
 def test_a_referer_in_any_script_goes_out_percent_encoded_on_one_line(answer, image_server):
     fields = [("image", f"{IMAGE_SERVER}/to-private"), ("referer", "https://\u4f8b.cn/\u9875\r\nX-Injected: 1")]
     result = answer("tupu", Request(*multipart_form(fields=fields)))
-    assert result.label == BAD_REQUEST["tupu"] and "internal address" in result.messages[0]
+    assert result.label == BAD_REQUEST["tupu"] and "does not resolve to a public address" in result.messages[0]
     _, headers = image_server.requests[-1]
     assert headers["Referer"] == "https://%E4%BE%8B.cn/%E9%A1%B5%0D%0AX-Injected:%201"
     assert "X-Injected" not in headers

@@ -145,6 +145,6 @@ def test_key_errors(call, add_key):
 def test_download_and_engine_failures(call, reconfigure, image_server, tmp_path):
     reconfigure(url_allowed_networks=("127.0.0.1/32",))
     assert_error(call(fields=[("image", image_server.url("/missing"))]), 502, "HTTP 404")
-    assert_error(call(fields=[("image", "http://169.254.169.254/latest/meta-data/")]), 400, "internal address")
+    assert_error(call(fields=[("image", "http://169.254.169.254/latest/meta-data/")]), 400, "does not resolve to a public address")
     reconfigure(tesseract_cmd=fake_tesseract(tmp_path, "exit 3"))
     assert_error(call(files=[image()]), 500, "failed")

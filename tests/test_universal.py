@@ -270,13 +270,13 @@ def test_bad_requests_are_400(call, request_kwargs, says):
      "http://[fd00:ec2::254]/", "http://[::ffff:127.0.0.1]/a.png", "http://0.0.0.0/"],
 )
 def test_private_loopback_and_metadata_addresses_are_refused(call, url):
-    assert_error(call(json_body={"url": url}), 400, "invalid_request", "internal address")
+    assert_error(call(json_body={"url": url}), 400, "invalid_request", "does not resolve to a public address")
 
 
 def test_redirects_to_private_addresses_are_refused(call, reconfigure, image_server):
     reconfigure(url_allowed_networks=LOCAL)
     for path in ("/to-metadata", "/to-private"):
-        assert_error(call(json_body={"url": image_server.url(path)}), 400, "invalid_request", "internal address")
+        assert_error(call(json_body={"url": image_server.url(path)}), 400, "invalid_request", "does not resolve to a public address")
 
 
 def test_download_failures_are_502(call, reconfigure, image_server):

@@ -51,6 +51,7 @@ from urllib.parse import parse_qsl
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.forms import multipart_form
+from ocr_local.hostile_files import jpeg_with_many_scans, pdf_with_costly_shading, png_pdf_polyglot, png_saying_pdf
 from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_local.pdf_files import pdf_file
 from ocr_local.template import PROJECT_ROOT, ApiSpec
@@ -462,6 +463,13 @@ def seed_images() -> dict[str, bytes]:
         "webp-animated": encoded(rgb, "WEBP", save_all=True, append_images=[inverted.convert("RGB")], duration=100),
         "pdf-text": _text_pdf(),
         "pdf-image": encoded(page, "PDF", resolution=300),
+        # Small, quick forms of the hostile inputs of README's Reliability section, for the
+        # fuzzers to grow: a calculator-function shading, repeated progressive scans, a PNG
+        # whose text says %PDF-, and a PNG carrying a whole PDF.
+        "pdf-shading-function": pdf_with_costly_shading(operators=30, width_pt=40, height_pt=18),
+        "jpeg-repeated-scans": jpeg_with_many_scans(scans=20, side=48),
+        "png-text-says-pdf": png_saying_pdf(encoded(page, "PNG")),
+        "png-pdf-polyglot": png_pdf_polyglot(encoded(page, "PNG"), _text_pdf()),
     }
 
 
