@@ -183,14 +183,10 @@ def _count(query: dict[str, list[str]]) -> int:
 
 def _check_field_count(count: int) -> None:
     if count > MAX_FIELDS:
-        raise _too_many_fields()
-
-
-def _too_many_fields() -> InvalidRequest:
-    return InvalidRequest(
-        f"the request has more than {MAX_FIELDS} fields (query and body together); "
-        f"at most {MAX_FIELDS} are read"
-    )
+        raise InvalidRequest(
+            f"the request has more than {MAX_FIELDS} fields (query and body together); "
+            f"at most {MAX_FIELDS} are read"
+        )
 
 
 def _multipart_fields(body: bytes, boundary: str | None) -> tuple[Field, ...]:

@@ -34,7 +34,6 @@ from ocr_api.errors import (
     EmptyImage,
     ImageTooLarge,
     ImageTooManyBytes,
-    ImageTooManyPixels,
     InvalidRequest,
     QuotaExceeded,
     RateLimited,
@@ -79,7 +78,7 @@ _ERROR_CODES = (
     # Tencent reads JSON only; a body in another type is a bad parameter, not our failure.
     (UnsupportedContentType, "InvalidParameterValue.InvalidParameterValueLimit"),
     (ImageTooManyBytes, "LimitExceeded.TooLargeFileError"),
-    (ImageTooManyPixels, "FailedOperation.ImageSizeTooLarge"),
+    # Over the pixel limit, or needing more memory than a page worker has.
     (ImageTooLarge, "FailedOperation.ImageSizeTooLarge"),
     (UnsupportedImage, "FailedOperation.ImageDecodeFailed"),
     (NoTextFound, "FailedOperation.ImageNoText"),
