@@ -354,38 +354,43 @@ def test_a_worker_that_died_between_requests_is_replaced_before_the_next(new_key
     assert usage_of(table, secret) == day(calls=2, ok=2, left=0)
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_page_that_decodes_past_its_time_is_stopped_and_given_back(endpoint, new_key, install, call, table):
-    # GIVEN a key with two calls a day, and a progressive JPEG of 8,000 scans, which keeps a
-    # decoder busy for about a minute; decoding may take 2 s here
-    endpoint = ENDPOINTS[endpoint]
-    secret = new_key(TWO_A_DAY)
-    install(max_decode_seconds=2.0)
-    # WHEN the key sends it
-    answer = call(endpoint, secret, image=jpeg_with_many_scans())
-    # THEN the page is stopped: the answer is the documented "out of time", given back
-    assert answer.is_documented(OUT_OF_TIME, secret), answer.body
-    assert usage_of(table, secret) == day(server_error=1, left=2)
-    # AND the same instance reads the next request
-    assert_succeeds(call(endpoint, secret))
-    assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=1)
+@dataclass(frozen=True)
+class StoppedPage:
+    # What the worker is allowed here (a deployment allows several times more), and the page.
+    limits: dict
+    image: Callable[[], bytes]
+    situation: str
+    # How the key's day counts the refused call: given back either way.
+    counted: dict
+
+
+STOPPED_PAGES = {
+    # A progressive JPEG of 8,000 scans keeps a decoder busy for about a minute.
+    "decodes past its time": StoppedPage({"max_decode_seconds": 2.0}, lambda: jpeg_with_many_scans(),
+                                         OUT_OF_TIME, {"server_error": 1}),
+    # A 40-megapixel transparent PNG is within the pixel limit, and needs more than 300 MB.
+    "needs more than the worker's memory": StoppedPage({"worker_memory_mb": 300},
+                                                       lambda: transparent_40_megapixel_png(),
+                                                       OVER_MEMORY, {"client_error": 1}),
+}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_page_over_the_workers_memory_is_413_and_given_back(endpoint, new_key, install, call, table):
-    # GIVEN a key with two calls a day, a worker capped at 300 MB (a deployment's cap stands
-    # several times higher), and a page within the pixel limit that needs more than that
-    endpoint = ENDPOINTS[endpoint]
+@pytest.mark.parametrize("stopped", STOPPED_PAGES)
+def test_a_page_the_worker_is_stopped_for_is_answered_and_given_back(stopped, endpoint, new_key, install,
+                                                                      call, table):
+    # GIVEN a key with two calls a day, and a page that overruns its worker's limits
+    endpoint, stopped = ENDPOINTS[endpoint], STOPPED_PAGES[stopped]
     secret = new_key(TWO_A_DAY)
-    install(worker_memory_mb=300)
+    install(**stopped.limits)
     # WHEN the key sends it
-    answer = call(endpoint, secret, image=transparent_40_megapixel_png())
-    # THEN it is a 413 in the dialect's envelope, and not charged
-    assert answer.is_documented(OVER_MEMORY, secret), answer.body
-    assert usage_of(table, secret) == day(client_error=1, left=2)
-    # AND the same instance reads the next request
+    answer = call(endpoint, secret, image=stopped.image())
+    # THEN the worker is stopped: the answer is the documented one, and the call is given back
+    assert answer.is_documented(stopped.situation, secret), answer.body
+    assert usage_of(table, secret) == day(left=2, **stopped.counted)
+    # AND the same instance reads the next request, in a new worker
     assert_succeeds(call(endpoint, secret))
-    assert usage_of(table, secret) == day(calls=1, ok=1, client_error=1, left=1)
+    assert usage_of(table, secret) == day(calls=1, ok=1, left=1, **stopped.counted)
 
 
 @functools.cache
