@@ -3,6 +3,7 @@ and the template's plan catalog as CloudFormation runs it."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -12,8 +13,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import boto3
 import pytest
 
+from helpers import day_clock
 from ocr_api.errors import AppKeyForbidden, AppKeyUnknown, KeyStoreUnavailable, QuotaExceeded
 from ocr_api.keys import AccessGuard, AppKeyStore, Plan, hash_appkey
+from ocr_api.keys import __main__ as keys_main
 from ocr_api.keys.__main__ import main as keys_command
 from ocr_api.keys.template_plans import handler as plan_catalog
 from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
@@ -107,8 +110,11 @@ def test_a_key_on_an_unknown_plan_is_not_created(store, usage_plans, capsys):
     assert list(store.keys()) == [] and boto3.client("apigateway").get_api_keys()["items"] == []
 
 
-def test_operator_plans_have_usage_plans_and_limit_their_keys(store, usage_plans, capsys):
-    # GIVEN a plan of the operator's own, with a daily quota
+def test_operator_plans_have_usage_plans_and_limit_their_keys(store, usage_plans, capsys, monkeypatch):
+    # GIVEN a plan of the operator's own, with a daily quota, and one day for the calls and the
+    # command's report alike, whenever the test runs
+    clock = day_clock()
+    monkeypatch.setattr(keys_main, "AccessGuard", functools.partial(AccessGuard, clock=clock))
     run_keys(capsys, "plans", "create", "gold", "--rps", "20", "--burst", "40", "--daily", "2")
     gold = store.get_plan("gold")
     assert gold == Plan("gold", requests_per_second=20, burst=40, daily_quota=2,
@@ -125,14 +131,14 @@ def test_operator_plans_have_usage_plans_and_limit_their_keys(store, usage_plans
 
     # WHEN a key on it is used up
     secret, key_id = created_secret(run_keys(capsys, "create", "--name", "bob", "--plan", "gold"))
-    guard = AccessGuard(store)
+    guard = AccessGuard(store, clock=clock)
     guard.admit(secret, API)
     guard.admit(secret, API)
     with pytest.raises(QuotaExceeded):
         guard.admit(secret, API)
     # THEN the operator sees it, and the plan cannot go while the key is on it
     report = run_keys(capsys, "usage", key_id)
-    assert re.search(r"today \(\d{4}-\d\d-\d\d\)\s+calls 2 ", report) and "remaining: 0 today" in report
+    assert re.search(r"today \(2027-03-03\)\s+calls 2 ", report) and "remaining: 0 today" in report
     as_json = json.loads(run_keys(capsys, "usage", key_id, "--json"))
     assert as_json["today"]["quota_exceeded"] == 1 and as_json["plan"]["daily_quota"] == 2
     assert keys_command(["--table", LOCAL_TABLE_NAME, "plans", "delete", "gold"]) == 1
