@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from queue import LifoQueue
 
@@ -41,7 +42,7 @@ from ocr_api.errors import (
     RecognitionUnavailable,
     ServiceError,
 )
-from ocr_api.ocr.recognizer import RecognitionOptions, Recognizer, read_in_parallel
+from ocr_api.ocr.recognizer import RecognitionOptions, Recognizer
 from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine, Word
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,14 @@ class IsolatedRecognizer:
     def recognize_many(
         self, images: list[bytes], timeout_seconds: float, options: RecognitionOptions = RecognitionOptions()
     ) -> list[RecognitionResult]:
-        return read_in_parallel(self.recognize, images, timeout_seconds, options, self.workers)
+        """One result per image, in order, as many at once as there are workers, by one deadline."""
+        if len(images) == 1:
+            return [self.recognize(images[0], timeout_seconds, options)]
+        deadline = time.monotonic() + timeout_seconds
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(images))) as pool:
+            futures = [pool.submit(lambda d=data: self.recognize(d, deadline - time.monotonic(), options))
+                       for data in images]
+            return [future.result() for future in futures]
 
     def worker_processes(self) -> list[int]:
         """The process ids of the workers running now."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from PIL import Image, ImageStat
@@ -59,13 +58,11 @@ class Recognizer:
         engine: Tesseract,
         limits: ImageLimits,
         languages: str,
-        parallel_images: int = 2,
         max_recognition_pixels: int | None = None,
     ) -> None:
         self.engine = engine
         self.limits = limits
         self.languages = languages
-        self.parallel_images = parallel_images
         self.max_recognition_pixels = max_recognition_pixels
 
     def recognize(
@@ -108,15 +105,6 @@ class Recognizer:
             languages=languages,
             angle=angle,
         )
-
-    def recognize_many(
-        self,
-        images: list[bytes],
-        timeout_seconds: float,
-        options: RecognitionOptions = RecognitionOptions(),
-    ) -> list[RecognitionResult]:
-        """One result per image, in order; images are read in parallel, one Tesseract each."""
-        return read_in_parallel(self.recognize, images, timeout_seconds, options, self.parallel_images)
 
     def _read(
         self, page: PreparedImage, languages: str, options: RecognitionOptions, deadline: float
@@ -198,22 +186,6 @@ class Recognizer:
                 if core_top <= centre < core_bottom:
                     merged.append(line)
         return merged
-
-
-def read_in_parallel(
-    recognize: Callable[[bytes, float, RecognitionOptions], RecognitionResult],
-    images: list[bytes],
-    timeout_seconds: float,
-    options: RecognitionOptions,
-    parallel: int,
-) -> list[RecognitionResult]:
-    """One result per image, in order, ``parallel`` at a time, all by one deadline."""
-    if len(images) == 1:
-        return [recognize(images[0], timeout_seconds, options)]
-    deadline = time.monotonic() + timeout_seconds
-    with ThreadPoolExecutor(max_workers=min(parallel, len(images))) as pool:
-        futures = [pool.submit(lambda d=data: recognize(d, _left(deadline), options)) for data in images]
-        return [future.result() for future in futures]
 
 
 def _worth_turning(page: PreparedImage, options: RecognitionOptions) -> bool:
