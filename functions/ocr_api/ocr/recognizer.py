@@ -1,4 +1,4 @@
-"""Bytes in, text lines out: the one entry point every API dialect calls."""
+"""Bytes in, text lines out: reading one page. Every dialect reaches it through the page workers."""
 
 from __future__ import annotations
 
