@@ -27,7 +27,6 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -50,7 +49,7 @@ logger = logging.getLogger(__name__)
 _FRAME_HEADER = struct.Struct(">I")
 # The worker's own deadline comes this much before the handler's: a Tesseract that overruns is
 # stopped by the worker, which still has time to say so before the handler stops the worker.
-_REPLY_GRACE_SECONDS = 0.3
+_WORKER_DEADLINE_MARGIN_SECONDS = 0.3
 # The worker's environment: what Tesseract and Python need, nothing of the function's secrets.
 _PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR", "TESSDATA_PREFIX")
 
@@ -127,8 +126,8 @@ class PageWorker:
     def __init__(self, settings: RecognizerSettings, limits: WorkerLimits) -> None:
         self.settings = settings
         self.limits = limits
+        # Used by one thread at a time: IsolatedRecognizer lends each worker out to one page.
         self._process: subprocess.Popen | None = None
-        self._lock = threading.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -154,17 +153,16 @@ class PageWorker:
         }).encode())
 
     def recognize(self, data: bytes, deadline: float, options: RecognitionOptions) -> RecognitionResult:
-        with self._lock:
-            if time.monotonic() >= deadline:
-                raise RecognitionTimedOut("no time is left to recognise the image")
-            self._hand_over(data, deadline, options)
-            decoded_by = min(deadline, time.monotonic() + self.limits.decode_seconds)
-            reply = self._receive(decoded_by, "decoding the image took more time than allowed")
-            if reply.get("decoded"):
-                reply = self._receive(deadline, "recognition did not finish in the time this request has")
-            if reply.get("exiting"):
-                self._restart()  # it ran out of memory: the next page gets a fresh one
-            return _result_or_error(reply)
+        if time.monotonic() >= deadline:
+            raise RecognitionTimedOut("no time is left to recognise the image")
+        self._hand_over(data, deadline, options)
+        decoded_by = min(deadline, time.monotonic() + self.limits.decode_seconds)
+        reply = self._receive(decoded_by, "decoding the image took more time than allowed")
+        if reply.get("decoded"):
+            reply = self._receive(deadline, "recognition did not finish in the time this request has")
+        if reply.get("exiting"):
+            self._restart()  # it ran out of memory: the next page gets a fresh one
+        return _result_or_error(reply)
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -192,7 +190,7 @@ class PageWorker:
             self.start()
             try:
                 _send(self._process.stdin, json.dumps({
-                    "seconds": deadline - time.monotonic() - _REPLY_GRACE_SECONDS, "options": asdict(options),
+                    "seconds": deadline - time.monotonic() - _WORKER_DEADLINE_MARGIN_SECONDS, "options": asdict(options),
                 }).encode())
                 _send(self._process.stdin, data)
                 if json.loads(_receive(self._process.stdout, deadline)).get("received"):
