@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 echo "== Property-based and corpus checks, long profile"
-HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest -q -m reliability --deselect tests/test_load.py
+HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest -q -m reliability --deselect tests/reliability/test_load.py
 
 echo "== atheris for ${FUZZ_SECONDS:-600} s"
 .venv/bin/python -m ocr_local fuzz --seconds "${FUZZ_SECONDS:-600}"

@@ -48,4 +48,4 @@ echo "Importing the built functions under Python 3.12"
 (cd build/sam/OcrFunction && APPKEYS_TABLE=check AWS_DEFAULT_REGION=us-east-1 \
   POWERTOOLS_TRACE_DISABLED=true "$python312" -c "import ocr_api.app; print('ocr_api.app imports')")
 (cd build/sam/PlanCatalogFunction && AWS_DEFAULT_REGION=us-east-1 "$python312" -c \
-  "import ocr_api.keys.template_plans as m; assert callable(m.handler); print('the plan catalog imports')")
+  "import ocr_api.handlers.plan_catalog as m; assert callable(m.handler); print('the plan catalog imports')")

@@ -9,13 +9,17 @@ from dataclasses import replace
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 
-from ocr_api import dependencies
+from ocr_api.adapters.dynamodb_keys import AppKeyStore
+# Imported once before any test, as Lambda imports it before any request: it sets up the
+# service's logging, which must not be tied to one test's captured output.
+from ocr_api.app import lambda_handler
 from ocr_api.config import Settings
-from ocr_api.dependencies import Dependencies
-from ocr_api.keys import AppKey, AppKeyStore, Plan
+from ocr_api.keys import AppKey, Plan
+from ocr_api.service.ocr_service import OcrService, build_service
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
 from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
 from ocr_local.events import EVENTS_APPKEY
@@ -25,7 +29,6 @@ from ocr_local.template import ApiSpec, load_template
 from helpers import day_clock
 from image_server import ImageServer
 from local_server import LocalServer
-
 
 # Property-based tests (fuzzing, the API checked against openapi.yaml): a bounded, repeatable
 # run by default and in CI; HYPOTHESIS_PROFILE=long for the longer search (README, Reliability).
@@ -98,42 +101,62 @@ def settings(tesseract_cmd: str) -> Settings:
     )
 
 
+class Deployment:
+    """The Lambda handler over one service at a time; ``replace`` swaps the service (stopping the
+    page workers of the one before), as a new deployment would."""
+
+    def __init__(self) -> None:
+        self.service: OcrService | None = None
+        self.handler = None
+
+    def replace(self, service: OcrService) -> OcrService:
+        self.close()
+        self.service, self.handler = service, lambda_handler(service)
+        return service
+
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.close()
+
+
 @pytest.fixture
-def service(settings: Settings, store: AppKeyStore, add_key) -> Iterator[Dependencies]:
-    """The handler's dependencies, on moto and the real Tesseract, with the events/ appkey."""
+def deployment() -> Iterator[Deployment]:
+    deployed = Deployment()
+    yield deployed
+    deployed.close()
+
+
+@pytest.fixture
+def service(settings: Settings, store: AppKeyStore, add_key, deployment: Deployment) -> OcrService:
+    """The handler's service, on moto and the real Tesseract, with the events/ appkey."""
     add_key(EVENTS_APPKEY, name="events")
-    installed = Dependencies.from_settings(settings, store)
-    installed.access.clock = day_clock()
-    dependencies.install(installed)
-    yield installed
-    dependencies.install(None)
+    service = build_service(settings, store)
+    service.access.clock = day_clock()
+    return deployment.replace(service)
 
 
 @pytest.fixture
-def reconfigure(service: Dependencies, store: AppKeyStore):
-    """Reinstalls the dependencies with some settings changed (a fake engine, a limit)."""
+def reconfigure(service: OcrService, store: AppKeyStore, deployment: Deployment):
+    """Deploys the service again with some settings changed (a fake engine, a limit)."""
 
-    def apply(**changes) -> Dependencies:
-        changed = Dependencies.from_settings(replace(service.settings, **changes), store)
+    def apply(**changes) -> OcrService:
+        changed = build_service(replace(service.settings, **changes), store)
         changed.access.clock = service.access.clock
-        dependencies.install(changed)
-        return changed
+        return deployment.replace(changed)
 
     return apply
 
 
 @pytest.fixture
-def invoke(spec: ApiSpec, service: Dependencies):
+def invoke(spec: ApiSpec, service: OcrService, deployment: Deployment):
     """Calls the real Lambda handler with an event and a context that has a deadline."""
-    from ocr_api.app import handler
-
     function = spec.functions["OcrFunction"]
 
     def call(event: dict, remaining_seconds: float | None = None) -> dict:
         context = LocalLambdaContext(
             replace(function, timeout_seconds=remaining_seconds or function.timeout_seconds)
         )
-        return handler(event, context)
+        return deployment.handler(event, context)
 
     return call
 

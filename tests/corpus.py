@@ -26,16 +26,17 @@ from functools import cache
 
 from PIL import Image
 
-from helpers import encode, eval_image, eval_truth
 from ocr_local.forms import multipart_form
-from ocr_local.hostile_files import (
+from ocr_tools.hostile_files import (
     jpeg_with_many_scans,
     pdf_with_a_huge_image,
     pdf_with_costly_shading,
     png_pdf_polyglot,
     png_saying_pdf,
 )
-from ocr_local.pdf_files import pdf_file
+from ocr_tools.pdf_files import pdf_file
+
+from helpers import encode, eval_image, eval_truth
 
 V1, LEGACY, UNIVERSAL, TUPU, TENCENT = "gugudata-v1", "gugudata-legacy", "universal", "tupu", "tencent"
 ENDPOINTS = (V1, LEGACY, UNIVERSAL, TUPU, TENCENT)

@@ -1,25 +1,24 @@
-"""The Lambda entry point: routing only. Each API dialect lives in its own router."""
+"""The Lambda entry point: the service, built once per instance from the environment the
+template sets, behind every dialect's routes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from ocr_api.config import Settings
-from ocr_api.api import gugudata_legacy, gugudata_v1, tencent, tupu, universal, usage
-from ocr_api.api.metering import metrics
+from ocr_api.dialects import DIALECTS
+from ocr_api.dialects.endpoints import build_api
+from ocr_api.errors import ServiceError
+from ocr_api.service.metering import metrics
+from ocr_api.service.ocr_service import OcrService, build_service
 
 logger = Logger()
 # The core logs through the standard library; give those records the same JSON shape.
 copy_config_to_registered_loggers(source_logger=logger, include={"ocr_api"})
-
-app = APIGatewayRestResolver()
-app.include_router(gugudata_v1.router)
-app.include_router(gugudata_legacy.router)
-app.include_router(universal.router)
-app.include_router(tupu.router)
-app.include_router(tencent.router)
-app.include_router(usage.router)
 
 
 def _traced(function):
@@ -31,8 +30,27 @@ def _traced(function):
     return Tracer().capture_lambda_handler(function, capture_response=False)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@_traced
-def handler(event, context):
-    return app.resolve(event, context)
+def lambda_handler(service: OcrService) -> Callable[[dict, object], dict]:
+    """A Lambda handler serving the whole API with ``service``; its page workers start with the
+    first request, while that request is still being read and admitted."""
+    api = build_api(service, DIALECTS)
+    workers_started = False
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @metrics.log_metrics
+    @_traced
+    def handle(event: dict, context) -> dict:
+        nonlocal workers_started
+        if not workers_started:
+            workers_started = True
+            try:
+                service.start()
+            except ServiceError:
+                # Each page starts its worker again, and a failure there is that request's answer.
+                logger.exception("page workers could not be started")
+        return api.resolve(event, context)
+
+    return handle
+
+
+handler = lambda_handler(build_service(Settings.from_environment()))

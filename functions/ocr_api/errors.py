@@ -88,6 +88,12 @@ class QuotaExceeded(ServiceError):
     http_status = 429
 
 
+class NoTextFound(ServiceError):
+    """The image holds no text, where a dialect answers that with an error, not an empty list."""
+
+    http_status = 422
+
+
 class RecognitionFailed(ServiceError):
     """Tesseract ran and failed: a crash, a non-zero exit, or no output."""
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import boto3
 
-from ocr_api.keys import AppKeyStore, new_appkey
+from ocr_api.adapters.dynamodb_keys import AppKeyStore
+from ocr_api.keys import new_appkey
 from ocr_local.dynamodb import (
     LOCAL_AWS_ENVIRONMENT,
     EmbeddedDynamoDB,
@@ -33,7 +34,7 @@ from ocr_local.server import LocalApiGateway
 from ocr_local.template import PROJECT_ROOT, ApiSpec, load_template
 
 DEFAULT_DYNAMODB_PORT = 3001
-DEMO_IMAGE = PROJECT_ROOT / "functions" / "ocr_api" / "api" / "demo.png"
+DEMO_IMAGE = PROJECT_ROOT / "functions" / "ocr_api" / "service" / "demo.png"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,7 +116,7 @@ def invoke(args: argparse.Namespace) -> int:
 
 def keys(args: argparse.Namespace) -> int:
     """The key command, pointed at the local server's store."""
-    from ocr_api.keys.__main__ import main as keys_main
+    from ocr_api.cli.keys import main as keys_main
 
     os.environ.setdefault("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{DEFAULT_DYNAMODB_PORT}")
     os.environ.setdefault("APPKEYS_TABLE", LOCAL_TABLE_NAME)
@@ -125,20 +126,20 @@ def keys(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from ocr_local import bench
+    from ocr_tools import bench
 
     bench.run(args.eval_dir, args.out, args.repeats, args.languages, args.limit)
     return 0
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
-    from ocr_local import fuzz
+    from ocr_tools import fuzz
 
     return fuzz.run(args.target, args.seconds, args.out)
 
 
 def run_load(args: argparse.Namespace) -> int:
-    from ocr_local import load
+    from ocr_tools import load
 
     report = load.run(args.duration, args.users, args.out, args.instances)
     print(load.markdown(report), end="")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
-from dataclasses import replace
-
-from ocr_api.keys import DEFAULT_PLAN, AppKey, AppKeyStore
-from ocr_api.keys.gateway import GatewayKeys
-from ocr_api.keys.template_plans import plans_from_properties, write_plans
+from ocr_api.adapters.api_gateway_keys import GatewayKeys
+from ocr_api.adapters.dynamodb_keys import AppKeyStore
+from ocr_api.handlers.plan_catalog import plans_from_properties, write_plans
+from ocr_api.keys import DEFAULT_PLAN, AppKey
 from ocr_local.dynamodb import credentials_for_endpoint
 from ocr_local.template import ApiSpec, FunctionSpec
 

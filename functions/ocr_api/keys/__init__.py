@@ -1,9 +1,10 @@
-"""Appkeys and plans: keys stored hashed in DynamoDB, checked, limited and counted per request."""
+"""The domain of appkeys and plans: keys stored hashed, checked, limited and counted per
+request, against a ``KeyRepository`` (DynamoDB in ``ocr_api.adapters.dynamodb_keys``)."""
 
 from ocr_api.keys.access import AccessGuard, Admission
 from ocr_api.keys.model import AppKey, KeyStatus, hash_appkey, new_appkey
 from ocr_api.keys.plans import DEFAULT_PLAN, Plan, UsagePeriod
-from ocr_api.keys.store import AppKeyStore
+from ocr_api.keys.repository import KeyRepository
 from ocr_api.keys.usage import Outcome, UsageReport
 
 __all__ = [
@@ -11,7 +12,7 @@ __all__ = [
     "AccessGuard",
     "Admission",
     "AppKey",
-    "AppKeyStore",
+    "KeyRepository",
     "KeyStatus",
     "Outcome",
     "Plan",

@@ -17,9 +17,9 @@ from ocr_api.errors import (
     QuotaExceeded,
     RateLimited,
 )
-from ocr_api.keys.model import AppKey, KeyStatus, hash_appkey
+from ocr_api.keys.model import AppKey, KeyStatus, hash_appkey, utc_now
 from ocr_api.keys.plans import Plan, UsagePeriod
-from ocr_api.keys.store import AppKeyStore, utc_now
+from ocr_api.keys.repository import KeyRepository
 from ocr_api.keys.usage import Outcome, UsageReport
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class AccessGuard:
 
     def __init__(
         self,
-        store: AppKeyStore,
+        store: KeyRepository,
         cache_seconds: float = 30.0,
         clock: Callable[[], float] = time.time,
         utc_offset: timedelta = timedelta(0),

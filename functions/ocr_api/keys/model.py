@@ -75,3 +75,7 @@ class AppKey:
 
     def allows(self, api: str) -> bool:
         return not self.allowed_apis or api in self.allowed_apis
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

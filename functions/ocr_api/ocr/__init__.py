@@ -1,8 +1,10 @@
-"""The OCR core: image decoding and limits, the Tesseract call, and the result model.
+"""The OCR core: image decoding and limits, orientation, the engines behind one seam, and the
+result model.
 
-It knows nothing about AWS or HTTP, so a script, a test or any handler can use it.
+It knows nothing about AWS, HTTP or the network, so a script, a test or any handler can use it.
 """
 
+from ocr_api.ocr.engine import OcrEngine, Orientation, PageLayout
 from ocr_api.ocr.images import ImageLimits, PreparedImage, prepare_image
 from ocr_api.ocr.recognizer import RecognitionOptions, Recognizer
 from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine
@@ -11,6 +13,9 @@ from ocr_api.ocr.tesseract import Tesseract
 __all__ = [
     "BoundingBox",
     "ImageLimits",
+    "OcrEngine",
+    "Orientation",
+    "PageLayout",
     "PreparedImage",
     "RecognitionOptions",
     "RecognitionResult",

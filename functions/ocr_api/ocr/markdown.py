@@ -11,8 +11,7 @@ import re
 import statistics
 from itertools import groupby
 
-from ocr_api.ocr.result import RecognitionResult, TextLine
-from ocr_api.ocr.tesseract import join_words
+from ocr_api.ocr.result import RecognitionResult, TextLine, join_words
 
 _BULLET = re.compile(r"^\s*[•·●▪■◦‣\-*–—]\s+(?P<rest>.+)$")
 _NUMBERED = re.compile(r"^\s*(?P<number>\d{1,3})[.)、．]\s*(?P<rest>.+)$")

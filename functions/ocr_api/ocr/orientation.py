@@ -1,4 +1,4 @@
-"""Turning a page upright: quarter turns from Tesseract's orientation detection, then deskew.
+"""Turning a page upright: quarter turns from the engine's orientation detection, then deskew.
 
 Both decisions are made on a small copy (detection costs seconds on a full page, a fraction of
 a second on the copy); the corrections are applied to the full page and recorded in the
@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from PIL import Image
 
+from ocr_api.ocr.engine import Orientation
 from ocr_api.ocr.geometry import PageTransform
 from ocr_api.ocr.images import PreparedImage
-from ocr_api.ocr.tesseract import Orientation
 
 # Long side of the copy used for decisions: text stays legible for orientation detection.
 DECISION_SIDE = 1600

@@ -1,9 +1,9 @@
-"""Bytes in, text lines out: reading one page. Every dialect reaches it through the page workers."""
+"""Bytes in, text lines out: reading one page with one engine. Every dialect reaches it through
+the page workers."""
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -11,10 +11,10 @@ from PIL import Image, ImageStat
 
 from ocr_api.errors import InvalidRequest
 from ocr_api.ocr import orientation
+from ocr_api.ocr.engine import OcrEngine, PageLayout
 from ocr_api.ocr.geometry import PageTransform, enclosing_box
 from ocr_api.ocr.images import SUPPORTED_FORMATS, ImageLimits, PreparedImage, prepare_image
 from ocr_api.ocr.result import RecognitionResult, TextLine
-from ocr_api.ocr.tesseract import PSM_AUTO, PSM_BLOCK, PSM_SINGLE_LINE, Tesseract
 
 ALL_LANGUAGES = "all"
 # A first reading whose characters average less confidence than this is tried again upright.
@@ -55,7 +55,7 @@ class RecognitionOptions:
 class Recognizer:
     def __init__(
         self,
-        engine: Tesseract,
+        engine: OcrEngine,
         limits: ImageLimits,
         languages: str,
         max_recognition_pixels: int | None = None,
@@ -68,12 +68,12 @@ class Recognizer:
     def recognize(
         self,
         data: bytes,
-        timeout_seconds: float,
+        deadline: float,
         options: RecognitionOptions = RecognitionOptions(),
         on_decoded: Callable[[], None] = lambda: None,
     ) -> RecognitionResult:
-        """``on_decoded`` is called once the upload is decoded, before recognition begins."""
-        deadline = time.monotonic() + timeout_seconds
+        """The page read by ``deadline`` (a ``time.monotonic()`` instant); ``on_decoded`` is called
+        once the upload is decoded, before recognition begins."""
         languages = self._languages(options.languages)
         limits = self.limits
         if options.max_image_bytes is not None and options.max_image_bytes < limits.max_bytes:
@@ -86,7 +86,7 @@ class Recognizer:
         angle = 0.0
 
         def detect(small: PreparedImage):
-            return self.engine.detect_orientation(small, _left(deadline))
+            return self.engine.detect_orientation(small, deadline)
 
         if options.correct_orientation:
             page, transform, angle = orientation.make_upright(page, transform, detect)
@@ -109,11 +109,11 @@ class Recognizer:
     def _read(
         self, page: PreparedImage, languages: str, options: RecognitionOptions, deadline: float
     ) -> list[TextLine]:
-        mode = PSM_SINGLE_LINE if options.single_line else PSM_AUTO
+        layout = PageLayout.SINGLE_LINE if options.single_line else PageLayout.AUTO
         if options.slice_large_images and not options.single_line and page.height > SLICE_HEIGHT:
-            lines = self._read_in_strips(page, languages, mode, deadline)
+            lines = self._read_in_strips(page, languages, layout, deadline)
         else:
-            lines = self.engine.read_lines(page, languages, _left(deadline), mode)
+            lines = self.engine.read_lines(page, languages, deadline, layout)
         return self._reread_latin_misreads(page, lines, languages, deadline)
 
     def _reread_latin_misreads(
@@ -142,7 +142,7 @@ class Recognizer:
         stack = Image.new(page.image.mode, (max(c.width for c in crops), top), "white")
         for crop, (y, _, _) in zip(crops, offsets):
             stack.paste(crop, (0, y))
-        reread = self.engine.read_lines(page.replaced(stack), "+".join(chinese), _left(deadline), PSM_BLOCK)
+        reread = self.engine.read_lines(page.replaced(stack), "+".join(chinese), deadline, PageLayout.BLOCK)
         improved = list(lines)
         for index, crop, (y, left, top_in_page) in zip(suspects, crops, offsets):
             found = [line for line in reread if y <= line.box.top + line.box.height / 2 < y + crop.height]
@@ -168,7 +168,7 @@ class Recognizer:
         return requested
 
     def _read_in_strips(
-        self, page: PreparedImage, languages: str, mode: int, deadline: float
+        self, page: PreparedImage, languages: str, layout: PageLayout, deadline: float
     ) -> list[TextLine]:
         step = SLICE_HEIGHT - SLICE_OVERLAP
         tops = list(range(0, page.height - SLICE_OVERLAP, step))
@@ -180,7 +180,7 @@ class Recognizer:
             # overlap it shares) holds its centre: no line is lost, none is read twice.
             core_top = top + (SLICE_OVERLAP // 2 if index > 0 else 0)
             core_bottom = bottom - (SLICE_OVERLAP // 2 if index < len(tops) - 1 else 0)
-            for line in self.engine.read_lines(strip, languages, _left(deadline), mode):
+            for line in self.engine.read_lines(strip, languages, deadline, layout):
                 line = _shifted(line, top, block_offset=1000 * index)
                 centre = line.box.top + line.box.height / 2
                 if core_top <= centre < core_bottom:
@@ -202,10 +202,6 @@ def _doubtful(lines: list[TextLine], page: PreparedImage) -> bool:
         return ImageStat.Stat(page.image).stddev[0] > _BLANK_STDDEV
     characters = sum(len(line.text) for line in lines)
     return _confident_characters(lines) / max(characters, 1) < DOUBTFUL_CONFIDENCE
-
-
-def _left(deadline: float) -> float:
-    return deadline - time.monotonic()
 
 
 def _moved(reread: TextLine, original: TextLine, dx: int, dy: int) -> TextLine:

@@ -83,3 +83,26 @@ class RecognitionResult:
         """For each line, its paragraph counted from 1 across the page, in reading order."""
         numbers: dict[tuple[int, int], int] = {}
         return [numbers.setdefault((line.block, line.paragraph), len(numbers) + 1) for line in self.lines]
+
+
+def join_words(words: list[str]) -> str:
+    """Joins words with spaces, except between two CJK characters, where Chinese has none."""
+    joined = words[0]
+    for word in words[1:]:
+        if _is_cjk(joined[-1]) and _is_cjk(word[0]):
+            joined += word
+        else:
+            joined += " " + word
+    return joined
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x3000 <= code <= 0x303F  # CJK punctuation
+        or 0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF  # full-width forms
+        or 0x20000 <= code <= 0x2FA1F
+    )

@@ -1,9 +1,9 @@
-"""The one place that runs Tesseract.
+"""The one Tesseract engine: the one place that runs the ``tesseract`` command.
 
-It owns the command, the environment it runs in, the time limit, the temporary files, how
-stderr is logged, and which ``ServiceError`` each failure becomes. pytesseract spawns the
-process and reads the TSV; it takes its command and environment from process globals, so
-they are set here and nowhere else.
+It owns the command, the environment it runs in (passed to each run, never set on this
+process), the time limit, the temporary files, how stderr is logged, and which
+``ServiceError`` each failure becomes, including "exited 0 but wrote nothing".
+pytesseract reads the TSV it writes.
 """
 
 from __future__ import annotations
@@ -11,37 +11,36 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shlex
+import subprocess
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import cached_property
 
 from PIL import Image
-from pytesseract import pytesseract as runner
+from pytesseract.pytesseract import file_to_dict
 
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
+from ocr_api.ocr.deadline import seconds_left
+from ocr_api.ocr.engine import UPRIGHT_UNSURE, Orientation, PageLayout
 from ocr_api.ocr.images import PreparedImage
-from ocr_api.ocr.result import BoundingBox, TextLine, Word
+from ocr_api.ocr.result import BoundingBox, TextLine, Word, join_words
 
 logger = logging.getLogger(__name__)
 
 # Tesseract's TSV level for a single word.
 _WORD_LEVEL = 5
-# Page segmentation modes: automatic layout, one uniform block, one text line.
-PSM_AUTO = 3
-PSM_BLOCK = 6
-PSM_SINGLE_LINE = 7
+# Tesseract's page segmentation mode for each layout.
+_PAGE_SEGMENTATION_MODES = {PageLayout.AUTO: 3, PageLayout.BLOCK: 6, PageLayout.SINGLE_LINE: 7}
 _PSM_ORIENTATION_ONLY = 0
 _ORIENTATION = re.compile(r"Orientation in degrees: (\d+)")
 _ORIENTATION_CONFIDENCE = re.compile(r"Orientation confidence: ([\d.]+)")
-
-
-@dataclass(frozen=True)
-class Orientation:
-    """How the page is turned: clockwise degrees (0, 90, 180, 270) and Tesseract's confidence."""
-
-    degrees: int
-    confidence: float
+_LANGUAGE_NAME = re.compile(r"^[a-z_]+$")
+# What Tesseract needs of this process's environment; the rest (credentials) stays here.
+# MALLOC_ARENA_MAX keeps a capped page worker's Tesseract to one malloc arena too.
+_PASSED_ENVIRONMENT = (
+    "PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR", "TESSDATA_PREFIX", "MALLOC_ARENA_MAX",
+)
+_STDERR_LOGGED = 2000
 
 
 class Tesseract:
@@ -50,55 +49,64 @@ class Tesseract:
         command: str = "tesseract",
         tessdata_dir: str | None = None,
         threads: int = 1,
+        environ: Mapping[str, str] = os.environ,
     ) -> None:
         self.command = command
         self.tessdata_dir = tessdata_dir
-        # OpenMP on 2 vCPUs makes Tesseract several times slower; pytesseract passes
-        # os.environ to the child, so this is where the limit has to live.
-        os.environ["OMP_THREAD_LIMIT"] = str(threads)
+        self.environment = {name: environ[name] for name in _PASSED_ENVIRONMENT if name in environ}
+        # OpenMP on 2 vCPUs makes Tesseract several times slower.
+        self.environment["OMP_THREAD_LIMIT"] = str(threads)
 
     def read_lines(
         self,
         image: PreparedImage,
         languages: str,
-        timeout_seconds: float,
-        page_segmentation_mode: int = PSM_AUTO,
+        deadline: float,
+        layout: PageLayout = PageLayout.AUTO,
     ) -> list[TextLine]:
         """One Tesseract run that yields every text line with its words, boxes and confidence."""
-        options = ["-c", "tessedit_create_tsv=1", "--psm", str(page_segmentation_mode)]
-        tsv = self._run(image, "tsv", languages, options, timeout_seconds)
-        words = runner.file_to_dict(tsv, "\t", -1)
+        options = ["-c", "tessedit_create_tsv=1", "--psm", str(_PAGE_SEGMENTATION_MODES[layout])]
+        tsv = self._run(image, "tsv", languages, options, deadline)
+        words = file_to_dict(tsv, "\t", -1)
         if "text" not in words:
             raise RecognitionFailed("the recognition engine produced no output")
         return _lines_from_words(words)
 
-    def detect_orientation(self, image: PreparedImage, timeout_seconds: float) -> Orientation:
+    def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
         """Tesseract's orientation detection; a page it cannot judge counts as upright."""
         try:
             report = self._run(
-                image, "osd", "osd", ["--psm", str(_PSM_ORIENTATION_ONLY)], timeout_seconds,
-                failure_expected=True,
+                image, "osd", "osd", ["--psm", str(_PSM_ORIENTATION_ONLY)], deadline, failure_expected=True
             )
         except RecognitionFailed:
             # Too little text to decide ("Too few characters"): nothing to turn.
-            return Orientation(0, 0.0)
+            return UPRIGHT_UNSURE
         degrees = _ORIENTATION.search(report)
         confidence = _ORIENTATION_CONFIDENCE.search(report)
         if not degrees or not confidence:
-            return Orientation(0, 0.0)
+            return UPRIGHT_UNSURE
         return Orientation(int(degrees[1]) % 360, float(confidence[1]))
 
     @cached_property
     def installed_languages(self) -> tuple[str, ...]:
         """The models Tesseract can load, except ``osd``, which reads no text."""
-        options = ["--tessdata-dir", self.tessdata_dir] if self.tessdata_dir else []
-        runner.tesseract_cmd = self.command
         try:
-            listing = runner.get_languages(config=shlex.join(options))
-        except runner.TesseractNotFoundError:
+            listing = subprocess.run(
+                [self.command, "--list-langs", *self._tessdata_options()],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                env=self.environment, check=False,
+            )
+        except OSError:
+            listing = None
+        # Tesseract 3 exits 1 after listing; anything else means it could not run.
+        if listing is None or listing.returncode not in (0, 1):
             logger.error("tesseract command not found", extra={"command": self.command})
-            raise RecognitionUnavailable("the recognition engine is not available") from None
-        return tuple(sorted(language for language in listing if language != "osd"))
+            raise RecognitionUnavailable("the recognition engine is not available")
+        names = (line.strip() for line in listing.stdout.decode("utf-8", "replace").splitlines())
+        return tuple(sorted(name for name in names if _LANGUAGE_NAME.match(name) and name != "osd"))
+
+    def _tessdata_options(self) -> list[str]:
+        return ["--tessdata-dir", self.tessdata_dir] if self.tessdata_dir else []
 
     def _run(
         self,
@@ -106,59 +114,52 @@ class Tesseract:
         extension: str,
         languages: str,
         options: list[str],
-        timeout_seconds: float,
+        deadline: float,
         failure_expected: bool = False,
     ) -> str:
-        if timeout_seconds <= 0:
+        if seconds_left(deadline) <= 0:
             raise RecognitionTimedOut("no time is left to recognise the image")
         if image.dpi:
             options = [*options, "--dpi", str(image.dpi)]
-        if self.tessdata_dir:
-            options = [*options, "--tessdata-dir", self.tessdata_dir]
+        options = [*options, *self._tessdata_options()]
+        # One directory per run, always removed: the page, and what Tesseract writes.
         with tempfile.TemporaryDirectory(prefix="ocr-") as workdir:
             # PBM/PGM/PPM are read by Leptonica with no decompression: cheaper than a PNG.
             page = os.path.join(workdir, "page.pnm")
             _as_leptonica_reads_it(image.image).save(page, format="PPM")
-            return self._call(
-                page, extension, languages, shlex.join(options), timeout_seconds, failure_expected
-            )
+            output = os.path.join(workdir, "out")
+            self._call([self.command, page, output, "-l", languages, *options], deadline, failure_expected)
+            try:
+                with open(f"{output}.{extension}", "rb") as written:
+                    return written.read().decode("utf-8")
+            except OSError as err:
+                logger.error("tesseract wrote no output", extra={"error": type(err).__name__})
+                raise RecognitionFailed("the recognition engine produced no output") from err
 
-    def _call(
-        self,
-        page: str,
-        extension: str,
-        languages: str,
-        options: str,
-        timeout_seconds: float,
-        failure_expected: bool = False,
-    ) -> str:
-        runner.tesseract_cmd = self.command
+    def _call(self, arguments: list[str], deadline: float, failure_expected: bool) -> None:
+        timeout = seconds_left(deadline)
         try:
-            return runner.run_and_get_output(
-                page, extension=extension, lang=languages, config=options, timeout=timeout_seconds
+            finished = subprocess.run(
+                arguments, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env=self.environment, timeout=max(timeout, 0.001), check=False,
             )
-        except runner.TesseractNotFoundError:
-            logger.error("tesseract command not found", extra={"command": self.command})
-            raise RecognitionUnavailable("the recognition engine is not available") from None
-        except PermissionError as err:
+        except (FileNotFoundError, PermissionError) as err:
             logger.error("tesseract command cannot be run", extra={"command": self.command})
             raise RecognitionUnavailable("the recognition engine is not available") from err
-        except runner.TesseractError as err:
-            if not failure_expected:
-                logger.warning(
-                    "tesseract failed", extra={"exit_status": err.status, "stderr": err.message[-2000:]}
-                )
-            raise RecognitionFailed("the recognition engine failed on this image") from None
-        except RuntimeError as err:
-            # pytesseract's only RuntimeError: it killed the process at the time limit.
-            logger.warning("tesseract timed out", extra={"timeout_seconds": timeout_seconds})
-            raise RecognitionTimedOut(
-                "recognition did not finish in the time this request has"
-            ) from err
+        except subprocess.TimeoutExpired as err:
+            logger.warning("tesseract timed out", extra={"timeout_seconds": round(timeout, 3)})
+            raise RecognitionTimedOut("recognition did not finish in the time this request has") from err
         except OSError as err:
-            # The process exited 0 but wrote no TSV file.
-            logger.error("tesseract wrote no output", extra={"error": type(err).__name__})
-            raise RecognitionFailed("the recognition engine produced no output") from err
+            logger.error("tesseract could not be started", extra={"error": type(err).__name__})
+            raise RecognitionFailed("the recognition engine failed on this image") from err
+        if finished.returncode != 0:
+            if not failure_expected:
+                stderr = finished.stderr.decode("utf-8", "replace")
+                logger.warning(
+                    "tesseract failed",
+                    extra={"exit_status": finished.returncode, "stderr": stderr[-_STDERR_LOGGED:]},
+                )
+            raise RecognitionFailed("the recognition engine failed on this image")
 
 
 # What C's scanf takes for white space.
@@ -216,26 +217,3 @@ def _lines_from_words(words: dict[str, list]) -> list[TextLine]:
             )
         )
     return lines
-
-
-def join_words(words: list[str]) -> str:
-    """Joins words with spaces, except between two CJK characters, where Chinese has none."""
-    joined = words[0]
-    for word in words[1:]:
-        if _is_cjk(joined[-1]) and _is_cjk(word[0]):
-            joined += word
-        else:
-            joined += " " + word
-    return joined
-
-
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x3000 <= code <= 0x303F  # CJK punctuation
-        or 0x3400 <= code <= 0x4DBF
-        or 0x4E00 <= code <= 0x9FFF
-        or 0xF900 <= code <= 0xFAFF
-        or 0xFF00 <= code <= 0xFFEF  # full-width forms
-        or 0x20000 <= code <= 0x2FA1F
-    )

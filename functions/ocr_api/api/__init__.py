@@ -1,1 +1,0 @@
-"""HTTP: reading API Gateway requests and writing each API dialect's responses."""

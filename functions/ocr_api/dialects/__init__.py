@@ -1,0 +1,13 @@
+"""The API contracts: each reads its requests into one ``OcrRequest`` and writes results and
+errors in its own envelope. Everything else is the service's."""
+
+from ocr_api.dialects import gugudata_legacy, gugudata_v1, tencent, tupu, universal, usage
+
+DIALECTS = (
+    gugudata_v1.DIALECT,
+    gugudata_legacy.DIALECT,
+    universal.DIALECT,
+    tupu.DIALECT,
+    tencent.DIALECT,
+    usage.DIALECT,
+)

@@ -1,0 +1,1 @@
+"""Lambda entry points besides the API: the template's plan catalog."""

@@ -1,0 +1,108 @@
+"""The use case every dialect calls: admit the key -> load the images -> recognise -> settle.
+
+``OcrService`` holds what a request needs (settings, the page workers, the access rules, the URL
+fetcher), handed to it explicitly; ``build_service`` makes the production set from settings,
+once per Lambda instance.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+
+from ocr_api.adapters.dynamodb_keys import AppKeyStore
+from ocr_api.adapters.url_fetcher import FetchLimits, UrlFetcher
+from ocr_api.config import Settings
+from ocr_api.errors import NoTextFound, ServiceError
+from ocr_api.keys import AccessGuard, KeyRepository, Outcome, UsageReport
+from ocr_api.ocr import RecognitionResult
+from ocr_api.service.budget import Budget
+from ocr_api.service.metering import MeasuredRecognizer, outcome_of
+from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits
+from ocr_api.service.request import OcrRequest
+from ocr_api.service.sources import load_images
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class OcrService:
+    settings: Settings
+    recognizer: MeasuredRecognizer
+    access: AccessGuard
+    fetcher: UrlFetcher
+    # The sample page's texts, read once per instance (the page never changes).
+    _sample_texts: list[str] | None = field(default=None, init=False, repr=False)
+
+    def recognize(self, request: OcrRequest, budget: Budget) -> list[RecognitionResult]:
+        """One result per image, in order. The request is charged one call per image when its
+        key is admitted, and settled before this returns or raises: a failure on our side gives
+        the calls back, and nothing is ever counted twice."""
+        admission = self.access.admit(
+            request.appkey, request.api, len(request.images), budget.key_store_deadline
+        )
+        try:
+            images = load_images(request.images, self.fetcher, budget.recognition_deadline, request.referer)
+            results = self.recognizer.recognize_many(images, budget.recognition_deadline, request.options)
+            if request.text_required and not any(result.lines for result in results):
+                raise NoTextFound("no text was found in the image")
+        except ServiceError as err:
+            self.access.settle(admission, outcome_of(err), refund=err.refunded)
+            raise
+        except Exception:
+            self.access.settle(admission, Outcome.SERVER_ERROR, refund=True)
+            raise
+        self.access.settle(admission, Outcome.OK, refund=False)
+        return results
+
+    def usage(self, appkey: str | None, budget: Budget) -> UsageReport:
+        """The key's plan and what it used; asking is held to the plan's rate, and uses no quota."""
+        admission = self.access.admit(appkey, None, 0, budget.key_store_deadline)
+        return self.access.usage(admission.key, budget.key_store_deadline)
+
+    def sample_texts(self, budget: Budget) -> list[str]:
+        """The texts of the sample page the demo endpoints show, read without a key."""
+        if self._sample_texts is None:
+            image = resources.files("ocr_api.service").joinpath("demo.png").read_bytes()
+            [result] = self.recognizer.recognize_many([image], budget.recognition_deadline)
+            self._sample_texts = result.texts
+        return self._sample_texts
+
+    def start(self) -> None:
+        """Starts the page workers now, so that the first requests do not wait for them."""
+        self.recognizer.start()
+
+    def close(self) -> None:
+        self.recognizer.close()
+
+
+def build_service(settings: Settings, store: KeyRepository | None = None) -> OcrService:
+    """The production set: page workers reading with Tesseract, keys in DynamoDB (or ``store``),
+    the safe URL fetcher."""
+    recognizer = IsolatedRecognizer(
+        RecognizerSettings(
+            tesseract_cmd=settings.tesseract_cmd,
+            tessdata_dir=settings.tessdata_dir,
+            tesseract_threads=settings.tesseract_threads,
+            max_image_bytes=settings.max_image_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            languages=settings.languages,
+            max_recognition_pixels=settings.max_recognition_pixels,
+        ),
+        WorkerLimits(memory_bytes=settings.worker_memory_bytes, decode_seconds=settings.max_decode_seconds),
+        workers=settings.parallel_images,
+    )
+    return OcrService(
+        settings=settings,
+        recognizer=MeasuredRecognizer(recognizer),
+        access=AccessGuard(
+            store or AppKeyStore(settings.appkeys_table, settings.dynamodb_endpoint_url),
+            cache_seconds=settings.appkey_cache_seconds,
+            utc_offset=settings.quota_day_offset,
+        ),
+        fetcher=UrlFetcher(
+            FetchLimits(max_bytes=settings.max_image_bytes, total_timeout=settings.url_timeout_seconds),
+            settings.allowed_networks,
+        ),
+    )

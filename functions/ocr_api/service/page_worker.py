@@ -1,0 +1,361 @@
+"""Recognition in worker processes: untrusted bytes are decoded, rendered and read away from the
+handler, under the request's deadline and a cap on memory.
+
+Pillow and PDFium cannot be interrupted from Python, and a PDF or a JPEG can be built to keep them
+busy for minutes or to need gigabytes. So every page is read by a worker process that the handler
+can kill: it starts once per instance, keeps its ``Recognizer`` (and whatever engine that holds)
+across requests, and is started again when it dies or is killed. Each worker runs with an
+address-space limit (``RLIMIT_AS``, inherited by the Tesseract it runs), so a page that needs too
+much memory fails there with a ``MemoryError`` instead of taking the instance down; and with an
+environment of its own, without the function's AWS credentials.
+
+The handler's side waits for two answers per page: "decoded" within ``decode_seconds`` (decoding
+and rendering have no business taking longer), then the result by the request's deadline. A worker
+that misses either is killed with everything it started, and the page is answered with
+``RecognitionTimedOut``. The protocol is length-prefixed frames on the worker's stdin and stdout:
+JSON, and the image bytes raw; the worker's own stdout is moved to stderr, so nothing a library
+prints can break a frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from queue import LifoQueue
+
+from ocr_api import errors
+from ocr_api.errors import (
+    ImageNeedsTooMuchMemory,
+    InternalError,
+    RecognitionFailed,
+    RecognitionTimedOut,
+    RecognitionUnavailable,
+    ServiceError,
+)
+from ocr_api.ocr.deadline import seconds_left
+from ocr_api.ocr.recognizer import RecognitionOptions, Recognizer
+from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine, Word
+
+logger = logging.getLogger(__name__)
+
+_FRAME_HEADER = struct.Struct(">I")
+# The worker's own deadline comes this much before the handler's: a Tesseract that overruns is
+# stopped by the worker, which still has time to say so before the handler stops the worker.
+_WORKER_DEADLINE_MARGIN_SECONDS = 0.3
+# The worker's environment: what Tesseract and Python need, nothing of the function's secrets.
+_PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR", "TESSDATA_PREFIX")
+
+
+@dataclass(frozen=True)
+class RecognizerSettings:
+    """What a worker builds its ``Recognizer`` from."""
+
+    tesseract_cmd: str
+    tessdata_dir: str | None
+    tesseract_threads: int
+    max_image_bytes: int
+    max_image_pixels: int
+    languages: str
+    max_recognition_pixels: int | None
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    # The worker's address space (and that of each Tesseract it runs).
+    memory_bytes: int
+    # How long decoding and rendering one page may take.
+    decode_seconds: float
+
+
+class IsolatedRecognizer:
+    """A ``Recognizer`` whose work happens in ``workers`` worker processes, one page each."""
+
+    def __init__(self, settings: RecognizerSettings, limits: WorkerLimits, workers: int) -> None:
+        self.workers = workers
+        self._idle: LifoQueue[PageWorker] = LifoQueue()
+        for _ in range(workers):
+            self._idle.put(PageWorker(settings, limits))
+
+    def start(self) -> None:
+        """Starts every worker now, so that the first requests do not wait for them."""
+        for worker in list(self._idle.queue):
+            worker.start()
+
+    def recognize(
+        self, data: bytes, deadline: float, options: RecognitionOptions = RecognitionOptions()
+    ) -> RecognitionResult:
+        worker = self._idle.get()
+        try:
+            return worker.recognize(data, deadline, options)
+        finally:
+            self._idle.put(worker)
+
+    def recognize_many(
+        self, images: list[bytes], deadline: float, options: RecognitionOptions = RecognitionOptions()
+    ) -> list[RecognitionResult]:
+        """One result per image, in order, as many at once as there are workers, by one deadline."""
+        if len(images) == 1:
+            return [self.recognize(images[0], deadline, options)]
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(images))) as pool:
+            futures = [pool.submit(self.recognize, data, deadline, options) for data in images]
+            return [future.result() for future in futures]
+
+    def worker_processes(self) -> list[int]:
+        """The process ids of the workers running now."""
+        return [worker.pid for worker in list(self._idle.queue) if worker.running]
+
+    def close(self) -> None:
+        for worker in list(self._idle.queue):
+            worker.stop()
+
+
+class PageWorker:
+    """One worker process, started when needed, killed when it overruns."""
+
+    def __init__(self, settings: RecognizerSettings, limits: WorkerLimits) -> None:
+        self.settings = settings
+        self.limits = limits
+        # Used by one thread at a time: IsolatedRecognizer lends each worker out to one page.
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "ocr_api.service.page_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=_worker_environment(),
+                # Its own process group: killing it kills the Tesseract it started too.
+                start_new_session=True,
+            )
+        except OSError as err:
+            logger.error("page worker cannot be started", extra={"error": type(err).__name__})
+            raise RecognitionUnavailable("the recognition engine is not available") from err
+        _send(self._process.stdin, json.dumps({
+            "settings": asdict(self.settings), "memory_bytes": self.limits.memory_bytes,
+        }).encode())
+
+    def recognize(self, data: bytes, deadline: float, options: RecognitionOptions) -> RecognitionResult:
+        if time.monotonic() >= deadline:
+            raise RecognitionTimedOut("no time is left to recognise the image")
+        self._hand_over(data, deadline, options)
+        decoded_by = min(deadline, time.monotonic() + self.limits.decode_seconds)
+        reply = self._receive(decoded_by, "decoding the image took more time than allowed")
+        if reply.get("decoded"):
+            reply = self._receive(deadline, "recognition did not finish in the time this request has")
+        if reply.get("exiting"):
+            self._restart()  # it ran out of memory: the next page gets a fresh one
+        return _result_or_error(reply)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # gone already
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass  # unsent bytes to a dead process
+
+    def _hand_over(self, data: bytes, deadline: float, options: RecognitionOptions) -> None:
+        """Gives the page to a live worker, which says it has it before doing anything with it.
+
+        A worker that died since its last page (killed, out of memory) is noticed here, when it
+        cannot take or acknowledge the job, and replaced once: no work was done, so nothing is
+        done twice.
+        """
+        for _ in range(2):
+            self.start()
+            try:
+                # time.monotonic() is the system's monotonic clock: the same instant in the worker.
+                _send(self._process.stdin, json.dumps({
+                    "deadline": deadline - _WORKER_DEADLINE_MARGIN_SECONDS, "options": asdict(options),
+                }).encode())
+                _send(self._process.stdin, data)
+                if json.loads(_receive(self._process.stdout, deadline)).get("received"):
+                    return
+            except (BrokenPipeError, ConnectionResetError, EOFError):
+                logger.warning("page worker was gone; starting another", extra={"exit_status": self._process.poll()})
+            except TimeoutError:
+                self._restart()
+                raise RecognitionTimedOut("no time was left to start recognition") from None
+            self.stop()
+        raise RecognitionFailed("the recognition engine could not be started")
+
+    def _receive(self, until: float, overrun: str) -> dict:
+        try:
+            return json.loads(_receive(self._process.stdout, until))
+        except TimeoutError:
+            logger.warning("page worker overran its time and was stopped", extra={"reason": overrun})
+            self._restart()
+            raise RecognitionTimedOut(overrun) from None
+        except EOFError:
+            code = self._process.wait()
+            logger.error("page worker died", extra={"exit_status": code})
+            self._restart()
+            raise RecognitionFailed("the recognition engine failed on this image") from None
+
+    def _restart(self) -> None:
+        # Started again at once: its start-up overlaps with answering this request.
+        self.stop()
+        self.start()
+
+
+def _result_or_error(reply: dict) -> RecognitionResult:
+    if "result" in reply:
+        return _result_from_json(reply["result"])
+    error = reply.get("error", {})
+    kind = _SERVICE_ERRORS.get(error.get("kind"), InternalError)
+    raise kind(str(error.get("description", "internal error")))
+
+
+# The errors a worker may report, by name; anything else it says is an internal error.
+_SERVICE_ERRORS = {
+    kind.__name__: kind for kind in vars(errors).values()
+    if isinstance(kind, type) and issubclass(kind, ServiceError)
+}
+
+
+def _worker_environment() -> dict[str, str]:
+    environment = {name: os.environ[name] for name in _PASSED_ENVIRONMENT if name in os.environ}
+    # The worker imports what the handler imported, from the same places.
+    environment["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+    # One malloc arena: each further one reserves 64 MB of the capped address space.
+    environment["MALLOC_ARENA_MAX"] = "1"
+    return environment
+
+
+def _send(stream, payload: bytes) -> None:
+    stream.write(_FRAME_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def _receive(stream, until: float | None) -> bytes:
+    """One frame; ``TimeoutError`` when it is not whole by ``until``, ``EOFError`` on a closed pipe."""
+    header = _read_exactly(stream.fileno(), _FRAME_HEADER.size, until)
+    (length,) = _FRAME_HEADER.unpack(header)
+    return _read_exactly(stream.fileno(), length, until)
+
+
+def _read_exactly(descriptor: int, size: int, until: float | None) -> bytes:
+    chunks, left = [], size
+    while left:
+        if until is not None:
+            wait = seconds_left(until)
+            if wait <= 0 or not select.select([descriptor], [], [], wait)[0]:
+                raise TimeoutError
+        chunk = os.read(descriptor, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _result_from_json(document: dict) -> RecognitionResult:
+    def box(values: dict) -> BoundingBox:
+        return BoundingBox(**values)
+
+    def quad(points: list) -> tuple:
+        return tuple(tuple(point) for point in points)
+
+    lines = tuple(
+        TextLine(
+            **{**line, "box": box(line["box"]), "quad": quad(line["quad"]), "words": tuple(
+                Word(**{**word, "box": box(word["box"]), "quad": quad(word["quad"])}) for word in line["words"]
+            )},
+        )
+        for line in document["lines"]
+    )
+    return RecognitionResult(**{**document, "lines": lines})
+
+
+# The worker's side.
+
+
+def serve(frames_in, frames_out) -> None:
+    """Reads jobs until the handler closes the pipe; one reply (or two) per job."""
+    import resource
+
+    from ocr_api.ocr.images import ImageLimits
+    from ocr_api.ocr.tesseract import Tesseract
+
+    start = json.loads(_receive(frames_in, None))
+    memory = start["memory_bytes"]
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    settings = RecognizerSettings(**start["settings"])
+    recognizer = Recognizer(
+        Tesseract(settings.tesseract_cmd, settings.tessdata_dir, settings.tesseract_threads),
+        ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels),
+        settings.languages,
+        max_recognition_pixels=settings.max_recognition_pixels,
+    )
+    while True:
+        try:
+            job = json.loads(_receive(frames_in, None))
+            data = _receive(frames_in, None)
+        except EOFError:
+            return
+        _send(frames_out, b'{"received": true}')
+        options = RecognitionOptions(**{**job["options"], "formats": tuple(job["options"]["formats"])})
+        exiting = False
+        try:
+            result = recognizer.recognize(
+                data, job["deadline"], options, on_decoded=lambda: _send(frames_out, b'{"decoded": true}')
+            )
+            reply = {"result": asdict(result)}
+        except ServiceError as err:
+            reply = _error_reply(err)
+        except MemoryError:
+            # A heap that ran out is not worth trusting with the next page: this worker ends.
+            data = result = None
+            exiting = True
+            reply = _error_reply(ImageNeedsTooMuchMemory(
+                "the image needs more memory to decode than this service allows"
+            ))
+        except Exception:
+            logger.exception("unexpected error in the page worker")
+            reply = _error_reply(InternalError())
+        _send(frames_out, json.dumps({**reply, "exiting": exiting}, ensure_ascii=False).encode())
+        if exiting:
+            return
+
+
+def _error_reply(err: ServiceError) -> dict:
+    return {"error": {"kind": type(err).__name__, "description": err.description}}
+
+
+def main() -> None:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="page-worker %(levelname)s %(message)s")
+    # Frames go out on the real stdout; anything printed goes to stderr instead.
+    frames_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, frames_out)
+
+
+if __name__ == "__main__":
+    main()

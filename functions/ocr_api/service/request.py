@@ -1,0 +1,33 @@
+"""The one request every dialect reads its own into: what to read, how, and on whose key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ocr_api.ocr import RecognitionOptions
+
+
+@dataclass(frozen=True)
+class ImageUrl:
+    """An image to download first."""
+
+    url: str
+
+
+# Where one image comes from: its bytes as sent, or a URL. A new kind (an S3 object) is added
+# here, in the source loader, and in the dialects that name it.
+ImageSource = bytes | ImageUrl
+
+
+@dataclass(frozen=True)
+class OcrRequest:
+    # The API the key must be allowed on.
+    api: str
+    appkey: str | None
+    # One entry per image; each is charged as one call.
+    images: tuple[ImageSource, ...]
+    options: RecognitionOptions = RecognitionOptions()
+    # Sent as Referer when image URLs are downloaded.
+    referer: str | None = None
+    # An image without text is an error (NoTextFound), not an empty result.
+    text_required: bool = False

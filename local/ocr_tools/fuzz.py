@@ -1,0 +1,802 @@
+"""Fuzzing request parsing and image decoding through the real Lambda handler.
+
+    python -m ocr_local fuzz [--seconds 60] [--target parsing|images|all]
+
+atheris (libFuzzer, coverage-guided over the Python code of ``ocr_api``, ``multipart`` and
+Pillow) mutates bytes; each input becomes one API Gateway event for one of the five endpoints
+and goes through the real handler in-process, with the key store in moto and the real
+Tesseract. A failure is an unhandled exception, a server-side answer (a 5xx, or the dialect's
+own code for one) or an answer outside the endpoint's documented envelope. Each distinct
+failure is saved under ``build/fuzz/`` as the raw input, a replayable event
+(``python -m ocr_local invoke build/fuzz/....event.json``) and a report; the command then
+exits 1. The corpus grows in ``build/fuzz/corpus/<target>/``, so later runs start from it.
+
+Targets:
+- ``parsing``: the input chooses the endpoint, whether the key is sent, the query string, the
+  Content-Type and the body (and whether API Gateway marked it base64).
+- ``images``: the input is an image, sent the ways each endpoint takes one; seeded with small
+  images of every accepted format and a PDF.
+
+Image URLs never leave the machine: while fuzzing, every host name resolves to a private
+address, which the fetcher refuses (400) before connecting.
+
+The answer contract (``check_answer``), the endpoints and the request builders are shared
+with ``tests/reliability/test_fuzz.py``, the bounded hypothesis run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import parse_qsl
+
+from ocr_local.apigateway import build_event
+from ocr_local.events import EVENTS_APPKEY
+from ocr_local.forms import multipart_form
+from ocr_local.lambda_runtime import LocalLambdaContext
+from ocr_local.template import PROJECT_ROOT, ApiSpec
+from ocr_tools.hostile_files import jpeg_with_many_scans, pdf_with_costly_shading, png_pdf_polyglot, png_saying_pdf
+from ocr_tools.pdf_files import pdf_file
+
+TARGETS = ("parsing", "images")
+DEFAULT_OUT = PROJECT_ROOT / "build" / "fuzz"
+# The key every fuzzed request carries; ``invoke`` registers it too, so saved events replay.
+FUZZ_APPKEY = EVENTS_APPKEY
+# libFuzzer's longest input: room for a small image or a multipart body around one.
+MAX_INPUT_BYTES = 64 * 1024
+
+
+# --- What each endpoint documents (README: its section and error table) ----------------------
+
+
+class ContractViolation(AssertionError):
+    """An answer outside what README documents for its endpoint, or a server-side failure."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an answer said, once it was found to hold the contract."""
+
+    # A short name for the outcome, e.g. "415/101" or "200 FailedOperation.ImageDecodeFailed".
+    label: str
+    # The dialect reported a failure on the server's side (a 5xx or its own code for one).
+    server_side: bool
+    # The human-readable descriptions it carried: where a leak would show.
+    messages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    # The HTTP statuses README documents for this endpoint.
+    statuses: frozenset[int]
+    # The body fields it reads: what structured fuzzing draws field names from.
+    fields: tuple[str, ...]
+    # Where its clients send the key.
+    key_query: str | None = None
+    key_header: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    # How an image can be sent: "file" (a multipart part), "body" (the body itself), "base64".
+    image_ways: tuple[str, ...] = ("file",)
+    file_field: str | None = None
+    base64_field: str | None = None
+
+    def event(
+        self,
+        *,
+        content_type: str | None = None,
+        body: bytes = b"",
+        query: Sequence[tuple[str, str]] = (),
+        headers: Sequence[tuple[str, str]] = (),
+        with_key: bool = True,
+    ) -> dict:
+        """An API Gateway event for this endpoint, as a REST API with the template's binary
+        media types builds it."""
+        query, all_headers = list(query), [*self.headers, *headers]
+        if with_key and self.key_query:
+            query.append((self.key_query, FUZZ_APPKEY))
+        if with_key and self.key_header:
+            all_headers.append((self.key_header, FUZZ_APPKEY))
+        if content_type is not None:
+            all_headers.append(("Content-Type", content_type))
+        spec = api_spec()
+        return build_event(
+            method="POST", path=self.path, resource=self.path, stage=spec.stage, query=query,
+            headers=all_headers, body=body, binary_media_types=spec.binary_media_types,
+        )
+
+    def image_event(self, image: bytes, way: str, is_pdf: bool = False) -> dict:
+        """The image sent one of the ways this endpoint takes one, with the key."""
+        if way == "file":
+            content_type, body = multipart_form(
+                files=[(self.file_field, "upload.bin", "application/octet-stream", image)]
+            )
+            return self.event(content_type=content_type, body=body)
+        if way == "body":
+            return self.event(content_type="application/octet-stream", body=image)
+        document: dict[str, Any] = {self.base64_field: base64.b64encode(image).decode("ascii")}
+        if is_pdf and self.name == "tencent":
+            document["IsPdf"] = True
+        return self.event(content_type="application/json", body=json.dumps(document).encode())
+
+
+def _gugudata_reader(field_names: tuple[str, str, str, str, str], codes: dict[int, set[int]],
+                     server_codes: set[int]):
+    code_name, description_name, time_name, total_name, texts_name = field_names
+
+    def read(status: int, body: Any) -> Answer:
+        _expect_keys(body, {"DataStatus", "Data"}, "the body")
+        data_status = body["DataStatus"]
+        _expect_keys(data_status, {code_name, description_name, time_name, total_name}, "DataStatus")
+        code, description = data_status[code_name], data_status[description_name]
+        _require(code in codes[status], f"{code_name} {code!r} does not go with HTTP {status}")
+        _require(isinstance(description, str) and description, f"{description_name} is empty")
+        _require(_is_iso_datetime(data_status[time_name]), f"{time_name} is not ISO 8601 with offset")
+        total = data_status[total_name]
+        if code == 100:
+            _expect_keys(body["Data"], {texts_name}, "Data")
+            texts = body["Data"][texts_name]
+            _require(_is_list_of(texts, str), f"{texts_name} is not a list of strings")
+            _require(total == len(texts), f"{total_name} {total!r} is not the number of lines")
+        else:
+            _require(body["Data"] is None and total == 0, "an error carries data")
+        return Answer(f"{status}/{code}", code in server_codes, (description,))
+
+    return read
+
+
+_UNIVERSAL_ERRORS = {
+    400: {"invalid_request"},
+    401: {"missing_appkey", "invalid_appkey"},
+    403: {"forbidden"},
+    413: {"image_too_large"},
+    # README's table names unsupported_image; openapi.yaml adds the name for a body type the
+    # endpoint does not read.
+    415: {"unsupported_image", "unsupported_content_type"},
+    429: {"rate_limited", "quota_exceeded"},
+    502: {"download_failed", "recognition_failed"},
+    503: {"unavailable"},
+}
+_UNIVERSAL_RESULT = {"image_name", "width", "height", "angle", "text", "blocks"}
+
+
+def _read_universal(status: int, body: Any) -> Answer:
+    if status == 200:
+        _expect_keys(body, {"code", "message", "request_id", "results"}, "the body")
+        _require(body["code"] == 0 and body["message"] == "success", "a success without code 0")
+        results = body["results"]
+        _require(isinstance(results, list) and results, "results is empty")
+        for result in results:
+            _require(isinstance(result, dict) and _UNIVERSAL_RESULT <= set(result)
+                     and set(result) <= _UNIVERSAL_RESULT | {"markdown"}, f"a result is {result!r}")
+            _require(_is_list_of(result["blocks"], dict), "blocks is not a list of objects")
+        return Answer("200", False, ())
+    _expect_keys(body, {"code", "error", "message", "request_id"}, "the error body")
+    _require(body["code"] == status, f"code {body['code']!r} is not the HTTP status {status}")
+    _require(body["error"] in _UNIVERSAL_ERRORS.get(status, ()),
+             f"error {body['error']!r} is not documented for HTTP {status}")
+    _require(isinstance(body["message"], str) and body["message"], "message is empty")
+    return Answer(f"{status} {body['error']}", status >= 500, (body["message"],))
+
+
+def _read_tupu(status: int, body: Any) -> Answer:
+    envelope = {"code", "message", "timestamp", "nonce"}
+    _require(isinstance(body, dict) and isinstance(body.get("timestamp"), int)
+             and isinstance(body.get("nonce"), str), "not tupu's envelope")
+    if status == 200:
+        _expect_keys(body, envelope | {"data"}, "the body")
+        _require(body["code"] == 0 and body["message"] == "success", "a success without code 0")
+        _expect_keys(body["data"], {"fileList"}, "data")
+        for entry in body["data"]["fileList"]:
+            _require(isinstance(entry, dict) and {"name", "objects"} <= set(entry) <= {"name", "objects", "tag"},
+                     f"a fileList entry is {entry!r}")
+        return Answer("200", False, ())
+    _expect_keys(body, envelope, "the error body")
+    _require(body["code"] == status, f"code {body['code']!r} is not the HTTP status {status}")
+    _require(isinstance(body["message"], str) and body["message"], "message is empty")
+    return Answer(str(status), status >= 500, (body["message"],))
+
+
+_TENCENT_ERRORS = {
+    "InvalidAction", "UnknownParameter", "InvalidParameterValue.InvalidParameterValueLimit",
+    "FailedOperation.EmptyImageError", "FailedOperation.ImageDecodeFailed",
+    "FailedOperation.ImageNoText", "FailedOperation.ImageSizeTooLarge",
+    "LimitExceeded.TooLargeFileError", "FailedOperation.DownLoadError", "FailedOperation.OcrFailed",
+    "FailedOperation.EngineRecognizeTimeout", "AuthFailure.SecretIdNotFound",
+    "AuthFailure.UnauthorizedOperation", "RequestLimitExceeded",
+    "ResourcesSoldOut.ChargeStatusException", "InternalError",
+}
+# Tencent's codes for what the other dialects answer with a 5xx.
+_TENCENT_SERVER_SIDE = {
+    "FailedOperation.DownLoadError", "FailedOperation.OcrFailed",
+    "FailedOperation.EngineRecognizeTimeout", "InternalError",
+}
+
+
+def _read_tencent(status: int, body: Any) -> Answer:
+    _expect_keys(body, {"Response"}, "the body")
+    response = body["Response"]
+    _require(isinstance(response, dict) and isinstance(response.get("RequestId"), str), "no RequestId")
+    if "Error" in response:
+        _expect_keys(response, {"Error", "RequestId"}, "Response")
+        _expect_keys(response["Error"], {"Code", "Message"}, "Error")
+        code, message = response["Error"]["Code"], response["Error"]["Message"]
+        _require(code in _TENCENT_ERRORS, f"the error code {code!r} is not documented")
+        _require(isinstance(message, str) and message, "Message is empty")
+        return Answer(f"200 {code}", code in _TENCENT_SERVER_SIDE, (message,))
+    _expect_keys(response, {"TextDetections", "Angle", "Angel", "RequestId"}, "Response")
+    # An image without text is Tencent's error ImageNoText, never an empty success.
+    _require(_is_list_of(response["TextDetections"], dict) and response["TextDetections"],
+             "TextDetections is empty")
+    return Answer("200", False, ())
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    endpoint.name: endpoint for endpoint in (
+        Endpoint(
+            "gugudata-v1", "/v1/imagerecognition/ocr",
+            frozenset({200, 400, 401, 403, 413, 415, 429, 500, 503}),
+            ("appkey", "imagefile", "image_base64"), key_query="appkey",
+            image_ways=("file", "body", "base64"), file_field="imagefile", base64_field="image_base64",
+        ),
+        Endpoint(
+            "gugudata-legacy", "/imagerecognition/imagestreamocr", frozenset({200, 429}),
+            ("appkey", "imagefile", "image_base64"), key_query="appkey",
+            image_ways=("file", "body", "base64"), file_field="imagefile", base64_field="image_base64",
+        ),
+        Endpoint(
+            "universal", "/v1/ocr/universal",
+            frozenset({200, 400, 401, 403, 413, 415, 429, 502, 503}),
+            ("file", "url", "image_base64", "image_name", "need_location", "return_markdown",
+             "enable_cls", "single_line", "languages", "enable_slicing", "pdf_page"),
+            key_header="x-api-key",
+            image_ways=("file", "body", "base64"), file_field="file", base64_field="image_base64",
+        ),
+        Endpoint(
+            "tupu", "/v3/recognition/general-ocr",
+            frozenset({200, 400, 401, 403, 413, 415, 429, 500, 502, 503}),
+            ("image", "tag", "referer"), key_query="key", image_ways=("file",), file_field="image",
+        ),
+        Endpoint(
+            "tencent", "/", frozenset({200}),
+            ("ImageBase64", "ImageUrl", "IsPdf", "PdfPageNumber", "EnableDetectText", "ConfigID",
+             "EnableDetectSplit", "IsWords"),
+            key_header="x-api-key", headers=(("X-TC-Action", "GeneralAccurateOCR"),),
+            image_ways=("base64",), base64_field="ImageBase64",
+        ),
+    )
+}
+
+_READERS = {
+    "gugudata-v1": _gugudata_reader(
+        ("statusCode", "statusDescription", "responseDateTime", "dataTotalCount", "resultText"),
+        {200: {100}, 400: {101}, 413: {101}, 415: {101}, 401: {104}, 403: {103},
+         429: {102, 103}, 500: {110}, 503: {110}},
+        server_codes={110},
+    ),
+    "gugudata-legacy": _gugudata_reader(
+        ("StatusCode", "StatusDescription", "ResponseDateTime", "DataTotalCount", "ResultText"),
+        {200: {100, -1, 501, 503, 504, 505, 900}, 429: {502}},
+        server_codes={-1, 900},
+    ),
+    "universal": _read_universal,
+    "tupu": _read_tupu,
+    "tencent": _read_tencent,
+}
+
+
+def check_answer(endpoint: Endpoint, response: Any, sent: str = "") -> Answer:
+    """Raises ``ContractViolation`` unless ``response`` is a documented, client-side answer.
+
+    ``sent`` is the request's own text: what the client sent may be echoed back (a field
+    name, a bad value), so only what the server added counts as a leak.
+    """
+    _require(isinstance(response, dict) and isinstance(response.get("statusCode"), int),
+             f"not a proxy response: {response!r:.200}")
+    status, text = response["statusCode"], response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        text = base64.b64decode(text).decode("utf-8", "replace")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise ContractViolation(f"HTTP {status}: the body is not JSON: {text[:200]!r}") from None
+    _require(status < 500, f"a server-side failure: HTTP {status} {text[:300]}")
+    _require(status in endpoint.statuses, f"HTTP {status} is not documented for {endpoint.name}")
+    headers = [*(response.get("headers") or {}).items(),
+               *((name, value) for name, values in (response.get("multiValueHeaders") or {}).items()
+                 for value in values)]
+    content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
+    _require(content_type.startswith("application/json"), f"Content-Type is {content_type!r}")
+    answer = _READERS[endpoint.name](status, body)
+    _require(not answer.server_side, f"a server-side failure: {answer.label} {text[:300]}")
+    leaks = _leaks(body, answer.messages, sent)
+    _require(not leaks, f"the answer shows the server's insides {leaks}: {text[:300]}")
+    return answer
+
+
+def sent_text(event: dict) -> str:
+    """Everything a client put in the request, as text: what an answer may echo."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body)
+            body = raw.decode("utf-8", "replace") + raw.decode("latin-1")
+        except ValueError:
+            pass
+    return json.dumps(event, ensure_ascii=False) + body
+
+
+_TRACEBACK = re.compile(r'Traceback \(most recent call last\)|File "[^"]*", line \d+')
+_PATH = re.compile(r"(?:/[\w.@+-]+)+\.py\b|(?<![\w/])/(?:tmp|var|opt|usr|home|work|proc|etc|root)/[\w./-]*")
+_EXCEPTION_NAME = re.compile(
+    r"\b[A-Z][A-Za-z0-9]*(?:Error|Exception|Warning)\b|\b(?:KeyboardInterrupt|StopIteration)\b"
+)
+
+
+def _leaks(body: Any, messages: tuple[str, ...], sent: str) -> list[str]:
+    found = []
+    for text in _strings(body):
+        found += [m.group() for m in _TRACEBACK.finditer(text)]
+        found += [m.group() for m in _PATH.finditer(text)]
+    # Exception names only where the server writes prose: codes such as Tencent's
+    # "FailedOperation.EmptyImageError" are documented names.
+    for message in messages:
+        found += [m.group() for m in _EXCEPTION_NAME.finditer(message)]
+    return [leak for leak in found if leak not in sent]
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _require(condition: bool, problem: str) -> None:
+    if not condition:
+        raise ContractViolation(problem)
+
+
+def _expect_keys(value: Any, keys: set[str], where: str) -> None:
+    _require(isinstance(value, dict) and set(value) == keys,
+             f"{where} has {sorted(value) if isinstance(value, dict) else value!r}, not {sorted(keys)}")
+
+
+def _is_list_of(value: Any, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(item, kind) for item in value)
+
+
+def _is_iso_datetime(value: Any) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except (TypeError, ValueError):
+        return False
+
+
+@functools.cache
+def api_spec() -> ApiSpec:
+    from ocr_local.environment import LOCAL_TABLE_NAME
+    from ocr_local.template import load_template
+
+    return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
+
+
+# --- Seeds: small images of every accepted format ----------------------------------------------
+
+# Magic numbers of accepted formats, and of formats Pillow knows that the API refuses.
+MAGIC_NUMBERS = (
+    b"\x89PNG\r\n\x1a\n", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\xff\xd8\xff", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+    b"\xff\xd8\xff\xe1", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*", b"II+\x00",
+    b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"RIFF\x00\x00\x00\x00WEBPVP8L", b"RIFF\x00\x00\x00\x00WEBPVP8X",
+    b"%PDF-1.4\n", b"%PDF-", b"\x00\x00\x01\x00", b"8BPS", b"P6\n", b"\x97JB2", b"\x00\x00\x00\x0cjP  ",
+)
+
+
+@functools.cache
+def seed_images() -> dict[str, bytes]:
+    """Small images (at most 64x64 px, so Tesseract is quick) of every accepted format in the
+    variants the decoder treats differently: modes, compressions, frames, EXIF turns; and a PDF.
+    Keys start with the format's name: "png-...", "jpeg-...", ..., "pdf-...".
+    """
+    from PIL import Image, ImageDraw
+
+    page = Image.new("L", (48, 24), 255)
+    ImageDraw.Draw(page).text((3, 6), "Ab 12", fill=0)
+    rgb = page.convert("RGB")
+    rgba = rgb.convert("RGBA")
+    rgba.putalpha(page.point(lambda value: 255 - value))
+    wide = page.convert("I").point(lambda value: value * 256)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+
+    def encoded(image, format: str, **options) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, format=format, **options)
+        return buffer.getvalue()
+
+    inverted = page.point(lambda value: 255 - value)
+    return {
+        "png-grey": encoded(page, "PNG"),
+        "png-rgba": encoded(rgba, "PNG"),
+        "png-palette": encoded(rgb.convert("P"), "PNG", transparency=0),
+        "png-bilevel": encoded(page.convert("1"), "PNG"),
+        "png-16bit": encoded(wide.convert("I;16"), "PNG"),
+        "jpeg-grey": encoded(page, "JPEG", quality=80),
+        "jpeg-rgb-progressive": encoded(rgb, "JPEG", progressive=True),
+        "jpeg-cmyk": encoded(rgb.convert("CMYK"), "JPEG"),
+        "jpeg-exif-turned": encoded(rgb, "JPEG", exif=exif, dpi=(300, 300)),
+        "gif-still": encoded(page, "GIF"),
+        "gif-animated": encoded(page, "GIF", save_all=True, append_images=[inverted], duration=100),
+        "bmp-rgb": encoded(rgb, "BMP"),
+        "bmp-bilevel": encoded(page.convert("1"), "BMP"),
+        "bmp-palette": encoded(rgb.convert("P"), "BMP"),
+        "tiff-grey": encoded(page, "TIFF"),
+        "tiff-group4": encoded(page.convert("1"), "TIFF", compression="group4"),
+        "tiff-lzw-rgb": encoded(rgb, "TIFF", compression="tiff_lzw"),
+        "tiff-multipage": encoded(page, "TIFF", save_all=True, append_images=[inverted]),
+        "tiff-16bit": encoded(wide.convert("I;16"), "TIFF"),
+        "webp-lossy": encoded(rgb, "WEBP", quality=80),
+        "webp-lossless-alpha": encoded(rgba, "WEBP", lossless=True),
+        "webp-animated": encoded(rgb, "WEBP", save_all=True, append_images=[inverted.convert("RGB")], duration=100),
+        "pdf-text": _text_pdf(),
+        "pdf-image": encoded(page, "PDF", resolution=300),
+        # Small, quick forms of the hostile inputs of README's Reliability section, for the
+        # fuzzers to grow: a calculator-function shading, repeated progressive scans, a PNG
+        # whose text says %PDF-, and a PNG carrying a whole PDF.
+        "pdf-shading-function": pdf_with_costly_shading(operators=30, width_pt=40, height_pt=18),
+        "jpeg-repeated-scans": jpeg_with_many_scans(scans=20, side=48),
+        "png-text-says-pdf": png_saying_pdf(encoded(page, "PNG")),
+        "png-pdf-polyglot": png_pdf_polyglot(encoded(page, "PNG"), _text_pdf()),
+    }
+
+
+def _text_pdf() -> bytes:
+    """A one-page PDF with a line of Helvetica text, small enough to render under 100 px."""
+    content = b"BT /F1 10 Tf 3 5 Td (Ab 12) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 40 18] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    return pdf_file(objects)
+
+
+# --- From fuzz input bytes to events ------------------------------------------------------------
+
+_ENDPOINT_ORDER = tuple(ENDPOINTS.values())
+_NO_KEY, _BASE64_FLAG, _OTHER_ACTION = 1, 2, 4
+
+
+def parsing_event(data: bytes) -> tuple[Endpoint, dict]:
+    """``data``: endpoint byte, flags byte, then query line, Content-Type line and the body.
+
+    Flags: 1 leaves the key out; 2 hands the body over as the event's text with
+    ``isBase64Encoded`` set, whatever it is; 4 sends another X-TC-Action.
+    """
+    endpoint = _ENDPOINT_ORDER[data[0] % len(_ENDPOINT_ORDER)] if data else _ENDPOINT_ORDER[0]
+    flags = data[1] if len(data) > 1 else 0
+    query_line, _, rest = data[2:].partition(b"\n")
+    content_type_line, _, body = rest.partition(b"\n")
+    query = parse_qsl(query_line.decode("utf-8", "replace"), keep_blank_values=True)
+    content_type = content_type_line.decode("utf-8", "replace").strip() or None
+    headers = [("X-TC-Action", "GeneralAccurateOCR ")] if flags & _OTHER_ACTION else []
+    event = endpoint.event(content_type=content_type, body=body, query=query, headers=headers,
+                           with_key=not flags & _NO_KEY)
+    if flags & _BASE64_FLAG:
+        event["body"] = body.decode("utf-8", "replace")
+        event["isBase64Encoded"] = True
+    return endpoint, event
+
+
+def parsing_input(endpoint: str, flags: int, query: bytes, content_type: bytes, body: bytes) -> bytes:
+    return bytes([_ENDPOINT_ORDER.index(ENDPOINTS[endpoint]), flags]) + query + b"\n" + content_type + b"\n" + body
+
+
+def image_event_from_input(data: bytes) -> tuple[Endpoint, dict]:
+    """``data``: endpoint byte, a byte choosing the way (bit 7: IsPdf on Tencent), the image."""
+    endpoint = _ENDPOINT_ORDER[data[0] % len(_ENDPOINT_ORDER)] if data else _ENDPOINT_ORDER[0]
+    choice = data[1] if len(data) > 1 else 0
+    way = endpoint.image_ways[(choice & 0x7F) % len(endpoint.image_ways)]
+    return endpoint, endpoint.image_event(data[2:], way, is_pdf=bool(choice & 0x80))
+
+
+def image_input(endpoint: str, way: str, image: bytes, is_pdf: bool = False) -> bytes:
+    index = ENDPOINTS[endpoint].image_ways.index(way)
+    return bytes([_ENDPOINT_ORDER.index(ENDPOINTS[endpoint]), index | (0x80 if is_pdf else 0)]) + image
+
+
+def _parsing_seeds() -> list[bytes]:
+    image = b"\x89PNG\r\n\x1a\n" + bytes(range(48))
+    encoded = base64.b64encode(image)
+    seeds = []
+    for name, endpoint in ENDPOINTS.items():
+        fields = [(field, "true") for field in endpoint.fields if field not in
+                  (endpoint.file_field, endpoint.base64_field, "url", "ImageUrl", "image")]
+        files = [(endpoint.file_field, "a.png", "image/png", image)] if endpoint.file_field else []
+        content_type, body = multipart_form(fields=fields, files=files)
+        seeds.append(parsing_input(name, 0, b"", content_type.encode(), body))
+        document = {field: "1" for field in endpoint.fields}
+        if endpoint.base64_field:
+            document[endpoint.base64_field] = "data:image/png;base64," + encoded.decode()
+        seeds.append(parsing_input(name, 0, b"", b"application/json", json.dumps(document).encode()))
+        seeds.append(parsing_input(name, 0, b"a=1&a=2", b"application/x-www-form-urlencoded",
+                                   b"image_base64=" + encoded.replace(b"+", b"%2B") + b"&appkey=x"))
+        seeds.append(parsing_input(name, _BASE64_FLAG, b"", b"image/png", b"iVBORw0KGgo="))
+        seeds.append(parsing_input(name, 0, b"", b"image/png", image))
+    return seeds
+
+
+def _parsing_dictionary() -> list[bytes]:
+    """Words libFuzzer splices into inputs: the names and values a request is made of."""
+    words = {name.encode() for endpoint in ENDPOINTS.values() for name in endpoint.fields}
+    words |= {b"appkey", b"key", FUZZ_APPKEY.encode(), b"true", b"false", b"1", b"0", b"-1",
+              "\u00b2".encode(), "\u0661".encode(), b"\\ud800", b"all", b"eng", b"OCR", b"MulOCR",
+              b"multipart/form-data; boundary=", b"application/x-www-form-urlencoded",
+              b"application/json", b"image/png", b"application/octet-stream",
+              b'Content-Disposition: form-data; name="', b'"; filename="', b"\r\n", b"--",
+              b"data:image/png;base64,", b"http://", b"https://", b"10.0.0.1", b"[::1]", b"%PDF-"}
+    return sorted(words)
+
+
+def _dictionary_file(words: list[bytes]) -> str:
+    return "".join('"' + "".join(f"\\x{byte:02x}" for byte in word) + '"\n' for word in words)
+
+
+def _image_seeds() -> list[bytes]:
+    """Each seed image once, sent to an endpoint that reads its format, the ways taking turns:
+    libFuzzer mutates the leading bytes too, so it tries the other endpoints and ways itself.
+    (Every seed is read by Tesseract when the corpus loads; one each keeps that short.)"""
+    targets = [(endpoint.name, way) for endpoint in ENDPOINTS.values() for way in endpoint.image_ways]
+    seeds = []
+    for index, (name, image) in enumerate(seed_images().items()):
+        is_pdf = name.startswith("pdf")
+        readers = [(endpoint, way) for endpoint, way in targets
+                   if not is_pdf or endpoint in ("universal", "tencent")]
+        endpoint, way = readers[index % len(readers)]
+        seeds.append(image_input(endpoint, way, image, is_pdf=is_pdf))
+    return seeds
+
+
+# --- Running atheris ------------------------------------------------------------------------------
+
+
+class LoggedTraceback(logging.Handler):
+    """Keeps the last exception the service logged: the handler answers unexpected errors
+    with a bare 500, and the trace behind it is what a fuzzing failure needs to show."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.last: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.last = "".join(traceback.format_exception(*record.exc_info))
+
+
+@dataclass
+class FuzzRun:
+    target: str
+    seconds: float
+    out_dir: Path
+    handler: Any
+    function: Any
+    tracebacks: LoggedTraceback
+    report: TextIO
+    started: float = field(default_factory=time.monotonic)
+    executions: int = 0
+    failures: int = 0
+    failure_kinds: dict[str, Path] = field(default_factory=dict)
+    outcomes: Counter = field(default_factory=Counter)
+
+    def one_input(self, data: bytes) -> None:
+        if time.monotonic() - self.started >= self.seconds:
+            self.finish()
+        self.executions += 1
+        build = parsing_event if self.target == "parsing" else image_event_from_input
+        endpoint, event = build(data)
+        self.tracebacks.last = None
+        try:
+            response = self.handler(event, LocalLambdaContext(self.function))
+            answer = check_answer(endpoint, response, sent_text(event))
+        except Exception as err:  # noqa: BLE001 - every failure of the handler is a finding
+            self._record_failure(data, event, endpoint, err)
+            return
+        self.outcomes[f"{endpoint.name} {answer.label}"] += 1
+
+    def _record_failure(self, data: bytes, event: dict, endpoint: Endpoint, err: Exception) -> None:
+        self.failures += 1
+        # The same bug fails many inputs: one of each is saved, told apart by where the service
+        # failed, or else by how the answer broke the contract.
+        logged = self.tracebacks.last
+        trace = logged or "".join(traceback.format_exception(err))
+        cause = _root_cause(logged) if logged else f"{type(err).__name__}: {str(err)[:80]}"
+        kind = f"{endpoint.name}: {cause}"
+        self.outcomes[f"{endpoint.name} FAILED"] += 1
+        if kind in self.failure_kinds:
+            return
+        stem = self.out_dir / f"{self.target}-failure-{hashlib.sha1(data).hexdigest()[:12]}"
+        stem.with_suffix(".bin").write_bytes(data)
+        stem.with_suffix(".event.json").write_text(json.dumps(event, indent=2), encoding="utf-8")
+        report = f"{kind}\n\n{err}\n\n{trace}"
+        stem.with_suffix(".txt").write_text(report, encoding="utf-8")
+        self.failure_kinds[kind] = stem
+        print(f"\n=== fuzz failure ({self.target}) saved as {stem}.*\n{report}", file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        elapsed = time.monotonic() - self.started
+        lines = [
+            f"\nfuzz target {self.target}: {self.executions} executions in {elapsed:.0f} s "
+            f"({self.executions / max(elapsed, 1e-9):.1f}/s), {self.failures} failure(s), "
+            f"{len(self.failure_kinds)} distinct",
+        ]
+        lines += [f"  {count:7d}  {outcome}" for outcome, count in sorted(self.outcomes.items())]
+        lines += [f"  failure: {kind}\n           saved as {stem}.*" for kind, stem in self.failure_kinds.items()]
+        print("\n".join(lines), file=self.report, flush=True)
+        sys.stderr.flush()
+        # libFuzzer owns the process: leaving now is the only way to end at our time, with our code.
+        os._exit(1 if self.failures else 0)
+
+
+def _root_cause(trace: str) -> str:
+    """"PdfiumError at document.py:408 get_page": the exception and the frame that raised it."""
+    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', trace)
+    exception = trace.strip().splitlines()[-1].split(":", 1)[0].rsplit(".", 1)[-1]
+    if not frames:
+        return exception
+    path, line, function = frames[-1]
+    return f"{exception} at {Path(path).name}:{line} {function}"
+
+
+def _fuzz_in_this_process(target: str, seconds: float, out_dir: Path) -> None:
+    import socket
+
+    import atheris
+
+    from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT
+
+    os.environ.update(LOCAL_AWS_ENVIRONMENT)
+    os.environ.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_DISABLED="true",
+                      POWERTOOLS_LOG_LEVEL="ERROR")
+    # The service logs and writes metrics to stdout, thousands of lines a second while fuzzing;
+    # failures are reported from the logged traces instead (LoggedTraceback).
+    report = sys.stdout
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    # Damaged images make Pillow warn about each bad tag; that is the point here.
+    warnings.filterwarnings("ignore", category=UserWarning)
+    # Only modules imported inside this block are instrumented: nothing may import them before.
+    with atheris.instrument_imports(include=["ocr_api", "multipart", "PIL"]):
+        from ocr_api.app import lambda_handler
+    _offline_resolver(socket)
+    function, service = _fuzzed_service()
+    handler = lambda_handler(service)
+    tracebacks = LoggedTraceback()
+    logging.getLogger("ocr_api").addHandler(tracebacks)
+
+    corpus = out_dir / "corpus" / target
+    corpus.mkdir(parents=True, exist_ok=True)
+    if not any(corpus.iterdir()):
+        for seed in _parsing_seeds() if target == "parsing" else _image_seeds():
+            (corpus / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
+    dictionary = out_dir / f"{target}.dict"
+    dictionary.write_text(_dictionary_file(_parsing_dictionary() if target == "parsing" else
+                                           list(MAGIC_NUMBERS)), encoding="ascii")
+    run = FuzzRun(target, seconds, out_dir, handler, function, tracebacks, report)
+    atheris.Setup(
+        [
+            sys.argv[0], str(corpus),
+            f"-dict={dictionary}",
+            f"-max_len={MAX_INPUT_BYTES}",
+            f"-artifact_prefix={out_dir}/",
+            # A request has 28 s on Lambda; an input past a minute hangs.
+            "-timeout=60",
+            "-rss_limit_mb=4096",
+            # A backstop only: the run ends itself at --seconds (FuzzRun.finish).
+            f"-max_total_time={int(seconds) + 600}",
+        ],
+        run.one_input,
+    )
+    atheris.Fuzz()
+
+
+def _offline_resolver(socket_module) -> None:
+    """Every host name resolves to a private address, so the fetcher refuses each URL before
+    it connects: fuzzing never reaches the network, whatever URL it makes up."""
+    private = "10.255.255.1"
+
+    def resolve(host, port, *args, **kwargs):
+        return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", (private, port or 0))]
+
+    socket_module.getaddrinfo = resolve
+
+
+def _fuzzed_service():
+    """The handler's function and service on moto and the real Tesseract, with the fuzzing key on a
+    plan whose rate the fuzzer cannot reach (a 429 would hide everything behind the key)."""
+    import shutil
+
+    import boto3
+    from moto import mock_aws
+
+    from ocr_api.adapters.dynamodb_keys import AppKeyStore
+    from ocr_api.config import Settings
+    from ocr_api.keys import AppKey, Plan
+    from ocr_api.service.ocr_service import build_service
+    from ocr_local.dynamodb import create_table
+    from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
+
+    spec = api_spec()
+    mock_aws().start()  # for the life of this process
+    create_table(boto3.client("dynamodb"), LOCAL_TABLE_NAME, spec.table_properties)
+    store = AppKeyStore(LOCAL_TABLE_NAME)
+    write_template_plans(store, spec, usage_plan_ids={})
+    store.put_plan(Plan("fuzzing", requests_per_second=100_000))
+    store.put(AppKey.for_secret(FUZZ_APPKEY, "fuzzing", plan="fuzzing"))
+    command = shutil.which("tesseract")
+    if command is None:
+        raise SystemExit("tesseract is not installed: run scripts/setup.sh first")
+    # English alone loads in half the time of chi_sim+eng; what is fuzzed is everything before.
+    settings = Settings(appkeys_table=LOCAL_TABLE_NAME, tesseract_cmd=command, languages="eng",
+                        tessdata_dir=os.environ.get("TESSDATA_PREFIX") or None)
+    return spec.functions["OcrFunction"], build_service(settings, store)
+
+
+def run(target: str, seconds: float, out_dir: Path = DEFAULT_OUT) -> int:
+    """Fuzzes each target for its share of ``seconds``, each in a fresh process: atheris must
+    instrument the modules as they are first imported, and libFuzzer ends the process it runs in."""
+    import importlib.util
+
+    if importlib.util.find_spec("atheris") is None:
+        print("atheris is not installed (it is a dev dependency, for Linux x86_64)", file=sys.stderr)
+        return 2
+    targets = TARGETS if target == "all" else (target,)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    worst = 0
+    for name in targets:
+        share = seconds / len(targets)
+        result = subprocess.run(
+            [sys.executable, "-m", "ocr_tools.fuzz", name, "--seconds", str(share), "--out", str(out_dir)],
+            check=False,
+        )
+        worst = max(worst, result.returncode)
+    return worst
+
+
+def main(argv: list[str] | None = None) -> None:
+    """One target in this process (what ``run`` starts)."""
+    parser = argparse.ArgumentParser(prog="python -m ocr_tools.fuzz")
+    parser.add_argument("target", choices=TARGETS)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    _fuzz_in_this_process(args.target, args.seconds, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Stand-ins at the service's seams, for unit tests: keys kept in memory, a recognizer and an
+engine that answer what a test tells them, a fetcher that serves fixed bytes. The real ones
+(DynamoDB through moto, Tesseract, the page workers, HTTP) are in the integration tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from ocr_api.keys import AppKey, Outcome, Plan, UsagePeriod
+from ocr_api.keys.usage import CallCounts
+from ocr_api.ocr import Orientation, PageLayout, PreparedImage, RecognitionOptions, RecognitionResult, TextLine
+from ocr_api.ocr.engine import UPRIGHT_UNSURE
+from ocr_api.ocr.result import BoundingBox
+
+
+class InMemoryKeys:
+    """A ``KeyRepository`` in a dict: keys, plans, and counters per key and day. The rate is
+    counted per second only; quotas hold as in DynamoDB (all of a request's calls, or none)."""
+
+    def __init__(self, keys: list[AppKey] = (), plans: list[Plan] = ()) -> None:
+        self.keys = {key.key_hash: key for key in keys}
+        self.plans = {plan.name: plan for plan in plans}
+        self.counters: Counter[tuple[str, str]] = Counter()
+        self.deadlines_seen: list[float | None] = []
+
+    def get(self, key_hash: str, deadline: float | None = None) -> AppKey | None:
+        self.deadlines_seen.append(deadline)
+        return self.keys.get(key_hash)
+
+    def get_plan(self, name: str, deadline: float | None = None) -> Plan | None:
+        return self.plans.get(name)
+
+    def admit_request(self, key_hash: str, epoch_second: int, plan: Plan, deadline: float | None = None) -> bool:
+        second = (key_hash, f"second#{epoch_second}")
+        if self.counters[second] >= plan.calls_per_second:
+            return False
+        self.counters[second] += 1
+        return True
+
+    def charge(
+        self, key_hash: str, plan: Plan, period: UsagePeriod, deadline: float | None = None, calls: int = 1
+    ) -> bool:
+        limits = ((f"calls_{period.date}", plan.daily_quota), (f"calls_{period.month}", plan.monthly_quota),
+                  ("calls_total", plan.trial_calls))
+        if any(quota is not None and self.counters[(key_hash, name)] + calls > quota for name, quota in limits):
+            return False
+        for name, _ in limits:
+            self.counters[(key_hash, name)] += calls
+        self.counters[(key_hash, f"requests_{period.date}")] += 1
+        return True
+
+    def record(self, key_hash: str, plan: Plan, period: UsagePeriod, outcome: Outcome,
+               refund: bool = False, deadline: float | None = None, calls: int = 1) -> None:
+        self.counters[(key_hash, f"{outcome.value}_{period.date}")] += 1
+        if refund:
+            for name in (f"calls_{period.date}", f"calls_{period.month}", "calls_total"):
+                self.counters[(key_hash, name)] -= calls
+            self.counters[(key_hash, f"requests_{period.date}")] -= 1
+
+    def usage(
+        self, key_hash: str, period: UsagePeriod, lifetime: bool, deadline: float | None = None
+    ) -> tuple[CallCounts, CallCounts, int | None]:
+        today = CallCounts(
+            calls=self.counters[(key_hash, f"calls_{period.date}")],
+            requests=self.counters[(key_hash, f"requests_{period.date}")],
+            outcomes={o.value: self.counters[(key_hash, f"{o.value}_{period.date}")] for o in Outcome},
+        )
+        month = CallCounts(calls=self.counters[(key_hash, f"calls_{period.month}")], requests=0, outcomes={})
+        return today, month, self.counters[(key_hash, "calls_total")] if lifetime else None
+
+
+def line(text: str, confidence: float = 0.9) -> TextLine:
+    box = BoundingBox(10, 10, 8 * len(text), 20)
+    return TextLine(text=text, box=box, confidence=confidence, block=1, paragraph=1, line=1,
+                    words=(), quad=box.corners)
+
+
+class ScriptedRecognizer:
+    """Reads each image as ``read`` says (a function of the image's bytes), remembering how it
+    was asked."""
+
+    def __init__(self, read: Callable[[bytes], tuple[TextLine, ...]] = lambda data: (line("text"),)) -> None:
+        self.read = read
+        self.calls: list[tuple[list[bytes], float, RecognitionOptions]] = []
+
+    def recognize_many(
+        self, images: list[bytes], deadline: float, options: RecognitionOptions = RecognitionOptions()
+    ) -> list[RecognitionResult]:
+        self.calls.append((images, deadline, options))
+        return [RecognitionResult(lines=self.read(data), image_width=100, image_height=50, languages="eng", angle=0.0)
+                for data in images]
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class FixedFetcher:
+    """Serves ``bytes_by_url``; remembers each download's deadline and referer."""
+
+    def __init__(self, bytes_by_url: dict[str, bytes]) -> None:
+        self.bytes_by_url = bytes_by_url
+        self.downloads: list[tuple[str, float | None, str | None]] = []
+
+    def fetch(self, url: str, deadline: float | None = None, referer: str | None = None) -> bytes:
+        self.downloads.append((url, deadline, referer))
+        return self.bytes_by_url[url]
+
+
+class ScriptedEngine:
+    """An ``OcrEngine`` that reads every page as the same lines and never sees a turned page;
+    it remembers each call's layout and deadline."""
+
+    installed_languages = ("eng", "fake")
+
+    def __init__(self, lines: list[TextLine]) -> None:
+        self.lines = lines
+        self.reads: list[tuple[str, float, PageLayout]] = []
+        self.orientation_checks: list[float] = []
+
+    def read_lines(
+        self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO
+    ) -> list[TextLine]:
+        self.reads.append((languages, deadline, layout))
+        return list(self.lines)
+
+    def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
+        self.orientation_checks.append(deadline)
+        return UPRIGHT_UNSURE

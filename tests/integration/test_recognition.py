@@ -1,0 +1,234 @@
+"""The real Tesseract on real images, and every way the one Tesseract call can fail."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+
+import pytest
+from PIL import Image
+
+from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
+from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer, Tesseract
+from ocr_api.ocr.deadline import deadline_in
+from ocr_api.ocr.tesseract import join_words
+from ocr_tools.scoring import cer
+
+from helpers import encode, eval_image, eval_truth, fake_tesseract
+
+LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+pytestmark = pytest.mark.tesseract
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer(Tesseract(), LIMITS, "chi_sim+eng")
+
+
+def test_english_page_is_read_almost_exactly(recognizer):
+    result = recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
+    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert result.texts[0] == "This is alot of 12 point text to test the"
+
+
+def test_lines_come_in_reading_order_with_boxes_and_confidence(recognizer):
+    result = recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
+    assert (result.image_width, result.image_height) == (640, 480)
+    tops = [line.box.top for line in result.lines]
+    assert tops == sorted(tops)
+    for line in result.lines:
+        assert 0 <= line.box.left and line.box.left + line.box.width <= result.image_width
+        assert 0 <= line.box.top and line.box.top + line.box.height <= result.image_height
+        assert 0.5 < line.confidence <= 1.0
+        assert line.block >= 1 and line.paragraph >= 1 and line.line >= 1
+
+
+def test_chinese_screenshot_is_read_as_chinese(recognizer):
+    result = recognizer.recognize(eval_image("zh-rendered/screenshot_02.png"), deadline_in(30))
+    truth = eval_truth("zh-rendered/screenshot_02.png")
+    assert result.texts[0] == truth.splitlines()[0]
+    # Plain tesseract scores 0.143 here: it reads one line of verse with the English model.
+    assert cer(result.full_text, truth) <= 0.10
+    # Chinese words are joined without the spaces Tesseract puts between them.
+    assert not re.search(r"[\u4e00-\u9fff] [\u4e00-\u9fff]", result.full_text)
+    assert len(HAN.findall(result.full_text)) > 80
+
+
+def test_mixed_chinese_and_english_line_keeps_both(recognizer):
+    result = recognizer.recognize(eval_image("zh-rendered/screenshot_02.png"), deadline_in(30))
+    assert "20 个周年纪念日。" in result.texts
+
+
+def test_blank_and_one_pixel_images_have_no_lines(recognizer):
+    assert recognizer.recognize(encode(Image.new("L", (400, 200), 255), "PNG"), deadline_in(30)).lines == ()
+    assert recognizer.recognize(encode(Image.new("L", (1, 1), 255), "PNG"), deadline_in(30)).lines == ()
+
+
+def test_tesseract_runs_with_one_openmp_thread_and_none_of_our_secrets(tmp_path, monkeypatch):
+    # GIVEN a stand-in that writes down the environment it was started with
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-tesseract")
+    seen = tmp_path / "environment"
+    engine = Tesseract(command=fake_tesseract(tmp_path, f'env > "{seen}"; exit 1'), threads=1)
+    # WHEN it is run
+    with pytest.raises(RecognitionFailed):
+        Recognizer(engine, LIMITS, "eng").recognize(PAGE, deadline_in(10))
+    # THEN it had one OpenMP thread, and the process's own environment was left alone
+    environment = seen.read_text().splitlines()
+    assert "OMP_THREAD_LIMIT=1" in environment
+    assert not any(line.startswith("AWS_") for line in environment)
+    assert "OMP_THREAD_LIMIT" not in os.environ
+
+
+def test_words_are_joined_with_spaces_only_where_the_script_has_them():
+    assert join_words(["Image", "to", "text"]) == "Image to text"
+    assert join_words(["图片", "文字", "识别"]) == "图片文字识别"
+    assert join_words(["支持", "English", "和", "2026"]) == "支持 English 和 2026"
+    assert join_words(["你好", "，", "世界"]) == "你好，世界"
+
+
+# Fault injection: the fake replaces the binary at the one place Tesseract is called.
+
+PAGE = encode(Image.new("L", (100, 50), 255), "PNG")
+
+
+def test_missing_binary_is_unavailable():
+    engine = Recognizer(Tesseract(command="/nonexistent/tesseract"), LIMITS, "eng")
+    with pytest.raises(RecognitionUnavailable, match="not available"):
+        engine.recognize(PAGE, deadline_in(10))
+
+
+def test_binary_that_cannot_be_executed_is_unavailable(tmp_path):
+    path = tmp_path / "tesseract"
+    path.write_text("not a program")
+    path.chmod(0o644)
+    with pytest.raises(RecognitionUnavailable):
+        Recognizer(Tesseract(command=str(path)), LIMITS, "eng").recognize(PAGE, deadline_in(10))
+
+
+@pytest.mark.parametrize(
+    "script, timeout, error, says",
+    [
+        ("echo 'Segmentation fault' >&2; kill -SEGV $$", 10, RecognitionFailed, "failed"),
+        ("echo 'Error opening data file' >&2; exit 1", 10, RecognitionFailed, "failed"),
+        ("exit 0", 10, RecognitionFailed, "no output"),
+        (': > "$2.tsv"', 10, RecognitionFailed, "no output"),
+        ("exec sleep 30", 0.5, RecognitionTimedOut, "did not finish"),
+    ],
+    ids=["killed-by-signal", "error-exit", "exit-0-no-file", "exit-0-empty-file", "past-the-time-limit"],
+)
+def test_each_way_tesseract_can_fail_becomes_its_error(tmp_path, script, timeout, error, says):
+    engine = Recognizer(Tesseract(command=fake_tesseract(tmp_path, script)), LIMITS, "eng")
+    with pytest.raises(error, match=says):
+        engine.recognize(PAGE, deadline_in(timeout))
+
+
+def test_no_time_left_fails_before_running(tmp_path):
+    command = fake_tesseract(tmp_path, f"touch {tmp_path}/ran")
+    with pytest.raises(RecognitionTimedOut):
+        Recognizer(Tesseract(command=command), LIMITS, "eng").recognize(PAGE, deadline_in(0))
+    assert not (tmp_path / "ran").exists()
+
+
+def test_temporary_files_are_removed(tmp_path, monkeypatch, recognizer):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
+    assert list(tmp_path.iterdir()) == []
+
+
+class CountingEngine(Tesseract):
+    """The real engine, counting the Tesseract runs a recognition makes, by kind."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+        self.orientation_checks = 0
+
+    def read_lines(self, *args, **kwargs):
+        self.reads += 1
+        return super().read_lines(*args, **kwargs)
+
+    def detect_orientation(self, *args, **kwargs):
+        self.orientation_checks += 1
+        return super().detect_orientation(*args, **kwargs)
+
+
+def test_slicing_reads_strips_and_keeps_each_line_once():
+    # GIVEN six pages stacked into a 640x2880 image, read in strips
+    page = Image.open(io.BytesIO(eval_image("tesseract-test/phototest.tif"))).convert("L")
+    tall = Image.new("L", (640, 480 * 6), 255)
+    for index in range(6):
+        tall.paste(page, (0, 480 * index))
+    engine = CountingEngine()
+    result = Recognizer(engine, LIMITS, "eng").recognize(
+        encode(tall, "PNG"), deadline_in(60), RecognitionOptions(slice_large_images=True)
+    )
+    # THEN two overlapping strips were read, and the merge kept all 48 lines once, in order
+    assert engine.reads == 2
+    assert len(result.lines) == 48
+    tops = [line.box.top for line in result.lines]
+    assert tops == sorted(tops) and len(set(tops)) == 48
+
+
+def test_a_doubtful_reading_is_retried_upright_by_default():
+    # GIVEN a page turned 90° left, read with default options
+    turned = eval_image("tesseract-test/phototest-rotated-L.png")
+    result = Recognizer(Tesseract(), LIMITS, "eng").recognize(turned, deadline_in(60))
+    # THEN the confident upright reading wins, and its angle is reported
+    assert result.angle == -90.0
+    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.02
+
+
+def test_orientation_can_be_switched_off():
+    turned = eval_image("tesseract-test/phototest-rotated-L.png")
+    result = Recognizer(Tesseract(), LIMITS, "eng").recognize(
+        turned, deadline_in(60), RecognitionOptions(correct_orientation=False))
+    assert result.angle == 0.0
+    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) > 0.5
+
+
+def test_confident_and_blank_pages_pay_for_no_orientation_check():
+    engine = CountingEngine()
+    recognizer = Recognizer(engine, LIMITS, "eng")
+    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
+    recognizer.recognize(encode(Image.new("L", (400, 300), 255), "PNG"), deadline_in(60))
+    assert engine.orientation_checks == 0
+
+
+def test_images_over_the_recognition_cap_are_read_smaller_with_boxes_on_the_upload():
+    # GIVEN phototest enlarged three times (2.8 megapixels) and a cap of 1 megapixel
+    page = Image.open(io.BytesIO(eval_image("tesseract-test/phototest.tif"))).convert("L")
+    big = page.resize((1920, 1440), Image.Resampling.LANCZOS)
+    upright = Recognizer(Tesseract(), LIMITS, "eng").recognize(encode(page, "PNG"), deadline_in(60))
+    for format in ("PNG", "JPEG"):
+        engine = CountingEngine()
+        result = Recognizer(engine, LIMITS, "eng", max_recognition_pixels=1_000_000).recognize(
+            encode(big, format, **({"quality": 95} if format == "JPEG" else {})), deadline_in(60))
+        # THEN the text is the same, and every box is the upright page's, three times larger
+        assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.03
+        assert (result.image_width, result.image_height) == (1920, 1440)
+        for small, large in zip(upright.lines, result.lines):
+            assert abs(large.box.left - 3 * small.box.left) <= 12
+            assert abs(large.box.top - 3 * small.box.top) <= 12
+            assert abs(large.box.width - 3 * small.box.width) <= 24
+
+
+def test_chinese_lines_misread_as_latin_are_read_again_in_chinese():
+    # GIVEN a document page where plain chi_sim+eng turns whole lines of verse into Latin junk
+    engine = CountingEngine()
+    result = Recognizer(engine, LIMITS, "chi_sim+eng").recognize(eval_image("zh-rendered/document_06.jpg"), deadline_in(60))
+    # THEN one extra run re-reads those lines with chi_sim alone, and the page reads right
+    assert engine.reads == 2
+    assert cer(result.full_text, eval_truth("zh-rendered/document_06.jpg")) <= 0.15
+    assert all(HAN.search(line.text) for line in result.lines)
+
+
+def test_pages_without_chinese_are_not_read_twice():
+    engine = CountingEngine()
+    Recognizer(engine, LIMITS, "chi_sim+eng").recognize(eval_image("sroie/036.jpg"), deadline_in(60))
+    assert engine.reads == 1

@@ -1,0 +1,613 @@
+"""Fault injection: every endpoint against every fault of its engine, its key store and its clock.
+
+For each fault and endpoint: the answer is the one README's tables give; the key's quota is not
+charged (calls charged unchanged, the call counted as ``server_error`` wherever the store can
+still count it, the quota left unchanged); and once the fault is gone the same request succeeds.
+The key's plan allows one call a day, so a charge that was not given back would turn that next
+request into a 429.
+
+Tesseract's faults come from a stand-in binary. DynamoDB's are real ones at the HTTP level: the
+store talks to moto's server through a proxy that throttles, hangs or refuses connections
+(``faulty_dynamodb.py``). Each invocation is held to its Lambda deadline as Lambda holds it: one
+still running at the deadline (and a grace for this machine) is stopped, and API Gateway answers
+502, which no test expects.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+
+import boto3
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ocr_api.adapters.dynamodb_keys import IN_REGION, AppKeyStore
+from ocr_api.config import Settings
+from ocr_api.errors import KeyStoreUnavailable
+from ocr_api.keys import DEFAULT_PLAN, AccessGuard, AppKey, Plan, hash_appkey
+from ocr_api.service.budget import ANSWER_SECONDS
+from ocr_api.service.ocr_service import OcrService, build_service
+from ocr_local.apigateway import FUNCTION_FAILED, build_event
+from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
+from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
+from ocr_local.forms import multipart_form
+from ocr_local.lambda_runtime import LocalLambdaContext
+from ocr_tools.hostile_files import jpeg_with_many_scans
+
+from faulty_dynamodb import Call, Fault, FaultyDynamoDB
+from helpers import day_clock, encode, fake_tesseract
+
+pytestmark = [pytest.mark.tesseract, pytest.mark.reliability]
+
+# A small image with two words: read in a fraction of a second on every endpoint.
+_WORDS = Image.new("L", (200, 60), 255)
+ImageDraw.Draw(_WORDS).text((10, 12), "HELLO 42", fill=0, font=ImageFont.load_default(size=28))
+PNG = encode(_WORDS, "PNG")
+WORD = "HELLO"
+
+ONE_A_DAY = Plan("one-call-a-day", daily_quota=1)
+TWO_A_DAY = Plan("two-calls-a-day", daily_quota=2)
+TRIAL_OF_ONE = Plan("trial-of-one-call", trial_calls=1)
+
+# Every call and every read of the counters happens on this clock's day.
+CLOCK = day_clock()
+# Lambda stops a function at its deadline; this machine, shared and slow, gets a little more.
+DEADLINE_GRACE_SECONDS = 1.0
+# The function's timeout, for requests the fault does not concern.
+FULL_TIME = 28.0
+
+
+# The endpoints, each with how it is called and how it answers.
+
+
+def _multipart(path: str, part: str, query: list, headers: list = (), image: bytes = PNG) -> dict:
+    content_type, body = multipart_form(files=[(part, "words.img", "image/png", image)])
+    return dict(path=path, query=query, headers=[("Content-Type", content_type), *headers], body=body)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    request: Callable[..., dict]  # appkey[, image] -> build_event's path, query, headers and body
+    code: Callable[[dict], object]  # the answer's business code
+    message: Callable[[dict], str]  # what an error answer says was wrong
+    text: Callable[[dict], str]  # the recognised text of a success
+    # situation -> (HTTP status, business code), as README's tables give them
+    answers: dict[str, tuple[int, object]]
+
+
+OK, ENGINE_FAILED, OUT_OF_TIME, STORE_UNAVAILABLE = "ok", "engine failed", "out of time", "store unavailable"
+OVER_MEMORY = "over memory"
+# What each error answer's description names.
+SAYS = {ENGINE_FAILED: "recognition engine", OUT_OF_TIME: "time", STORE_UNAVAILABLE: "appkey store",
+        OVER_MEMORY: "more memory"}
+
+ENDPOINTS = {
+    endpoint.name: endpoint for endpoint in (
+        Endpoint(
+            "gugudata v1",
+            lambda key, image=PNG: _multipart("/v1/imagerecognition/ocr", "imagefile", [("appkey", key)], image=image),
+            lambda body: body["DataStatus"]["statusCode"],
+            lambda body: body["DataStatus"]["statusDescription"],
+            lambda body: " ".join(body["Data"]["resultText"]),
+            {OK: (200, 100), ENGINE_FAILED: (500, 110), OUT_OF_TIME: (503, 110),
+             STORE_UNAVAILABLE: (503, 110), OVER_MEMORY: (413, 101)},
+        ),
+        Endpoint(
+            "gugudata legacy",
+            lambda key, image=PNG: _multipart("/imagerecognition/imagestreamocr", "imagefile", [("appkey", key)],
+                                              image=image),
+            lambda body: body["DataStatus"]["StatusCode"],
+            lambda body: body["DataStatus"]["StatusDescription"],
+            lambda body: " ".join(body["Data"]["ResultText"]),
+            {OK: (200, 100), ENGINE_FAILED: (200, -1), OUT_OF_TIME: (200, -1),
+             STORE_UNAVAILABLE: (200, -1), OVER_MEMORY: (200, 501)},
+        ),
+        Endpoint(
+            "universal",
+            lambda key, image=PNG: _multipart("/v1/ocr/universal", "file", [], [("x-api-key", key)], image=image),
+            lambda body: body.get("error", body["code"]),
+            lambda body: body["message"],
+            lambda body: body["results"][0]["text"],
+            {OK: (200, 0), ENGINE_FAILED: (502, "recognition_failed"), OUT_OF_TIME: (503, "unavailable"),
+             STORE_UNAVAILABLE: (503, "unavailable"), OVER_MEMORY: (413, "image_too_large")},
+        ),
+        Endpoint(
+            "tupu",
+            lambda key, image=PNG: _multipart("/v3/recognition/general-ocr", "image", [("key", key)], image=image),
+            lambda body: body["code"],
+            lambda body: body["message"],
+            lambda body: " ".join(o["text"] for o in body["data"]["fileList"][0]["objects"]),
+            {OK: (200, 0), ENGINE_FAILED: (500, 500), OUT_OF_TIME: (503, 503),
+             STORE_UNAVAILABLE: (503, 503), OVER_MEMORY: (413, 413)},
+        ),
+        Endpoint(
+            "tencent",
+            lambda key, image=PNG: dict(
+                path="/", query=[], body=json.dumps({"ImageBase64": base64.b64encode(image).decode()}).encode(),
+                headers=[("Content-Type", "application/json"), ("X-TC-Action", "GeneralAccurateOCR"),
+                         ("X-TC-Version", "2018-11-19"), ("x-api-key", key)]),
+            lambda body: body["Response"].get("Error", {}).get("Code", "success"),
+            lambda body: body["Response"]["Error"]["Message"],
+            lambda body: " ".join(d["DetectedText"] for d in body["Response"]["TextDetections"]),
+            {OK: (200, "success"), ENGINE_FAILED: (200, "FailedOperation.OcrFailed"),
+             OUT_OF_TIME: (200, "FailedOperation.EngineRecognizeTimeout"),
+             STORE_UNAVAILABLE: (200, "InternalError"), OVER_MEMORY: (200, "FailedOperation.ImageSizeTooLarge")},
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict
+    endpoint: Endpoint
+    raw: str
+
+    @property
+    def situation(self) -> tuple[int, object]:
+        """(HTTP status, business code); API Gateway's own answers have no business code."""
+        if "message" in self.body and len(self.body) == 1:
+            return self.status, self.body["message"]
+        return self.status, self.endpoint.code(self.body)
+
+    def recognised(self) -> str:
+        return self.endpoint.text(self.body)
+
+    def is_documented(self, situation: str, appkey: str) -> bool:
+        """The status and code README gives, a description that says why, and nothing private."""
+        return (self.situation == self.endpoint.answers[situation]
+                and SAYS[situation] in self.endpoint.message(self.body)
+                and not any(leak in self.raw for leak in ("Traceback", "/tmp", "/work", ".py", appkey)))
+
+
+# Fixtures: one moto server behind the proxy for the module; a fresh key and handler per test.
+
+
+@pytest.fixture(scope="module")
+def dynamodb(spec) -> Iterator[FaultyDynamoDB]:
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in LOCAL_AWS_ENVIRONMENT.items():
+            environment.setenv(name, value)
+        server = FaultyDynamoDB()
+        create_table(boto3.client("dynamodb", endpoint_url=server.moto_url), LOCAL_TABLE_NAME,
+                     spec.table_properties)
+        direct = AppKeyStore(LOCAL_TABLE_NAME, server.moto_url)
+        write_template_plans(direct, spec, usage_plan_ids={})
+        for plan in (ONE_A_DAY, TWO_A_DAY, TRIAL_OF_ONE):
+            direct.put_plan(plan)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def table(dynamodb) -> AppKeyStore:
+    """The table itself, past the proxy: for keys and for reading the counters."""
+    return AppKeyStore(LOCAL_TABLE_NAME, dynamodb.moto_url)
+
+
+@pytest.fixture
+def new_key(table) -> Callable[[Plan], str]:
+    def add(plan: Plan = ONE_A_DAY) -> str:
+        secret = f"k-fault-{uuid.uuid4().hex}"
+        table.put(AppKey.for_secret(secret, "fault injection", plan=plan.name))
+        return secret
+
+    return add
+
+
+@pytest.fixture
+def install(settings: Settings, dynamodb: FaultyDynamoDB, deployment) -> Iterator[Callable[..., OcrService]]:
+    """Deploys the handler's service, cold: the store behind the proxy, settings as given."""
+
+    def apply(**changes) -> OcrService:
+        store = AppKeyStore(LOCAL_TABLE_NAME, dynamodb.url)
+        # English alone loads in half the time of chi_sim+eng; the faults do not care.
+        changes = {"languages": "eng", **changes}
+        installed = build_service(replace(settings, **changes), store)
+        installed.access.clock = CLOCK
+        return deployment.replace(installed)
+
+    yield apply
+    deployment.close()
+    dynamodb.heal()
+    dynamodb.clear_log()
+
+
+@pytest.fixture
+def call(spec, deployment) -> Callable[..., Answer]:
+    """Sends an endpoint's request through the real handler, held to a Lambda deadline."""
+    function = spec.functions["OcrFunction"]
+
+    def send(endpoint: Endpoint, appkey: str, remaining_seconds: float = FULL_TIME, image: bytes = PNG) -> Answer:
+        request = endpoint.request(appkey, image)
+        event = build_event(method="POST", resource=request["path"], stage=spec.stage,
+                            binary_media_types=spec.binary_media_types, **request)
+        context = LocalLambdaContext(replace(function, timeout_seconds=remaining_seconds))
+        with ThreadPoolExecutor(max_workers=1) as lambda_instance:
+            invocation = lambda_instance.submit(deployment.handler, event, context)
+            try:
+                response = invocation.result(timeout=remaining_seconds + DEADLINE_GRACE_SECONDS)
+            except FutureTimeout:
+                # Lambda would have stopped it: API Gateway answers for it.
+                status, body = FUNCTION_FAILED
+                response = {"statusCode": status, "body": json.dumps(body)}
+        return Answer(response["statusCode"], json.loads(response["body"]), endpoint, response["body"])
+
+    return send
+
+
+def usage_of(table: AppKeyStore, secret: str) -> dict:
+    """The key's day: calls charged, calls by outcome, and what is left of its quota."""
+    guard = AccessGuard(table, clock=CLOCK)
+    report = guard.usage(guard.check(secret, None))
+    return {**report.today.as_json(), "left": report.remaining["today"]}
+
+
+def day(calls=0, ok=0, server_error=0, left=1, client_error=0) -> dict:
+    # Each request here reads one image: as many requests charged as calls.
+    return {"calls": calls, "requests": calls, "ok": ok, "client_error": client_error, "server_error": server_error,
+            "rate_limited": 0, "quota_exceeded": 0, "left": left}
+
+
+def assert_succeeds(answer: Answer) -> None:
+    assert answer.situation == answer.endpoint.answers[OK], answer.body
+    assert WORD in answer.recognised()
+
+
+# Tesseract's faults, and the Lambda's clock. Each: the stand-in's script, the time the request
+# has, and what the client is told.
+
+
+@dataclass(frozen=True)
+class EngineFault:
+    script: str
+    remaining_seconds: float
+    situation: str
+    # RESPONSE_RESERVE_SECONDS: recognition gets what the Lambda has left less this.
+    reserve_seconds: float = 1.0
+
+
+ENGINE_FAULTS = {
+    "tesseract crashes (SIGSEGV)": EngineFault("kill -SEGV $$", FULL_TIME, ENGINE_FAILED),
+    # What the kernel's OOM killer sends when the Lambda's memory runs out.
+    "tesseract killed (SIGKILL)": EngineFault("kill -KILL $$", FULL_TIME, ENGINE_FAILED),
+    "tesseract exits 0 and writes nothing": EngineFault("exit 0", FULL_TIME, ENGINE_FAILED),
+    "tesseract exits 0 with an empty TSV": EngineFault(': > "$2.tsv"', FULL_TIME, ENGINE_FAILED),
+    # Recognition gets 1 s; the reserve is wider than the template's 1 s so that settling the
+    # call never waits on this shared machine's scheduler (test_settling_fits_in_the_reserve).
+    "tesseract hangs past its time": EngineFault("exec sleep 30", 2.5, OUT_OF_TIME, reserve_seconds=1.5),
+}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("fault", ENGINE_FAULTS)
+def test_engine_fault_is_answered_and_given_back(fault, endpoint, new_key, install, call, table, tmp_path):
+    # GIVEN a key with one call a day, and a Tesseract that fails
+    endpoint, fault = ENDPOINTS[endpoint], ENGINE_FAULTS[fault]
+    secret = new_key()
+    install(tesseract_cmd=fake_tesseract(tmp_path, fault.script),
+            response_reserve_seconds=fault.reserve_seconds)
+    # WHEN the key calls
+    answer = call(endpoint, secret, fault.remaining_seconds)
+    # THEN the answer is the documented one, and the call is counted but not charged
+    assert answer.is_documented(fault.situation, secret), answer.body
+    assert usage_of(table, secret) == day(server_error=1)
+    # AND with Tesseract back, the same request succeeds on the day's one call
+    install()
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=0)
+
+
+# The page worker: killed mid-page, dead between requests, stopped for time or memory. Each
+# time the same installed handler (one warm instance) answers the next request with text.
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_worker_killed_mid_page_is_answered_and_replaced(endpoint, new_key, install, call, table,
+                                                           tesseract_cmd, tmp_path):
+    # GIVEN a key with two calls a day, and a page whose reading kills its worker process (as
+    # the kernel would), once
+    endpoint = ENDPOINTS[endpoint]
+    secret = new_key(TWO_A_DAY)
+    killed = tmp_path / "killed-once"
+    install(tesseract_cmd=fake_tesseract(
+        tmp_path, f'[ -e "{killed}" ] || {{ touch "{killed}"; kill -KILL $PPID; sleep 5; }}\n'
+                  f'exec "{tesseract_cmd}" "$@"'))
+    # WHEN the key calls
+    answer = call(endpoint, secret)
+    # THEN it is the engine's documented failure, given back
+    assert answer.is_documented(ENGINE_FAILED, secret), answer.body
+    assert usage_of(table, secret) == day(server_error=1, left=2)
+    # AND the same instance reads the next request, in a new worker
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=1)
+
+
+def test_a_worker_that_died_between_requests_is_replaced_before_the_next(new_key, install, call, table):
+    # GIVEN a warm instance whose page workers have all died since its last request
+    secret = new_key(TWO_A_DAY)
+    installed = install()
+    assert_succeeds(call(ENDPOINTS["gugudata v1"], secret))
+    workers = list(installed.recognizer.worker_processes())
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    # WHEN the next request comes
+    answer = call(ENDPOINTS["universal"], secret)
+    # THEN it is read as usual, by new workers
+    assert_succeeds(answer)
+    assert set(installed.recognizer.worker_processes()).isdisjoint(workers)
+    assert usage_of(table, secret) == day(calls=2, ok=2, left=0)
+
+
+@dataclass(frozen=True)
+class StoppedPage:
+    # What the worker is allowed here (a deployment allows several times more), and the page.
+    limits: dict
+    image: Callable[[], bytes]
+    situation: str
+    # How the key's day counts the refused call: given back either way.
+    counted: dict
+
+
+STOPPED_PAGES = {
+    # A progressive JPEG of 8,000 scans keeps a decoder busy for about a minute.
+    "decodes past its time": StoppedPage({"max_decode_seconds": 2.0}, lambda: jpeg_with_many_scans(),
+                                         OUT_OF_TIME, {"server_error": 1}),
+    # A 40-megapixel transparent PNG is within the pixel limit, and needs more than 300 MB.
+    "needs more than the worker's memory": StoppedPage({"worker_memory_mb": 300},
+                                                       lambda: transparent_40_megapixel_png(),
+                                                       OVER_MEMORY, {"client_error": 1}),
+}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("stopped", STOPPED_PAGES)
+def test_a_page_the_worker_is_stopped_for_is_answered_and_given_back(stopped, endpoint, new_key, install,
+                                                                      call, table):
+    # GIVEN a key with two calls a day, and a page that overruns its worker's limits
+    endpoint, stopped = ENDPOINTS[endpoint], STOPPED_PAGES[stopped]
+    secret = new_key(TWO_A_DAY)
+    install(**stopped.limits)
+    # WHEN the key sends it
+    answer = call(endpoint, secret, image=stopped.image())
+    # THEN the worker is stopped: the answer is the documented one, and the call is given back
+    assert answer.is_documented(stopped.situation, secret), answer.body
+    assert usage_of(table, secret) == day(left=2, **stopped.counted)
+    # AND the same instance reads the next request, in a new worker
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, left=1, **stopped.counted)
+
+
+@functools.cache
+def transparent_40_megapixel_png() -> bytes:
+    return encode(Image.new("LA", (8000, 5000), (0, 0)), "PNG")
+
+
+# The Lambda's clock: a request that has too little time left.
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_lambda_nearly_out_of_time_answers_at_once_and_charges_nothing(endpoint, new_key, install,
+                                                                         call, table, dynamodb):
+    # GIVEN a request that reaches the function with half a second left: less than one call to
+    # the key store may take, so the key cannot be checked in time
+    endpoint = ENDPOINTS[endpoint]
+    secret = new_key()
+    install()
+    # WHEN it is handled
+    answer = call(endpoint, secret, remaining_seconds=0.5)
+    # THEN it is told the service is unavailable, in time; DynamoDB was not asked, nothing counted
+    assert answer.is_documented(STORE_UNAVAILABLE, secret), answer.body
+    assert "no time is left" in endpoint.message(answer.body)
+    assert dynamodb.calls == []
+    assert usage_of(table, secret) == day()
+    # AND the next request, with the usual time, succeeds
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, left=0)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_lambda_out_of_time_for_recognition_is_given_back(endpoint, new_key, install, call, table):
+    # GIVEN a request with no time left beyond what is kept back for answering
+    endpoint = ENDPOINTS[endpoint]
+    secret = new_key()
+    install(response_reserve_seconds=3.0)
+    # WHEN it is handled
+    answer = call(endpoint, secret, remaining_seconds=3.0)
+    # THEN the key is checked and counted, recognition is out of time, and the call is given back
+    assert answer.is_documented(OUT_OF_TIME, secret), answer.body
+    assert usage_of(table, secret) == day(server_error=1)
+    # AND the next request, with the usual time, succeeds
+    install()
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=0)
+
+
+# DynamoDB's faults, from the start of the request: the key cannot be checked or counted.
+
+STORE_FAULTS = [Fault.THROTTLED, Fault.THROTTLING, Fault.REFUSED, Fault.HANGS]
+# How each is logged: botocore's name for what went wrong.
+LOGGED_AS = {
+    Fault.THROTTLED: "ProvisionedThroughputExceededException",
+    Fault.THROTTLING: "ThrottlingException",
+    Fault.REFUSED: "EndpointConnectionError",
+    Fault.HANGS: "ReadTimeoutError",
+}
+# Time enough to answer; a store that ran past it would be stopped as Lambda stops it.
+STORE_FAULT_SECONDS = 3.0
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("fault", STORE_FAULTS, ids=lambda fault: fault.value)
+def test_store_fault_at_admission_is_503_and_charges_nothing(fault, endpoint, new_key, install, call,
+                                                            table, dynamodb, caplog):
+    # GIVEN a key with one call a day, and DynamoDB failing
+    endpoint = ENDPOINTS[endpoint]
+    secret = new_key()
+    install()
+    dynamodb.fail(fault)
+    # WHEN the key calls
+    answer = call(endpoint, secret, STORE_FAULT_SECONDS)
+    # THEN the answer is the documented "unavailable", in time, the cause is logged, and nothing
+    # was charged
+    assert answer.is_documented(STORE_UNAVAILABLE, secret), answer.body
+    logged = [r.error_code for r in caplog.records if r.getMessage() == "appkey store failed"]
+    assert logged == [LOGGED_AS[fault]]
+    if fault is Fault.REFUSED:
+        assert dynamodb.calls == []
+    else:
+        assert dynamodb.faulted and dynamodb.faulted == dynamodb.calls
+    dynamodb.heal()
+    assert usage_of(table, secret) == day()
+    # AND with DynamoDB back, the same request succeeds on the day's one call
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, left=0)
+
+
+@pytest.mark.parametrize("fault", [Fault.THROTTLED, Fault.THROTTLING])
+def test_a_throttled_charge_is_not_charged(fault, new_key, install, call, table, dynamodb):
+    # GIVEN DynamoDB throttling only the quota's counters: the key is read and its rate counted
+    secret = new_key()
+    install()
+    dynamodb.fail(fault, when=lambda c: c.operation == "UpdateItem" and c.sort_key.startswith("usage#"))
+    # WHEN the key calls
+    answer = call(ENDPOINTS["gugudata v1"], secret, STORE_FAULT_SECONDS)
+    # THEN it is a 503, and the quota is untouched
+    assert answer.is_documented(STORE_UNAVAILABLE, secret), answer.body
+    assert {c.operation for c in dynamodb.calls} >= {"GetItem", "UpdateItem"} and dynamodb.faulted
+    dynamodb.heal()
+    assert usage_of(table, secret) == day()
+    assert_succeeds(call(ENDPOINTS["gugudata v1"], secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, left=0)
+
+
+def test_a_trial_charge_is_never_left_half_done(new_key, install, call, table, dynamodb):
+    # GIVEN a trial key with one call, counted on two items (its lifetime and its month), and
+    # DynamoDB throttling every write to the key's usage after the first one
+    secret = new_key(TRIAL_OF_ONE)
+    install()
+    usage_writes: list[Call] = []
+
+    def after_the_first_usage_write(c: Call) -> bool:
+        if any(key.startswith("usage#") for key in c.written):
+            usage_writes.append(c)
+        return len(usage_writes) > 1
+
+    dynamodb.fail(Fault.THROTTLED, when=after_the_first_usage_write)
+    # WHEN the key calls
+    answer = call(ENDPOINTS["gugudata v1"], secret, STORE_FAULT_SECONDS)
+    dynamodb.heal()
+    # THEN whichever way it ended, the trial paid for it only if it was served
+    guard = AccessGuard(table, clock=CLOCK)
+    left = guard.usage(guard.check(secret, None)).remaining["trial"]
+    if answer.situation == ENDPOINTS["gugudata v1"].answers[OK]:
+        assert left == 0
+    else:
+        assert answer.is_documented(STORE_UNAVAILABLE, secret) and left == 1, answer.body
+
+
+# DynamoDB failing after admission, while the image is read: the answer is decided by then.
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+# Both throttling errors take one path; ProvisionedThroughputExceededException stands for them.
+@pytest.mark.parametrize("fault", [Fault.THROTTLED, Fault.REFUSED, Fault.HANGS], ids=lambda fault: fault.value)
+def test_store_fault_when_settling_still_answers_with_the_text(fault, endpoint, new_key, install, call,
+                                                              table, dynamodb, tesseract_cmd, tmp_path,
+                                                              caplog):
+    # GIVEN a key with two calls a day, and DynamoDB failing from the moment recognition starts
+    endpoint = ENDPOINTS[endpoint]
+    secret = new_key(TWO_A_DAY)
+    started = tmp_path / "recognition-started"
+    install(tesseract_cmd=fake_tesseract(tmp_path, f'touch "{started}"\nexec "{tesseract_cmd}" "$@"'))
+    dynamodb.fail(fault, when=lambda _: started.exists())
+    # WHEN the key calls
+    answer = call(endpoint, secret, STORE_FAULT_SECONDS)
+    # THEN the client gets its text; the call stays charged, and the count that failed is logged
+    assert_succeeds(answer)
+    assert dynamodb.faulted and all(c.sort_key.startswith("usage#") for c in dynamodb.faulted)
+    unrecorded = [r for r in caplog.records if r.getMessage() == "usage not recorded"]
+    assert [(r.outcome, r.refund_due) for r in unrecorded] == [("ok", False)]
+    dynamodb.heal()
+    assert usage_of(table, secret) == day(calls=1, left=1)
+    # AND with DynamoDB back, the next call is counted as usual
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=2, ok=1, left=0)
+
+
+# The key store keeps to the request's deadline whatever DynamoDB does.
+
+
+def test_settling_fits_in_the_reserve(spec):
+    # Recognition stops this long before the Lambda's deadline; one attempt to give a failed
+    # call's quota back, and writing the answer, must fit in it.
+    reserve = float(spec.functions["OcrFunction"].environment["RESPONSE_RESERVE_SECONDS"])
+    assert IN_REGION.longest + ANSWER_SECONDS < reserve
+
+
+def test_the_store_is_not_called_without_time_for_one_attempt(dynamodb, install):
+    store = install().access.store
+    with pytest.raises(KeyStoreUnavailable, match="no time is left"):
+        store.get(hash_appkey("k-any"), deadline=time.monotonic() + IN_REGION.longest / 2)
+    assert dynamodb.calls == []
+
+
+def test_a_hanging_store_is_not_tried_again_past_the_deadline(dynamodb, install):
+    # GIVEN a DynamoDB that never answers, and time for one attempt but not for two
+    store = install().access.store
+    dynamodb.fail(Fault.HANGS)
+    # WHEN the key is read
+    with pytest.raises(KeyStoreUnavailable):
+        store.get(hash_appkey("k-any"), deadline=time.monotonic() + IN_REGION.longest + 0.25)
+    # THEN it was tried once
+    assert len(dynamodb.calls) == 1
+
+
+def test_a_counting_write_left_unanswered_is_not_sent_again(dynamodb, install):
+    # GIVEN a DynamoDB that takes calls and never answers, and time for several attempts
+    store = install().access.store
+    plan = store.get_plan(DEFAULT_PLAN)
+    dynamodb.clear_log()
+    dynamodb.fail(Fault.HANGS)
+    # WHEN a request is counted against the rate
+    with pytest.raises(KeyStoreUnavailable):
+        store.admit_request(hash_appkey("k-any"), int(time.time()), plan, deadline=time.monotonic() + 10)
+    # THEN the write was sent once: it may have landed, and a second one could count it twice
+    assert [call.operation for call in dynamodb.calls] == ["UpdateItem"]
+
+
+def test_a_throttled_store_is_tried_three_times(dynamodb, install):
+    store = install().access.store
+    dynamodb.fail(Fault.THROTTLED)
+    with pytest.raises(KeyStoreUnavailable):
+        store.get(hash_appkey("k-any"), deadline=time.monotonic() + 10)
+    assert [call.operation for call in dynamodb.calls] == ["GetItem"] * 3
+
+
+def test_out_of_time_with_a_hanging_store_still_answers_503_before_the_deadline(
+        new_key, install, call, table, dynamodb, tmp_path, caplog):
+    # GIVEN Tesseract hanging until recognition's time is up, and DynamoDB hanging from then on
+    secret = new_key()
+    started = tmp_path / "recognition-started"
+    install(tesseract_cmd=fake_tesseract(tmp_path, f'touch "{started}"\nexec sleep 30'))
+    dynamodb.fail(Fault.HANGS, when=lambda _: started.exists())
+    # WHEN the key calls with two seconds left: one for recognition, one in reserve
+    answer = call(ENDPOINTS["gugudata v1"], secret, remaining_seconds=2.0)
+    # THEN Tesseract was reached, the client still gets the documented 503, and the refund that
+    # could not be made is logged
+    assert started.exists()
+    assert answer.is_documented(OUT_OF_TIME, secret), answer.body
+    unrecorded = [r for r in caplog.records if r.getMessage() == "usage not recorded"]
+    assert [(r.outcome, r.refund_due) for r in unrecorded] == [("server_error", True)]

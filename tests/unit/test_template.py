@@ -1,0 +1,168 @@
+"""template.yaml and the code agree: routes, settings, binary types, the table, permissions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ocr_api.adapters.api_gateway_keys import usage_plan_limits
+from ocr_api.config import ConfigurationError, Settings
+from ocr_api.handlers.plan_catalog import plans_from_properties
+from ocr_local.apigateway import build_event
+from ocr_local.template import TEMPLATE_PATH, _CloudFormationLoader, load_template
+
+
+def function_environment_names(spec) -> set[str]:
+    return set(spec.functions["OcrFunction"].environment)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return yaml.load(TEMPLATE_PATH.read_text(), Loader=_CloudFormationLoader)
+
+
+def test_every_template_route_reaches_a_handler_route(spec, invoke):
+    declared = {(route.method, route.path) for route in spec.routes}
+    assert declared == {
+        ("POST", "/v1/imagerecognition/ocr"),
+        ("GET", "/v1/imagerecognition/ocr/demo"),
+        ("POST", "/v1/ocr/universal"),
+        ("POST", "/imagerecognition/imagestreamocr"),
+        ("GET", "/imagerecognition/imagestreamocr/demo"),
+        ("POST", "/v3/recognition/general-ocr"),
+        ("POST", "/"),
+        ("GET", "/v1/usage"),
+    }
+    for method, path in declared:
+        event = build_event(method=method, path=path, resource=path, stage=spec.stage)
+        # A dialect's own envelope, whatever the answer: not the router's "Not found".
+        body = json.loads(invoke(event)["body"])
+        assert {"DataStatus", "request_id", "nonce", "Response"} & set(body), (method, path)
+
+
+def test_api_gateway_checks_keys_on_the_native_routes_only(spec):
+    # The compatibility routes' clients send their key where API Gateway does not look.
+    checked = {(route.method, route.path) for route in spec.routes if route.api_key_required}
+    assert checked == {("POST", "/v1/ocr/universal"), ("GET", "/v1/usage")}
+
+
+@pytest.mark.parametrize("parameters", [
+    {},
+    {"StandardPlanBurst": 300, "StandardPlanDailyQuota": 1000},
+    {"StandardPlanDailyQuota": 1000, "StandardPlanMonthlyQuota": 20000, "TrialPlanCalls": 7},
+])
+def test_usage_plans_mirror_the_plans_the_catalog_writes(parameters):
+    # GIVEN the template deployed with these parameters
+    spec = load_template(parameter_values=parameters)
+    plans = {plan.name: plan for plan in plans_from_properties(spec.plans)}
+    # THEN each plan names its usage plan, and the usage plan holds the plan's limits
+    for plan in plans.values():
+        usage_plan = spec.usage_plans[plan.usage_plan_id]
+        mirrored = usage_plan_limits(plan)
+        assert usage_plan["Throttle"] == {"RateLimit": mirrored["throttle"]["rateLimit"],
+                                          "BurstLimit": mirrored["throttle"]["burstLimit"]}
+        expected_quota = mirrored.get("quota")
+        assert usage_plan.get("Quota") == (
+            {"Limit": expected_quota["limit"], "Period": expected_quota["period"]} if expected_quota else None
+        )
+        assert usage_plan["ApiStages"] == [{"ApiId": "OcrApi", "Stage": "OcrApi.Stage"}]
+    assert plans["trial"].trial_calls == parameters.get("TrialPlanCalls", 100)
+
+
+def test_the_plan_catalog_may_only_write_to_the_table(template):
+    function = template["Resources"]["PlanCatalogFunction"]["Properties"]
+    [statement] = function["Policies"][0]["Statement"]
+    assert statement["Action"] == "dynamodb:PutItem"
+    assert statement["Resource"] == {"Fn::GetAtt": ["AppKeysTable", "Arn"]}
+    assert "Layers" not in function and "Events" not in function
+
+
+def test_a_method_the_template_does_not_declare_is_not_served(spec, invoke, capfd):
+    event = build_event(method="GET", path="/v1/imagerecognition/ocr", resource="/", stage=spec.stage)
+    assert invoke(event)["statusCode"] == 404
+    # AND no endpoint counts it as one of its requests
+    assert '"Endpoint"' not in capfd.readouterr().out
+
+
+def test_the_template_environment_is_valid_configuration(spec):
+    settings = Settings.from_environment(spec.functions["OcrFunction"].environment)
+    assert settings.languages == "chi_sim+eng"
+    assert settings.max_image_bytes == 10 * 1024 * 1024
+    assert settings.tesseract_cmd == "/opt/bin/tesseract"
+    assert settings.tessdata_dir == "/opt/share/tessdata"
+    assert settings.tesseract_threads == 1
+    assert settings.quota_day_offset.total_seconds() == 0
+    assert function_environment_names(spec) >= {"POWERTOOLS_METRICS_NAMESPACE", "QUOTA_UTC_OFFSET"}
+
+
+def test_the_function_answers_before_api_gateway_gives_up(spec):
+    function = spec.functions["OcrFunction"]
+    settings = Settings.from_environment(function.environment)
+    assert function.timeout_seconds < 29
+    assert settings.max_recognition_seconds + settings.response_reserve_seconds < function.timeout_seconds
+
+
+def test_binary_media_types_cover_every_upload_shape(spec):
+    assert set(spec.binary_media_types) == {"multipart/form-data", "image/*", "application/octet-stream"}
+
+
+def test_table_is_on_demand_encrypted_recoverable_with_ttl(spec):
+    table = spec.table_properties
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_function_may_only_read_and_count_in_its_own_table(template):
+    [statement] = template["Resources"]["OcrFunction"]["Properties"]["Policies"][0]["Statement"]
+    assert sorted(statement["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["AppKeysTable", "Arn"]}
+
+
+def test_outputs_name_the_url_and_the_table_the_key_command_reads(template):
+    assert {"ApiUrl", "AppKeysTableName", "UsageUrl"} <= set(template["Outputs"])
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [("MAX_IMAGE_BYTES", "12"), ("MAX_IMAGE_PIXELS", "lots"), ("OCR_LANGUAGES", "eng;rm -rf"),
+     ("TESSERACT_THREADS", "0"), ("MAX_RECOGNITION_SECONDS", "0.1"),
+     ("QUOTA_UTC_OFFSET", "+8"), ("QUOTA_UTC_OFFSET", "+15:00")],
+)
+def test_settings_out_of_bounds_fail_at_start_up(variable, value):
+    with pytest.raises(ConfigurationError, match=variable):
+        Settings.from_environment({"APPKEYS_TABLE": "t", variable: value})
+
+
+def test_a_table_name_is_required():
+    with pytest.raises(ConfigurationError, match="APPKEYS_TABLE"):
+        Settings(appkeys_table="")
+
+
+def test_the_ocr_core_imports_nothing_from_aws():
+    probe = (
+        "import sys, ocr_api.ocr, ocr_api.ocr.recognizer, ocr_api.ocr.tesseract; "
+        "loaded = [m for m in sys.modules if m.split('.')[0] in "
+        "('boto3', 'botocore', 'aws_lambda_powertools', 'aws_xray_sdk')]; "
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tracing_wraps_the_handler_only_when_the_template_enables_it():
+    probe = (
+        "import os, sys; os.environ['APPKEYS_TABLE'] = 't'; "
+        "os.environ['POWERTOOLS_TRACE_DISABLED'] = sys.argv[1]; "
+        "import ocr_api.app as app; "
+        "print('aws_xray_sdk.core' in sys.modules, hasattr(app.handler, '__wrapped__'))"
+    )
+    for disabled, expected in (("true", "False"), ("false", "True")):
+        result = subprocess.run([sys.executable, "-c", probe, disabled], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split()[0] == expected
