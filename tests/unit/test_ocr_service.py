@@ -74,34 +74,21 @@ def test_the_budget_reaches_the_store_the_download_and_the_recognizer_unchanged(
     assert recognizer.calls == [([b"downloaded", b"sent"], BUDGET.recognition_deadline, options)]
 
 
-def test_a_failure_on_our_side_gives_the_calls_back():
-    def time_out(data: bytes):
-        raise RecognitionTimedOut("recognition did not finish in the time this request has")
+@pytest.mark.parametrize("failure, outcome, calls_kept", [
+    # Ours: stopped for time, or a bug; the calls are given back.
+    (RecognitionTimedOut("recognition did not finish in the time this request has"), "server_error", 0),
+    (ValueError("a bug"), "server_error", 0),
+    # The client's: the work was asked for, and stays charged.
+    (UnsupportedImage("the image could not be decoded"), "client_error", 2),
+], ids=["timed-out", "unexpected", "undecodable"])
+def test_a_failed_request_is_settled_by_whose_failure_it_was(failure, outcome, calls_kept):
+    def fail(data: bytes):
+        raise failure
 
-    service = build(ScriptedRecognizer(time_out))
-    with pytest.raises(RecognitionTimedOut):
+    service = build(ScriptedRecognizer(fail))
+    with pytest.raises(type(failure)):
         service.recognize(request(b"a", b"b"), BUDGET)
-    assert (today(service)["calls"], today(service)["server_error"]) == (0, 1)
-
-
-def test_an_unexpected_failure_gives_the_calls_back_too():
-    def explode(data: bytes):
-        raise ValueError("a bug")
-
-    service = build(ScriptedRecognizer(explode))
-    with pytest.raises(ValueError):
-        service.recognize(request(b"a"), BUDGET)
-    assert (today(service)["calls"], today(service)["server_error"]) == (0, 1)
-
-
-def test_an_image_the_client_got_wrong_keeps_its_charge():
-    def refuse(data: bytes):
-        raise UnsupportedImage("the image could not be decoded")
-
-    service = build(ScriptedRecognizer(refuse))
-    with pytest.raises(UnsupportedImage):
-        service.recognize(request(b"not an image"), BUDGET)
-    assert (today(service)["calls"], today(service)["client_error"]) == (1, 1)
+    assert (today(service)["calls"], today(service)[outcome]) == (calls_kept, 1)
 
 
 def test_a_refused_key_loads_and_reads_nothing():
