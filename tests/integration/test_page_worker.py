@@ -61,6 +61,18 @@ def test_pages_of_one_request_are_read_in_parallel_workers(isolated):
     assert len(recognizer.worker_processes()) == 2
 
 
+def test_started_workers_say_when_they_are_ready(isolated):
+    # GIVEN two workers not started yet
+    recognizer = isolated(workers=2)
+    assert recognizer.worker_processes() == []
+    # WHEN the recognizer waits for them
+    recognizer.wait_until_ready(deadline_in(30))
+    # THEN both run, and the next page is read at once by one of them
+    assert len(recognizer.worker_processes()) == 2
+    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert len(recognizer.worker_processes()) == 2
+
+
 def test_the_worker_has_none_of_the_functions_secrets(isolated, tmp_path, tesseract_cmd, monkeypatch):
     # GIVEN the function's AWS credentials in its environment
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-decoders")

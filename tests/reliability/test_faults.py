@@ -35,6 +35,7 @@ from ocr_api.adapters.dynamodb_keys import IN_REGION, AppKeyStore
 from ocr_api.config import Settings
 from ocr_api.errors import KeyStoreUnavailable
 from ocr_api.keys import DEFAULT_PLAN, AccessGuard, AppKey, Plan, hash_appkey
+from ocr_api.ocr.deadline import deadline_in
 from ocr_api.service.budget import ANSWER_SECONDS
 from ocr_api.service.ocr_service import OcrService, build_service
 from ocr_local.apigateway import FUNCTION_FAILED, build_event
@@ -217,7 +218,11 @@ def install(settings: Settings, dynamodb: FaultyDynamoDB, deployment) -> Iterato
         changes = {"languages": "eng", **changes}
         installed = build_service(replace(settings, **changes), store)
         installed.access.clock = CLOCK
-        return deployment.replace(installed)
+        deployment.replace(installed)
+        # Its page workers up before the first call, as on a warm instance: on this 2-core machine
+        # their start-up would otherwise compete with the key store's timed calls.
+        installed.recognizer.wait_until_ready(deadline_in(30))
+        return installed
 
     yield apply
     deployment.close()

@@ -9,10 +9,11 @@ address-space limit (``RLIMIT_AS``, inherited by the Tesseract it runs), so a pa
 much memory fails there with a ``MemoryError`` instead of taking the instance down; and with an
 environment of its own, without the function's AWS credentials.
 
-The handler's side waits for two answers per page: "decoded" within ``decode_seconds`` (decoding
-and rendering have no business taking longer), then the result by the request's deadline. A worker
-that misses either is killed with everything it started, and the page is answered with
-``RecognitionTimedOut``. The protocol is length-prefixed frames on the worker's stdin and stdout:
+A started worker says "ready" once it has loaded what it reads with; a page is handed only to a
+ready worker. The handler's side then waits for two answers per page: "decoded" within
+``decode_seconds`` (decoding and rendering have no business taking longer), then the result by
+the request's deadline. A worker that misses either is killed with everything it started, and
+the page is answered with ``RecognitionTimedOut``. The protocol is length-prefixed frames on the worker's stdin and stdout:
 JSON, and the image bytes raw; the worker's own stdout is moved to stderr, so nothing a library
 prints can break a frame.
 """
@@ -90,6 +91,12 @@ class IsolatedRecognizer:
         for worker in list(self._idle.queue):
             worker.start()
 
+    def wait_until_ready(self, deadline: float) -> None:
+        """Returns once every worker has started and loaded what it reads pages with."""
+        for worker in list(self._idle.queue):
+            worker.start()
+            worker.wait_until_ready(deadline)
+
     def recognize(
         self, data: bytes, deadline: float, options: RecognitionOptions = RecognitionOptions()
     ) -> RecognitionResult:
@@ -126,6 +133,8 @@ class PageWorker:
         self.limits = limits
         # Used by one thread at a time: IsolatedRecognizer lends each worker out to one page.
         self._process: subprocess.Popen | None = None
+        # Whether the process has said it is ready for pages.
+        self._ready = False
 
     @property
     def pid(self) -> int | None:
@@ -150,9 +159,16 @@ class PageWorker:
         except OSError as err:
             logger.error("page worker cannot be started", extra={"error": type(err).__name__})
             raise RecognitionUnavailable("the recognition engine is not available") from err
+        self._ready = False
         _send(self._process.stdin, json.dumps({
             "settings": asdict(self.settings), "memory_bytes": self.limits.memory_bytes,
         }).encode())
+
+    def wait_until_ready(self, deadline: float) -> None:
+        """Waits for the started process to say it is ready; ``EOFError`` if it died first,
+        ``TimeoutError`` if it is not ready by ``deadline``."""
+        if not self._ready:
+            self._ready = bool(json.loads(_receive(self._process.stdout, deadline)).get("ready"))
 
     def recognize(self, data: bytes, deadline: float, options: RecognitionOptions) -> RecognitionResult:
         if time.monotonic() >= deadline:
@@ -191,6 +207,7 @@ class PageWorker:
         for _ in range(2):
             self.start()
             try:
+                self.wait_until_ready(deadline)
                 # time.monotonic() is the system's monotonic clock: the same instant in the worker.
                 _send(self._process.stdin, json.dumps({
                     "deadline": deadline - _WORKER_DEADLINE_MARGIN_SECONDS, "options": asdict(options),
@@ -314,6 +331,7 @@ def serve(frames_in, frames_out) -> None:
         settings.languages,
         max_recognition_pixels=settings.max_recognition_pixels,
     )
+    _send(frames_out, b'{"ready": true}')
     while True:
         try:
             job = json.loads(_receive(frames_in, None))
