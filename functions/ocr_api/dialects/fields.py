@@ -146,9 +146,10 @@ def flag(request: ReceivedRequest, name: str, default: bool) -> bool:
     text = request.single_text(name)
     if text is None:
         return default
-    if text.strip().lower() in ("true", "false"):
-        return text.strip().lower() == "true"
-    raise InvalidRequest(f"{name} must be true or false, not {text.strip()[:40]!r}")
+    text = text.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    raise InvalidRequest(f"{name} must be true or false, not {text[:40]!r}")
 
 
 def pdf_page(request: ReceivedRequest, name: str, blank_is_absent: bool = False) -> int:

@@ -7,7 +7,6 @@ once per Lambda instance.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -22,8 +21,6 @@ from ocr_api.service.metering import MeasuredRecognizer, outcome_of
 from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits
 from ocr_api.service.request import OcrRequest
 from ocr_api.service.sources import load_images
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
