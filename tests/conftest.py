@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -21,7 +20,7 @@ from ocr_api.config import Settings
 from ocr_api.keys import AppKey, Plan
 from ocr_api.service.ocr_service import OcrService, build_service
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
-from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
+from ocr_local.environment import LOCAL_TABLE_NAME, system_tessdata_dir, write_template_plans
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_local.template import ApiSpec, load_template
@@ -44,10 +43,10 @@ def spec() -> ApiSpec:
 
 
 @pytest.fixture(scope="session")
-def tesseract_cmd() -> str:
-    command = shutil.which("tesseract")
-    assert command, "tesseract must be installed (scripts/setup.sh installs it)"
-    return command
+def tessdata_dir() -> str:
+    """The models the tests read with: this machine's (scripts/setup.sh installs them), or the
+    layer tree's under scripts/prove_layer_layout.sh, which sets TESSDATA_PREFIX as Lambda does."""
+    return system_tessdata_dir()
 
 
 @pytest.fixture(autouse=True)
@@ -92,13 +91,8 @@ def add_key(store: AppKeyStore):
 
 
 @pytest.fixture
-def settings(tesseract_cmd: str) -> Settings:
-    # Under scripts/prove_layer_layout.sh the models come from the layer tree, as on Lambda.
-    return Settings(
-        appkeys_table=LOCAL_TABLE_NAME,
-        tesseract_cmd=tesseract_cmd,
-        tessdata_dir=os.environ.get("TESSDATA_PREFIX") or None,
-    )
+def settings(tessdata_dir: str) -> Settings:
+    return Settings(appkeys_table=LOCAL_TABLE_NAME, tessdata_dir=tessdata_dir)
 
 
 class Deployment:

@@ -1,8 +1,12 @@
-"""Small helpers the tests share: evaluation images, encoders, a fake Tesseract."""
+"""Small helpers the tests share: evaluation images, encoders, stand-in engines."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import io
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,9 +42,38 @@ def encode(image: Image.Image, format: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-def fake_tesseract(tmp_path: Path, script: str) -> str:
-    """A stand-in for the tesseract binary, for fault injection at the one call site."""
-    path = tmp_path / "tesseract"
-    path.write_text("#!/bin/sh\n" + script + "\n")
-    path.chmod(0o755)
-    return str(path)
+# Stand-in engines, for fault injection at the one place pages are read: the real Tesseract
+# with a fault put before each read, in a module the page workers can import (they are started
+# with this process's sys.path).
+STAND_IN_ENGINES = Path(tempfile.mkdtemp(prefix="stand-in-engines-"))
+sys.path.insert(0, str(STAND_IN_ENGINES))
+_STAND_IN = """\
+import os, pathlib, signal, time
+from PIL import Image
+from ocr_api.ocr.tesseract import Tesseract
+
+class Engine(Tesseract):
+    def read_lines(self, image, *args, **kwargs):
+        {script}
+        return super().read_lines(image, *args, **kwargs)
+"""
+# What a stand-in may do before reading; each runs in the page worker's own process.
+CRASHES = "os.kill(os.getpid(), signal.SIGSEGV)"
+ABORTS = "os.abort()"
+KILLED = "os.kill(os.getpid(), signal.SIGKILL)"
+HANGS = "time.sleep(30)"
+# Tesseract raises on a page with no pixels: the read itself fails.
+REFUSES_THE_PAGE = 'image = image.replaced(Image.new("L", (0, 0)))'
+
+
+def touches(marker: Path) -> str:
+    return f"pathlib.Path({str(marker)!r}).touch()"
+
+
+def fake_engine(*script: str) -> str:
+    """The ``engine`` setting of a stand-in that runs ``script`` (Python lines) before each read."""
+    body = "\n        ".join(script)
+    name = "stand_in_" + hashlib.sha256(body.encode()).hexdigest()[:16]
+    (STAND_IN_ENGINES / f"{name}.py").write_text(_STAND_IN.format(script=body))
+    importlib.invalidate_caches()
+    return f"{name}:Engine"

@@ -30,9 +30,11 @@ class Settings:
     max_image_pixels: int = 40_000_000
     # Bigger images are scaled down to this many pixels before recognition (not when slicing).
     max_recognition_pixels: int = 12_000_000
-    tesseract_cmd: str = "tesseract"
-    tessdata_dir: str | None = None
-    tesseract_threads: int = 1
+    # The models directory: where the Tesseract layer puts them.
+    tessdata_dir: str = "/opt/share/tessdata"
+    # The engine's class, as "module:name". Not read from the environment: tests put a stand-in
+    # here to inject the engine's faults.
+    engine: str = "ocr_api.ocr.tesseract:Tesseract"
     max_recognition_seconds: float = 25.0
     # Time kept back from the Lambda deadline to build and send the answer.
     response_reserve_seconds: float = 1.0
@@ -59,7 +61,6 @@ class Settings:
         _check(bool(_LANGUAGES.match(self.languages)), "OCR_LANGUAGES must look like chi_sim+eng")
         _check(1024 <= self.max_image_bytes <= 50 * MiB, "MAX_IMAGE_BYTES must be 1 KiB..50 MiB")
         _check(10_000 <= self.max_image_pixels <= 200_000_000, "MAX_IMAGE_PIXELS must be 1e4..2e8")
-        _check(1 <= self.tesseract_threads <= 16, "TESSERACT_THREADS must be 1..16")
         _check(
             1_000_000 <= self.max_recognition_pixels <= 200_000_000,
             "MAX_RECOGNITION_PIXELS must be 1e6..2e8",
@@ -136,9 +137,7 @@ class Settings:
             max_image_bytes=number("MAX_IMAGE_BYTES", defaults.max_image_bytes),
             max_image_pixels=number("MAX_IMAGE_PIXELS", defaults.max_image_pixels),
             max_recognition_pixels=number("MAX_RECOGNITION_PIXELS", defaults.max_recognition_pixels),
-            tesseract_cmd=text("TESSERACT_CMD", defaults.tesseract_cmd),
-            tessdata_dir=text("TESSDATA_PREFIX", None),
-            tesseract_threads=number("TESSERACT_THREADS", defaults.tesseract_threads),
+            tessdata_dir=text("TESSDATA_PREFIX", defaults.tessdata_dir),
             max_recognition_seconds=number(
                 "MAX_RECOGNITION_SECONDS", defaults.max_recognition_seconds, float
             ),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
+import glob
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,25 +35,24 @@ def function_environment(
     if dynamodb_endpoint_url:
         environment["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
         environment.update(credentials_for_endpoint())
-    if layer_dir is None:
-        # This machine's Tesseract finds its own models; the layer's /opt path would hide them.
-        environment.pop("TESSDATA_PREFIX", None)
-    environment.update(_tesseract_paths(layer_dir))
+    # The layer's models, or this machine's own when no layer tree is given.
+    environment["TESSDATA_PREFIX"] = str(layer_dir / "share" / "tessdata") if layer_dir else system_tessdata_dir()
     return environment
 
 
-def _tesseract_paths(layer_dir: Path | None) -> dict[str, str]:
-    """The layer's /opt paths, or this machine's own Tesseract when no layer tree is given."""
-    if layer_dir is not None:
-        return {
-            "TESSERACT_CMD": str(layer_dir / "bin" / "tesseract"),
-            "TESSDATA_PREFIX": str(layer_dir / "share" / "tessdata"),
-            "LD_LIBRARY_PATH": str(layer_dir / "lib"),
-        }
-    command = shutil.which("tesseract")
-    if command is None:
-        raise SystemExit("tesseract is not installed: run scripts/setup.sh first")
-    return {"TESSERACT_CMD": command}
+# Where Debian's tesseract-ocr-* packages (and most other distributions') put the models.
+_SYSTEM_TESSDATA = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata", "/usr/local/share/tessdata")
+
+
+def system_tessdata_dir() -> str:
+    """This machine's Tesseract models directory: $TESSDATA_PREFIX, or where packages put them."""
+    if os.environ.get("TESSDATA_PREFIX"):
+        return os.environ["TESSDATA_PREFIX"]
+    for pattern in _SYSTEM_TESSDATA:
+        for directory in sorted(glob.glob(pattern), reverse=True):
+            if os.path.exists(os.path.join(directory, "eng.traineddata")):
+                return directory
+    raise SystemExit("no Tesseract models found: run scripts/setup.sh first")
 
 
 def write_template_plans(store: AppKeyStore, spec: ApiSpec, usage_plan_ids: dict[str, str]) -> None:

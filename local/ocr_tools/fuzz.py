@@ -738,7 +738,6 @@ def _offline_resolver(socket_module) -> None:
 def _fuzzed_service():
     """The handler's function and service on moto and the real Tesseract, with the fuzzing key on a
     plan whose rate the fuzzer cannot reach (a 429 would hide everything behind the key)."""
-    import shutil
 
     import boto3
     from moto import mock_aws
@@ -748,7 +747,7 @@ def _fuzzed_service():
     from ocr_api.keys import AppKey, Plan
     from ocr_api.service.ocr_service import build_service
     from ocr_local.dynamodb import create_table
-    from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
+    from ocr_local.environment import LOCAL_TABLE_NAME, system_tessdata_dir, write_template_plans
 
     spec = api_spec()
     mock_aws().start()  # for the life of this process
@@ -757,12 +756,8 @@ def _fuzzed_service():
     write_template_plans(store, spec, usage_plan_ids={})
     store.put_plan(Plan("fuzzing", requests_per_second=100_000))
     store.put(AppKey.for_secret(FUZZ_APPKEY, "fuzzing", plan="fuzzing"))
-    command = shutil.which("tesseract")
-    if command is None:
-        raise SystemExit("tesseract is not installed: run scripts/setup.sh first")
     # English alone loads in half the time of chi_sim+eng; what is fuzzed is everything before.
-    settings = Settings(appkeys_table=LOCAL_TABLE_NAME, tesseract_cmd=command, languages="eng",
-                        tessdata_dir=os.environ.get("TESSDATA_PREFIX") or None)
+    settings = Settings(appkeys_table=LOCAL_TABLE_NAME, languages="eng", tessdata_dir=system_tessdata_dir())
     return spec.functions["OcrFunction"], build_service(settings, store)
 
 

@@ -14,7 +14,7 @@ from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
 
 from dialects import poster
-from helpers import encode, eval_image, eval_truth, fake_tesseract
+from helpers import CRASHES, encode, eval_image, eval_truth, fake_engine
 
 PATH = "/imagerecognition/imagestreamocr"
 PHOTOTEST = eval_image("tesseract-test/phototest.tif")
@@ -96,9 +96,9 @@ def test_request_count_over_the_quota_is_505(call, add_key, add_plan, service):
 
 
 def test_engine_failure_is_minus_1(call, reconfigure, tmp_path):
-    reconfigure(tesseract_cmd=fake_tesseract(tmp_path, "kill -SEGV $$"))
+    reconfigure(engine=fake_engine(CRASHES))
     assert_code(call(), 200, -1)
-    reconfigure(tesseract_cmd="/nonexistent/tesseract")
+    reconfigure(tessdata_dir=str(tmp_path / "no-models"))
     assert_code(call(), 200, -1)
 
 

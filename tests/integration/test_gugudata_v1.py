@@ -197,8 +197,8 @@ def test_over_the_rate_is_429(invoke, spec, add_key, add_plan, service):
     assert_error(invoke(upload(spec, image=BLANK_PNG, appkey=secret)), 429, 102, "more than 1 requests per second")
 
 
-def test_tesseract_missing_is_503(invoke, spec, reconfigure):
-    reconfigure(tesseract_cmd="/nonexistent/bin/tesseract")
+def test_tesseract_models_missing_is_503(invoke, spec, reconfigure, tmp_path):
+    reconfigure(tessdata_dir=str(tmp_path / "no-models"))
     assert_error(invoke(upload(spec)), 503, 110, "not available")
 
 

@@ -15,7 +15,7 @@ from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_local.forms import multipart_form
 
-from helpers import encode, fake_tesseract
+from helpers import CRASHES, encode, fake_engine
 
 # A small image with a word on it: quick to read on every endpoint.
 WORD = Image.new("L", (160, 48), 255)
@@ -125,10 +125,10 @@ def test_a_failure_on_our_side_costs_no_quota_and_the_next_call_works(send, add_
     secret = add_key("k-refund-by-http-0000", plan=add_plan("one-a-day", daily_quota=1))
     request = KEY_LOCATIONS["v1 query"](secret)
     # WHEN Tesseract crashes on its call
-    crashed = reconfigure(tesseract_cmd=fake_tesseract(tmp_path, "kill -SEGV $$"))
+    crashed = reconfigure(engine=fake_engine(CRASHES))
     assert refusal(request["path"], *send(request)) == (500, 110)
     # THEN the same key's next call succeeds, and only then is the day's call used
-    reconfigure(tesseract_cmd=service.settings.tesseract_cmd)
+    reconfigure()
     assert refusal(request["path"], *send(request)) == (200, 100)
     assert refusal(request["path"], *send(request)) == (429, 103)
     today = usage_of(crashed, secret).today
@@ -214,7 +214,7 @@ def test_logs_hold_neither_keys_nor_image_bytes(send, add_key, caplog, reconfigu
     for location in ("v1 query", "v1 json field", "universal header", "tencent header"):
         send(KEY_LOCATIONS[location](secret))
     send(KEY_LOCATIONS["v1 query"]("no-such-key-in-the-table-0"))
-    reconfigure(tesseract_cmd=fake_tesseract(tmp_path, "kill -SEGV $$"))
+    reconfigure(engine=fake_engine(CRASHES))
     send(KEY_LOCATIONS["tupu query"](secret))
     # THEN the logs say what happened without a key or a byte of the image
     logs = "\n".join(json.dumps(record.__dict__, default=str) for record in caplog.records)

@@ -3,38 +3,42 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
 
-from ocr_api.errors import ImageNeedsTooMuchMemory, RecognitionTimedOut
+from ocr_api.config import Settings
+from ocr_api.errors import ImageNeedsTooMuchMemory, RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer, Tesseract
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits
 from ocr_tools.hostile_files import pdf_with_costly_shading
 
-from helpers import encode, eval_image, fake_tesseract
+from helpers import ABORTS, CRASHES, KILLED, encode, eval_image, fake_engine
 
 pytestmark = pytest.mark.tesseract
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 
 
-def settings_for(command: str, languages: str = "eng") -> RecognizerSettings:
-    return RecognizerSettings(
-        tesseract_cmd=command, tessdata_dir=os.environ.get("TESSDATA_PREFIX") or None, tesseract_threads=1,
-        max_image_bytes=LIMITS.max_bytes, max_image_pixels=LIMITS.max_pixels, languages=languages,
-        max_recognition_pixels=12_000_000,
-    )
+# A page Tesseract takes over a second to read.
+SLOW_PAGE = "zh-rendered/document_01.jpg"
 
 
 @pytest.fixture
-def isolated(tesseract_cmd):
+def isolated(tessdata_dir):
     recognizers = []
 
-    def make(command: str = tesseract_cmd, memory_mb: int = 700, decode_seconds: float = 10.0, workers: int = 1):
-        recognizer = IsolatedRecognizer(settings_for(command), WorkerLimits(memory_mb * 1024 * 1024, decode_seconds),
-                                        workers)
+    def make(engine: str = Settings.engine, memory_mb: int = 700, decode_seconds: float = 10.0, workers: int = 1,
+             models: str = tessdata_dir, languages: str = "eng"):
+        settings = RecognizerSettings(
+            tessdata_dir=models, max_image_bytes=LIMITS.max_bytes, max_image_pixels=LIMITS.max_pixels,
+            languages=languages, max_recognition_pixels=12_000_000, engine=engine,
+        )
+        recognizer = IsolatedRecognizer(settings, WorkerLimits(memory_mb * 1024 * 1024, decode_seconds), workers)
         recognizers.append(recognizer)
         return recognizer
 
@@ -43,12 +47,11 @@ def isolated(tesseract_cmd):
         recognizer.close()
 
 
-def test_a_worker_reads_exactly_what_the_handler_would_read_itself(isolated, tesseract_cmd):
+def test_a_worker_reads_exactly_what_the_handler_would_read_itself(isolated, tessdata_dir):
     # GIVEN a real page with a turned copy, read in a worker and in this process
     page = eval_image("tesseract-test/phototest-rotated-R.png")
     options = RecognitionOptions(correct_orientation=True)
-    in_process = Recognizer(Tesseract(tesseract_cmd, os.environ.get("TESSDATA_PREFIX") or None), LIMITS, "eng",
-                            max_recognition_pixels=12_000_000)
+    in_process = Recognizer(Tesseract(tessdata_dir), LIMITS, "eng", max_recognition_pixels=12_000_000)
     # THEN the results are equal, boxes, corners, words and angle included
     assert isolated().recognize(page, deadline_in(60), options) == in_process.recognize(page, deadline_in(60), options)
 
@@ -73,17 +76,119 @@ def test_started_workers_say_when_they_are_ready(isolated):
     assert len(recognizer.worker_processes()) == 2
 
 
-def test_the_worker_has_none_of_the_functions_secrets(isolated, tmp_path, tesseract_cmd, monkeypatch):
+def test_the_worker_has_none_of_the_functions_secrets(isolated, monkeypatch):
     # GIVEN the function's AWS credentials in its environment
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-decoders")
-    seen = tmp_path / "environment"
-    command = fake_tesseract(tmp_path, f'env > "{seen}"\nexec "{tesseract_cmd}" "$@"')
     # WHEN a worker reads a page
-    isolated(command).recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
-    # THEN the Tesseract it ran saw neither credentials nor the table's name
-    environment = seen.read_text()
-    assert "AWS_SECRET_ACCESS_KEY" not in environment and "APPKEYS_TABLE" not in environment
-    assert "MALLOC_ARENA_MAX=1" in environment
+    recognizer = isolated()
+    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
+    # THEN the process that read it has neither credentials nor the table's name
+    [worker] = recognizer.worker_processes()
+    environment = open(f"/proc/{worker}/environ", "rb").read().split(b"\0")
+    assert not any(name.startswith((b"AWS_", b"APPKEYS_TABLE=")) for name in environment)
+    assert b"MALLOC_ARENA_MAX=1" in environment and b"OMP_THREAD_LIMIT=1" in environment
+
+
+def test_a_worker_keeps_its_models_loaded_across_pages(isolated, tessdata_dir):
+    # GIVEN a worker that has read a Chinese page once (its default models loaded before the
+    # first page, chi_sim alone for the re-read of Latin misreads on first use)
+    recognizer = isolated(languages="chi_sim+eng")
+    pages = [eval_image("tesseract-test/phototest.tif"), eval_image("zh-rendered/document_06.jpg")]
+    for page in pages:
+        recognizer.recognize(page, deadline_in(60))
+    [worker] = recognizer.worker_processes()
+    read_before = _bytes_read(worker)
+    # WHEN it reads the same pages again
+    for page in pages:
+        recognizer.recognize(page, deadline_in(60))
+    # THEN the same process read them, and read no model again: only the pages came in
+    assert recognizer.worker_processes() == [worker]
+    smallest_model = min(os.path.getsize(os.path.join(tessdata_dir, f"{name}.traineddata")) for name in ("eng", "chi_sim"))
+    assert _bytes_read(worker) - read_before < sum(map(len, pages)) + smallest_model // 2
+
+
+def _bytes_read(pid: int) -> int:
+    for line in open(f"/proc/{pid}/io"):
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar")
+
+
+# The engine's faults, in the worker's process: each answered, the worker replaced.
+
+
+@pytest.mark.parametrize("fault", [CRASHES, ABORTS, KILLED], ids=["segfault", "abort", "killed"])
+def test_an_engine_that_takes_its_worker_down_fails_that_page_only(isolated, fault):
+    # GIVEN a stand-in engine that crashes its worker on every read, and then the real one
+    crashing = isolated(fake_engine(fault))
+    # WHEN a page is read
+    with pytest.raises(RecognitionFailed, match="recognition engine failed"):
+        crashing.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
+    # THEN the worker is started again, ready for the next page
+    assert len(crashing.worker_processes()) == 1
+
+
+def test_a_worker_that_crashes_mid_page_is_answered_and_replaced(isolated):
+    # GIVEN a ready worker reading a page that takes it over a second
+    recognizer = isolated(languages="chi_sim+eng")
+    recognizer.wait_until_ready(deadline_in(30))
+    [worker] = recognizer.worker_processes()
+    with ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(recognizer.recognize, eval_image(SLOW_PAGE), deadline_in(60))
+        _wait_until_busy(worker)
+        # WHEN it dies of a segfault in the middle of the page
+        os.kill(worker, signal.SIGSEGV)
+        # THEN the page fails as the engine's failure
+        with pytest.raises(RecognitionFailed, match="recognition engine failed"):
+            reading.result()
+    # AND a new worker reads the next page
+    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert recognizer.worker_processes() != [worker]
+
+
+def test_a_worker_that_hangs_mid_page_is_stopped_at_the_deadline(isolated):
+    # GIVEN a ready worker reading a page
+    recognizer = isolated(languages="chi_sim+eng")
+    recognizer.wait_until_ready(deadline_in(30))
+    [worker] = recognizer.worker_processes()
+    with ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(recognizer.recognize, eval_image(SLOW_PAGE), deadline_in(3))
+        _wait_until_busy(worker)
+        # WHEN it stops answering (stopped, as a deadlocked or swapped-out process would be)
+        os.kill(worker, signal.SIGSTOP)
+        # THEN the page is answered as out of time, and the hung worker is gone
+        with pytest.raises(RecognitionTimedOut, match="did not finish"):
+            reading.result()
+    assert not os.path.exists(f"/proc/{worker}") or _state(worker) == "Z"
+    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+
+
+def test_a_worker_without_its_models_says_so_and_every_page_is_unavailable(isolated, tmp_path):
+    # GIVEN workers whose models directory is empty
+    recognizer = isolated(models=str(tmp_path))
+    # WHEN pages come
+    for _ in range(2):
+        with pytest.raises(RecognitionUnavailable, match="not available"):
+            recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
+    # THEN no worker is left running without its models
+    assert recognizer.worker_processes() == []
+
+
+def _wait_until_busy(pid: int, cpu_seconds: float = 0.3, timeout: float = 30.0) -> None:
+    """Returns once the process has spent ``cpu_seconds`` more on the CPU: well into the page."""
+    started, until = _cpu_seconds(pid), time.monotonic() + timeout
+    while _cpu_seconds(pid) - started < cpu_seconds:
+        assert time.monotonic() < until, "the worker never started reading"
+        time.sleep(0.01)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _state(pid: int) -> str:
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
 
 
 def test_a_page_that_renders_past_its_time_is_stopped_and_the_worker_replaced(isolated):

@@ -14,7 +14,7 @@ from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
 
 from dialects import poster
-from helpers import encode, eval_image, eval_truth, fake_tesseract
+from helpers import CRASHES, HANGS, encode, eval_image, eval_truth, fake_engine
 
 PHOTOTEST = eval_image("tesseract-test/phototest.tif")
 PHOTOTEST_B64 = base64.b64encode(PHOTOTEST).decode()
@@ -122,11 +122,11 @@ def test_size_download_and_engine_errors(call, reconfigure, image_server, tmp_pa
     reconfigure(max_image_bytes=20_000, url_allowed_networks=("127.0.0.1/32",))
     assert_error(call({"ImageBase64": PHOTOTEST_B64}), "LimitExceeded.TooLargeFileError")
     assert_error(call({"ImageUrl": image_server.url("/missing")}), "FailedOperation.DownLoadError")
-    reconfigure(tesseract_cmd=fake_tesseract(tmp_path, "kill -SEGV $$"))
+    reconfigure(engine=fake_engine(CRASHES))
     assert_error(call({"ImageBase64": PHOTOTEST_B64}), "FailedOperation.OcrFailed")
-    reconfigure(tesseract_cmd=fake_tesseract(tmp_path, "exec sleep 30"), max_recognition_seconds=1)
+    reconfigure(engine=fake_engine(HANGS), max_recognition_seconds=1)
     assert_error(call({"ImageBase64": PHOTOTEST_B64}), "FailedOperation.EngineRecognizeTimeout")
-    reconfigure(tesseract_cmd="/nonexistent/tesseract")
+    reconfigure(tessdata_dir=str(tmp_path / "no-models"))
     assert_error(call({"ImageBase64": PHOTOTEST_B64}), "InternalError")
 
 

@@ -12,7 +12,7 @@ from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
 
 from dialects import poster
-from helpers import encode, eval_image, eval_truth, fake_tesseract
+from helpers import REFUSES_THE_PAGE, encode, eval_image, eval_truth, fake_engine
 
 PATH = "/v3/recognition/general-ocr"
 PHOTOTEST = eval_image("tesseract-test/phototest.tif")
@@ -147,5 +147,5 @@ def test_download_and_engine_failures(call, reconfigure, image_server, tmp_path)
     reconfigure(url_allowed_networks=("127.0.0.1/32",))
     assert_error(call(fields=[("image", image_server.url("/missing"))]), 502, "HTTP 404")
     assert_error(call(fields=[("image", "http://169.254.169.254/latest/meta-data/")]), 400, "does not resolve to a public address")
-    reconfigure(tesseract_cmd=fake_tesseract(tmp_path, "exit 3"))
+    reconfigure(engine=fake_engine(REFUSES_THE_PAGE))
     assert_error(call(files=[image()]), 500, "failed")

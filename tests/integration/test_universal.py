@@ -14,7 +14,7 @@ from ocr_local.events import EVENTS_APPKEY
 from ocr_tools.scoring import cer
 
 from dialects import poster
-from helpers import EVAL_DIR, encode, eval_image, eval_truth, fake_tesseract
+from helpers import CRASHES, EVAL_DIR, encode, eval_image, eval_truth, fake_engine
 
 PATH = "/v1/ocr/universal"
 PHOTOTEST = eval_image("tesseract-test/phototest.tif")
@@ -309,9 +309,9 @@ def test_the_key_is_the_x_api_key_header_and_its_errors(call):
 
 
 def test_engine_failure_is_502_and_unavailability_503(call, reconfigure, tmp_path):
-    reconfigure(tesseract_cmd=fake_tesseract(tmp_path, "kill -SEGV $$"))
+    reconfigure(engine=fake_engine(CRASHES))
     assert_error(call(files=[file_part()]), 502, "recognition_failed", "failed")
-    reconfigure(tesseract_cmd="/nonexistent/tesseract")
+    reconfigure(tessdata_dir=str(tmp_path / "no-models"))
     assert_error(call(files=[file_part()]), 503, "unavailable", "not available")
 
 

@@ -6,7 +6,8 @@ still count it, the quota left unchanged); and once the fault is gone the same r
 The key's plan allows one call a day, so a charge that was not given back would turn that next
 request into a 429.
 
-Tesseract's faults come from a stand-in binary. DynamoDB's are real ones at the HTTP level: the
+The engine's faults come from a stand-in engine (the real Tesseract with a fault before each
+read, in the page worker's process) and from real signals sent to a worker mid-page. DynamoDB's are real ones at the HTTP level: the
 store talks to moto's server through a proxy that throttles, hangs or refuses connections
 (``faulty_dynamodb.py``). Each invocation is held to its Lambda deadline as Lambda holds it: one
 still running at the deadline (and a grace for this machine) is stopped, and API Gateway answers
@@ -16,6 +17,7 @@ still running at the deadline (and a grace for this machine) is stopped, and API
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import os
@@ -33,7 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ocr_api.adapters.dynamodb_keys import IN_REGION, AppKeyStore
 from ocr_api.config import Settings
-from ocr_api.errors import KeyStoreUnavailable
+from ocr_api.errors import KeyStoreUnavailable, RecognitionUnavailable
 from ocr_api.keys import DEFAULT_PLAN, AccessGuard, AppKey, Plan, hash_appkey
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.service.budget import ANSWER_SECONDS
@@ -46,7 +48,18 @@ from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_tools.hostile_files import jpeg_with_many_scans
 
 from faulty_dynamodb import Call, Fault, FaultyDynamoDB
-from helpers import day_clock, encode, fake_tesseract
+from helpers import (
+    ABORTS,
+    CRASHES,
+    EVAL_DIR,
+    HANGS,
+    KILLED,
+    REFUSES_THE_PAGE,
+    day_clock,
+    encode,
+    fake_engine,
+    touches,
+)
 
 pytestmark = [pytest.mark.tesseract, pytest.mark.reliability]
 
@@ -88,10 +101,10 @@ class Endpoint:
 
 
 OK, ENGINE_FAILED, OUT_OF_TIME, STORE_UNAVAILABLE = "ok", "engine failed", "out of time", "store unavailable"
-OVER_MEMORY = "over memory"
+OVER_MEMORY, ENGINE_UNAVAILABLE = "over memory", "engine unavailable"
 # What each error answer's description names.
 SAYS = {ENGINE_FAILED: "recognition engine", OUT_OF_TIME: "time", STORE_UNAVAILABLE: "appkey store",
-        OVER_MEMORY: "more memory"}
+        OVER_MEMORY: "more memory", ENGINE_UNAVAILABLE: "not available"}
 
 ENDPOINTS = {
     endpoint.name: endpoint for endpoint in (
@@ -102,7 +115,7 @@ ENDPOINTS = {
             lambda body: body["DataStatus"]["statusDescription"],
             lambda body: " ".join(body["Data"]["resultText"]),
             {OK: (200, 100), ENGINE_FAILED: (500, 110), OUT_OF_TIME: (503, 110),
-             STORE_UNAVAILABLE: (503, 110), OVER_MEMORY: (413, 101)},
+             STORE_UNAVAILABLE: (503, 110), OVER_MEMORY: (413, 101), ENGINE_UNAVAILABLE: (503, 110)},
         ),
         Endpoint(
             "gugudata legacy",
@@ -112,7 +125,7 @@ ENDPOINTS = {
             lambda body: body["DataStatus"]["StatusDescription"],
             lambda body: " ".join(body["Data"]["ResultText"]),
             {OK: (200, 100), ENGINE_FAILED: (200, -1), OUT_OF_TIME: (200, -1),
-             STORE_UNAVAILABLE: (200, -1), OVER_MEMORY: (200, 501)},
+             STORE_UNAVAILABLE: (200, -1), OVER_MEMORY: (200, 501), ENGINE_UNAVAILABLE: (200, -1)},
         ),
         Endpoint(
             "universal",
@@ -121,7 +134,8 @@ ENDPOINTS = {
             lambda body: body["message"],
             lambda body: body["results"][0]["text"],
             {OK: (200, 0), ENGINE_FAILED: (502, "recognition_failed"), OUT_OF_TIME: (503, "unavailable"),
-             STORE_UNAVAILABLE: (503, "unavailable"), OVER_MEMORY: (413, "image_too_large")},
+             STORE_UNAVAILABLE: (503, "unavailable"), OVER_MEMORY: (413, "image_too_large"),
+             ENGINE_UNAVAILABLE: (503, "unavailable")},
         ),
         Endpoint(
             "tupu",
@@ -130,7 +144,7 @@ ENDPOINTS = {
             lambda body: body["message"],
             lambda body: " ".join(o["text"] for o in body["data"]["fileList"][0]["objects"]),
             {OK: (200, 0), ENGINE_FAILED: (500, 500), OUT_OF_TIME: (503, 503),
-             STORE_UNAVAILABLE: (503, 503), OVER_MEMORY: (413, 413)},
+             STORE_UNAVAILABLE: (503, 503), OVER_MEMORY: (413, 413), ENGINE_UNAVAILABLE: (503, 503)},
         ),
         Endpoint(
             "tencent",
@@ -143,7 +157,8 @@ ENDPOINTS = {
             lambda body: " ".join(d["DetectedText"] for d in body["Response"]["TextDetections"]),
             {OK: (200, "success"), ENGINE_FAILED: (200, "FailedOperation.OcrFailed"),
              OUT_OF_TIME: (200, "FailedOperation.EngineRecognizeTimeout"),
-             STORE_UNAVAILABLE: (200, "InternalError"), OVER_MEMORY: (200, "FailedOperation.ImageSizeTooLarge")},
+             STORE_UNAVAILABLE: (200, "InternalError"), OVER_MEMORY: (200, "FailedOperation.ImageSizeTooLarge"),
+             ENGINE_UNAVAILABLE: (200, "InternalError")},
         ),
     )
 }
@@ -220,8 +235,10 @@ def install(settings: Settings, dynamodb: FaultyDynamoDB, deployment) -> Iterato
         installed.access.clock = CLOCK
         deployment.replace(installed)
         # Its page workers up before the first call, as on a warm instance: on this 2-core machine
-        # their start-up would otherwise compete with the key store's timed calls.
-        installed.recognizer.wait_until_ready(deadline_in(30))
+        # their start-up would otherwise compete with the key store's timed calls. (Workers
+        # without their models say so here, and again on every call.)
+        with contextlib.suppress(RecognitionUnavailable):
+            installed.recognizer.wait_until_ready(deadline_in(30))
         return installed
 
     yield apply
@@ -271,13 +288,13 @@ def assert_succeeds(answer: Answer) -> None:
     assert WORD in answer.recognised()
 
 
-# Tesseract's faults, and the Lambda's clock. Each: the stand-in's script, the time the request
-# has, and what the client is told.
+# The engine's faults, and the Lambda's clock. Each: the settings that bring the fault (a
+# stand-in engine, or no models), the time the request has, and what the client is told.
 
 
 @dataclass(frozen=True)
 class EngineFault:
-    script: str
+    settings: dict
     remaining_seconds: float
     situation: str
     # RESPONSE_RESERVE_SECONDS: recognition gets what the Lambda has left less this.
@@ -285,59 +302,97 @@ class EngineFault:
 
 
 ENGINE_FAULTS = {
-    "tesseract crashes (SIGSEGV)": EngineFault("kill -SEGV $$", FULL_TIME, ENGINE_FAILED),
+    "tesseract crashes (SIGSEGV)": EngineFault({"engine": fake_engine(CRASHES)}, FULL_TIME, ENGINE_FAILED),
+    "tesseract aborts (SIGABRT)": EngineFault({"engine": fake_engine(ABORTS)}, FULL_TIME, ENGINE_FAILED),
     # What the kernel's OOM killer sends when the Lambda's memory runs out.
-    "tesseract killed (SIGKILL)": EngineFault("kill -KILL $$", FULL_TIME, ENGINE_FAILED),
-    "tesseract exits 0 and writes nothing": EngineFault("exit 0", FULL_TIME, ENGINE_FAILED),
-    "tesseract exits 0 with an empty TSV": EngineFault(': > "$2.tsv"', FULL_TIME, ENGINE_FAILED),
+    "worker killed (SIGKILL)": EngineFault({"engine": fake_engine(KILLED)}, FULL_TIME, ENGINE_FAILED),
+    "tesseract refuses the page": EngineFault({"engine": fake_engine(REFUSES_THE_PAGE)}, FULL_TIME, ENGINE_FAILED),
+    "models missing": EngineFault({"tessdata_dir": "/nonexistent/tessdata"}, FULL_TIME, ENGINE_UNAVAILABLE),
     # Recognition gets 1 s; the reserve is wider than the template's 1 s so that settling the
     # call never waits on this shared machine's scheduler (test_settling_fits_in_the_reserve).
-    "tesseract hangs past its time": EngineFault("exec sleep 30", 2.5, OUT_OF_TIME, reserve_seconds=1.5),
+    "tesseract hangs past its time": EngineFault({"engine": fake_engine(HANGS)}, 2.5, OUT_OF_TIME, reserve_seconds=1.5),
 }
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("fault", ENGINE_FAULTS)
-def test_engine_fault_is_answered_and_given_back(fault, endpoint, new_key, install, call, table, tmp_path):
-    # GIVEN a key with one call a day, and a Tesseract that fails
+def test_engine_fault_is_answered_and_given_back(fault, endpoint, new_key, install, call, table):
+    # GIVEN a key with one call a day, and an engine that fails
     endpoint, fault = ENDPOINTS[endpoint], ENGINE_FAULTS[fault]
     secret = new_key()
-    install(tesseract_cmd=fake_tesseract(tmp_path, fault.script),
-            response_reserve_seconds=fault.reserve_seconds)
+    install(**fault.settings, response_reserve_seconds=fault.reserve_seconds)
     # WHEN the key calls
     answer = call(endpoint, secret, fault.remaining_seconds)
     # THEN the answer is the documented one, and the call is counted but not charged
     assert answer.is_documented(fault.situation, secret), answer.body
     assert usage_of(table, secret) == day(server_error=1)
-    # AND with Tesseract back, the same request succeeds on the day's one call
+    # AND with the engine back, the same request succeeds on the day's one call
     install()
     assert_succeeds(call(endpoint, secret))
     assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=0)
 
 
-# The page worker: killed mid-page, dead between requests, stopped for time or memory. Each
-# time the same installed handler (one warm instance) answers the next request with text.
+# The page worker: killed or hung mid-page, dead between requests, stopped for time or memory.
+# Each time the same installed handler (one warm instance) answers the next request with text.
+
+# A page the real Tesseract takes over a second to read: time to reach its worker mid-page.
+SLOW_PAGE = (EVAL_DIR / "zh-rendered" / "document_01.jpg").read_bytes()
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_worker_killed_mid_page_is_answered_and_replaced(endpoint, new_key, install, call, table,
-                                                           tesseract_cmd, tmp_path):
-    # GIVEN a key with two calls a day, and a page whose reading kills its worker process (as
-    # the kernel would), once
+@pytest.mark.parametrize("sent", [signal.SIGSEGV, signal.SIGKILL], ids=["segfault", "killed"])
+def test_a_worker_that_dies_mid_page_is_answered_and_replaced(sent, endpoint, new_key, install, call, table):
+    # GIVEN a key with two calls a day, and a worker that dies while it reads the key's page
     endpoint = ENDPOINTS[endpoint]
     secret = new_key(TWO_A_DAY)
-    killed = tmp_path / "killed-once"
-    install(tesseract_cmd=fake_tesseract(
-        tmp_path, f'[ -e "{killed}" ] || {{ touch "{killed}"; kill -KILL $PPID; sleep 5; }}\n'
-                  f'exec "{tesseract_cmd}" "$@"'))
-    # WHEN the key calls
-    answer = call(endpoint, secret)
+    installed = install(languages="chi_sim+eng")
+    workers = installed.recognizer.worker_processes()
+    with ThreadPoolExecutor(1) as killer:
+        killed = killer.submit(_signal_when_busy, workers, sent)
+        # WHEN the key calls
+        answer = call(endpoint, secret, image=SLOW_PAGE)
+        assert killed.result() in workers
     # THEN it is the engine's documented failure, given back
     assert answer.is_documented(ENGINE_FAILED, secret), answer.body
     assert usage_of(table, secret) == day(server_error=1, left=2)
     # AND the same instance reads the next request, in a new worker
     assert_succeeds(call(endpoint, secret))
     assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=1)
+
+
+def test_a_worker_that_hangs_mid_page_is_stopped_and_given_back(new_key, install, call, table):
+    # GIVEN a key with two calls a day, and a worker that stops answering while it reads
+    secret = new_key(TWO_A_DAY)
+    installed = install(languages="chi_sim+eng", response_reserve_seconds=1.5)
+    workers = installed.recognizer.worker_processes()
+    with ThreadPoolExecutor(1) as staller:
+        stalled = staller.submit(_signal_when_busy, workers, signal.SIGSTOP)
+        # WHEN the key calls with three seconds left
+        answer = call(ENDPOINTS["gugudata v1"], secret, 3.0, image=SLOW_PAGE)
+        stopped = stalled.result()
+    # THEN the client is told it ran out of time, the call is given back, the worker is gone
+    assert answer.is_documented(OUT_OF_TIME, secret), answer.body
+    assert usage_of(table, secret) == day(server_error=1, left=2)
+    assert stopped not in installed.recognizer.worker_processes()
+    assert_succeeds(call(ENDPOINTS["gugudata v1"], secret))
+
+
+def _signal_when_busy(workers: list[int], sent: signal.Signals) -> int:
+    """Sends ``sent`` to the first worker seen well into a page (0.3 s of CPU); its pid."""
+    started = {pid: _cpu_seconds(pid) for pid in workers}
+    until = time.monotonic() + 30
+    while time.monotonic() < until:
+        for pid in workers:
+            if _cpu_seconds(pid) - started[pid] >= 0.3:
+                os.kill(pid, sent)
+                return pid
+        time.sleep(0.01)
+    raise AssertionError("no worker started reading")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_a_worker_that_died_between_requests_is_replaced_before_the_next(new_key, install, call, table):
@@ -530,13 +585,12 @@ def test_a_trial_charge_is_never_left_half_done(new_key, install, call, table, d
 # Both throttling errors take one path; ProvisionedThroughputExceededException stands for them.
 @pytest.mark.parametrize("fault", [Fault.THROTTLED, Fault.REFUSED, Fault.HANGS], ids=lambda fault: fault.value)
 def test_store_fault_when_settling_still_answers_with_the_text(fault, endpoint, new_key, install, call,
-                                                              table, dynamodb, tesseract_cmd, tmp_path,
-                                                              caplog):
+                                                              table, dynamodb, tmp_path, caplog):
     # GIVEN a key with two calls a day, and DynamoDB failing from the moment recognition starts
     endpoint = ENDPOINTS[endpoint]
     secret = new_key(TWO_A_DAY)
     started = tmp_path / "recognition-started"
-    install(tesseract_cmd=fake_tesseract(tmp_path, f'touch "{started}"\nexec "{tesseract_cmd}" "$@"'))
+    install(engine=fake_engine(touches(started)))
     dynamodb.fail(fault, when=lambda _: started.exists())
     # WHEN the key calls
     answer = call(endpoint, secret, STORE_FAULT_SECONDS)
@@ -606,7 +660,7 @@ def test_out_of_time_with_a_hanging_store_still_answers_503_before_the_deadline(
     # GIVEN Tesseract hanging until recognition's time is up, and DynamoDB hanging from then on
     secret = new_key()
     started = tmp_path / "recognition-started"
-    install(tesseract_cmd=fake_tesseract(tmp_path, f'touch "{started}"\nexec sleep 30'))
+    install(engine=fake_engine(touches(started), HANGS))
     dynamodb.fail(Fault.HANGS, when=lambda _: started.exists())
     # WHEN the key calls with two seconds left: one for recognition, one in reserve
     answer = call(ENDPOINTS["gugudata v1"], secret, remaining_seconds=2.0)

@@ -92,9 +92,7 @@ def test_the_template_environment_is_valid_configuration(spec):
     settings = Settings.from_environment(spec.functions["OcrFunction"].environment)
     assert settings.languages == "chi_sim+eng"
     assert settings.max_image_bytes == 10 * 1024 * 1024
-    assert settings.tesseract_cmd == "/opt/bin/tesseract"
     assert settings.tessdata_dir == "/opt/share/tessdata"
-    assert settings.tesseract_threads == 1
     assert settings.quota_day_offset.total_seconds() == 0
     assert function_environment_names(spec) >= {"POWERTOOLS_METRICS_NAMESPACE", "QUOTA_UTC_OFFSET"}
 
@@ -131,7 +129,7 @@ def test_outputs_name_the_url_and_the_table_the_key_command_reads(template):
 @pytest.mark.parametrize(
     "variable, value",
     [("MAX_IMAGE_BYTES", "12"), ("MAX_IMAGE_PIXELS", "lots"), ("OCR_LANGUAGES", "eng;rm -rf"),
-     ("TESSERACT_THREADS", "0"), ("MAX_RECOGNITION_SECONDS", "0.1"),
+     ("PARALLEL_IMAGES", "0"), ("MAX_RECOGNITION_SECONDS", "0.1"),
      ("QUOTA_UTC_OFFSET", "+8"), ("QUOTA_UTC_OFFSET", "+15:00")],
 )
 def test_settings_out_of_bounds_fail_at_start_up(variable, value):
@@ -166,3 +164,20 @@ def test_tracing_wraps_the_handler_only_when_the_template_enables_it():
         result = subprocess.run([sys.executable, "-c", probe, disabled], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         assert result.stdout.split()[0] == expected
+
+
+def test_one_tesseract_ships_and_the_layer_checks_its_models_with_it():
+    # The function's Tesseract is the pinned tesserocr wheel; the layer holds models only, and its
+    # build reads them with the same pin; the development install uses it too.
+    root = TEMPLATE_PATH.parent
+    [pin] = [line for line in (root / "functions" / "requirements.txt").read_text().splitlines()
+             if line.startswith("tesserocr")]
+    version = pin.split("==")[1]
+    dockerfile = (root / "layers" / "tesseract" / "Dockerfile").read_text()
+    assert f"ARG TESSEROCR_VERSION={version}\n" in dockerfile
+    assert f'"{pin}"' in (root / "pyproject.toml").read_text()
+    import tesserocr
+
+    assert tesserocr.__version__ == version
+    # No Tesseract binary is built or copied into the layer.
+    assert "bin/tesseract" not in dockerfile and "make install" not in dockerfile

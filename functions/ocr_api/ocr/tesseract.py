@@ -1,23 +1,23 @@
-"""The one Tesseract engine: the one place that runs the ``tesseract`` command.
+"""The one Tesseract engine: libtesseract in this process, through tesserocr, kept warm.
 
-It owns the command, the environment it runs in (passed to each run, never set on this
-process), the time limit, the temporary files, how stderr is logged, and which
-``ServiceError`` each failure becomes, including "exited 0 but wrote nothing".
-pytesseract reads the TSV it writes.
+Loading a language set's models takes longer than reading a small page (about 0.15 s for
+``chi_sim+eng``), so each set is loaded once and kept: a few initialised Tesseract instances,
+the least recently used one let go when another set is needed. Each read gets the settings the
+``tesseract`` command gets: the page's pixels as they are (no format in between, no resolution
+invented), its DPI when the upload said it, the page segmentation mode of the layout, one thread
+(the library is built without OpenMP). Output is Tesseract's own TSV, as the command writes it.
+
+It is not thread-safe: a page worker owns one and reads one page at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-import subprocess
-import tempfile
-from collections.abc import Mapping
+from collections import OrderedDict
 from functools import cached_property
 
-from PIL import Image
-from pytesseract.pytesseract import file_to_dict
+import tesserocr
 
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr.deadline import seconds_left
@@ -27,35 +27,41 @@ from ocr_api.ocr.result import BoundingBox, TextLine, Word, join_words
 
 logger = logging.getLogger(__name__)
 
-# Tesseract's TSV level for a single word.
-_WORD_LEVEL = 5
-# Tesseract's page segmentation mode for each layout.
-_PAGE_SEGMENTATION_MODES = {PageLayout.AUTO: 3, PageLayout.BLOCK: 6, PageLayout.SINGLE_LINE: 7}
-_PSM_ORIENTATION_ONLY = 0
-_ORIENTATION = re.compile(r"Orientation in degrees: (\d+)")
-_ORIENTATION_CONFIDENCE = re.compile(r"Orientation confidence: ([\d.]+)")
-_LANGUAGE_NAME = re.compile(r"^[a-z_]+$")
-# What Tesseract needs of this process's environment; the rest (credentials) stays here.
-# MALLOC_ARENA_MAX keeps a capped page worker's Tesseract to one malloc arena too.
-_PASSED_ENVIRONMENT = (
-    "PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR", "TESSDATA_PREFIX", "MALLOC_ARENA_MAX",
-)
-_STDERR_LOGGED = 2000
+_PAGE_SEGMENTATION_MODES = {
+    PageLayout.AUTO: tesserocr.PSM.AUTO, PageLayout.BLOCK: tesserocr.PSM.SINGLE_BLOCK,
+    PageLayout.SINGLE_LINE: tesserocr.PSM.SINGLE_LINE,
+}
+_ORIENTATION_MODEL = "osd"
+# Text language sets kept loaded (about 15-60 MB each): the default set, the Chinese re-read
+# of its Latin misreads, and one set a request asked for. The orientation model is kept apart.
+KEPT_LANGUAGE_SETS = 3
+# Tesseract's TSV: one row per page, block, paragraph, line and word, in reading order.
+_TSV_COLUMNS = 12
+_WORD_LEVEL = "5"
+# Tesseract's diagnostics go nowhere: a failed read is reported by its result, not its chatter.
+_QUIET = {"debug_file": os.devnull}
 
 
 class Tesseract:
-    def __init__(
-        self,
-        command: str = "tesseract",
-        tessdata_dir: str | None = None,
-        threads: int = 1,
-        environ: Mapping[str, str] = os.environ,
-    ) -> None:
-        self.command = command
+    def __init__(self, tessdata_dir: str, kept_language_sets: int = KEPT_LANGUAGE_SETS) -> None:
         self.tessdata_dir = tessdata_dir
-        self.environment = {name: environ[name] for name in _PASSED_ENVIRONMENT if name in environ}
-        # OpenMP on 2 vCPUs makes Tesseract several times slower.
-        self.environment["OMP_THREAD_LIMIT"] = str(threads)
+        self.kept_language_sets = kept_language_sets
+        self._loaded: OrderedDict[str, tesserocr.PyTessBaseAPI] = OrderedDict()
+        self._orientation: tesserocr.PyTessBaseAPI | None = None
+
+    @cached_property
+    def installed_languages(self) -> tuple[str, ...]:
+        """The models in the models directory, except ``osd``, which reads no text."""
+        try:
+            _, names = tesserocr.get_languages(self.tessdata_dir)
+        except RuntimeError as err:  # no such directory
+            logger.error("tesseract models directory cannot be read", extra={"tessdata_dir": self.tessdata_dir})
+            raise RecognitionUnavailable("the recognition engine is not available") from err
+        return tuple(sorted(name for name in names if name != _ORIENTATION_MODEL))
+
+    def load(self, languages: str) -> None:
+        """Loads a language set now, so that the first page read with it does not wait."""
+        self._instance(languages)
 
     def read_lines(
         self,
@@ -64,155 +70,121 @@ class Tesseract:
         deadline: float,
         layout: PageLayout = PageLayout.AUTO,
     ) -> list[TextLine]:
-        """One Tesseract run that yields every text line with its words, boxes and confidence."""
-        options = ["-c", "tessedit_create_tsv=1", "--psm", str(_PAGE_SEGMENTATION_MODES[layout])]
-        tsv = self._run(image, "tsv", languages, options, deadline)
-        words = file_to_dict(tsv, "\t", -1)
-        if "text" not in words:
+        """One recognition that yields every text line with its words, boxes and confidence."""
+        tesseract = self._instance(languages)
+        tesseract.SetPageSegMode(_PAGE_SEGMENTATION_MODES[layout])
+        pixels = _set_page(tesseract, image)
+        milliseconds = int(seconds_left(deadline) * 1000)
+        if milliseconds <= 0:
+            raise RecognitionTimedOut("no time is left to recognise the image")
+        try:
+            # Tesseract checks the time itself and stops at it, keeping the worker usable.
+            finished = tesseract.Recognize(timeout=milliseconds)
+            tsv = tesseract.GetTSVText(0) if finished else None
+        except RuntimeError as err:  # tesserocr's word for a page Tesseract would not take
+            logger.warning("tesseract refused the page", extra={"error": str(err)})
+            raise RecognitionFailed("the recognition engine failed on this image") from err
+        finally:
+            del pixels  # Tesseract copied them; kept alive only until it had
+        if not finished:
+            if seconds_left(deadline) <= 0:
+                logger.warning("tesseract stopped at its deadline", extra={"timeout_ms": milliseconds})
+                raise RecognitionTimedOut("recognition did not finish in the time this request has")
+            logger.warning("tesseract could not read the page")
+            raise RecognitionFailed("the recognition engine failed on this image")
+        if not tsv:
+            logger.warning("tesseract read the page but wrote no output")
             raise RecognitionFailed("the recognition engine produced no output")
-        return _lines_from_words(words)
+        return _lines_from_tsv(tsv)
 
     def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
         """Tesseract's orientation detection; a page it cannot judge counts as upright."""
-        try:
-            report = self._run(
-                image, "osd", "osd", ["--psm", str(_PSM_ORIENTATION_ONLY)], deadline, failure_expected=True
-            )
-        except RecognitionFailed:
-            # Too little text to decide ("Too few characters"): nothing to turn.
-            return UPRIGHT_UNSURE
-        degrees = _ORIENTATION.search(report)
-        confidence = _ORIENTATION_CONFIDENCE.search(report)
-        if not degrees or not confidence:
-            return UPRIGHT_UNSURE
-        return Orientation(int(degrees[1]) % 360, float(confidence[1]))
-
-    @cached_property
-    def installed_languages(self) -> tuple[str, ...]:
-        """The models Tesseract can load, except ``osd``, which reads no text."""
-        try:
-            listing = subprocess.run(
-                [self.command, "--list-langs", *self._tessdata_options()],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                env=self.environment, check=False,
-            )
-        except OSError:
-            listing = None
-        # Tesseract 3 exits 1 after listing; anything else means it could not run.
-        if listing is None or listing.returncode not in (0, 1):
-            logger.error("tesseract command not found", extra={"command": self.command})
-            raise RecognitionUnavailable("the recognition engine is not available")
-        names = (line.strip() for line in listing.stdout.decode("utf-8", "replace").splitlines())
-        return tuple(sorted(name for name in names if _LANGUAGE_NAME.match(name) and name != "osd"))
-
-    def _tessdata_options(self) -> list[str]:
-        return ["--tessdata-dir", self.tessdata_dir] if self.tessdata_dir else []
-
-    def _run(
-        self,
-        image: PreparedImage,
-        extension: str,
-        languages: str,
-        options: list[str],
-        deadline: float,
-        failure_expected: bool = False,
-    ) -> str:
         if seconds_left(deadline) <= 0:
             raise RecognitionTimedOut("no time is left to recognise the image")
-        if image.dpi:
-            options = [*options, "--dpi", str(image.dpi)]
-        options = [*options, *self._tessdata_options()]
-        # One directory per run, always removed: the page, and what Tesseract writes.
-        with tempfile.TemporaryDirectory(prefix="ocr-") as workdir:
-            # PBM/PGM/PPM are read by Leptonica with no decompression: cheaper than a PNG.
-            page = os.path.join(workdir, "page.pnm")
-            _as_leptonica_reads_it(image.image).save(page, format="PPM")
-            output = os.path.join(workdir, "out")
-            self._call([self.command, page, output, "-l", languages, *options], deadline, failure_expected)
-            try:
-                with open(f"{output}.{extension}", "rb") as written:
-                    return written.read().decode("utf-8")
-            except OSError as err:
-                logger.error("tesseract wrote no output", extra={"error": type(err).__name__})
-                raise RecognitionFailed("the recognition engine produced no output") from err
-
-    def _call(self, arguments: list[str], deadline: float, failure_expected: bool) -> None:
-        timeout = seconds_left(deadline)
+        if self._orientation is None:
+            self._orientation = self._initialised(_ORIENTATION_MODEL)
+            self._orientation.SetPageSegMode(tesserocr.PSM.OSD_ONLY)
+        pixels = _set_page(self._orientation, image)
         try:
-            finished = subprocess.run(
-                arguments, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                env=self.environment, timeout=max(timeout, 0.001), check=False,
-            )
-        except (FileNotFoundError, PermissionError) as err:
-            logger.error("tesseract command cannot be run", extra={"command": self.command})
+            # None when there is too little text to decide ("Too few characters").
+            report = self._orientation.DetectOrientationScript()
+        except RuntimeError:
+            report = None
+        del pixels
+        if not report:  # nothing to turn
+            return UPRIGHT_UNSURE
+        return Orientation(int(report["orient_deg"]) % 360, float(report["orient_conf"]))
+
+    def close(self) -> None:
+        for tesseract in [*self._loaded.values(), self._orientation]:
+            if tesseract is not None:
+                tesseract.End()
+        self._loaded.clear()
+        self._orientation = None
+
+    def _instance(self, languages: str) -> tesserocr.PyTessBaseAPI:
+        tesseract = self._loaded.get(languages)
+        if tesseract is not None:
+            self._loaded.move_to_end(languages)
+            return tesseract
+        while len(self._loaded) >= self.kept_language_sets:
+            _, least_used = self._loaded.popitem(last=False)
+            least_used.End()
+        tesseract = self._loaded[languages] = self._initialised(languages)
+        return tesseract
+
+    def _initialised(self, languages: str) -> tesserocr.PyTessBaseAPI:
+        try:
+            return tesserocr.PyTessBaseAPI(path=self.tessdata_dir, lang=languages, variables=_QUIET)
+        except RuntimeError as err:
+            logger.error("tesseract models cannot be loaded",
+                         extra={"languages": languages, "tessdata_dir": self.tessdata_dir})
             raise RecognitionUnavailable("the recognition engine is not available") from err
-        except subprocess.TimeoutExpired as err:
-            logger.warning("tesseract timed out", extra={"timeout_seconds": round(timeout, 3)})
-            raise RecognitionTimedOut("recognition did not finish in the time this request has") from err
-        except OSError as err:
-            logger.error("tesseract could not be started", extra={"error": type(err).__name__})
-            raise RecognitionFailed("the recognition engine failed on this image") from err
-        if finished.returncode != 0:
-            if not failure_expected:
-                stderr = finished.stderr.decode("utf-8", "replace")
-                logger.warning(
-                    "tesseract failed",
-                    extra={"exit_status": finished.returncode, "stderr": stderr[-_STDERR_LOGGED:]},
-                )
-            raise RecognitionFailed("the recognition engine failed on this image")
 
 
-# What C's scanf takes for white space.
-_WHITESPACE_BYTES = {bytes([character]) for character in b" \t\n\v\f\r"}
+# How each of Pillow's page modes is handed over: bytes per pixel, 0 for one bit (1 = white).
+_BYTES_PER_PIXEL = {"1": 0, "L": 1, "RGB": 3}
 
 
-def _as_leptonica_reads_it(image: Image.Image) -> Image.Image:
-    """The page, or its greyscale copy where Leptonica would misread it as a PBM file.
+def _set_page(tesseract: tesserocr.PyTessBaseAPI, page: PreparedImage) -> bytes:
+    """Hands the page's raw pixels over, with its DPI or none (then Tesseract estimates it from
+    the text, as the command does for a file without one). Returns the pixels, which must stay
+    alive until Tesseract has copied them."""
+    image = page.image if page.image.mode in _BYTES_PER_PIXEL else page.image.convert("RGB")
+    bytes_per_pixel = _BYTES_PER_PIXEL[image.mode]
+    pixels = image.tobytes()
+    bytes_per_line = (image.width + 7) // 8 if bytes_per_pixel == 0 else image.width * bytes_per_pixel
+    tesseract.SetImageBytes(pixels, image.width, image.height, bytes_per_pixel, bytes_per_line)
+    tesseract.SetVariable("user_defined_dpi", str(page.dpi or 0))
+    return pixels
 
-    Leptonica's PBM reader skips all white space after the header, and with it the raster's
-    first byte when that byte looks like white space: a bilevel page whose first eight pixels
-    pack so (one black pixel third from the left: 0x20) made Tesseract fail on a good page.
-    """
-    if image.mode == "1":
-        first_byte = image.crop((0, 0, min(8, image.width), 1)).tobytes("raw", "1;I")
-        if first_byte in _WHITESPACE_BYTES:
-            return image.convert("L")
-    return image
 
-
-def _lines_from_words(words: dict[str, list]) -> list[TextLine]:
-    """Groups TSV word rows into lines, in Tesseract's reading order."""
-    grouped: dict[tuple[int, int, int, int], list[int]] = {}
-    for row, level in enumerate(words["level"]):
-        text = str(words["text"][row]).strip()
-        if level != _WORD_LEVEL or not text:
+def _lines_from_tsv(tsv: str) -> list[TextLine]:
+    """Groups the TSV's word rows into lines, in Tesseract's reading order."""
+    grouped: dict[tuple[str, str, str], list[list[str]]] = {}
+    for row in tsv.splitlines():
+        columns = row.split("\t", _TSV_COLUMNS - 1)
+        if len(columns) != _TSV_COLUMNS or columns[0] != _WORD_LEVEL or not columns[11].strip():
             continue
-        key = (words["page_num"][row], words["block_num"][row], words["par_num"][row], words["line_num"][row])
-        grouped.setdefault(key, []).append(row)
+        grouped.setdefault((columns[2], columns[3], columns[4]), []).append(columns)
 
     lines = []
-    for (_, block, paragraph, line), rows in grouped.items():
-        line_words = [
-            Word(
-                text=str(words["text"][row]).strip(),
-                box=(box := BoundingBox(
-                    words["left"][row], words["top"][row], words["width"][row], words["height"][row]
-                )),
-                confidence=round(max(0.0, float(words["conf"][row])) / 100.0, 4),
-                quad=box.corners,
-            )
-            for row in rows
-        ]
-        box = BoundingBox.enclosing([word.box for word in line_words])
+    for (block, paragraph, line), rows in grouped.items():
+        words = []
+        for columns in rows:
+            box = BoundingBox(*(int(value) for value in columns[6:10]))
+            confidence = round(max(0.0, float(columns[10])) / 100.0, 4)
+            words.append(Word(text=columns[11].strip(), box=box, confidence=confidence, quad=box.corners))
+        box = BoundingBox.enclosing([word.box for word in words])
         lines.append(
             TextLine(
-                text=join_words([word.text for word in line_words]),
+                text=join_words([word.text for word in words]),
                 box=box,
-                confidence=round(sum(w.confidence for w in line_words) / len(line_words), 4),
-                block=block,
-                paragraph=paragraph,
-                line=line,
-                words=tuple(line_words),
+                confidence=round(sum(word.confidence for word in words) / len(words), 4),
+                block=int(block),
+                paragraph=int(paragraph),
+                line=int(line),
+                words=tuple(words),
                 quad=box.corners,
             )
         )

@@ -18,7 +18,7 @@ from ocr_api.keys import AccessGuard, KeyRepository, Outcome, UsageReport
 from ocr_api.ocr import RecognitionResult
 from ocr_api.service.budget import Budget
 from ocr_api.service.metering import MeasuredRecognizer, outcome_of
-from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits
+from ocr_api.service.page_worker import IsolatedRecognizer, page_workers
 from ocr_api.service.request import OcrRequest
 from ocr_api.service.sources import load_images
 
@@ -74,22 +74,12 @@ class OcrService:
         self.recognizer.close()
 
 
-def build_service(settings: Settings, store: KeyRepository | None = None) -> OcrService:
-    """The production set: page workers reading with Tesseract, keys in DynamoDB (or ``store``),
-    the safe URL fetcher."""
-    recognizer = IsolatedRecognizer(
-        RecognizerSettings(
-            tesseract_cmd=settings.tesseract_cmd,
-            tessdata_dir=settings.tessdata_dir,
-            tesseract_threads=settings.tesseract_threads,
-            max_image_bytes=settings.max_image_bytes,
-            max_image_pixels=settings.max_image_pixels,
-            languages=settings.languages,
-            max_recognition_pixels=settings.max_recognition_pixels,
-        ),
-        WorkerLimits(memory_bytes=settings.worker_memory_bytes, decode_seconds=settings.max_decode_seconds),
-        workers=settings.parallel_images,
-    )
+def build_service(
+    settings: Settings, store: KeyRepository | None = None, workers: IsolatedRecognizer | None = None
+) -> OcrService:
+    """The production set: page workers reading with Tesseract (``workers``, if they were
+    started already), keys in DynamoDB (or ``store``), the safe URL fetcher."""
+    recognizer = workers or page_workers(settings)
     return OcrService(
         settings=settings,
         recognizer=MeasuredRecognizer(recognizer),

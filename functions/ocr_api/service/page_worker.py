@@ -3,17 +3,19 @@ handler, under the request's deadline and a cap on memory.
 
 Pillow and PDFium cannot be interrupted from Python, and a PDF or a JPEG can be built to keep them
 busy for minutes or to need gigabytes. So every page is read by a worker process that the handler
-can kill: it starts once per instance, keeps its ``Recognizer`` (and whatever engine that holds)
-across requests, and is started again when it dies or is killed. Each worker runs with an
-address-space limit (``RLIMIT_AS``, inherited by the Tesseract it runs), so a page that needs too
-much memory fails there with a ``MemoryError`` instead of taking the instance down; and with an
-environment of its own, without the function's AWS credentials.
+can kill: it starts once per instance, keeps its ``Recognizer`` and the warm engine that holds
+(Tesseract in the worker's own process, its models loaded once) across requests, and is started
+again when it dies or is killed. So an engine that crashes, aborts or hangs takes one worker
+down, never the handler. Each worker runs with an address-space limit (``RLIMIT_AS``), so a page
+that needs too much memory fails there with a ``MemoryError`` instead of taking the instance
+down; and with an environment of its own, without the function's AWS credentials.
 
-A started worker says "ready" once it has loaded what it reads with; a page is handed only to a
-ready worker. The handler's side then waits for two answers per page: "decoded" within
+A started worker says "ready" once it has loaded its engine and the default languages' models
+(or why it could not); a page is handed only to a ready worker. The handler's side then waits for two answers per page: "decoded" within
 ``decode_seconds`` (decoding and rendering have no business taking longer), then the result by
 the request's deadline. A worker that misses either is killed with everything it started, and
-the page is answered with ``RecognitionTimedOut``. The protocol is length-prefixed frames on the worker's stdin and stdout:
+the page is answered with ``RecognitionTimedOut``. The protocol is length-prefixed frames on
+the worker's stdin and stdout:
 JSON, and the image bytes raw; the worker's own stdout is moved to stderr, so nothing a library
 prints can break a frame.
 """
@@ -34,6 +36,7 @@ from dataclasses import asdict, dataclass
 from queue import LifoQueue
 
 from ocr_api import errors
+from ocr_api.config import Settings
 from ocr_api.errors import (
     ImageNeedsTooMuchMemory,
     InternalError,
@@ -50,28 +53,28 @@ logger = logging.getLogger(__name__)
 
 _FRAME_HEADER = struct.Struct(">I")
 # The worker's own deadline comes this much before the handler's: a Tesseract that overruns is
-# stopped by the worker, which still has time to say so before the handler stops the worker.
+# cancelled by the worker, which still has time to say so before the handler stops the worker.
 _WORKER_DEADLINE_MARGIN_SECONDS = 0.3
-# The worker's environment: what Tesseract and Python need, nothing of the function's secrets.
-_PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR", "TESSDATA_PREFIX")
+# The worker's environment: what Python and Tesseract need, nothing of the function's secrets.
+_PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR")
 
 
 @dataclass(frozen=True)
 class RecognizerSettings:
     """What a worker builds its ``Recognizer`` from."""
 
-    tesseract_cmd: str
-    tessdata_dir: str | None
-    tesseract_threads: int
+    tessdata_dir: str
     max_image_bytes: int
     max_image_pixels: int
     languages: str
     max_recognition_pixels: int | None
+    # The engine's class, as "module:name", built with ``tessdata_dir``.
+    engine: str
 
 
 @dataclass(frozen=True)
 class WorkerLimits:
-    # The worker's address space (and that of each Tesseract it runs).
+    # The worker's address space, its engine's models included.
     memory_bytes: int
     # How long decoding and rendering one page may take.
     decode_seconds: float
@@ -125,6 +128,22 @@ class IsolatedRecognizer:
             worker.stop()
 
 
+def page_workers(settings: Settings) -> IsolatedRecognizer:
+    """The page workers ``settings`` ask for, not started yet."""
+    return IsolatedRecognizer(
+        RecognizerSettings(
+            tessdata_dir=settings.tessdata_dir,
+            max_image_bytes=settings.max_image_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            languages=settings.languages,
+            max_recognition_pixels=settings.max_recognition_pixels,
+            engine=settings.engine,
+        ),
+        WorkerLimits(memory_bytes=settings.worker_memory_bytes, decode_seconds=settings.max_decode_seconds),
+        workers=settings.parallel_images,
+    )
+
+
 class PageWorker:
     """One worker process, started when needed, killed when it overruns."""
 
@@ -153,7 +172,7 @@ class PageWorker:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=_worker_environment(),
-                # Its own process group: killing it kills the Tesseract it started too.
+                # Its own process group: killing it kills anything it started too.
                 start_new_session=True,
             )
         except OSError as err:
@@ -166,9 +185,15 @@ class PageWorker:
 
     def wait_until_ready(self, deadline: float) -> None:
         """Waits for the started process to say it is ready; ``EOFError`` if it died first,
-        ``TimeoutError`` if it is not ready by ``deadline``."""
-        if not self._ready:
-            self._ready = bool(json.loads(_receive(self._process.stdout, deadline)).get("ready"))
+        ``TimeoutError`` if it is not ready by ``deadline``, and the worker's error if it could
+        not load its engine (its models are missing, say)."""
+        if self._ready:
+            return
+        reply = json.loads(_receive(self._process.stdout, deadline))
+        if not reply.get("ready"):
+            self.stop()
+            _result_or_error(reply)
+        self._ready = True
 
     def recognize(self, data: bytes, deadline: float, options: RecognitionOptions) -> RecognitionResult:
         if time.monotonic() >= deadline:
@@ -263,6 +288,9 @@ def _worker_environment() -> dict[str, str]:
     environment["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
     # One malloc arena: each further one reserves 64 MB of the capped address space.
     environment["MALLOC_ARENA_MAX"] = "1"
+    # One thread per worker, should Tesseract ever be built with OpenMP: on Lambda's few vCPUs
+    # its threads make it several times slower.
+    environment["OMP_THREAD_LIMIT"] = "1"
     return environment
 
 
@@ -318,19 +346,14 @@ def serve(frames_in, frames_out) -> None:
     """Reads jobs until the handler closes the pipe; one reply (or two) per job."""
     import resource
 
-    from ocr_api.ocr.images import ImageLimits
-    from ocr_api.ocr.tesseract import Tesseract
-
     start = json.loads(_receive(frames_in, None))
     memory = start["memory_bytes"]
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    settings = RecognizerSettings(**start["settings"])
-    recognizer = Recognizer(
-        Tesseract(settings.tesseract_cmd, settings.tessdata_dir, settings.tesseract_threads),
-        ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels),
-        settings.languages,
-        max_recognition_pixels=settings.max_recognition_pixels,
-    )
+    try:
+        recognizer = _warm_recognizer(RecognizerSettings(**start["settings"]))
+    except ServiceError as err:
+        _send(frames_out, json.dumps({**_error_reply(err), "ready": False}).encode())
+        return
     _send(frames_out, b'{"ready": true}')
     while True:
         try:
@@ -361,6 +384,23 @@ def serve(frames_in, frames_out) -> None:
         _send(frames_out, json.dumps({**reply, "exiting": exiting}, ensure_ascii=False).encode())
         if exiting:
             return
+
+
+def _warm_recognizer(settings: RecognizerSettings) -> Recognizer:
+    """The worker's recognizer, with the default languages' models already loaded."""
+    import importlib
+
+    from ocr_api.ocr.images import ImageLimits
+
+    module, name = settings.engine.split(":")
+    engine = getattr(importlib.import_module(module), name)(settings.tessdata_dir)
+    engine.load(settings.languages)
+    return Recognizer(
+        engine,
+        ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels),
+        settings.languages,
+        max_recognition_pixels=settings.max_recognition_pixels,
+    )
 
 
 def _error_reply(err: ServiceError) -> dict:
