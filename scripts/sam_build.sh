@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `sam build` for the python3.12 runtime, as a user would run it, then a check that the built
-# function package imports under Python 3.12. The Tesseract layer needs Docker; where there is
-# no Docker engine its build is skipped, and the script says so loudly.
+# function package imports under Python 3.12 and that the Tesseract it packaged (the tesserocr
+# wheel for the runtime) reads the self-test page. The Tesseract layer (the models) needs
+# Docker; where there is no Docker engine its build is skipped, and the script says so loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -47,5 +48,13 @@ fi
 echo "Importing the built functions under Python 3.12"
 (cd build/sam/OcrFunction && APPKEYS_TABLE=check AWS_DEFAULT_REGION=us-east-1 \
   POWERTOOLS_TRACE_DISABLED=true "$python312" -c "import ocr_api.app; print('ocr_api.app imports')")
+echo "Reading the self-test page with the built function's own Tesseract, under Python 3.12"
+models="build/sam-models"
+rm -rf "$models" && mkdir -p "$models/share/tessdata"
+system_tessdata="$(.venv/bin/python -c 'from ocr_local.environment import system_tessdata_dir; print(system_tessdata_dir())')"
+cp "$system_tessdata"/{eng,chi_sim,osd}.traineddata "$models/share/tessdata/"
+PYTHONPATH=build/sam/OcrFunction "$python312" -s layers/tesseract/verify_layer.py "$models"
+PYTHONPATH=build/sam/OcrFunction "$python312" -s -c \
+  "import tesserocr, os; assert 'sam/OcrFunction' in tesserocr.__file__, tesserocr.__file__; print('tesserocr from', os.path.dirname(tesserocr.__file__))"
 (cd build/sam/PlanCatalogFunction && AWS_DEFAULT_REGION=us-east-1 "$python312" -c \
   "import ocr_api.handlers.plan_catalog as m; assert callable(m.handler); print('the plan catalog imports')")

@@ -2,18 +2,19 @@
 
     python verify_layer.py LAYER_DIR [--report FILE]
 
-It runs LAYER_DIR/bin/tesseract with only the layer's libraries and models, reads the self-test
-page in Chinese and English, detects its orientation, and checks the unzipped size. The Docker
-build runs it inside the Lambda runtime image; CI runs it on a tree assembled from the build
-machine's own Tesseract. Standard library only: the runtime image has nothing else.
+With the models in LAYER_DIR/share/tessdata and nothing else, the function's own Tesseract
+(tesserocr, which must be importable; nothing else is needed) reads the self-test page in Chinese and English and
+detects its orientation, and the unzipped size is checked. The Docker build runs it inside the
+Lambda runtime image; CI runs it on a tree assembled from the build machine's own models, and
+`scripts/sam_build.sh` again with the function as `sam build` packaged it, under Python 3.12.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 from pathlib import Path
+
+import tesserocr
 
 SELFTEST_PAGE = Path(__file__).with_name("selftest.pbm")
 REQUIRED_MODELS = ("eng", "chi_sim", "osd")
@@ -24,36 +25,23 @@ MAX_LAYER_MB = 100
 
 def main(layer: Path) -> list[str]:
     """Checks the tree; returns the report lines, or exits with what is wrong."""
-    binary = layer / "bin" / "tesseract"
-    environment = {
-        **os.environ,
-        "OMP_THREAD_LIMIT": "1",
-        "TESSDATA_PREFIX": str(layer / "share" / "tessdata"),
-        "LD_LIBRARY_PATH": os.pathsep.join(
-            filter(None, [str(layer / "lib"), os.environ.get("LD_LIBRARY_PATH")])
-        ),
-    }
-
-    def tesseract(*arguments: str) -> str:
-        done = subprocess.run(
-            [str(binary), *arguments], env=environment, capture_output=True, text=True, timeout=120
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"tesseract {' '.join(arguments)} failed:\n{done.stderr}")
-        return done.stdout + done.stderr
-
-    report = [tesseract("--version").splitlines()[0]]
-    # The first line says where the models are; one model name a line follows.
-    languages = [line.strip() for line in tesseract("--list-langs").splitlines()[1:] if line.strip()]
+    tessdata = str(layer / "share" / "tessdata")
+    report = [f"tesserocr {tesserocr.__version__}, " + tesserocr.tesseract_version().splitlines()[0]]
+    _, languages = tesserocr.get_languages(tessdata)
     missing = [model for model in REQUIRED_MODELS if model not in languages]
     if missing:
         raise SystemExit(f"models missing from the layer: {missing}")
-    text = tesseract(str(SELFTEST_PAGE), "-", "-l", "chi_sim+eng")
+    with tesserocr.PyTessBaseAPI(path=tessdata, lang="chi_sim+eng") as tesseract:
+        tesseract.SetImageFile(str(SELFTEST_PAGE))
+        text = tesseract.GetUTF8Text()
     unread = [line for line in EXPECTED_LINES if line not in text]
     if unread:
         raise SystemExit(f"the self-test page was misread; missing {unread} in:\n{text}")
-    if "Orientation in degrees: 0" not in tesseract(str(SELFTEST_PAGE), "-", "--psm", "0"):
-        raise SystemExit("orientation detection (osd) did not work")
+    with tesserocr.PyTessBaseAPI(path=tessdata, lang="osd", psm=tesserocr.PSM.OSD_ONLY) as tesseract:
+        tesseract.SetImageFile(str(SELFTEST_PAGE))
+        orientation = tesseract.DetectOrientationScript()
+    if not orientation or orientation["orient_deg"] != 0:
+        raise SystemExit(f"orientation detection (osd) did not work: {orientation}")
     size_mb = sum(path.stat().st_size for path in layer.rglob("*") if path.is_file()) / 2**20
     if size_mb > MAX_LAYER_MB:
         raise SystemExit(f"the layer is {size_mb:.1f} MB; it must stay under {MAX_LAYER_MB} MB")
