@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import os
 import sys
 import tempfile
 import time
@@ -77,3 +78,21 @@ def fake_engine(*script: str) -> str:
     (STAND_IN_ENGINES / f"{name}.py").write_text(_STAND_IN.format(script=body))
     importlib.invalidate_caches()
     return f"{name}:Engine"
+
+
+def busy_worker(workers: list[int], cpu_seconds: float = 0.3, timeout: float = 30.0) -> int:
+    """The first of the worker processes seen to spend ``cpu_seconds`` more on the CPU than when
+    this was called: well into a page, past decoding it."""
+    started, until = {pid: cpu_seconds_of(pid) for pid in workers}, time.monotonic() + timeout
+    while time.monotonic() < until:
+        for pid in workers:
+            if cpu_seconds_of(pid) - started[pid] >= cpu_seconds:
+                return pid
+        time.sleep(0.01)
+    raise AssertionError("no worker started reading")
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """User and system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

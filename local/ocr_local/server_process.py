@@ -38,7 +38,7 @@ class ServerProcess:
         layer = ["--layer-dir", layer_dir] if layer_dir else []
         environment = dict(os.environ)
         if temp_dir is not None:
-            # Everything the server and its Tesseract runs leave behind shows up here.
+            # Everything the server, its instances and their page workers leave behind shows up here.
             environment["TMPDIR"] = str(temp_dir)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ocr_local", "serve", "--port", str(self.port),
@@ -112,7 +112,7 @@ class ServerProcess:
         return re.search(r"appkey: (\w+)", created)[1], re.search(r"key id: (\w+)", created)[1]
 
     def resident_processes(self) -> list[int]:
-        """The server and its long-lived children (Lambda instances), not passing Tesseract runs."""
+        """The server and its long-lived Python children (Lambda instances, their page workers)."""
         children: dict[int, list[int]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:

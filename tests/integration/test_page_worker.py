@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import time
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,12 +13,13 @@ from PIL import Image
 
 from ocr_api.config import Settings
 from ocr_api.errors import ImageNeedsTooMuchMemory, RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
-from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer, Tesseract
+from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
+from ocr_api.ocr.tesseract import Tesseract
 from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits
 from ocr_tools.hostile_files import pdf_with_costly_shading
 
-from helpers import ABORTS, CRASHES, KILLED, encode, eval_image, fake_engine
+from helpers import ABORTS, CRASHES, KILLED, busy_worker, encode, eval_image, fake_engine
 
 pytestmark = pytest.mark.tesseract
 
@@ -128,39 +130,29 @@ def test_an_engine_that_takes_its_worker_down_fails_that_page_only(isolated, fau
     assert len(crashing.worker_processes()) == 1
 
 
-def test_a_worker_that_crashes_mid_page_is_answered_and_replaced(isolated):
+@pytest.mark.parametrize(
+    "sent, seconds, error, says",
+    [(signal.SIGSEGV, 60, RecognitionFailed, "recognition engine failed"),
+     # Stopped, as a deadlocked or swapped-out process would be: it never answers.
+     (signal.SIGSTOP, 3, RecognitionTimedOut, "did not finish")],
+    ids=["crashes", "hangs"],
+)
+def test_a_worker_that_crashes_or_hangs_mid_page_is_answered_and_replaced(isolated, sent, seconds, error, says):
     # GIVEN a ready worker reading a page that takes it over a second
     recognizer = isolated(languages="chi_sim+eng")
     recognizer.wait_until_ready(deadline_in(30))
     [worker] = recognizer.worker_processes()
     with ThreadPoolExecutor(1) as pool:
-        reading = pool.submit(recognizer.recognize, eval_image(SLOW_PAGE), deadline_in(60))
-        _wait_until_busy(worker)
-        # WHEN it dies of a segfault in the middle of the page
-        os.kill(worker, signal.SIGSEGV)
-        # THEN the page fails as the engine's failure
-        with pytest.raises(RecognitionFailed, match="recognition engine failed"):
+        reading = pool.submit(recognizer.recognize, eval_image(SLOW_PAGE), deadline_in(seconds))
+        # WHEN it crashes or stops in the middle of the page
+        os.kill(busy_worker([worker]), sent)
+        # THEN the page fails as the engine's failure, or as out of time
+        with pytest.raises(error, match=says):
             reading.result()
-    # AND a new worker reads the next page
-    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
-    assert recognizer.worker_processes() != [worker]
-
-
-def test_a_worker_that_hangs_mid_page_is_stopped_at_the_deadline(isolated):
-    # GIVEN a ready worker reading a page
-    recognizer = isolated(languages="chi_sim+eng")
-    recognizer.wait_until_ready(deadline_in(30))
-    [worker] = recognizer.worker_processes()
-    with ThreadPoolExecutor(1) as pool:
-        reading = pool.submit(recognizer.recognize, eval_image(SLOW_PAGE), deadline_in(3))
-        _wait_until_busy(worker)
-        # WHEN it stops answering (stopped, as a deadlocked or swapped-out process would be)
-        os.kill(worker, signal.SIGSTOP)
-        # THEN the page is answered as out of time, and the hung worker is gone
-        with pytest.raises(RecognitionTimedOut, match="did not finish"):
-            reading.result()
+    # AND the worker is gone, and a new one reads the next page
     assert not os.path.exists(f"/proc/{worker}") or _state(worker) == "Z"
     assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert worker not in recognizer.worker_processes()
 
 
 def test_a_worker_without_its_models_says_so_and_every_page_is_unavailable(isolated, tmp_path):
@@ -172,19 +164,6 @@ def test_a_worker_without_its_models_says_so_and_every_page_is_unavailable(isola
             recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
     # THEN no worker is left running without its models
     assert recognizer.worker_processes() == []
-
-
-def _wait_until_busy(pid: int, cpu_seconds: float = 0.3, timeout: float = 30.0) -> None:
-    """Returns once the process has spent ``cpu_seconds`` more on the CPU: well into the page."""
-    started, until = _cpu_seconds(pid), time.monotonic() + timeout
-    while _cpu_seconds(pid) - started < cpu_seconds:
-        assert time.monotonic() < until, "the worker never started reading"
-        time.sleep(0.01)
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _state(pid: int) -> str:
@@ -210,3 +189,36 @@ def test_a_page_over_the_memory_cap_is_refused_and_the_worker_replaced(isolated)
     with pytest.raises(ImageNeedsTooMuchMemory, match="more memory"):
         recognizer.recognize(encode(Image.new("LA", (8000, 5000), (0, 0)), "PNG"), deadline_in(60))
     assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+
+
+def test_a_page_goes_to_a_ready_worker_before_one_still_loading(isolated):
+    # GIVEN one ready worker, and a second one just started (still loading its models)
+    recognizer = isolated(workers=2)
+    recognizer.start(count=1)
+    recognizer.wait_until_ready(deadline_in(30), count=1)
+    [ready] = recognizer.worker_processes()
+    recognizer.start()
+    [loading] = [pid for pid in recognizer.worker_processes() if pid != ready]
+    read_before = _bytes_read(ready)
+    # WHEN a page comes
+    page = eval_image("tesseract-test/phototest.tif")
+    recognizer.recognize(page, deadline_in(60))
+    # THEN the ready worker read it
+    assert _bytes_read(ready) - read_before >= len(page)
+    assert loading in recognizer.worker_processes()
+
+
+def test_the_lambda_init_starts_one_worker_before_any_request(tessdata_dir):
+    # GIVEN the function's environment, in a fresh interpreter as Lambda's INIT runs it
+    probe = (
+        "import time, ocr_api.app as app; workers = app.service.recognizer; "
+        "started = workers.worker_processes(); workers.wait_until_ready(time.monotonic() + 30, count=1); "
+        "print(len(started), workers.worker_processes() == started); app.service.close()"
+    )
+    environment = {**os.environ, "APPKEYS_TABLE": "t", "AWS_DEFAULT_REGION": "us-east-1",
+                   "POWERTOOLS_TRACE_DISABLED": "true", "TESSDATA_PREFIX": tessdata_dir}
+    # WHEN the handler is imported
+    done = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True, timeout=60)
+    # THEN one page worker was started by the import itself, and it became ready
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "True"]

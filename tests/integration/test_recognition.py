@@ -10,10 +10,11 @@ import pytest
 from PIL import Image
 
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
-from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer, Tesseract
+from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.images import PreparedImage
 from ocr_api.ocr.result import join_words
+from ocr_api.ocr.tesseract import Tesseract
 from ocr_local.environment import system_tessdata_dir
 from ocr_tools.scoring import cer
 

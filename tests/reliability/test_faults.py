@@ -55,6 +55,7 @@ from helpers import (
     HANGS,
     KILLED,
     REFUSES_THE_PAGE,
+    busy_worker,
     day_clock,
     encode,
     fake_engine,
@@ -348,7 +349,7 @@ def test_a_worker_that_dies_mid_page_is_answered_and_replaced(sent, endpoint, ne
     installed = install(languages="chi_sim+eng")
     workers = installed.recognizer.worker_processes()
     with ThreadPoolExecutor(1) as killer:
-        killed = killer.submit(_signal_when_busy, workers, sent)
+        killed = killer.submit(lambda: _signalled(busy_worker(workers), sent))
         # WHEN the key calls
         answer = call(endpoint, secret, image=SLOW_PAGE)
         assert killed.result() in workers
@@ -366,7 +367,7 @@ def test_a_worker_that_hangs_mid_page_is_stopped_and_given_back(new_key, install
     installed = install(languages="chi_sim+eng", response_reserve_seconds=1.5)
     workers = installed.recognizer.worker_processes()
     with ThreadPoolExecutor(1) as staller:
-        stalled = staller.submit(_signal_when_busy, workers, signal.SIGSTOP)
+        stalled = staller.submit(lambda: _signalled(busy_worker(workers), signal.SIGSTOP))
         # WHEN the key calls with three seconds left
         answer = call(ENDPOINTS["gugudata v1"], secret, 3.0, image=SLOW_PAGE)
         stopped = stalled.result()
@@ -377,22 +378,9 @@ def test_a_worker_that_hangs_mid_page_is_stopped_and_given_back(new_key, install
     assert_succeeds(call(ENDPOINTS["gugudata v1"], secret))
 
 
-def _signal_when_busy(workers: list[int], sent: signal.Signals) -> int:
-    """Sends ``sent`` to the first worker seen well into a page (0.3 s of CPU); its pid."""
-    started = {pid: _cpu_seconds(pid) for pid in workers}
-    until = time.monotonic() + 30
-    while time.monotonic() < until:
-        for pid in workers:
-            if _cpu_seconds(pid) - started[pid] >= 0.3:
-                os.kill(pid, sent)
-                return pid
-        time.sleep(0.01)
-    raise AssertionError("no worker started reading")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _signalled(pid: int, sent: signal.Signals) -> int:
+    os.kill(pid, sent)
+    return pid
 
 
 def test_a_worker_that_died_between_requests_is_replaced_before_the_next(new_key, install, call, table):

@@ -2,13 +2,14 @@
 result model.
 
 It knows nothing about AWS, HTTP or the network, so a script, a test or any handler can use it.
+The Tesseract engine (``ocr_api.ocr.tesseract``) is imported only where pages are read: it loads
+libtesseract, which the handler's own process never needs.
 """
 
 from ocr_api.ocr.engine import OcrEngine, Orientation, PageLayout
 from ocr_api.ocr.images import ImageLimits, PreparedImage, prepare_image
 from ocr_api.ocr.recognizer import RecognitionOptions, Recognizer
 from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine
-from ocr_api.ocr.tesseract import Tesseract
 
 __all__ = [
     "BoundingBox",
@@ -20,7 +21,6 @@ __all__ = [
     "RecognitionOptions",
     "RecognitionResult",
     "Recognizer",
-    "Tesseract",
     "TextLine",
     "prepare_image",
 ]

@@ -28,6 +28,7 @@ _BLANK_STDDEV = 4.0
 # again with the Chinese model alone, all in one extra run.
 LATIN_MISREAD_CONFIDENCE = 0.6
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"^[A-Za-z][A-Za-z:;.,']*$")
 _STACK_GAP = 20
 # Slicing: pages taller than this are read in overlapping full-width strips. The overlap is
 # wider than any text line, so every line lies whole inside at least one strip.
@@ -124,8 +125,7 @@ class Recognizer:
             return lines
         if not any(_HAN.search(line.text) for line in lines):
             return lines
-        suspects = [index for index, line in enumerate(lines)
-                    if line.confidence < LATIN_MISREAD_CONFIDENCE and not _HAN.search(line.text)]
+        suspects = [index for index, line in enumerate(lines) if _maybe_latin_misread(line)]
         if not suspects:
             return lines
         # Every suspect line, cut out and stacked in one image: one Tesseract run for all.
@@ -141,6 +141,9 @@ class Recognizer:
             top += crop.height + _STACK_GAP
         stack = Image.new(page.image.mode, (max(c.width for c in crops), top), "white")
         for crop, (y, _, _) in zip(crops, offsets):
+            # Each cut-out on its own background colour: a white band beside a grey photo's line
+            # moves Tesseract's threshold enough to lose the whole line.
+            stack.paste(_background(crop), (0, y, stack.width, y + crop.height + _STACK_GAP))
             stack.paste(crop, (0, y))
         reread = self.engine.read_lines(page.replaced(stack), "+".join(chinese), deadline, PageLayout.BLOCK)
         improved = list(lines)
@@ -186,6 +189,21 @@ class Recognizer:
                 if core_top <= centre < core_bottom:
                     merged.append(line)
         return merged
+
+
+def _background(image: Image.Image) -> int | tuple[int, ...]:
+    """The image's median colour: on a line of text, its background."""
+    median = tuple(int(value) for value in ImageStat.Stat(image).median)
+    return median[0] if len(median) == 1 else median
+
+
+def _maybe_latin_misread(line: TextLine) -> bool:
+    """A doubtful line without Chinese, or a Chinese line with doubtful Latin words in it (the
+    Tesseract the service runs misreads single phrases of a Chinese line so, where whole lines
+    went before)."""
+    if not _HAN.search(line.text):
+        return line.confidence < LATIN_MISREAD_CONFIDENCE
+    return any(_LATIN_WORD.match(word.text) and word.confidence < LATIN_MISREAD_CONFIDENCE for word in line.words)
 
 
 def _worth_turning(page: PreparedImage, options: RecognitionOptions) -> bool:

@@ -67,8 +67,9 @@ class OcrService:
         return self._sample_texts
 
     def start(self) -> None:
-        """Starts the page workers now, so that the first requests do not wait for them."""
-        self.recognizer.start()
+        """Starts the first page worker now, so that the first request does not wait for it;
+        the others start with the first request that has pages for them."""
+        self.recognizer.start(count=1)
 
     def close(self) -> None:
         self.recognizer.close()

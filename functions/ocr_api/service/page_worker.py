@@ -30,10 +30,10 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from queue import LifoQueue
 
 from ocr_api import errors
 from ocr_api.config import Settings
@@ -85,46 +85,63 @@ class IsolatedRecognizer:
 
     def __init__(self, settings: RecognizerSettings, limits: WorkerLimits, workers: int) -> None:
         self.workers = workers
-        self._idle: LifoQueue[PageWorker] = LifoQueue()
-        for _ in range(workers):
-            self._idle.put(PageWorker(settings, limits))
+        self._all = [PageWorker(settings, limits) for _ in range(workers)]
+        # Idle workers, the one given back last at the end.
+        self._idle = list(self._all)
+        self._given_back = threading.Condition()
 
-    def start(self) -> None:
-        """Starts every worker now, so that the first requests do not wait for them."""
-        for worker in list(self._idle.queue):
+    def start(self, count: int | None = None) -> None:
+        """Starts the first ``count`` workers (all by default) that are not running yet."""
+        for worker in self._all[:count]:
             worker.start()
 
-    def wait_until_ready(self, deadline: float) -> None:
-        """Returns once every worker has started and loaded what it reads pages with."""
-        for worker in list(self._idle.queue):
+    def wait_until_ready(self, deadline: float, count: int | None = None) -> None:
+        """Returns once the first ``count`` workers (all by default) have started and loaded
+        what they read pages with."""
+        for worker in self._all[:count]:
             worker.start()
             worker.wait_until_ready(deadline)
 
     def recognize(
         self, data: bytes, deadline: float, options: RecognitionOptions = RecognitionOptions()
     ) -> RecognitionResult:
-        worker = self._idle.get()
+        worker = self._lend()
         try:
             return worker.recognize(data, deadline, options)
         finally:
-            self._idle.put(worker)
+            with self._given_back:
+                self._idle.append(worker)
+                self._given_back.notify()
+
+    def _lend(self) -> PageWorker:
+        """An idle worker: a ready one before one still loading its models, before one not
+        started; of equals, the one given back last (its caches are warm)."""
+        with self._given_back:
+            self._given_back.wait_for(lambda: self._idle)
+            worker = max(reversed(self._idle), key=PageWorker.readiness)
+            self._idle.remove(worker)
+            return worker
 
     def recognize_many(
         self, images: list[bytes], deadline: float, options: RecognitionOptions = RecognitionOptions()
     ) -> list[RecognitionResult]:
-        """One result per image, in order, as many at once as there are workers, by one deadline."""
+        """One result per image, in order, as many at once as there are workers, by one deadline.
+
+        Workers beyond the first start with the first request that has pages for them: most
+        requests carry one image, and an idle worker holds its models (about 100 MB)."""
         if len(images) == 1:
             return [self.recognize(images[0], deadline, options)]
+        self.start(count=len(images))
         with ThreadPoolExecutor(max_workers=min(self.workers, len(images))) as pool:
             futures = [pool.submit(self.recognize, data, deadline, options) for data in images]
             return [future.result() for future in futures]
 
     def worker_processes(self) -> list[int]:
         """The process ids of the workers running now."""
-        return [worker.pid for worker in list(self._idle.queue) if worker.running]
+        return [worker.pid for worker in self._all if worker.running]
 
     def close(self) -> None:
-        for worker in list(self._idle.queue):
+        for worker in self._all:
             worker.stop()
 
 
@@ -182,6 +199,17 @@ class PageWorker:
         _send(self._process.stdin, json.dumps({
             "settings": asdict(self.settings), "memory_bytes": self.limits.memory_bytes,
         }).encode())
+
+    def readiness(self) -> int:
+        """2 if ready for pages, 1 if still loading, 0 if not running; never waits."""
+        if not self.running:
+            return 0
+        if not self._ready and select.select([self._process.stdout], [], [], 0)[0]:
+            try:
+                self.wait_until_ready(time.monotonic() + 1)
+            except (ServiceError, EOFError, TimeoutError, OSError):
+                return 0  # the page handed to it will meet the same failure and answer for it
+        return 2 if self._ready else 1
 
     def wait_until_ready(self, deadline: float) -> None:
         """Waits for the started process to say it is ready; ``EOFError`` if it died first,
