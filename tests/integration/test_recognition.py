@@ -246,3 +246,12 @@ def test_pages_without_chinese_are_not_read_twice():
     engine = CountingEngine()
     Recognizer(engine, LIMITS, "chi_sim+eng").recognize(eval_image("sroie/000.jpg"), deadline_in(60))
     assert engine.reads == 1
+
+
+@pytest.mark.parametrize("photo", ["zh-rendered/photo_03.jpg", "zh-rendered/photo_05.jpg"])
+def test_latin_misreads_on_a_grey_photo_are_read_again_in_chinese(recognizer, photo):
+    # GIVEN phone photos of verse on grey paper, where chi_sim+eng returns a whole line, or
+    # phrases inside Chinese lines, as Latin junk (CER about 0.15 read once)
+    result = recognizer.recognize(eval_image(photo), deadline_in(60))
+    # THEN those lines are read again in Chinese, each cut-out on its own background
+    assert cer(result.full_text, eval_truth(photo)) <= 0.06

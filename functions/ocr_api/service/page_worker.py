@@ -11,9 +11,9 @@ that needs too much memory fails there with a ``MemoryError`` instead of taking 
 down; and with an environment of its own, without the function's AWS credentials.
 
 A started worker says "ready" once it has loaded its engine and the default languages' models
-(or why it could not); a page is handed only to a ready worker. The handler's side then waits for two answers per page: "decoded" within
-``decode_seconds`` (decoding and rendering have no business taking longer), then the result by
-the request's deadline. A worker that misses either is killed with everything it started, and
+(or why it could not); a page goes to a ready worker before one still loading. The handler's
+side then waits for two answers per page: "decoded" within ``decode_seconds`` (decoding and
+rendering have no business taking longer), then the result by the request's deadline. A worker that misses either is killed with everything it started, and
 the page is answered with ``RecognitionTimedOut``. The protocol is length-prefixed frames on
 the worker's stdin and stdout:
 JSON, and the image bytes raw; the worker's own stdout is moved to stderr, so nothing a library
