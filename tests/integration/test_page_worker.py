@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
-from ocr_api.config import Settings
+from ocr_api.config import MIN_WORKER_MEMORY_MB, Settings
 from ocr_api.errors import ImageNeedsTooMuchMemory, RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
@@ -187,8 +188,21 @@ def test_a_page_that_renders_past_its_time_is_stopped_and_the_worker_replaced(is
 def test_a_page_over_the_memory_cap_is_refused_and_the_worker_replaced(isolated):
     recognizer = isolated(memory_mb=300)
     with pytest.raises(ImageNeedsTooMuchMemory, match="more memory"):
-        recognizer.recognize(encode(Image.new("LA", (8000, 5000), (0, 0)), "PNG"), deadline_in(60))
+        recognizer.recognize(transparent_40_megapixel_png("RGBA"), deadline_in(60))
     assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+
+
+@pytest.mark.parametrize("mode", ["LA", "RGBA"])
+def test_a_40_megapixel_transparent_page_is_read_in_the_smallest_worker_cap(isolated, mode):
+    # GIVEN a worker with the least memory any deployment gives one, its models loaded
+    recognizer = isolated(memory_mb=MIN_WORKER_MEMORY_MB, languages="chi_sim+eng")
+    # WHEN a transparent page at the pixel limit comes, THEN it is read, not refused
+    assert recognizer.recognize(transparent_40_megapixel_png(mode), deadline_in(60)).lines == ()
+
+
+@functools.cache
+def transparent_40_megapixel_png(mode: str) -> bytes:
+    return encode(Image.new(mode, (8000, 5000), (0,) * len(mode)), "PNG")
 
 
 def test_a_page_goes_to_a_ready_worker_before_one_still_loading(isolated):

@@ -440,7 +440,7 @@ def test_a_page_the_worker_is_stopped_for_is_answered_and_given_back(stopped, en
 
 @functools.cache
 def transparent_40_megapixel_png() -> bytes:
-    return encode(Image.new("LA", (8000, 5000), (0, 0)), "PNG")
+    return encode(Image.new("RGBA", (8000, 5000), (0, 0, 0, 0)), "PNG")
 
 
 # The Lambda's clock: a request that has too little time left.

@@ -128,7 +128,8 @@ def prepare_image(
         # Multi-frame GIF, WebP and TIFF: Pillow opens on the first frame, which is what we read.
         image.load()
         original_size = _upright_size(image, declared_size)
-        upright = ImageOps.exif_transpose(image)
+        # Turned only when EXIF says so: exif_transpose copies even an upright page.
+        upright = ImageOps.exif_transpose(image) if _exif_orientation(image) != 1 else image
         page = _normalised(upright)
         if scale < 1:
             target = (max(1, round(original_size[0] * scale)), max(1, round(original_size[1] * scale)))
@@ -165,10 +166,14 @@ def _recognition_scale(size: tuple[int, int], max_pixels: int | None) -> float:
     return math.sqrt(max_pixels / pixels)
 
 
+def _exif_orientation(image: Image.Image) -> int:
+    """EXIF's orientation tag: 1 is upright, 2 to 8 mirror or turn the page."""
+    return image.getexif().get(0x0112, 1)
+
+
 def _upright_size(image: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
     # EXIF orientations 5 to 8 turn the image a quarter: width and height swap.
-    orientation = image.getexif().get(0x0112, 1)
-    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+    return (size[1], size[0]) if _exif_orientation(image) in (5, 6, 7, 8) else size
 
 
 def _check_dimensions(image: Image.Image, limits: ImageLimits) -> None:
@@ -202,12 +207,16 @@ def _normalised(image: Image.Image) -> Image.Image:
         image = image.convert("RGB")
     if image.mode in _TRANSPARENT_MODES:
         # Transparent pixels often hide black RGB values; text must not vanish into them.
-        # Pasted onto white through its own alpha: one more copy of the page, not three, so a
-        # 40-megapixel page fits in a worker's memory.
-        grey = image.mode in ("LA", "La")
-        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
-        flat = Image.new("L" if grey else "RGB", rgba.size, 255 if grey else (255, 255, 255))
-        flat.paste(rgba.convert("LA") if grey else rgba, mask=rgba.getchannel("A"))
+        # Pasted onto white through its own alpha, grey staying grey: two 8-bit planes more than
+        # the page, so a 40-megapixel page fits in a worker's memory beside its models.
+        if image.mode in ("LA", "La"):
+            grey = image if image.mode == "LA" else image.convert("LA")
+            flat = Image.new("L", grey.size, 255)
+            flat.paste(grey.getchannel("L"), mask=grey.getchannel("A"))
+        else:
+            rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
         image = flat
     return image if image.mode in ("L", "RGB") else image.convert("RGB")
 
