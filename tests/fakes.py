@@ -121,6 +121,9 @@ class ScriptedEngine:
         self.reads: list[tuple[str, float, PageLayout]] = []
         self.orientation_checks: list[float] = []
 
+    def load(self, languages: str) -> None:
+        pass  # nothing to load
+
     def read_lines(
         self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO
     ) -> list[TextLine]:

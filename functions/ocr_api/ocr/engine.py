@@ -1,5 +1,5 @@
-"""The seam every OCR engine plugs into: read a page's lines, tell how it is turned, name its
-languages. ``Recognizer`` holds one engine and knows nothing else about it.
+"""The seam every OCR engine plugs into: load a language set, read a page's lines, tell how it
+is turned, name its languages. ``Recognizer`` holds one engine and knows nothing else about it.
 
 Times are ``time.monotonic()`` instants (deadlines), the same instant from the request down to
 the engine; each engine turns what is left into whatever its own call needs, once.
@@ -41,6 +41,10 @@ class OcrEngine(Protocol):
     @property
     def installed_languages(self) -> tuple[str, ...]:
         """The language models it can read with."""
+
+    def load(self, languages: str) -> None:
+        """Makes a language set ready now, before the first page (a page worker calls it before
+        it says "ready"); raises ``RecognitionUnavailable`` when its models cannot be loaded."""
 
     def read_lines(
         self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO

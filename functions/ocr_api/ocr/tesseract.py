@@ -119,13 +119,6 @@ class Tesseract:
             return UPRIGHT_UNSURE
         return Orientation(int(report["orient_deg"]) % 360, float(report["orient_conf"]))
 
-    def close(self) -> None:
-        for tesseract in [*self._loaded.values(), self._orientation]:
-            if tesseract is not None:
-                tesseract.End()
-        self._loaded.clear()
-        self._orientation = None
-
     def _instance(self, languages: str) -> tesserocr.PyTessBaseAPI:
         tesseract = self._loaded.get(languages)
         if tesseract is not None:
