@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import io
@@ -94,5 +95,21 @@ def busy_worker(workers: list[int], cpu_seconds: float = 0.3, timeout: float = 3
 
 def cpu_seconds_of(pid: int) -> float:
     """User and system CPU time of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_state(pid: int) -> str:
+    """A process's state letter from /proc ("Z" for a zombie)."""
+    return _stat_fields(pid)[0]
+
+
+def _stat_fields(pid: int) -> list[str]:
+    # The fields after the command name, which may itself hold spaces and parentheses.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+@functools.cache
+def transparent_40_megapixel_png(mode: str) -> bytes:
+    """A transparent page at the pixel limit, "LA" or "RGBA": within every limit, costly to flatten."""
+    return encode(Image.new(mode, (8000, 5000), (0,) * len(mode)), "PNG")

@@ -246,17 +246,7 @@ class _Service:
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self._mock = mock_aws()
         self._mock.start()
-        import boto3
-
-        from ocr_api.adapters.dynamodb_keys import AppKeyStore
-        from ocr_local.dynamodb import create_table
-        from ocr_local.environment import register_appkey, write_template_plans
-
-        create_table(boto3.client("dynamodb"), LOCAL_TABLE_NAME, spec.table_properties)
-        store = AppKeyStore(LOCAL_TABLE_NAME)
-        # The template's plans, as its PlanCatalog writes them on deploy: a key's plan must exist.
-        write_template_plans(store, spec, usage_plan_ids={})
-        register_appkey(store, BENCH_APPKEY, "bench", endpoint_url=None)
+        _register_bench_key(spec, endpoint_url=None)
 
     def handler(self):
         from ocr_api.app import handler
@@ -353,10 +343,9 @@ print("RESULT", elapsed)
 
 
 def cold_start(languages: str) -> dict:
-    from moto import mock_aws  # noqa: F401 - moto's server needs its backends importable
-
-    from ocr_local.dynamodb import EmbeddedDynamoDB, credentials_for_endpoint
+    from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, EmbeddedDynamoDB, credentials_for_endpoint
     from ocr_local.environment import LOCAL_TABLE_NAME, function_environment
+    from ocr_local.server_process import free_port
     from ocr_local.template import load_template
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -377,12 +366,12 @@ def cold_start(languages: str) -> dict:
     imported, initialised = best_of_three(_INIT_PROBE)
     first_use = best_of_three(_FIRST_USE_PROBE)[0]
 
-    port = _free_port()
-    dynamodb = EmbeddedDynamoDB(port)
+    dynamodb = EmbeddedDynamoDB(free_port())
     dynamodb.start()
     try:
         answering = {**environment, **function_environment(function, dynamodb.endpoint_url)}
         answering["OCR_LANGUAGES"] = languages
+        os.environ.update(LOCAL_AWS_ENVIRONMENT)
         _register_bench_key(spec, dynamodb.endpoint_url)
         request = json.dumps({"event": _demo_event(spec), "function": asdict(function)})
         first_answer = best_of_three(_FIRST_ANSWER_PROBE, answering, request)[0]
@@ -403,28 +392,19 @@ def cold_start(languages: str) -> dict:
     }
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _register_bench_key(spec, endpoint_url: str) -> None:
+def _register_bench_key(spec, endpoint_url: str | None) -> None:
+    """The appkeys table in moto (in-process, or its server at ``endpoint_url``), with the
+    template's plans, as its PlanCatalog writes them on deploy, and the benchmark's key."""
     import boto3
 
     from ocr_api.adapters.dynamodb_keys import AppKeyStore
-    from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
-    from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
+    from ocr_local.dynamodb import create_table
+    from ocr_local.environment import LOCAL_TABLE_NAME, register_appkey, write_template_plans
 
-    os.environ.update(LOCAL_AWS_ENVIRONMENT)
     create_table(boto3.client("dynamodb", endpoint_url=endpoint_url), LOCAL_TABLE_NAME, spec.table_properties)
     store = AppKeyStore(LOCAL_TABLE_NAME, endpoint_url)
     write_template_plans(store, spec, usage_plan_ids={})
-    from ocr_api.keys import DEFAULT_PLAN, AppKey
-
-    store.put(AppKey.for_secret(BENCH_APPKEY, "bench", plan=DEFAULT_PLAN))
+    register_appkey(store, BENCH_APPKEY, "bench", endpoint_url)
 
 
 def _demo_event(spec) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import subprocess
@@ -20,7 +19,17 @@ from ocr_api.ocr.tesseract import Tesseract
 from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits
 from ocr_tools.hostile_files import pdf_with_costly_shading
 
-from helpers import ABORTS, CRASHES, KILLED, busy_worker, encode, eval_image, fake_engine
+from helpers import (
+    ABORTS,
+    CRASHES,
+    KILLED,
+    busy_worker,
+    encode,
+    eval_image,
+    fake_engine,
+    process_state,
+    transparent_40_megapixel_png,
+)
 
 pytestmark = pytest.mark.tesseract
 
@@ -151,7 +160,7 @@ def test_a_worker_that_crashes_or_hangs_mid_page_is_answered_and_replaced(isolat
         with pytest.raises(error, match=says):
             reading.result()
     # AND the worker is gone, and a new one reads the next page
-    assert not os.path.exists(f"/proc/{worker}") or _state(worker) == "Z"
+    assert not os.path.exists(f"/proc/{worker}") or process_state(worker) == "Z"
     assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
     assert worker not in recognizer.worker_processes()
 
@@ -165,10 +174,6 @@ def test_a_worker_without_its_models_says_so_and_every_page_is_unavailable(isola
             recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
     # THEN no worker is left running without its models
     assert recognizer.worker_processes() == []
-
-
-def _state(pid: int) -> str:
-    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
 
 
 def test_a_page_that_renders_past_its_time_is_stopped_and_the_worker_replaced(isolated):
@@ -198,11 +203,6 @@ def test_a_40_megapixel_transparent_page_is_read_in_the_smallest_worker_cap(isol
     recognizer = isolated(memory_mb=MIN_WORKER_MEMORY_MB, languages="chi_sim+eng")
     # WHEN a transparent page at the pixel limit comes, THEN it is read, not refused
     assert recognizer.recognize(transparent_40_megapixel_png(mode), deadline_in(60)).lines == ()
-
-
-@functools.cache
-def transparent_40_megapixel_png(mode: str) -> bytes:
-    return encode(Image.new(mode, (8000, 5000), (0,) * len(mode)), "PNG")
 
 
 def test_a_page_goes_to_a_ready_worker_before_one_still_loading(isolated):

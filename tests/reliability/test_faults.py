@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import functools
 import json
 import os
 import signal
@@ -60,6 +59,7 @@ from helpers import (
     encode,
     fake_engine,
     touches,
+    transparent_40_megapixel_png,
 )
 
 pytestmark = [pytest.mark.tesseract, pytest.mark.reliability]
@@ -415,7 +415,7 @@ STOPPED_PAGES = {
                                          OUT_OF_TIME, {"server_error": 1}),
     # A 40-megapixel transparent PNG is within the pixel limit, and needs more than 300 MB.
     "needs more than the worker's memory": StoppedPage({"worker_memory_mb": 300},
-                                                       lambda: transparent_40_megapixel_png(),
+                                                       lambda: transparent_40_megapixel_png("RGBA"),
                                                        OVER_MEMORY, {"client_error": 1}),
 }
 
@@ -436,11 +436,6 @@ def test_a_page_the_worker_is_stopped_for_is_answered_and_given_back(stopped, en
     # AND the same instance reads the next request, in a new worker
     assert_succeeds(call(endpoint, secret))
     assert usage_of(table, secret) == day(calls=1, ok=1, left=1, **stopped.counted)
-
-
-@functools.cache
-def transparent_40_megapixel_png() -> bytes:
-    return encode(Image.new("RGBA", (8000, 5000), (0, 0, 0, 0)), "PNG")
 
 
 # The Lambda's clock: a request that has too little time left.
