@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+_ENGINES = ("tesseract", "ppocr", "auto")
 _LANGUAGES = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
 MiB = 1024 * 1024
 # What the handler's own process keeps of the function's memory (it holds the request, not pages).
@@ -55,6 +56,12 @@ class Settings:
     # memory caps are cut from it, unless WORKER_MEMORY_MB sets each worker's cap itself.
     function_memory_mb: int = 1769
     worker_memory_mb: int | None = None
+    # The deep-learning engine's Lambda function (name or ARN), when the deployment has one.
+    deep_engine_function: str | None = None
+    # Where its Invoke calls go: Lambda's own endpoint unless a local runtime stands in.
+    lambda_endpoint_url: str | None = None
+    # The engine a request gets when it names none: tesseract, ppocr or auto.
+    default_engine: str = "auto"
 
     def __post_init__(self) -> None:
         _check(bool(self.appkeys_table), "APPKEYS_TABLE must name the appkeys table")
@@ -84,6 +91,11 @@ class Settings:
         _check(
             self.worker_memory_mb is None or 128 <= self.worker_memory_mb < self.function_memory_mb,
             "WORKER_MEMORY_MB must be 128.. and under the function's memory",
+        )
+        _check(self.default_engine in _ENGINES, "DEFAULT_ENGINE must be tesseract, ppocr or auto")
+        _check(
+            self.default_engine != "ppocr" or bool(self.deep_engine_function),
+            "DEFAULT_ENGINE ppocr needs DEEP_ENGINE_FUNCTION",
         )
         for network in self.url_allowed_networks:
             try:
@@ -158,6 +170,9 @@ class Settings:
             max_decode_seconds=number("MAX_DECODE_SECONDS", defaults.max_decode_seconds, float),
             function_memory_mb=number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", defaults.function_memory_mb),
             worker_memory_mb=number("WORKER_MEMORY_MB", None),
+            deep_engine_function=text("DEEP_ENGINE_FUNCTION", None),
+            lambda_endpoint_url=text("LAMBDA_ENDPOINT_URL", None),
+            default_engine=text("DEFAULT_ENGINE", defaults.default_engine),
         )
 
 

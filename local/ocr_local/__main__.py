@@ -29,11 +29,13 @@ from ocr_local.environment import (
 )
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.gateway import LocalUsagePlans
+from ocr_local.lambda_endpoint import LocalLambdaEndpoint
 from ocr_local.lambda_runtime import LambdaInstances, invoke_in_process
 from ocr_local.server import LocalApiGateway
 from ocr_local.template import PROJECT_ROOT, ApiSpec, load_template
 
 DEFAULT_DYNAMODB_PORT = 3001
+DEFAULT_LAMBDA_PORT = 3002
 DEMO_IMAGE = PROJECT_ROOT / "functions" / "ocr_api" / "service" / "demo.png"
 
 
@@ -59,11 +61,15 @@ def serve(args: argparse.Namespace) -> int:
     demo_appkey = new_appkey()
     register_appkey(store, demo_appkey, "local demo key", endpoint)
 
+    # Functions other functions invoke (the deep-learning engine) answer Lambda's Invoke API.
+    lambda_endpoint = _start_invoked_functions(spec, args.host, args.lambda_port, endpoint, args.instances)
     routed = {route.function for route in spec.routes}
     instances = {
         name: LambdaInstances(
             function,
-            function_environment(function, endpoint, args.layer_dir, args.allow_network),
+            function_environment(
+                function, endpoint, args.layer_dir, args.allow_network, lambda_endpoint.endpoint_url,
+            ),
             args.instances,
         )
         for name, function in spec.functions.items()
@@ -73,18 +79,40 @@ def serve(args: argparse.Namespace) -> int:
         pool.warm_up()
     server = LocalApiGateway((args.host, args.port), spec, instances, usage_plans)
     signal.signal(signal.SIGTERM, _stop)
-    _print_banner(args, endpoint, embedded is not None, demo_appkey)
+    _print_banner(args, endpoint, embedded is not None, demo_appkey, lambda_endpoint)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
-        for pool in instances.values():
+        lambda_endpoint.stop()
+        for pool in [*instances.values(), *lambda_endpoint.functions.values()]:
             pool.close()
         if embedded:
             embedded.stop()
     return 0
+
+
+def _start_invoked_functions(
+    spec: ApiSpec, host: str, port: int, dynamodb_endpoint: str | None, instances: int
+) -> LocalLambdaEndpoint:
+    """The functions another function names in its environment, warm, behind a local Lambda
+    Invoke endpoint (as ``sam local start-lambda`` serves them)."""
+    invoked = {
+        value for function in spec.functions.values() for value in function.environment.values()
+        if value in spec.functions
+    }
+    pools = {
+        name: LambdaInstances(spec.functions[name], function_environment(spec.functions[name], dynamodb_endpoint),
+                              instances)
+        for name in sorted(invoked)
+    }
+    for pool in pools.values():
+        pool.warm_up()
+    lambda_endpoint = LocalLambdaEndpoint((host, port), pools)
+    lambda_endpoint.start()
+    return lambda_endpoint
 
 
 def _stop(signum, frame) -> None:
@@ -99,8 +127,11 @@ def invoke(args: argparse.Namespace) -> int:
     endpoint = os.environ.get("DYNAMODB_ENDPOINT_URL")
     os.environ.update(function_environment(function, endpoint, args.layer_dir))
     os.environ.setdefault("AWS_DEFAULT_REGION", LOCAL_AWS_ENVIRONMENT["AWS_DEFAULT_REGION"])
+    # The functions it invokes, as sam local invoke reaches those of sam local start-lambda.
+    lambda_endpoint = _start_invoked_functions(spec, "127.0.0.1", 0, endpoint, instances=1)
+    os.environ["LAMBDA_ENDPOINT_URL"] = lambda_endpoint.endpoint_url
     # As with sam local invoke: the function's logs on stderr, its response alone on stdout.
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), _stopped_after(lambda_endpoint):
         if endpoint:
             register_appkey(_prepare_store(spec, endpoint)[0], EVENTS_APPKEY, "events/ appkey", endpoint)
             response = invoke_in_process(function, event)
@@ -112,6 +143,16 @@ def invoke(args: argparse.Namespace) -> int:
                 response = invoke_in_process(function, event)
     print(json.dumps(response, ensure_ascii=False, indent=2))
     return 0
+
+
+@contextlib.contextmanager
+def _stopped_after(lambda_endpoint: LocalLambdaEndpoint):
+    try:
+        yield
+    finally:
+        lambda_endpoint.stop()
+        for pool in lambda_endpoint.functions.values():
+            pool.close()
 
 
 def keys(args: argparse.Namespace) -> int:
@@ -160,17 +201,21 @@ def _prepare_store(spec: ApiSpec, endpoint: str | None) -> tuple[AppKeyStore, Lo
     return store, usage_plans
 
 
-def _print_banner(args: argparse.Namespace, endpoint: str, embedded: bool, appkey: str) -> None:
+def _print_banner(
+    args: argparse.Namespace, endpoint: str, embedded: bool, appkey: str, lambda_endpoint: LocalLambdaEndpoint
+) -> None:
     base = f"http://{args.host}:{args.port}"
     store = f"embedded moto server at {endpoint}" if embedded else endpoint
+    invoked = ", ".join(lambda_endpoint.functions) or "none"
     print(
         f"\nOCR API listening on {base}  ({args.instances} Lambda instance(s) per function)\n"
         f"DynamoDB: {store}, table {LOCAL_TABLE_NAME}\n"
+        f"Lambda Invoke API: {lambda_endpoint.endpoint_url} (functions: {invoked})\n"
         f"Demo appkey (valid while this server runs): {appkey}\n\n"
         f"Recognise an image:\n"
         f'  curl -s -F "imagefile=@{DEMO_IMAGE}" "{base}/v1/imagerecognition/ocr?appkey={appkey}"\n'
-        f"The universal endpoint (boxes, orientation, Markdown):\n"
-        f'  curl -s -F "file=@{DEMO_IMAGE}" -F enable_cls=true -H "x-api-key: {appkey}" {base}/v1/ocr/universal\n'
+        f"The universal endpoint (boxes, orientation, Markdown; engine auto, tesseract or ppocr):\n"
+        f'  curl -s -F "file=@{DEMO_IMAGE}" -F engine=ppocr -H "x-api-key: {appkey}" {base}/v1/ocr/universal\n'
         f"The demo endpoint (no appkey):\n"
         f"  curl -s {base}/v1/imagerecognition/ocr/demo\n"
         f"The API's OpenAPI description: {base}/openapi.yaml (or .json)\n"
@@ -189,6 +234,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=3000)
     run.add_argument("--instances", type=int, default=2, help="Lambda instances per function")
     run.add_argument("--dynamodb-port", type=int, default=DEFAULT_DYNAMODB_PORT)
+    run.add_argument("--lambda-port", type=int, default=DEFAULT_LAMBDA_PORT,
+                     help="Lambda's Invoke API for the functions others invoke (the deep engine)")
     run.add_argument(
         "--dynamodb-endpoint",
         default=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,

@@ -22,6 +22,7 @@ def function_environment(
     dynamodb_endpoint_url: str | None,
     layer_dir: Path | None = None,
     allowed_networks: list[str] = (),
+    lambda_endpoint_url: str | None = None,
 ) -> dict[str, str]:
     environment = dict(function.environment)
     environment.update(
@@ -30,6 +31,9 @@ def function_environment(
         # Lambda's own variable, which the page workers' memory caps are cut from.
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory_mb),
     )
+    if lambda_endpoint_url:
+        # Where its Invoke calls of other functions go: the local Lambda endpoint.
+        environment["LAMBDA_ENDPOINT_URL"] = lambda_endpoint_url
     if allowed_networks:
         environment["URL_ALLOWED_NETWORKS"] = ",".join(allowed_networks)
     if dynamodb_endpoint_url:

@@ -6,8 +6,11 @@ import importlib
 import os
 import time
 import uuid
+import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 from ocr_local.template import FunctionSpec
@@ -45,6 +48,10 @@ class FunctionTimedOut(Exception):
     pass
 
 
+class FunctionCrashed(Exception):
+    """The instance's process died during the invocation (Lambda: ``Runtime.ExitError``)."""
+
+
 class LambdaInstances:
     """A pool of worker processes, each a warm Lambda instance serving one event at a time.
 
@@ -54,11 +61,16 @@ class LambdaInstances:
     def __init__(self, function: FunctionSpec, environment: dict[str, str], instances: int) -> None:
         self.function = function
         self.instances = instances
-        self._pool = ProcessPoolExecutor(
-            max_workers=instances,
+        self.environment = environment
+        self._pool = self._new_pool()
+        self._replacing = threading.Lock()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.instances,
             mp_context=get_context("spawn"),
             initializer=_start_instance,
-            initargs=(function, environment),
+            initargs=(self.function, self.environment),
         )
 
     def warm_up(self) -> None:
@@ -67,12 +79,30 @@ class LambdaInstances:
             future.result()
 
     def invoke(self, event: dict) -> dict:
-        future = self._pool.submit(_invoke, event)
+        pool = self._pool
+        future = pool.submit(_invoke, event)
         try:
             # A little grace beyond the function's timeout: the handler watches its own.
             return future.result(timeout=self.function.timeout_seconds + 2)
         except FutureTimeout:
+            # As Lambda does, the instance still running is thrown away, and new ones start.
+            self._replace(pool)
             raise FunctionTimedOut(self.function.logical_id) from None
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise FunctionCrashed(self.function.logical_id) from None
+
+    def _replace(self, pool: ProcessPoolExecutor) -> None:
+        with self._replacing:
+            if self._pool is not pool:
+                return  # another caller replaced it already
+            self._pool = self._new_pool()
+        for process in list((pool._processes or {}).values()):
+            try:
+                os.kill(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

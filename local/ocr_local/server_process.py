@@ -35,6 +35,7 @@ class ServerProcess:
     ) -> None:
         self.port = free_port()
         self.dynamodb_port = free_port()
+        self.lambda_port = free_port()
         layer = ["--layer-dir", layer_dir] if layer_dir else []
         environment = dict(os.environ)
         if temp_dir is not None:
@@ -42,7 +43,8 @@ class ServerProcess:
             environment["TMPDIR"] = str(temp_dir)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ocr_local", "serve", "--port", str(self.port),
-             "--dynamodb-port", str(self.dynamodb_port), "--instances", str(instances),
+             "--dynamodb-port", str(self.dynamodb_port), "--lambda-port", str(self.lambda_port),
+             "--instances", str(instances),
              *[option for network in allow_networks for option in ("--allow-network", network)], *layer],
             cwd=PROJECT_ROOT, env=environment,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

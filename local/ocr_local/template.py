@@ -88,6 +88,8 @@ def load_template(
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
+        if "Condition" in resource and not resolver.holds(resource["Condition"]):
+            continue  # not deployed with these parameters
         properties = {**globals_, **resource["Properties"]}
         environment = {
             **globals_.get("Environment", {}).get("Variables", {}),
@@ -95,7 +97,8 @@ def load_template(
         }
         functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
-            handler=properties["Handler"],
+            # A container image names its handler in the image's command.
+            handler=properties.get("Handler") or properties["ImageConfig"]["Command"][0],
             timeout_seconds=int(resolver.resolve(properties.get("Timeout", 3))),
             memory_mb=int(resolver.resolve(properties.get("MemorySize", 128))),
             environment={name: str(resolver.resolve(value)) for name, value in environment.items()},
@@ -169,13 +172,13 @@ class _Resolver:
             return not self.resolve(argument[0])
         if name == "Fn::If":
             condition, when_true, when_false = argument
-            return self.resolve(when_true if self._holds(condition) else when_false)
+            return self.resolve(when_true if self.holds(condition) else when_false)
         if name == "Condition":
-            return self._holds(argument)
+            return self.holds(argument)
         if name == "Fn::Equals":
             left, right = (self.resolve(item) for item in argument)
             return str(left) == str(right)
         raise ValueError(f"the local runtime cannot resolve {name} in an environment value")
 
-    def _holds(self, condition: str) -> bool:
+    def holds(self, condition: str) -> bool:
         return bool(self.resolve(self.conditions[condition]))

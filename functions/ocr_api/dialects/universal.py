@@ -44,6 +44,7 @@ from ocr_api.errors import (
 )
 from ocr_api.ocr import RecognitionOptions, RecognitionResult
 from ocr_api.ocr.markdown import to_markdown
+from ocr_api.ocr.recognizer import ENGINE_CHOICES
 from ocr_api.ocr.result import BoundingBox, Quad
 from ocr_api.service.budget import Budget
 from ocr_api.service.ocr_service import OcrService
@@ -60,7 +61,7 @@ _BOOLEANS = {
     "single_line": False,
     "enable_slicing": False,
 }
-_BODY_FIELDS = {*_SOURCES, *_BOOLEANS, "image_name", "languages", "pdf_page"}
+_BODY_FIELDS = {*_SOURCES, *_BOOLEANS, "image_name", "languages", "pdf_page", "engine"}
 
 # Error names clients can branch on, most specific class first.
 error_name = ErrorCodes(
@@ -130,6 +131,9 @@ def read(event, max_images: int) -> UniversalRequest:
     # enable_cls true: always correct; false: never; absent: only a doubtful first reading.
     orientation = flags["enable_cls"] if request.fields_named("enable_cls") else None
     languages = request.single_text("languages")
+    engine = request.single_text("engine")
+    if engine is not None and engine.strip() not in ENGINE_CHOICES:
+        raise InvalidRequest(f"engine must be one of {', '.join(ENGINE_CHOICES)}")
     return UniversalRequest(
         ocr=OcrRequest(
             api=API_NAME,
@@ -141,6 +145,7 @@ def read(event, max_images: int) -> UniversalRequest:
                 correct_orientation=orientation,
                 slice_large_images=flags["enable_slicing"],
                 pdf_page=pdf_page(request, "pdf_page"),
+                engine=engine.strip() if engine is not None else None,
             ),
         ),
         names=names or default_names,
@@ -202,6 +207,7 @@ def _result_json(result: RecognitionResult, name: str, need_location: bool, mark
         "width": result.image_width,
         "height": result.image_height,
         "angle": result.angle,
+        "engine": result.engine,
         "text": result.full_text,
         "blocks": blocks,
     }

@@ -70,6 +70,8 @@ class RecognitionResult:
     languages: str
     # Clockwise degrees the text stood turned in the upload, in (-180, 180]; 0 unless detected.
     angle: float = 0.0
+    # The engine whose reading this is: "tesseract" or "ppocr".
+    engine: str = "tesseract"
 
     @property
     def texts(self) -> list[str]:

@@ -2,14 +2,17 @@
 
 Metrics go out as CloudWatch embedded-metric logs through Powertools, in the ``OcrApi``
 namespace, with the endpoint and the outcome as their only dimensions: a dimension per key would
-make a custom metric per key, and each costs money every month.
+make a custom metric per key, and each costs money every month. ``PagesRead`` counts pages by
+the engine whose reading they got (tesseract or ppocr).
 """
 
 from __future__ import annotations
 
 import time
 
-from aws_lambda_powertools import Metrics
+import logging
+
+from aws_lambda_powertools import Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ocr_api.errors import AppKeyForbidden, AppKeyMissing, AppKeyUnknown, QuotaExceeded, RateLimited, ServiceError
@@ -18,6 +21,7 @@ from ocr_api.ocr import RecognitionOptions, RecognitionResult
 from ocr_api.service.page_worker import IsolatedRecognizer
 
 metrics = Metrics(namespace="OcrApi")
+logger = logging.getLogger(__name__)
 
 
 def outcome_of(err: ServiceError | None) -> Outcome:
@@ -70,6 +74,11 @@ def _measure(started: float, images: list[bytes], results: list[RecognitionResul
     )
     metrics.add_metric(name="Images", unit=MetricUnit.Count, value=len(images))
     for data, result in zip(images, results):
+        # Which engine's reading each page got: a metric of its own, dimensioned by engine only,
+        # so the request metrics keep their one dimension set.
+        with single_metric(name="PagesRead", unit=MetricUnit.Count, value=1, namespace="OcrApi") as metric:
+            metric.add_dimension("Engine", result.engine)
+        logger.info("page read", extra={"engine": result.engine, "lines": len(result.lines)})
         metrics.add_metric(name="ImageBytes", unit=MetricUnit.Bytes, value=len(data))
         metrics.add_metric(
             name="ImageMegapixels", unit=MetricUnit.Count,

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 
+from ocr_api.adapters.deep_engine_function import deep_engine_for
 from ocr_api.adapters.dynamodb_keys import AppKeyStore
 from ocr_api.adapters.url_fetcher import FetchLimits, UrlFetcher
 from ocr_api.config import Settings
-from ocr_api.errors import NoTextFound, ServiceError
+from ocr_api.errors import InvalidRequest, NoTextFound, ServiceError
 from ocr_api.keys import AccessGuard, KeyRepository, Outcome, UsageReport
 from ocr_api.ocr import RecognitionResult
+from ocr_api.ocr.recognizer import PPOCR
 from ocr_api.service.budget import Budget
 from ocr_api.service.metering import MeasuredRecognizer, outcome_of
 from ocr_api.service.page_worker import IsolatedRecognizer, page_workers
@@ -36,6 +38,8 @@ class OcrService:
         """One result per image, in order. The request is charged one call per image when its
         key is admitted, and settled before this returns or raises: a failure on our side gives
         the calls back, and nothing is ever counted twice."""
+        if request.options.engine == PPOCR and not self.settings.deep_engine_function:
+            raise InvalidRequest("the ppocr engine is not deployed here; use tesseract or auto")
         admission = self.access.admit(
             request.appkey, request.api, len(request.images), budget.key_store_deadline
         )
@@ -78,9 +82,9 @@ class OcrService:
 def build_service(
     settings: Settings, store: KeyRepository | None = None, workers: IsolatedRecognizer | None = None
 ) -> OcrService:
-    """The production set: page workers reading with Tesseract (``workers``, if they were
-    started already), keys in DynamoDB (or ``store``), the safe URL fetcher."""
-    recognizer = workers or page_workers(settings)
+    """The production set: page workers reading with Tesseract and, where deployed, PP-OCR's
+    function (``workers``, if they were started already), keys in DynamoDB (or ``store``), the safe URL fetcher."""
+    recognizer = workers or page_workers(settings, deep_engine_for(settings))
     return OcrService(
         settings=settings,
         recognizer=MeasuredRecognizer(recognizer),

@@ -18,6 +18,11 @@ the page is answered with ``RecognitionTimedOut``. The protocol is length-prefix
 the worker's stdin and stdout:
 JSON, and the image bytes raw; the worker's own stdout is moved to stderr, so nothing a library
 prints can break a frame.
+
+The deep-learning engine runs in a Lambda function of its own, and only the handler holds the
+credentials to invoke it. So a worker that wants PP-OCR's reading of a page sends the handler a
+"deep_read" frame and the page, and waits for the lines (or the error) in return; the handler
+makes the call, bounded by the same deadline, while it waits for the worker's result.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 from ocr_api import errors
 from ocr_api.config import Settings
@@ -46,8 +52,11 @@ from ocr_api.errors import (
     ServiceError,
 )
 from ocr_api.ocr.deadline import seconds_left
-from ocr_api.ocr.recognizer import RecognitionOptions, Recognizer
-from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine, Word
+from ocr_api.ocr.engine import UPRIGHT_UNSURE, Orientation, PageLayout
+from ocr_api.ocr.images import PreparedImage
+from ocr_api.ocr.page_transfer import encode_page, line_from_json, lines_from_json, scaled_lines
+from ocr_api.ocr.recognizer import TESSERACT, RecognitionOptions, Recognizer
+from ocr_api.ocr.result import RecognitionResult, TextLine
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +79,9 @@ class RecognizerSettings:
     max_recognition_pixels: int | None
     # The engine's class, as "module:name", built with ``tessdata_dir``.
     engine: str
+    # Whether PP-OCR can be asked (through the handler), and the engine a request gets by default.
+    deep_engine: bool = False
+    default_engine: str = TESSERACT
 
 
 @dataclass(frozen=True)
@@ -83,9 +95,12 @@ class WorkerLimits:
 class IsolatedRecognizer:
     """A ``Recognizer`` whose work happens in ``workers`` worker processes, one page each."""
 
-    def __init__(self, settings: RecognizerSettings, limits: WorkerLimits, workers: int) -> None:
+    def __init__(
+        self, settings: RecognizerSettings, limits: WorkerLimits, workers: int, deep_engine: DeepReader | None = None,
+    ) -> None:
         self.workers = workers
-        self._all = [PageWorker(settings, limits) for _ in range(workers)]
+        self.deep_engine = deep_engine
+        self._all = [PageWorker(settings, limits, deep_engine) for _ in range(workers)]
         # Idle workers, the one given back last at the end.
         self._idle = list(self._all)
         self._given_back = threading.Condition()
@@ -143,10 +158,21 @@ class IsolatedRecognizer:
     def close(self) -> None:
         for worker in self._all:
             worker.stop()
+        if self.deep_engine is not None:
+            self.deep_engine.close()
 
 
-def page_workers(settings: Settings) -> IsolatedRecognizer:
-    """The page workers ``settings`` ask for, not started yet."""
+class DeepReader(Protocol):
+    """What the handler calls for a worker's "deep_read": the deep-learning engine's function."""
+
+    def read(self, page: bytes, languages: str, layout: str, deadline: float) -> list[dict]: ...
+
+    def close(self) -> None: ...
+
+
+def page_workers(settings: Settings, deep_engine: DeepReader | None = None) -> IsolatedRecognizer:
+    """The page workers ``settings`` ask for, not started yet; ``deep_engine`` is the
+    deep-learning engine's function, when the deployment has one."""
     return IsolatedRecognizer(
         RecognizerSettings(
             tessdata_dir=settings.tessdata_dir,
@@ -155,18 +181,22 @@ def page_workers(settings: Settings) -> IsolatedRecognizer:
             languages=settings.languages,
             max_recognition_pixels=settings.max_recognition_pixels,
             engine=settings.engine,
+            deep_engine=deep_engine is not None,
+            default_engine=settings.default_engine,
         ),
         WorkerLimits(memory_bytes=settings.worker_memory_bytes, decode_seconds=settings.max_decode_seconds),
         workers=settings.parallel_images,
+        deep_engine=deep_engine,
     )
 
 
 class PageWorker:
     """One worker process, started when needed, killed when it overruns."""
 
-    def __init__(self, settings: RecognizerSettings, limits: WorkerLimits) -> None:
+    def __init__(self, settings: RecognizerSettings, limits: WorkerLimits, deep_engine: DeepReader | None = None) -> None:
         self.settings = settings
         self.limits = limits
+        self.deep_engine = deep_engine
         # Used by one thread at a time: IsolatedRecognizer lends each worker out to one page.
         self._process: subprocess.Popen | None = None
         # Whether the process has said it is ready for pages.
@@ -231,6 +261,9 @@ class PageWorker:
         reply = self._receive(decoded_by, "decoding the image took more time than allowed")
         if reply.get("decoded"):
             reply = self._receive(deadline, "recognition did not finish in the time this request has")
+        while "deep_read" in reply:
+            self._read_with_deep_engine(reply["deep_read"], deadline)
+            reply = self._receive(deadline, "recognition did not finish in the time this request has")
         if reply.get("exiting"):
             self._restart()  # it ran out of memory: the next page gets a fresh one
         return _result_or_error(reply)
@@ -275,6 +308,31 @@ class PageWorker:
                 raise RecognitionTimedOut("no time was left to start recognition") from None
             self.stop()
         raise RecognitionFailed("the recognition engine could not be started")
+
+    def _read_with_deep_engine(self, job: dict, deadline: float) -> None:
+        """Reads the page that follows with the deep-learning engine, and gives the worker its
+        lines or the error that stopped them."""
+        page = self._receive_page(deadline)
+        try:
+            if self.deep_engine is None:
+                raise RecognitionUnavailable("the recognition engine is not available")
+            reply = {"lines": self.deep_engine.read(page, job["languages"], job["layout"], min(job["deadline"], deadline))}
+        except ServiceError as err:
+            reply = _error_reply(err)
+        try:
+            _send(self._process.stdin, json.dumps(reply, ensure_ascii=False).encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the worker died meanwhile: its result, never coming, answers for it
+
+    def _receive_page(self, deadline: float) -> bytes:
+        try:
+            return _receive(self._process.stdout, deadline)
+        except TimeoutError:
+            self._restart()
+            raise RecognitionTimedOut("recognition did not finish in the time this request has") from None
+        except EOFError:
+            self._restart()
+            raise RecognitionFailed("the recognition engine failed on this image") from None
 
     def _receive(self, until: float, overrun: str) -> dict:
         try:
@@ -350,21 +408,7 @@ def _read_exactly(descriptor: int, size: int, until: float | None) -> bytes:
 
 
 def _result_from_json(document: dict) -> RecognitionResult:
-    def box(values: dict) -> BoundingBox:
-        return BoundingBox(**values)
-
-    def quad(points: list) -> tuple:
-        return tuple(tuple(point) for point in points)
-
-    lines = tuple(
-        TextLine(
-            **{**line, "box": box(line["box"]), "quad": quad(line["quad"]), "words": tuple(
-                Word(**{**word, "box": box(word["box"]), "quad": quad(word["quad"])}) for word in line["words"]
-            )},
-        )
-        for line in document["lines"]
-    )
-    return RecognitionResult(**{**document, "lines": lines})
+    return RecognitionResult(**{**document, "lines": tuple(line_from_json(line) for line in document["lines"])})
 
 
 # The worker's side.
@@ -378,7 +422,7 @@ def serve(frames_in, frames_out) -> None:
     memory = start["memory_bytes"]
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
-        recognizer = _warm_recognizer(RecognizerSettings(**start["settings"]))
+        recognizer = _warm_recognizer(RecognizerSettings(**start["settings"]), frames_in, frames_out)
     except ServiceError as err:
         _send(frames_out, json.dumps({**_error_reply(err), "ready": False}).encode())
         return
@@ -414,7 +458,7 @@ def serve(frames_in, frames_out) -> None:
             return
 
 
-def _warm_recognizer(settings: RecognizerSettings) -> Recognizer:
+def _warm_recognizer(settings: RecognizerSettings, frames_in, frames_out) -> Recognizer:
     """The worker's recognizer, with the default languages' models already loaded."""
     import importlib
 
@@ -428,7 +472,44 @@ def _warm_recognizer(settings: RecognizerSettings) -> Recognizer:
         ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels),
         settings.languages,
         max_recognition_pixels=settings.max_recognition_pixels,
+        deep_engine=DeepEngineThroughHandler(frames_in, frames_out) if settings.deep_engine else None,
+        default_engine=settings.default_engine,
     )
+
+
+class DeepEngineThroughHandler:
+    """PP-OCR as a worker reaches it: the page goes to the handler, which invokes the deep-learning
+    engine's function, and the lines (or its error) come back on the worker's stdin."""
+
+    def __init__(self, frames_in, frames_out) -> None:
+        self._in, self._out = frames_in, frames_out
+
+    @property
+    def installed_languages(self) -> tuple[str, ...]:
+        from ocr_api.ocr.ppocr import LANGUAGES
+
+        return LANGUAGES
+
+    def load(self, languages: str) -> None:
+        pass  # loaded in its own function
+
+    def read_lines(
+        self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO
+    ) -> list[TextLine]:
+        from ocr_api.ocr.ppocr import PAGE_SIDE
+
+        page, scale = encode_page(image, PAGE_SIDE)
+        _send(self._out, json.dumps({"deep_read": {
+            "languages": languages, "layout": layout.value, "deadline": deadline,
+        }}).encode())
+        _send(self._out, page)
+        reply = json.loads(_receive(self._in, None))
+        if "lines" not in reply:
+            _result_or_error(reply)
+        return scaled_lines(lines_from_json(reply["lines"]), 1 / scale)
+
+    def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
+        return UPRIGHT_UNSURE
 
 
 def _error_reply(err: ServiceError) -> dict:

@@ -1,0 +1,189 @@
+"""The deep-learning engine: PP-OCR (PP-OCRv6 small detection and recognition) on onnxruntime's
+CPU provider, through rapidocr.
+
+The models are the ones the pinned rapidocr wheel ships, loaded by path: nothing is ever
+downloaded (rapidocr would fetch a model it cannot find). Their digests are pinned below; the
+container image checks them when it is built, and the tests check the installed copies.
+
+Tuned for a Lambda vCPU or two (README, Performance, measured with ``make bench``):
+- detection sees the page at most ``DETECTION_SIDE`` pixels on its long side; recognition reads
+  each found line from the page at full resolution, so small print survives the small detector;
+- the text-direction classifier is off: pages reach this engine upright (the service corrects
+  orientation in front of every engine), and it cost time on every line;
+- onnxruntime gets one thread per vCPU and no memory arena (an arena keeps the peak of the
+  largest page for the life of the instance).
+
+Not thread-safe: one engine per process, one page at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
+from ocr_api.ocr.deadline import seconds_left
+from ocr_api.ocr.engine import UPRIGHT_UNSURE, Orientation, PageLayout
+from ocr_api.ocr.images import PreparedImage
+from ocr_api.ocr.result import BoundingBox, TextLine, Word
+
+logger = logging.getLogger(__name__)
+
+# What the PP-OCRv6 recognition model reads, in the service's (Tesseract's) language names.
+LANGUAGES = ("chi_sim", "eng")
+# The model files of rapidocr 3.10.0, by the name it ships them under, with their SHA-256.
+MODEL_FILES = {
+    "detection": ("PP-OCRv6_det_small.onnx", "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"),
+    "recognition": ("PP-OCRv6_rec_small.onnx", "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884"),
+}
+# Pages are read at most this long on their longer side (recognition crops lines from it).
+PAGE_SIDE = 2000
+# The detector sees the page with its shorter side at least this long (small images grow).
+DETECTION_SIDE = 736
+RECOGNITION_BATCH = 6
+
+
+def packaged_model_dir() -> Path:
+    """Where the rapidocr package keeps the models it ships."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("rapidocr")
+    if spec is None or spec.origin is None:
+        raise RecognitionUnavailable("the deep-learning engine is not installed")
+    return Path(spec.origin).parent / "models"
+
+
+class PpOcr:
+    def __init__(
+        self,
+        model_dir: str | None = None,
+        threads: int | None = None,
+        page_side: int = PAGE_SIDE,
+        detection_side: int = DETECTION_SIDE,
+        recognition_batch: int = RECOGNITION_BATCH,
+    ) -> None:
+        self.model_dir = Path(model_dir) if model_dir else None
+        self.threads = threads or max(1, len(os.sched_getaffinity(0)))
+        self.page_side = page_side
+        self.detection_side = detection_side
+        self.recognition_batch = recognition_batch
+        self._engine = None
+
+    @property
+    def installed_languages(self) -> tuple[str, ...]:
+        return LANGUAGES
+
+    def load(self, languages: str = "chi_sim+eng") -> None:
+        """Loads both models (one set reads every language it knows); ``RecognitionUnavailable``
+        when they are missing or cannot be loaded."""
+        if self._engine is not None:
+            return
+        model_dir = self.model_dir or packaged_model_dir()
+        paths = {role: model_dir / name for role, (name, _) in MODEL_FILES.items()}
+        missing = [path.name for path in paths.values() if not path.is_file()]
+        if missing:
+            logger.error("deep-learning models missing", extra={"missing": missing})
+            raise RecognitionUnavailable("the deep-learning engine's models are not available")
+        try:
+            from rapidocr import RapidOCR
+
+            engine = RapidOCR(params={
+                "Global.log_level": "error",
+                "Global.use_cls": False,
+                "Global.max_side_len": self.page_side,
+                "Global.return_word_box": True,
+                "Det.model_path": str(paths["detection"]),
+                "Det.limit_side_len": self.detection_side,
+                "Det.limit_type": "min",
+                "Rec.model_path": str(paths["recognition"]),
+                "Rec.rec_batch_num": self.recognition_batch,
+                "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                "EngineConfig.onnxruntime.enable_cpu_mem_arena": False,
+            })
+            # rapidocr creates its sessions on first use; load them now, not on the first page.
+            engine._load_det_model()
+            engine._load_rec_model()
+        except Exception as err:  # onnxruntime reports a bad model file with its own errors
+            logger.error("deep-learning models cannot be loaded", extra={"error": type(err).__name__})
+            raise RecognitionUnavailable("the deep-learning engine's models cannot be loaded") from err
+        self._engine = engine
+
+    def read_lines(
+        self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO
+    ) -> list[TextLine]:
+        self.load(languages)
+        if seconds_left(deadline) <= 0:
+            raise RecognitionTimedOut("no time is left to recognise the image")
+        pixels = image.image.convert("RGB")
+        single_line = layout is PageLayout.SINGLE_LINE
+        try:
+            output = self._engine(pixels, use_det=not single_line, use_cls=False, return_word_box=not single_line)
+        except Exception as err:
+            logger.error("deep-learning engine failed", extra={"error": type(err).__name__})
+            raise RecognitionFailed("the recognition engine failed on this image") from err
+        if seconds_left(deadline) <= 0:
+            raise RecognitionTimedOut("recognition did not finish in the time this request has")
+        if single_line:
+            return _single_line(output, image)
+        return _lines(output)
+
+    def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
+        # PP-OCR judges lines, not pages: the service turns pages upright before they come here.
+        return UPRIGHT_UNSURE
+
+
+def _lines(output) -> list[TextLine]:
+    if output.boxes is None or output.txts is None or len(output.boxes) == 0:
+        return []
+    words_by_line = _words_by_line(output)
+    lines = []
+    for index, (polygon, text, score) in enumerate(zip(output.boxes, output.txts, output.scores)):
+        quad = _quad(polygon)
+        box = _enclosing(quad)
+        words = words_by_line[index] or (Word(text, box, float(score), quad),)
+        lines.append(TextLine(
+            text=text, box=box, confidence=float(score), block=1, paragraph=index + 1, line=1,
+            words=words, quad=quad,
+        ))
+    return lines
+
+
+def _words_by_line(output) -> list[tuple[Word, ...]]:
+    """Each line's words with their boxes, where rapidocr could place them; rapidocr drops the
+    lines it could not place, so they are matched back by their text."""
+    found: list[tuple[Word, ...]] = [() for _ in output.txts]
+    placed = [line for line in (output.word_results or ()) if line and line[0] and line[0][2] is not None]
+    cursor = 0
+    for index, text in enumerate(output.txts):
+        if cursor >= len(placed):
+            break
+        candidate = placed[cursor]
+        if "".join(word for word, _, _ in candidate).replace(" ", "") == text.replace(" ", ""):
+            words = []
+            for word, score, polygon in candidate:
+                quad = _quad(polygon)
+                words.append(Word(word, _enclosing(quad), float(score), quad))
+            found[index] = tuple(words)
+            cursor += 1
+    return found
+
+
+def _single_line(output, image: PreparedImage) -> list[TextLine]:
+    texts = [text for text in (output.txts or ()) if text.strip()]
+    if not texts:
+        return []
+    text, score = texts[0], float(output.scores[0])
+    box = BoundingBox(0, 0, image.width, image.height)
+    return [TextLine(text, box, score, 1, 1, 1, (Word(text, box, score, box.corners),), box.corners)]
+
+
+def _quad(polygon) -> tuple:
+    return tuple((int(round(float(x))), int(round(float(y)))) for x, y in polygon[:4])
+
+
+def _enclosing(quad) -> BoundingBox:
+    xs, ys = [x for x, _ in quad], [y for _, y in quad]
+    left, top = max(min(xs), 0), max(min(ys), 0)
+    return BoundingBox(left, top, max(xs) - left, max(ys) - top)
