@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from ocr_api.adapters.deep_engine_function import deep_engine_for
 from ocr_api.config import Settings
 from ocr_api.errors import ServiceError
 from ocr_api.service.page_worker import page_workers
 
 _settings = Settings.from_environment()
-_workers = page_workers(_settings, deep_engine_for(_settings))
+_workers = page_workers(_settings)
 try:
     # One now; the others with the first request that has pages for them. Started together they
     # would compete with the import for the CPU (INIT 0.33 s with one, 0.53 s with two, on two

@@ -16,12 +16,12 @@ import base64
 import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from ocr_api.config import Settings
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable, ServiceError
-from ocr_api.ocr.deadline import seconds_left
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class DeepEngineFunction:
 
     def read(self, page: bytes, languages: str, layout: str, deadline: float) -> list[dict]:
         """The page's lines as the function returns them (``TextLine`` fields, JSON)."""
-        wait = seconds_left(deadline)
+        wait = deadline - time.monotonic()
         if wait <= 0:
             raise RecognitionTimedOut("no time is left to recognise the image")
         payload = json.dumps({
@@ -56,7 +56,7 @@ class DeepEngineFunction:
         })
         call = self._calls.submit(self._invoke, payload)
         try:
-            response = call.result(timeout=seconds_left(deadline))
+            response = call.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             logger.warning("deep-learning engine did not answer in time", extra={"function": self.function_name})
             raise RecognitionTimedOut("recognition did not finish in the time this request has") from None

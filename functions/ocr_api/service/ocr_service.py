@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ocr_api.adapters.deep_engine_function import deep_engine_for
 from ocr_api.adapters.dynamodb_keys import AppKeyStore
 from ocr_api.adapters.url_fetcher import FetchLimits, UrlFetcher
 from ocr_api.config import Settings
@@ -84,7 +83,7 @@ def build_service(
 ) -> OcrService:
     """The production set: page workers reading with Tesseract and, where deployed, PP-OCR's
     function (``workers``, if they were started already), keys in DynamoDB (or ``store``), the safe URL fetcher."""
-    recognizer = workers or page_workers(settings, deep_engine_for(settings))
+    recognizer = workers or page_workers(settings)
     return OcrService(
         settings=settings,
         recognizer=MeasuredRecognizer(recognizer),

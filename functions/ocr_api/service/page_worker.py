@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from ocr_api import errors
+from ocr_api.adapters.deep_engine_function import deep_engine_for
 from ocr_api.config import Settings
 from ocr_api.errors import (
     ImageNeedsTooMuchMemory,
@@ -170,9 +171,10 @@ class DeepReader(Protocol):
     def close(self) -> None: ...
 
 
-def page_workers(settings: Settings, deep_engine: DeepReader | None = None) -> IsolatedRecognizer:
-    """The page workers ``settings`` ask for, not started yet; ``deep_engine`` is the
-    deep-learning engine's function, when the deployment has one."""
+def page_workers(settings: Settings) -> IsolatedRecognizer:
+    """The page workers ``settings`` ask for, not started yet, with the deep-learning engine's
+    function when the deployment has one."""
+    deep_engine = deep_engine_for(settings)
     return IsolatedRecognizer(
         RecognizerSettings(
             tessdata_dir=settings.tessdata_dir,
