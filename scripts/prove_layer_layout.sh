@@ -20,7 +20,7 @@ system_binary="$(readlink -f "$(command -v tesseract)")"
 echo "== Assembling $layer from $system_tessdata"
 rm -rf "$layer"
 mkdir -p "$layer/share/tessdata"
-for model in eng chi_sim osd; do
+for model in eng chi_sim chi_sim_vert osd; do
   cp "$system_tessdata/$model.traineddata" "$layer/share/tessdata/"
 done
 .venv/bin/python layers/tesseract/verify_layer.py "$layer"

@@ -7,26 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-find_python312() {
-  if command -v python3.12 >/dev/null 2>&1 && python3.12 -c "" 2>/dev/null; then
-    command -v python3.12
-    return
-  fi
-  if command -v pyenv >/dev/null 2>&1; then
-    local version
-    version="$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.[0-9]+)?$' | sort -V | tail -n 1)"
-    if [ -n "$version" ]; then
-      echo "$(pyenv prefix "$version")/bin/python3.12"
-      return
-    fi
-  fi
-  return 1
-}
-
-python312="$(find_python312)" || {
-  echo "sam build needs a python3.12 interpreter on PATH (the function's runtime)" >&2
-  exit 1
-}
+source scripts/python312.sh
 echo "Using $python312 for the python3.12 runtime"
 export PATH="$(dirname "$python312"):$PATH" SAM_CLI_TELEMETRY=0
 

@@ -20,9 +20,15 @@ from ocr_api.config import Settings
 from ocr_api.keys import AppKey, Plan
 from ocr_api.service.ocr_service import OcrService, build_service
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
-from ocr_local.environment import LOCAL_TABLE_NAME, system_tessdata_dir, write_template_plans
+from ocr_local.environment import (
+    LOCAL_TABLE_NAME,
+    function_environment,
+    system_tessdata_dir,
+    write_template_plans,
+)
 from ocr_local.events import EVENTS_APPKEY
-from ocr_local.lambda_runtime import LocalLambdaContext
+from ocr_local.lambda_endpoint import LocalLambdaEndpoint
+from ocr_local.lambda_runtime import LambdaInstances, LocalLambdaContext
 from ocr_local.template import ApiSpec, load_template
 
 from helpers import day_clock
@@ -153,6 +159,25 @@ def invoke(spec: ApiSpec, service: OcrService, deployment: Deployment):
         return deployment.handler(event, context)
 
     return call
+
+
+@pytest.fixture(scope="session")
+def deep_engine(spec: ApiSpec) -> Iterator[LocalLambdaEndpoint]:
+    """The deep-learning engine's function, warm, behind Lambda's Invoke API on loopback."""
+    function = spec.functions["DeepEngineFunction"]
+    instances = LambdaInstances(function, function_environment(function, None), instances=1)
+    instances.warm_up()
+    endpoint = LocalLambdaEndpoint(("127.0.0.1", 0), {function.logical_id: instances})
+    endpoint.start()
+    yield endpoint
+    endpoint.stop()
+    instances.close()
+
+
+@pytest.fixture
+def with_deep_engine(settings: Settings, deep_engine: LocalLambdaEndpoint) -> Settings:
+    """Settings of a deployment with the deep-learning engine (its default engine "auto")."""
+    return replace(settings, deep_engine_function="DeepEngineFunction", lambda_endpoint_url=deep_engine.endpoint_url)
 
 
 @pytest.fixture(scope="session")

@@ -68,6 +68,28 @@ HANGS = "time.sleep(30)"
 REFUSES_THE_PAGE = 'image = image.replaced(Image.new("L", (0, 0)))'
 
 
+_DEEP_STAND_IN = """\
+import os, signal, time
+from ocr_api.handlers.deep_engine import handler as real_handler
+
+def handler(event, context):
+    {script}
+    return real_handler(event, context)
+"""
+# What the deep-learning engine's function may do instead of answering (besides the above).
+RAISES = 'raise RuntimeError("inference failed")'
+
+
+def fake_deep_engine(*script: str) -> str:
+    """The handler of a stand-in deep-learning engine function: the real one, with ``script``
+    (Python lines) run first in the function's instance."""
+    body = "\n    ".join(script)
+    name = "stand_in_deep_" + hashlib.sha256(body.encode()).hexdigest()[:16]
+    (STAND_IN_ENGINES / f"{name}.py").write_text(_DEEP_STAND_IN.format(script=body))
+    importlib.invalidate_caches()
+    return f"{name}.handler"
+
+
 def touches(marker: Path) -> str:
     return f"pathlib.Path({str(marker)!r}).touch()"
 

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
@@ -44,6 +45,8 @@ class LocalLambdaEndpoint(ThreadingHTTPServer):
             for name, limit in (reserved_concurrency or {}).items()
         }
         self._thread: threading.Thread | None = None
+        # How long each invocation ran, as Lambda bills it (the benchmark's cost figures).
+        self.billed_seconds: list[float] = []
 
     @property
     def endpoint_url(self) -> str:
@@ -73,9 +76,9 @@ class LocalLambdaEndpoint(ThreadingHTTPServer):
         finally:
             slot.release()
 
-    @staticmethod
-    def _run(function: LambdaInstances, event: dict) -> tuple[int, dict[str, str], dict]:
+    def _run(self, function: LambdaInstances, event: dict) -> tuple[int, dict[str, str], dict]:
         unhandled = {"X-Amz-Function-Error": "Unhandled"}
+        started = time.monotonic()
         try:
             return 200, {}, function.invoke(event)
         except FunctionTimedOut:
@@ -87,6 +90,8 @@ class LocalLambdaEndpoint(ThreadingHTTPServer):
                                     "errorMessage": "Runtime exited without providing a reason"}
         except Exception as err:
             return 200, unhandled, {"errorType": type(err).__name__, "errorMessage": str(err)}
+        finally:
+            self.billed_seconds.append(time.monotonic() - started)
 
 
 class _InvokeHandler(BaseHTTPRequestHandler):

@@ -4,16 +4,20 @@
 
 For every image with a ``.txt`` ground truth beside it, it times:
 1. raw: ``tesseract IMAGE stdout -l LANGS`` with ``OMP_THREAD_LIMIT=1``;
-2. service: an API Gateway event (multipart upload) through the real Lambda handler, with the
-   key checked against moto and the template's default settings, in a fresh process per image
-   (so its peak memory is its own).
-It reports wall time (median of the repeats), the service/raw ratio, CER, peak memory, images
-per second with two workers, the cold start against the floor of ``import boto3`` and one
-client, and a cold instance's first answer against the raw command, as Markdown and JSON.
+2. RapidOCR with its defaults (PP-OCRv6 small on onnxruntime, every core), warm, on the file;
+3. the service with each engine (tesseract, auto, ppocr): an API Gateway event (multipart upload
+   to the universal endpoint) through the real Lambda handler, with the key checked against moto
+   and the template's default settings, and the deep-learning engine's function warm behind
+   Lambda's Invoke API, in a fresh process per image (so its peak memory is its own).
+It reports wall time (median of the repeats), ratios to the raw command, CER, peak memory of
+the API function and of the deep engine's, what the deep engine's function ran for (Lambda's
+billed duration), images per second with two workers, the cold starts, a cold instance's first
+answer against the raw command, and the cost per 1,000 images, as Markdown and JSON.
 """
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import logging
@@ -37,6 +41,8 @@ from ocr_tools.scoring import cer, is_upper_case_truth
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
 BIG_IMAGE_PIXELS = 8_000_000
 PATH = "/v1/imagerecognition/ocr"
+UNIVERSAL_PATH = "/v1/ocr/universal"
+ENGINES = ("tesseract", "auto", "ppocr")
 BENCH_APPKEY = "bench-appkey-000000000000"
 SMALL_IMAGE_PIXELS = 1_000_000
 
@@ -55,6 +61,12 @@ class ImageReport:
     service_status: int
     raw_times: list[float] = field(default_factory=list)
     service_times: list[float] = field(default_factory=list)
+    # RapidOCR with its defaults, and the service with the other engines: seconds, CER, and for
+    # the service which engine read the page, the deep engine function's seconds per request and
+    # the peak memory of the API function (its page workers) and of the deep engine's.
+    rapid_seconds: float = 0.0
+    rapid_cer: float = 0.0
+    engines: dict[str, dict] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -71,7 +83,9 @@ def run(eval_dir: Path, out_dir: Path, repeats: int, languages: str, limit: int 
         ignore_case = is_upper_case_truth(truth)
         raw = [raw_tesseract(path, languages) for _ in range(repeats)]
         raw_peak = raw_tesseract(path, languages, measure_memory=True)[2]
-        service = _in_fresh_process(service_run, str(path), repeats, languages)
+        rapid = _in_fresh_process(rapidocr_defaults_run, str(path), repeats)
+        engines = _in_fresh_process(service_run, str(path), repeats, languages)
+        service = engines["tesseract"]
         width, height = Image.open(path).size
         report = ImageReport(
             folder=folder,
@@ -86,11 +100,28 @@ def run(eval_dir: Path, out_dir: Path, repeats: int, languages: str, limit: int 
             service_status=service["status"],
             raw_times=[round(t, 4) for t, _, _ in raw],
             service_times=[round(t, 4) for t in service["times"]],
+            rapid_seconds=round(statistics.median(rapid["times"]), 4),
+            rapid_cer=round(cer(rapid["text"], truth, ignore_case), 4),
+            engines={
+                name: {
+                    "seconds": round(statistics.median(run["times"]), 4),
+                    "ratio": round(statistics.median(run["times"]) / statistics.median(t for t, _, _ in raw), 3),
+                    "cer": round(cer(run["text"], truth, ignore_case), 4),
+                    "read_by": run["read_by"],
+                    "deep_seconds": round(run["deep_seconds"], 4),
+                    "peak_mb": round(run["peak_mb"], 1),
+                    "deep_peak_mb": round(run["deep_peak_mb"], 1),
+                    "status": run["status"],
+                }
+                for name, run in engines.items()
+            },
         )
         reports.append(report)
-        print(f"  {folder}/{path.name}: raw {report.raw_seconds:.2f}s cer {report.raw_cer:.3f} | "
-              f"service {report.service_seconds:.2f}s cer {report.service_cer:.3f} "
-              f"({report.ratio:.2f}x, {report.service_peak_mb:.0f} MB)", flush=True)
+        auto, deep = report.engines["auto"], report.engines["ppocr"]
+        print(f"  {folder}/{path.name}: raw {report.raw_seconds:.2f}s cer {report.raw_cer:.3f} | rapidocr "
+              f"{report.rapid_seconds:.2f}s cer {report.rapid_cer:.3f} | tesseract {report.service_seconds:.2f}s "
+              f"cer {report.service_cer:.3f} | auto ({auto['read_by']}) {auto['seconds']:.2f}s cer {auto['cer']:.3f} "
+              f"| ppocr {deep['seconds']:.2f}s cer {deep['cer']:.3f} ({deep['deep_peak_mb']:.0f} MB)", flush=True)
     corpus = [path for _, path, _ in images[:-1]]
     photo_megabytes = round(images[-1][1].stat().st_size / 1e6, 1)
     summary = {
@@ -105,7 +136,10 @@ def run(eval_dir: Path, out_dir: Path, repeats: int, languages: str, limit: int 
             "service_2_workers": round(service_throughput(corpus, languages), 3),
         },
         "cold_start": _in_fresh_process(cold_start, languages),
+        "deep_engine_cold_start": _in_fresh_process(deep_engine_cold_start),
     }
+    summary["engines"] = engine_summary(reports)
+    summary["cost_per_1000_images"] = cost_per_1000_images(reports)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     (out_dir / "results.md").write_text(markdown(summary))
@@ -169,8 +203,9 @@ class PeakMemory:
     (A child's ru_maxrss would also count its parent's pages from before exec.)
     """
 
-    def __init__(self, pid: int, interval: float = 0.005) -> None:
+    def __init__(self, pid: int, interval: float = 0.005, exclude: int | None = None) -> None:
         self.pid = pid
+        self.exclude = exclude
         self.peak_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, args=(interval,), daemon=True)
@@ -183,14 +218,16 @@ class PeakMemory:
 
     def _sample(self, interval: float) -> None:
         while not self._stop.is_set():
-            self.peak_kb = max(self.peak_kb, sum(_rss_kb(pid) for pid in _family(self.pid)))
+            self.peak_kb = max(self.peak_kb, sum(_rss_kb(pid) for pid in _family(self.pid, self.exclude)))
             time.sleep(interval)
 
 
-def _family(pid: int) -> list[int]:
+def _family(pid: int, exclude: int | None = None) -> list[int]:
     family, pending = [], [pid]
     while pending:
         current = pending.pop()
+        if current == exclude:
+            continue
         family.append(current)
         for task in Path(f"/proc/{current}/task").glob("*/children"):
             try:
@@ -231,18 +268,29 @@ _service = None
 
 
 class _Service:
-    """The Lambda as it runs: template settings, moto DynamoDB with a key, the real handler."""
+    """The Lambda as it runs: template settings, moto DynamoDB with a key, the real handler, and
+    the deep-learning engine's function warm behind Lambda's Invoke API on loopback."""
 
     def __init__(self, languages: str) -> None:
         from moto import mock_aws
 
         from ocr_local.environment import LOCAL_TABLE_NAME, function_environment
+        from ocr_local.lambda_endpoint import LocalLambdaEndpoint
+        from ocr_local.lambda_runtime import LambdaInstances
         from ocr_local.template import load_template
 
         spec = load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
         self.function = spec.functions["OcrFunction"]
         self.spec = spec
-        os.environ.update(function_environment(self.function, None), OCR_LANGUAGES=languages)
+        deep = spec.functions["DeepEngineFunction"]
+        self.deep_instance = LambdaInstances(deep, function_environment(deep, None), instances=1)
+        self.deep_instance.warm_up()
+        self.deep_endpoint = LocalLambdaEndpoint(("127.0.0.1", 0), {deep.logical_id: self.deep_instance})
+        self.deep_endpoint.start()
+        # Before multiprocessing's own exit hook, which would wait for the instance forever.
+        atexit.register(self.close)
+        os.environ.update(function_environment(self.function, None, lambda_endpoint_url=self.deep_endpoint.endpoint_url),
+                          OCR_LANGUAGES=languages)
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self._mock = mock_aws()
         self._mock.start()
@@ -253,53 +301,99 @@ class _Service:
 
         return handler
 
-    def request(self, data: bytes) -> tuple[float, int, str]:
+    def close(self) -> None:
+        self.deep_endpoint.stop()
+        self.deep_instance.close()
+
+    def deep_process(self) -> int:
+        [pid] = list(self.deep_instance._pool._processes)
+        return pid
+
+    def request(self, data: bytes, engine: str | None = None) -> tuple[float, int, str, str]:
+        """(seconds, status, text, engine that read it): gugudata v1 with the deployment's
+        default engine, or the universal endpoint with ``engine``."""
         from ocr_local.apigateway import build_event
         from ocr_local.forms import multipart_form
-        from ocr_local.lambda_runtime import LocalLambdaContext
 
-        content_type, body = multipart_form(files=[("imagefile", "image", "application/octet-stream", data)])
+        if engine is None:
+            path, query, headers, part, fields = PATH, [("appkey", BENCH_APPKEY)], [], "imagefile", []
+        else:
+            path, query, headers, part = UNIVERSAL_PATH, [], [("x-api-key", BENCH_APPKEY)], "file"
+            fields = [("engine", engine), ("need_location", "false")]
+        content_type, body = multipart_form(fields=fields, files=[(part, "image", "application/octet-stream", data)])
         event = build_event(
-            method="POST", path=PATH, resource=PATH, stage=self.spec.stage,
-            query=[("appkey", BENCH_APPKEY)],
-            headers=[("Content-Type", content_type)], body=body,
+            method="POST", path=path, resource=path, stage=self.spec.stage, query=query,
+            headers=[("Content-Type", content_type), *headers], body=body,
             binary_media_types=self.spec.binary_media_types,
         )
+        from ocr_local.lambda_runtime import LocalLambdaContext
+
         handler = self.handler()
         started = time.perf_counter()
         response = handler(event, LocalLambdaContext(self.function))
         elapsed = time.perf_counter() - started
         answer = json.loads(response["body"])
-        texts = (answer.get("Data") or {}).get("resultText") or []
-        return elapsed, response["statusCode"], "\n".join(texts)
+        if engine is None:
+            texts = (answer.get("Data") or {}).get("resultText") or []
+            return elapsed, response["statusCode"], "\n".join(texts), ""
+        results = answer.get("results") or [{}]
+        return elapsed, response["statusCode"], results[0].get("text", ""), results[0].get("engine", "")
 
 
 def _start_service(languages: str) -> None:
     global _service
     _service = _Service(languages)
     _service.request(_warm_up_image())
+    _service.request(_warm_up_image(), engine="ppocr")
 
 
 def _serve_once(path: str) -> tuple[float, float]:
     data = Path(path).read_bytes()
     started = time.time()
-    _service.request(data)
+    _service.request(data, engine="tesseract")
     return started, time.time()
 
 
 def service_run(path: str, repeats: int, languages: str) -> dict:
+    """Each engine's times, text and memory on one image, in this (fresh) process."""
     _start_service(languages)
     data = Path(path).read_bytes()
-    runs = [_service.request(data) for _ in range(repeats)]
-    # One more run, untimed, to sample memory: the function's process and its Tesseract.
-    sampler = PeakMemory(os.getpid())
-    _service.request(data)
-    return {
-        "times": [t for t, _, _ in runs],
-        "status": runs[0][1],
-        "text": runs[0][2],
-        "peak_mb": sampler.stop(),
-    }
+    results = {}
+    for engine in ENGINES:
+        billed_before = len(_service.deep_endpoint.billed_seconds)
+        runs = [_service.request(data, engine) for _ in range(repeats)]
+        deep_calls = _service.deep_endpoint.billed_seconds[billed_before:]
+        # One more run, untimed, to sample memory: the function's process and its page workers,
+        # and apart from them the deep engine's instance.
+        deep_pid = _service.deep_process()
+        sampler = PeakMemory(os.getpid(), exclude=deep_pid)
+        deep_sampler = PeakMemory(deep_pid)
+        _service.request(data, engine)
+        results[engine] = {
+            "times": [t for t, _, _, _ in runs],
+            "status": runs[0][1],
+            "text": runs[0][2],
+            "read_by": runs[0][3],
+            "deep_seconds": sum(deep_calls) / repeats,
+            "peak_mb": sampler.stop(),
+            "deep_peak_mb": deep_sampler.stop(),
+        }
+    return results
+
+
+def rapidocr_defaults_run(path: str, repeats: int) -> dict:
+    """RapidOCR as its documentation runs it: defaults, the file's path; warm, as a service is."""
+    from rapidocr import RapidOCR
+
+    engine = RapidOCR(params={"Global.log_level": "error"})
+    engine(path)
+    times, text = [], ""
+    for _ in range(repeats):
+        started = time.perf_counter()
+        output = engine(path)
+        times.append(time.perf_counter() - started)
+        text = "\n".join(output.txts or ())
+    return {"times": times, "text": text}
 
 
 # Cold start, each probe in a fresh interpreter (the best of three): the floor any Python
@@ -389,6 +483,84 @@ def cold_start(languages: str) -> dict:
         "first_answer_seconds": round(first_answer, 4),
         "raw_demo_seconds": round(raw_demo, 4),
         "first_answer_over_raw_ms": round((first_answer - raw_demo) * 1000),
+    }
+
+
+_DEEP_ENGINE_PROBE = """
+import time; started = time.perf_counter()
+import ocr_api.handlers.deep_engine
+print("RESULT", time.perf_counter() - started)
+"""
+
+
+def deep_engine_cold_start() -> dict:
+    """The deep engine function's INIT: its import, which loads both models (best of three)."""
+    runs = []
+    for _ in range(3):
+        output = subprocess.run([sys.executable, "-c", _DEEP_ENGINE_PROBE], capture_output=True, text=True,
+                                check=True).stdout
+        [result] = [line for line in output.splitlines() if line.startswith("RESULT ")]
+        runs.append(float(result.split()[1]))
+    return {"init_seconds": round(min(runs), 4)}
+
+
+# Lambda's x86 prices in us-east-1: per GB-second of duration, and per request.
+PRICE_PER_GB_SECOND = 0.0000166667
+PRICE_PER_REQUEST = 0.20 / 1_000_000
+
+
+def cost_per_1000_images(reports: list[ImageReport]) -> dict:
+    """What 1,000 images like the evaluation set's cost on Lambda, per engine: the API function
+    for the whole request (it waits while the deep engine reads), plus the deep engine function
+    for its own duration, at the template's default memory sizes, from the mean times measured."""
+    from ocr_local.environment import LOCAL_TABLE_NAME
+    from ocr_local.template import load_template
+
+    functions = load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME}).functions
+    api_gb = functions["OcrFunction"].memory_mb / 1024
+    deep_gb = functions["DeepEngineFunction"].memory_mb / 1024
+    corpus = [r for r in reports if r.folder != "synthetic"]
+    costs = {}
+    for engine in ENGINES:
+        api_seconds = statistics.mean(r.engines[engine]["seconds"] for r in corpus)
+        deep_seconds = statistics.mean(r.engines[engine]["deep_seconds"] for r in corpus)
+        deep_share = statistics.mean(r.engines[engine]["deep_seconds"] > 0 for r in corpus)
+        api = 1000 * (api_seconds * api_gb * PRICE_PER_GB_SECOND + PRICE_PER_REQUEST)
+        deep = 1000 * (deep_seconds * deep_gb * PRICE_PER_GB_SECOND + deep_share * PRICE_PER_REQUEST)
+        costs[engine] = {
+            "api_seconds_mean": round(api_seconds, 3), "api_gb": round(api_gb, 3),
+            "deep_seconds_mean": round(deep_seconds, 3), "deep_gb": round(deep_gb, 3),
+            "deep_share": round(deep_share, 3), "usd": round(api + deep, 4),
+        }
+    return costs
+
+
+def engine_summary(reports: list[ImageReport]) -> dict:
+    """Per folder and over the set: CER of RapidOCR's defaults and of each engine, and each one's
+    median time ratio to the raw command."""
+    corpus = [r for r in reports if r.folder != "synthetic"]
+    photo = [r for r in reports if r.folder == "synthetic"]
+
+    def columns(rows: list[ImageReport]) -> dict:
+        return {
+            "images": len(rows),
+            "raw_cer": round(statistics.mean(r.raw_cer for r in rows), 4),
+            "rapid_cer": round(statistics.mean(r.rapid_cer for r in rows), 4),
+            "rapid_ratio": round(statistics.median(r.rapid_seconds / r.raw_seconds for r in rows), 3),
+            **{f"{engine}_cer": round(statistics.mean(r.engines[engine]["cer"] for r in rows), 4)
+               for engine in ENGINES},
+            **{f"{engine}_ratio": round(statistics.median(r.engines[engine]["ratio"] for r in rows), 3)
+               for engine in ENGINES},
+            "auto_read_by_ppocr": sum(r.engines["auto"]["read_by"] == "ppocr" for r in rows),
+        }
+
+    folders = {name: columns([r for r in corpus if r.folder == name]) for name in sorted({r.folder for r in corpus})}
+    return {
+        "folders": folders,
+        "all": columns(corpus),
+        "deep_peak_mb_max": max(r.engines["ppocr"]["deep_peak_mb"] for r in corpus),
+        "photo_40mp_deep_peak_mb": photo[0].engines["ppocr"]["deep_peak_mb"] if photo else None,
+        "photo_40mp_api_peak_mb_ppocr": photo[0].engines["ppocr"]["peak_mb"] if photo else None,
     }
 
 
@@ -545,5 +717,53 @@ def markdown(summary: dict) -> str:
             f"{row['service_cer']:.3f} | {row['raw_peak_mb']:.0f} | {row['service_peak_mb']:.0f} |"
         )
     lines += ["", "</details>", ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + engines_markdown(summary)
+
+
+def engines_markdown(summary: dict) -> str:
+    engines, costs = summary["engines"], summary["cost_per_1000_images"]
+    everything = engines["all"]
+    lines = [
+        "",
+        "Engines side by side (CER mean; time as the median ratio to the raw command; auto: pages "
+        "PP-OCR read / all):",
+        "",
+        "| folder | images | raw CER | RapidOCR defaults CER | tesseract CER | auto CER | ppocr CER | "
+        "RapidOCR/raw | tesseract/raw | auto/raw | ppocr/raw | auto read by PP-OCR |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in [*engines["folders"].items(), ("**all**", everything)]:
+        lines.append(
+            f"| {name} | {row['images']} | {row['raw_cer']:.3f} | {row['rapid_cer']:.3f} | {row['tesseract_cer']:.3f} "
+            f"| {row['auto_cer']:.3f} | {row['ppocr_cer']:.3f} | {row['rapid_ratio']:.2f} | "
+            f"{row['tesseract_ratio']:.2f} | {row['auto_ratio']:.2f} | {row['ppocr_ratio']:.2f} | "
+            f"{row['auto_read_by_ppocr']}/{row['images']} |"
+        )
+    worst = max(
+        (row["auto_cer"] / row["rapid_cer"] if row["rapid_cer"] else (0 if not row["auto_cer"] else float("inf")), name)
+        for name, row in engines["folders"].items()
+    )
+    lines += [
+        "",
+        f"- auto: CER {everything['auto_cer']:.3f} against RapidOCR's {everything['rapid_cer']:.3f} over the set = "
+        f"{everything['auto_cer'] / everything['rapid_cer']:.2f}x (goal 0.8x); worst folder {worst[1]} at "
+        f"{worst[0]:.2f}x RapidOCR's (goal at most 1x on every folder); median time "
+        f"{everything['auto_ratio']:.2f}x the raw command's (goal 1.0).",
+        f"- ppocr: median time {everything['ppocr_ratio']:.2f}x the raw command's (goal 1.3); RapidOCR "
+        f"defaults {everything['rapid_ratio']:.2f}x.",
+        f"- Deep engine function: INIT (import and both models) "
+        f"{summary['deep_engine_cold_start']['init_seconds'] * 1000:.0f} ms (goal 1500); peak memory "
+        f"{engines['photo_40mp_deep_peak_mb']} MB on the 40-megapixel photo (goal 1024), at most "
+        f"{engines['deep_peak_mb_max']} MB on the set.",
+        "- Cost per 1,000 images like these on Lambda (x86, us-east-1: $0.0000166667 per GB-second, "
+        "$0.20 per million requests), API function at its memory for the whole request, deep engine "
+        "function at its memory for its own duration:",
+    ]
+    for engine, cost in costs.items():
+        lines.append(
+            f"  - {engine}: 1000 x ({cost['api_seconds_mean']:.3f} s x {cost['api_gb']:.3f} GB + "
+            f"{cost['deep_seconds_mean']:.3f} s x {cost['deep_gb']:.3f} GB) x $0.0000166667 + "
+            f"{1 + cost['deep_share']:.2f} x 1000 requests x $0.0000002 = ${cost['usd']:.4f}"
+        )
+    return "\n".join(lines) + "\n"
 

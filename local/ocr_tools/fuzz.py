@@ -176,7 +176,7 @@ _UNIVERSAL_ERRORS = {
     502: {"download_failed", "recognition_failed"},
     503: {"unavailable"},
 }
-_UNIVERSAL_RESULT = {"image_name", "width", "height", "angle", "text", "blocks"}
+_UNIVERSAL_RESULT = {"image_name", "width", "height", "angle", "engine", "text", "blocks"}
 
 
 def _read_universal(status: int, body: Any) -> Answer:

@@ -189,8 +189,12 @@ def test_metrics_count_by_endpoint_and_outcome_with_no_key_dimension(send, add_k
     send(KEY_LOCATIONS["v1 query"](secret))
     send(KEY_LOCATIONS["tupu query"]("unknown-key-000000000"))
     documents = emitted_metrics(capsys.readouterr().out)
-    assert len(documents) == 2
-    success, refused = documents
+    assert len(documents) == 3
+    pages, success, refused = documents
+    # Pages by the engine that read them: a metric of its own, with the engine its only dimension.
+    [directive] = pages["_aws"]["CloudWatchMetrics"]
+    assert set(directive["Dimensions"][0]) <= {"Engine", "service"} and "Engine" in directive["Dimensions"][0]
+    assert (pages["Engine"], pages["PagesRead"]) == ("tesseract", [1.0])
     [directive] = success["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "OcrApi"
     # Only these dimensions (Powertools adds the service's name on Lambda): never a key.

@@ -41,9 +41,11 @@ from ocr_api.service.budget import ANSWER_SECONDS
 from ocr_api.service.ocr_service import OcrService, build_service
 from ocr_local.apigateway import FUNCTION_FAILED, build_event
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
-from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
+from ocr_local.environment import LOCAL_TABLE_NAME, function_environment, write_template_plans
 from ocr_local.forms import multipart_form
-from ocr_local.lambda_runtime import LocalLambdaContext
+from ocr_local.lambda_endpoint import LocalLambdaEndpoint
+from ocr_local.lambda_runtime import LambdaInstances, LocalLambdaContext
+from ocr_local.server_process import free_port
 from ocr_tools.hostile_files import jpeg_with_many_scans
 
 from faulty_dynamodb import Call, Fault, FaultyDynamoDB
@@ -53,10 +55,12 @@ from helpers import (
     EVAL_DIR,
     HANGS,
     KILLED,
+    RAISES,
     REFUSES_THE_PAGE,
     busy_worker,
     day_clock,
     encode,
+    fake_deep_engine,
     fake_engine,
     touches,
     transparent_40_megapixel_png,
@@ -69,6 +73,7 @@ _WORDS = Image.new("L", (200, 60), 255)
 ImageDraw.Draw(_WORDS).text((10, 12), "HELLO 42", fill=0, font=ImageFont.load_default(size=28))
 PNG = encode(_WORDS, "PNG")
 WORD = "HELLO"
+RECEIPT = (EVAL_DIR / "sroie" / "036.jpg").read_bytes()
 
 ONE_A_DAY = Plan("one-call-a-day", daily_quota=1)
 TWO_A_DAY = Plan("two-calls-a-day", daily_quota=2)
@@ -331,6 +336,108 @@ def test_engine_fault_is_answered_and_given_back(fault, endpoint, new_key, insta
     install()
     assert_succeeds(call(endpoint, secret))
     assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=0)
+
+
+# The deep-learning engine's faults, with PP-OCR the deployment's default engine: its function
+# behind Lambda's Invoke API on loopback, called by the real boto3 client. Each fault is the real
+# answer Lambda gives for it: a throttle (reserved concurrency 0), an unknown function, no
+# endpoint at all, the function's process killed by a signal (Runtime.ExitError), an unhandled
+# exception, a function past its own timeout, and a function whose image lost its models.
+
+HEALTHY_DEEP_ENGINE = "DeepEngineFunction"
+
+
+@dataclass(frozen=True)
+class DeepEngineFault:
+    function: str
+    situation: str
+    endpoint: str = "lambda"  # "lambda", "throttled" (reserved concurrency 0) or "closed"
+    remaining_seconds: float = FULL_TIME
+    reserve_seconds: float = 1.0
+
+
+DEEP_ENGINE_FAULTS = {
+    "deep engine throttled": DeepEngineFault(HEALTHY_DEEP_ENGINE, ENGINE_UNAVAILABLE, endpoint="throttled"),
+    "deep engine not found": DeepEngineFault("NoSuchFunction", ENGINE_UNAVAILABLE),
+    "lambda unreachable": DeepEngineFault(HEALTHY_DEEP_ENGINE, ENGINE_UNAVAILABLE, endpoint="closed"),
+    "deep engine crashes (SIGSEGV)": DeepEngineFault("DeepEngineCrashes", ENGINE_FAILED),
+    "deep engine raises": DeepEngineFault("DeepEngineRaises", ENGINE_FAILED),
+    "deep engine models missing": DeepEngineFault("DeepEngineWithoutModels", ENGINE_UNAVAILABLE),
+    "deep engine hangs past its time": DeepEngineFault("DeepEngineHangs", OUT_OF_TIME, remaining_seconds=3.0,
+                                                       reserve_seconds=1.5),
+}
+
+
+@dataclass
+class DeepEngines:
+    lambda_url: str
+    throttled_url: str
+    closed_url: str
+
+    def settings(self, function: str, endpoint: str = "lambda", default_engine: str = "ppocr") -> dict:
+        url = {"lambda": self.lambda_url, "throttled": self.throttled_url, "closed": self.closed_url}[endpoint]
+        return dict(deep_engine_function=function, lambda_endpoint_url=url, default_engine=default_engine)
+
+
+@pytest.fixture(scope="module")
+def deep_engines(spec) -> Iterator[DeepEngines]:
+    healthy = spec.functions[HEALTHY_DEEP_ENGINE]
+    variants = {
+        HEALTHY_DEEP_ENGINE: healthy,
+        "DeepEngineCrashes": replace(healthy, handler=fake_deep_engine(CRASHES)),
+        "DeepEngineRaises": replace(healthy, handler=fake_deep_engine(RAISES)),
+        # Lambda stops it at its timeout, and throws the instance away.
+        "DeepEngineHangs": replace(healthy, handler=fake_deep_engine(HANGS), timeout_seconds=4),
+        "DeepEngineWithoutModels": replace(healthy, environment={**healthy.environment,
+                                                                 "PPOCR_MODEL_DIR": "/nonexistent/models"}),
+    }
+    pools = {
+        name: LambdaInstances(replace(function, logical_id=name), function_environment(function, None), 1)
+        for name, function in variants.items()
+    }
+    for pool in pools.values():
+        pool.warm_up()
+    lambda_endpoint = LocalLambdaEndpoint(("127.0.0.1", 0), pools)
+    throttled = LocalLambdaEndpoint(("127.0.0.1", 0), pools, reserved_concurrency={HEALTHY_DEEP_ENGINE: 0})
+    for endpoint in (lambda_endpoint, throttled):
+        endpoint.start()
+    yield DeepEngines(lambda_endpoint.endpoint_url, throttled.endpoint_url, f"http://127.0.0.1:{free_port()}")
+    for endpoint in (lambda_endpoint, throttled):
+        endpoint.stop()
+    for pool in pools.values():
+        pool.close()
+
+
+@pytest.mark.ppocr
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("fault", DEEP_ENGINE_FAULTS)
+def test_deep_engine_fault_is_answered_and_given_back(fault, endpoint, deep_engines, new_key, install, call, table):
+    # GIVEN a key with one call a day, on a deployment that reads with PP-OCR, whose function fails
+    endpoint, fault = ENDPOINTS[endpoint], DEEP_ENGINE_FAULTS[fault]
+    secret = new_key()
+    install(**deep_engines.settings(fault.function, fault.endpoint), response_reserve_seconds=fault.reserve_seconds)
+    # WHEN the key calls
+    answer = call(endpoint, secret, fault.remaining_seconds)
+    # THEN the answer is the documented one, and the call is counted but not charged
+    assert answer.is_documented(fault.situation, secret), answer.body
+    assert usage_of(table, secret) == day(server_error=1)
+    # AND with the function healthy, the same request succeeds on the day's one call
+    install(**deep_engines.settings(HEALTHY_DEEP_ENGINE))
+    assert_succeeds(call(endpoint, secret))
+    assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=0)
+
+
+@pytest.mark.ppocr
+def test_under_auto_a_failing_deep_engine_leaves_tesseracts_reading(deep_engines, new_key, install, call, table):
+    # GIVEN a deployment on auto whose deep engine crashes, and a receipt Tesseract is unsure of
+    secret = new_key()
+    install(**deep_engines.settings("DeepEngineCrashes", default_engine="auto"))
+    # WHEN the key sends it to the universal endpoint
+    answer = call(ENDPOINTS["universal"], secret, image=RECEIPT)
+    # THEN Tesseract's reading is the answer, said to be Tesseract's, and the call is charged
+    assert answer.situation == ENDPOINTS["universal"].answers[OK], answer.body
+    assert answer.body["results"][0]["engine"] == "tesseract" and "TAX INVOICE" in answer.recognised()
+    assert usage_of(table, secret) == day(calls=1, ok=1, left=0)
 
 
 # The page worker: killed or hung mid-page, dead between requests, stopped for time or memory.

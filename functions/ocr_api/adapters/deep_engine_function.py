@@ -74,7 +74,7 @@ class DeepEngineFunction:
             code = err.response.get("Error", {}).get("Code", "")
             if code in _THROTTLED:
                 logger.warning("deep-learning engine throttled", extra={"code": code})
-                raise RecognitionUnavailable("the recognition engine is busy; try again shortly") from None
+                raise RecognitionUnavailable("the recognition engine is not available right now (busy); try again shortly") from None
             logger.error("deep-learning engine cannot be invoked", extra={"code": code})
             raise RecognitionUnavailable("the recognition engine is not available") from None
         except ReadTimeoutError:

@@ -180,7 +180,8 @@ def _single_line(output, image: PreparedImage) -> list[TextLine]:
 
 
 def _quad(polygon) -> tuple:
-    return tuple((int(round(float(x))), int(round(float(y)))) for x, y in polygon[:4])
+    # Corners can fall a pixel outside the page where a line touches its edge.
+    return tuple((max(0, round(float(x))), max(0, round(float(y)))) for x, y in polygon[:4])
 
 
 def _enclosing(quad) -> BoundingBox:

@@ -1,0 +1,73 @@
+"""The deep-learning engine's function as its container image holds it.
+
+scripts/prove_deep_engine_image.sh installs the image's requirements (functions/deep_engine/
+requirements.txt) and copies the files its Dockerfile copies into a clean directory, then runs
+these tests under Python 3.12 with that directory as the only place packages come from. They run
+in the project's own suite too. They use nothing beyond what the image holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ocr_api.handlers import deep_engine
+
+EVAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval"
+
+
+class Context:
+    def __init__(self, seconds: float = 28.0) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def event_for(relative: str, languages: str = "chi_sim+eng", layout: str = "auto") -> dict:
+    buffer = io.BytesIO()
+    Image.open(EVAL_DIR / relative).convert("RGB").save(buffer, format="PNG")
+    return {"page": base64.b64encode(buffer.getvalue()).decode(), "languages": languages, "layout": layout,
+            "seconds": 20}
+
+
+def texts(answer: dict) -> list[str]:
+    assert "lines" in answer, answer
+    return [line["text"] for line in answer["lines"]]
+
+
+def test_a_receipt_is_read_with_boxes_and_words():
+    answer = deep_engine.handler(event_for("sroie/036.jpg", "eng"), Context())
+    assert "TAX INVOICE" in texts(answer)
+    for line in answer["lines"]:
+        assert len(line["quad"]) == 4 and line["words"] and 0 < line["confidence"] <= 1
+
+
+def test_chinese_is_read():
+    truth = (EVAL_DIR / "zh-rendered" / "screenshot_01.txt").read_text(encoding="utf-8").split()
+    read = "".join(texts(deep_engine.handler(event_for("zh-rendered/screenshot_01.png"), Context())))
+    assert all(line.replace(" ", "") in read.replace(" ", "") for line in truth[:3])
+
+
+def test_a_single_line():
+    answer = deep_engine.handler(event_for("cnocr-synthetic-zh/chn-00199980.jpg", "chi_sim", "single_line"),
+                                 Context())
+    truth = (EVAL_DIR / "cnocr-synthetic-zh" / "chn-00199980.txt").read_text(encoding="utf-8").strip()
+    assert texts(answer) == [truth]
+
+
+@pytest.mark.parametrize("event", [{}, {"page": "%%%", "languages": "eng", "seconds": 5}])
+def test_what_is_not_a_page_is_refused_without_a_trace(event):
+    answer = deep_engine.handler(event, Context())
+    assert answer["error"]["kind"] == "RecognitionFailed"
+    assert "Traceback" not in json.dumps(answer) and "/" not in json.dumps(answer)
+
+
+def test_no_time_left_is_a_timeout():
+    answer = deep_engine.handler(event_for("sroie/036.jpg", "eng"), Context(seconds=0.1))
+    assert answer["error"]["kind"] == "RecognitionTimedOut"

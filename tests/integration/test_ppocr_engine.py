@@ -1,0 +1,119 @@
+"""The deep-learning engine on its own: the pinned PP-OCR models from the installed rapidocr,
+real pages from the evaluation set, no network."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ocr_api.errors import RecognitionTimedOut, RecognitionUnavailable
+from ocr_api.ocr.deadline import deadline_in
+from ocr_api.ocr.engine import PageLayout
+from ocr_api.ocr.images import ImageLimits, PreparedImage, prepare_image
+from ocr_api.ocr.ppocr import MODEL_FILES, PpOcr, packaged_model_dir
+from ocr_local.template import PROJECT_ROOT
+from ocr_tools.scoring import cer
+
+from helpers import eval_image, eval_truth
+
+pytestmark = pytest.mark.ppocr
+
+LIMITS = ImageLimits(max_bytes=50_000_000, max_pixels=40_000_000)
+
+
+@pytest.fixture(scope="module")
+def engine() -> PpOcr:
+    engine = PpOcr()
+    engine.load()
+    return engine
+
+
+def page(relative: str) -> PreparedImage:
+    return prepare_image(eval_image(relative), LIMITS)
+
+
+def test_the_installed_models_are_the_pinned_ones():
+    for name, digest in MODEL_FILES.values():
+        assert hashlib.sha256((packaged_model_dir() / name).read_bytes()).hexdigest() == digest
+
+
+def test_the_image_and_the_project_pin_the_same_engine():
+    image = (PROJECT_ROOT / "functions" / "deep_engine" / "requirements.txt").read_text()
+    project = (PROJECT_ROOT / "pyproject.toml").read_text()
+    for package in ("rapidocr", "onnxruntime"):
+        pinned = re.search(rf"^{package}==([\w.]+)$", image, re.MULTILINE)[1]
+        assert f'"{package}=={pinned}"' in project
+
+
+def test_nothing_is_downloaded(monkeypatch):
+    # GIVEN a rapidocr that would fail any download
+    from rapidocr.utils import download_file
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model download was attempted")
+
+    monkeypatch.setattr(download_file.DownloadFile, "run", refuse)
+    # WHEN an engine loads and reads THEN it does so from the package's files
+    engine = PpOcr()
+    engine.load()
+    lines = engine.read_lines(page("zh-rendered/screenshot_01.png"), "chi_sim+eng", deadline_in(30))
+    assert lines
+
+
+def test_a_receipt_reads_with_boxes_words_and_confidence(engine):
+    lines = engine.read_lines(page("sroie/036.jpg"), "chi_sim+eng", deadline_in(30))
+    text = "\n".join(line.text for line in lines)
+    assert cer(text, eval_truth("sroie/036.jpg"), ignore_case=True) < 0.05
+    for line in lines:
+        assert 0 < line.confidence <= 1
+        assert line.box.width > 0 and line.box.height > 0
+        assert "".join(word.text for word in line.words).replace(" ", "") == line.text.replace(" ", "")
+
+
+def test_chinese_and_english_on_one_page(engine):
+    lines = engine.read_lines(page("zh-rendered/screenshot_02.png"), "chi_sim+eng", deadline_in(30))
+    text = "\n".join(line.text for line in lines)
+    assert cer(text, eval_truth("zh-rendered/screenshot_02.png")) < 0.02
+
+
+def test_rotated_text_keeps_rotated_corners(engine):
+    # GIVEN one line of text turned 12 degrees
+    canvas = Image.new("L", (900, 400), 255)
+    ImageDraw.Draw(canvas).text((120, 170), "ROTATED TEXT 2026", fill=0, font=ImageFont.load_default(size=56))
+    turned = canvas.rotate(12, resample=Image.Resampling.BICUBIC, fillcolor=255)
+    # WHEN it is read
+    [line] = [line for line in engine.read_lines(PreparedImage(turned, "PNG", None), "eng", deadline_in(30))
+              if "ROTATED" in line.text]
+    # THEN its corners run along the text, not along the page
+    (x0, y0), (x1, y1) = line.quad[0], line.quad[1]
+    slope = math.degrees(math.atan2(y0 - y1, x1 - x0))
+    assert 8 < slope < 16
+    assert line.quad != line.box.corners
+
+
+def test_a_single_line_is_read_without_detection(engine):
+    lines = engine.read_lines(page("cnocr-synthetic-zh/chn-00199980.jpg"), "chi_sim", deadline_in(30),
+                              PageLayout.SINGLE_LINE)
+    assert [line.text for line in lines] == [eval_truth("cnocr-synthetic-zh/chn-00199980.jpg").strip()]
+
+
+def test_no_time_left_is_an_error_not_an_empty_page(engine):
+    with pytest.raises(RecognitionTimedOut):
+        engine.read_lines(page("sroie/036.jpg"), "eng", deadline_in(-1))
+
+
+def test_missing_models_make_the_engine_unavailable(tmp_path: Path):
+    with pytest.raises(RecognitionUnavailable):
+        PpOcr(model_dir=str(tmp_path)).load()
+
+
+def test_a_damaged_model_makes_the_engine_unavailable(tmp_path: Path):
+    for name, _ in MODEL_FILES.values():
+        (tmp_path / name).write_bytes(b"not an onnx model")
+    with pytest.raises(RecognitionUnavailable):
+        PpOcr(model_dir=str(tmp_path)).load()
