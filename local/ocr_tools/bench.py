@@ -17,7 +17,6 @@ answer against the raw command, and the cost per 1,000 images, as Markdown and J
 
 from __future__ import annotations
 
-import atexit
 import io
 import json
 import logging
@@ -257,7 +256,7 @@ def raw_throughput(paths: list[Path], languages: str) -> float:
 def service_throughput(paths: list[Path], languages: str) -> float:
     """Two warm instances; measured from the first request's start to the last one's end."""
     with ProcessPoolExecutor(2, mp_context=get_context("spawn"), initializer=_start_service,
-                             initargs=(languages,)) as pool:
+                             initargs=(languages, False)) as pool:
         spans = list(pool.map(_serve_once, [str(path) for path in paths]))
     return len(paths) / (max(end for _, end in spans) - min(start for start, _ in spans))
 
@@ -271,7 +270,7 @@ class _Service:
     """The Lambda as it runs: template settings, moto DynamoDB with a key, the real handler, and
     the deep-learning engine's function warm behind Lambda's Invoke API on loopback."""
 
-    def __init__(self, languages: str) -> None:
+    def __init__(self, languages: str, deep_engine: bool = True) -> None:
         from moto import mock_aws
 
         from ocr_local.environment import LOCAL_TABLE_NAME, function_environment
@@ -282,14 +281,15 @@ class _Service:
         spec = load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
         self.function = spec.functions["OcrFunction"]
         self.spec = spec
-        deep = spec.functions["DeepEngineFunction"]
-        self.deep_instance = LambdaInstances(deep, function_environment(deep, None), instances=1)
-        self.deep_instance.warm_up()
-        self.deep_endpoint = LocalLambdaEndpoint(("127.0.0.1", 0), {deep.logical_id: self.deep_instance})
-        self.deep_endpoint.start()
-        # Before multiprocessing's own exit hook, which would wait for the instance forever.
-        atexit.register(self.close)
-        os.environ.update(function_environment(self.function, None, lambda_endpoint_url=self.deep_endpoint.endpoint_url),
+        self.deep_instance = self.deep_endpoint = None
+        if deep_engine:
+            deep = spec.functions["DeepEngineFunction"]
+            self.deep_instance = LambdaInstances(deep, function_environment(deep, None), instances=1)
+            self.deep_instance.warm_up()
+            self.deep_endpoint = LocalLambdaEndpoint(("127.0.0.1", 0), {deep.logical_id: self.deep_instance})
+            self.deep_endpoint.start()
+        lambda_url = self.deep_endpoint.endpoint_url if self.deep_endpoint else None
+        os.environ.update(function_environment(self.function, None, lambda_endpoint_url=lambda_url),
                           OCR_LANGUAGES=languages)
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self._mock = mock_aws()
@@ -302,8 +302,10 @@ class _Service:
         return handler
 
     def close(self) -> None:
-        self.deep_endpoint.stop()
-        self.deep_instance.close()
+        """Stops the deep engine's instance: a process that exits waits for its children."""
+        if self.deep_endpoint is not None:
+            self.deep_endpoint.stop()
+            self.deep_instance.close()
 
     def deep_process(self) -> int:
         [pid] = list(self.deep_instance._pool._processes)
@@ -340,11 +342,12 @@ class _Service:
         return elapsed, response["statusCode"], results[0].get("text", ""), results[0].get("engine", "")
 
 
-def _start_service(languages: str) -> None:
+def _start_service(languages: str, deep_engine: bool = True) -> None:
     global _service
-    _service = _Service(languages)
-    _service.request(_warm_up_image())
-    _service.request(_warm_up_image(), engine="ppocr")
+    _service = _Service(languages, deep_engine)
+    _service.request(_warm_up_image(), engine="tesseract")
+    if deep_engine:
+        _service.request(_warm_up_image(), engine="ppocr")
 
 
 def _serve_once(path: str) -> tuple[float, float]:
@@ -378,6 +381,7 @@ def service_run(path: str, repeats: int, languages: str) -> dict:
             "peak_mb": sampler.stop(),
             "deep_peak_mb": deep_sampler.stop(),
         }
+    _service.close()
     return results
 
 

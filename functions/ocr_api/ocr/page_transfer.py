@@ -17,18 +17,22 @@ from ocr_api.ocr.result import BoundingBox, TextLine, Word
 
 # Base64 makes 4 bytes of 3; the rest of the request is a few hundred bytes.
 MAX_PAGE_BYTES = 4 * 1024 * 1024
+# Photos bigger than this travel as JPEG: as PNG they are several times larger and slower to
+# make, and their grain is not text. Smaller pages, and every page that is not a photo, go as
+# PNG, pixel for pixel (a small JPEG compressed again loses strokes).
+_PHOTO_AS_JPEG_PIXELS = 2_000_000
 _FORMATS = ("PNG", "JPEG")
 
 
 def encode_page(page: PreparedImage, longest_side: int, max_bytes: int = MAX_PAGE_BYTES) -> tuple[bytes, float]:
-    """The page as PNG (or JPEG, for photos and for pages PNG cannot fit in ``max_bytes``),
+    """The page as PNG (or JPEG, for big photos and for pages PNG cannot fit in ``max_bytes``),
     scaled down to ``longest_side``; and the scale it was sent at."""
     image = page.image.convert("L") if page.image.mode == "1" else page.image
     scale = min(1.0, longest_side / max(image.size))
     if scale < 1.0:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    if page.source_format != "JPEG":
+    if page.source_format != "JPEG" or image.width * image.height <= _PHOTO_AS_JPEG_PIXELS:
         data = _encoded(image, "PNG", compress_level=1)
         if len(data) <= max_bytes:
             return data, scale

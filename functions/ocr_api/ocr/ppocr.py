@@ -5,13 +5,16 @@ The models are the ones the pinned rapidocr wheel ships, loaded by path: nothing
 downloaded (rapidocr would fetch a model it cannot find). Their digests are pinned below; the
 container image checks them when it is built, and the tests check the installed copies.
 
-Tuned for a Lambda vCPU or two (README, Performance, measured with ``make bench``):
-- detection sees the page at most ``DETECTION_SIDE`` pixels on its long side; recognition reads
-  each found line from the page at full resolution, so small print survives the small detector;
+Tuned for a Lambda vCPU or two, each choice measured on the evaluation set (README, Engines):
+- detection sees the page at most ``DETECTION_SIDE`` pixels on its longer side and never
+  enlarged (rapidocr's default enlarges the shorter side to 736: a 280x32 line became 6440x736,
+  ten times the time, for the same reading); recognition crops each line from the page itself;
 - the text-direction classifier is off: pages reach this engine upright (the service corrects
   orientation in front of every engine), and it cost time on every line;
-- onnxruntime gets one thread per vCPU and no memory arena (an arena keeps the peak of the
-  largest page for the life of the instance).
+- onnxruntime gets one thread per vCPU (one thread took 1.7 times as long on two cores), lines
+  are recognised six at a time (one at a time was no faster; 16 was 30% slower, padding every
+  line to the widest), and no memory arena (it keeps the largest page's peak for the instance's
+  life).
 
 Not thread-safe: one engine per process, one page at a time.
 """
@@ -39,8 +42,8 @@ MODEL_FILES = {
 }
 # Pages are read at most this long on their longer side (recognition crops lines from it).
 PAGE_SIDE = 2000
-# The detector sees the page with its shorter side at least this long (small images grow).
-DETECTION_SIDE = 736
+# The detector sees the page with its longer side at most this long (small pages as they are).
+DETECTION_SIDE = 960
 RECOGNITION_BATCH = 6
 
 
@@ -61,12 +64,14 @@ class PpOcr:
         threads: int | None = None,
         page_side: int = PAGE_SIDE,
         detection_side: int = DETECTION_SIDE,
+        detection_limit: str = "max",
         recognition_batch: int = RECOGNITION_BATCH,
     ) -> None:
         self.model_dir = Path(model_dir) if model_dir else None
         self.threads = threads or max(1, len(os.sched_getaffinity(0)))
         self.page_side = page_side
         self.detection_side = detection_side
+        self.detection_limit = detection_limit
         self.recognition_batch = recognition_batch
         self._engine = None
 
@@ -95,7 +100,7 @@ class PpOcr:
                 "Global.return_word_box": True,
                 "Det.model_path": str(paths["detection"]),
                 "Det.limit_side_len": self.detection_side,
-                "Det.limit_type": "min",
+                "Det.limit_type": self.detection_limit,
                 "Rec.model_path": str(paths["recognition"]),
                 "Rec.rec_batch_num": self.recognition_batch,
                 "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
