@@ -114,10 +114,11 @@ class ScriptedEngine:
     """An ``OcrEngine`` that reads every page as the same lines and never sees a turned page;
     it remembers each call's layout and deadline."""
 
-    installed_languages = ("eng", "fake")
-
-    def __init__(self, lines: list[TextLine]) -> None:
+    def __init__(self, lines: list[TextLine], installed_languages: tuple[str, ...] = ("eng", "fake"),
+                 fails_with: Exception | None = None) -> None:
         self.lines = lines
+        self.installed_languages = installed_languages
+        self.fails_with = fails_with
         self.reads: list[tuple[str, float, PageLayout]] = []
         self.orientation_checks: list[float] = []
 
@@ -128,6 +129,8 @@ class ScriptedEngine:
         self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO
     ) -> list[TextLine]:
         self.reads.append((languages, deadline, layout))
+        if self.fails_with is not None:
+            raise self.fails_with
         return list(self.lines)
 
     def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:

@@ -115,22 +115,35 @@ class Recognizer:
         def detect(small: PreparedImage):
             return self.engine.detect_orientation(small, deadline)
 
+        decoded, decoded_transform = page, transform
+        found_upright: tuple[PreparedImage, PageTransform, float] | None = None
+
+        def upright() -> tuple[PreparedImage, PageTransform, float]:
+            """The decoded page turned upright and deskewed (orientation detected once)."""
+            nonlocal found_upright
+            if found_upright is None:
+                found_upright = orientation.make_upright(decoded, decoded_transform, detect)
+            return found_upright
+
+        may_turn = options.correct_orientation is not False and _worth_turning(page, options)
         # PP-OCR reads a turned page confidently and wrongly: it only ever sees upright pages.
-        turn_first = options.correct_orientation or (choice == PPOCR and options.correct_orientation is None)
-        if turn_first and _worth_turning(page, options):
-            page, transform, angle = orientation.make_upright(page, transform, detect)
+        if options.correct_orientation or (choice == PPOCR and may_turn):
+            page, transform, angle = upright()
         reader = self.deep_engine if choice == PPOCR else self.engine
         lines = self._read(reader, page, languages, options, deadline)
-        auto = options.correct_orientation is None and choice != PPOCR and _worth_turning(page, options)
-        if auto and _doubtful(lines, page):
-            upright, upright_transform, upright_angle = orientation.make_upright(page, transform, detect)
-            if upright_transform is not transform:
-                second = self._read(reader, upright, languages, options, deadline)
+        if may_turn and found_upright is None and _doubtful(lines, page):
+            turned, turned_transform, turned_angle = upright()
+            if turned_transform is not transform:
+                second = self._read(reader, turned, languages, options, deadline)
                 if _confident_characters(second) > _confident_characters(lines):
-                    lines, page, transform, angle = second, upright, upright_transform, upright_angle
+                    lines, page, transform, angle = second, turned, turned_transform, turned_angle
         used = PPOCR if choice == PPOCR else TESSERACT
         if choice == AUTO and _worth_a_second_opinion(lines, page):
-            lines, used = self._second_opinion(page, lines, languages, options, deadline)
+            # Tesseract reads some turned pages well as they are; PP-OCR gets them upright.
+            deep_page, deep_transform, deep_angle = upright() if may_turn else (page, transform, angle)
+            deep_lines = self._second_opinion(deep_page, lines, languages, options, deadline)
+            if deep_lines is not None:
+                lines, transform, angle, used = deep_lines, deep_transform, deep_angle, PPOCR
         return RecognitionResult(
             lines=tuple(_on_original(line, transform) for line in lines),
             image_width=transform.width,
@@ -163,18 +176,19 @@ class Recognizer:
     def _second_opinion(
         self, page: PreparedImage, lines: list[TextLine], languages: str, options: RecognitionOptions,
         deadline: float,
-    ) -> tuple[list[TextLine], str]:
-        """PP-OCR's reading of the (upright) page where it is better than Tesseract's; Tesseract's
-        reading stands when PP-OCR fails: the client asked for a reading, not for an engine."""
+    ) -> list[TextLine] | None:
+        """PP-OCR's reading of the upright page where it is better than Tesseract's ``lines``,
+        else None. Tesseract's reading stands when PP-OCR fails: the client asked for a reading,
+        not for an engine."""
         try:
             deep_lines = self._read(self.deep_engine, page, languages, options, deadline)
         except (RecognitionFailed, RecognitionUnavailable) as err:
             logger.warning("second opinion unavailable; Tesseract's reading stands",
                            extra={"error": type(err).__name__})
-            return lines, TESSERACT
+            return None
         if _confident_characters(deep_lines) >= _confident_characters(lines) * KEEP_DEEP_READING_SHARE:
-            return deep_lines, PPOCR
-        return lines, TESSERACT
+            return deep_lines
+        return None
 
     def _read(
         self, reader: OcrEngine, page: PreparedImage, languages: str, options: RecognitionOptions,
