@@ -59,13 +59,13 @@ def test_ppocr_reads_a_receipt_better_than_tesseract(deep_service, call):
     assert engine == "ppocr"
     _, tesseract_text = reading(call(RECEIPT, engine="tesseract"))
     truth = eval_truth(RECEIPT)
-    assert cer(deep_text, truth, ignore_case=True) < 0.05 < cer(tesseract_text, truth, ignore_case=True)
+    assert cer(deep_text, truth, ignore_case=True) < 0.08 < cer(tesseract_text, truth, ignore_case=True)
 
 
 def test_auto_keeps_tesseract_where_it_is_sure_and_asks_ppocr_where_it_is_not(deep_service, call):
     assert reading(call(CLEAN_PAGE))[0] == "tesseract"
     engine, text = reading(call(RECEIPT))
-    assert engine == "ppocr" and cer(text, eval_truth(RECEIPT), ignore_case=True) < 0.05
+    assert engine == "ppocr" and cer(text, eval_truth(RECEIPT), ignore_case=True) < 0.08
 
 
 def test_ppocr_reads_a_turned_page_upright_with_boxes_on_the_upload(deep_service, call):
@@ -112,7 +112,7 @@ def test_the_function_reads_the_page_it_is_sent(spec):
         LocalLambdaContext(spec.functions["DeepEngineFunction"]),
     )
     text = "\n".join(line["text"] for line in answer["lines"])
-    assert scale == 1.0 and cer(text, eval_truth(RECEIPT), ignore_case=True) < 0.05
+    assert scale == 1.0 and cer(text, eval_truth(RECEIPT), ignore_case=True) < 0.08
 
 
 @pytest.mark.parametrize("event", [
