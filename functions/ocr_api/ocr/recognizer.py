@@ -138,7 +138,7 @@ class Recognizer:
                 if _confident_characters(second) > _confident_characters(lines):
                     lines, page, transform, angle = second, turned, turned_transform, turned_angle
         used = PPOCR if choice == PPOCR else TESSERACT
-        if choice == AUTO and _worth_a_second_opinion(lines, page):
+        if choice == AUTO and _doubtful(lines, page, below=SECOND_OPINION_CONFIDENCE):
             # Tesseract reads some turned pages well as they are; PP-OCR gets them upright.
             deep_page, deep_transform, deep_angle = upright() if may_turn else (page, transform, angle)
             deep_lines = self._second_opinion(deep_page, lines, languages, options, deadline)
@@ -298,22 +298,17 @@ def _worth_turning(page: PreparedImage, options: RecognitionOptions) -> bool:
     return not options.single_line and min(page.image.size) >= orientation.MIN_SKEW_SIDE
 
 
-def _worth_a_second_opinion(lines: list[TextLine], page: PreparedImage) -> bool:
-    if not lines:
-        return ImageStat.Stat(page.image).stddev[0] > _BLANK_STDDEV
-    characters = sum(len(line.text) for line in lines)
-    return _confident_characters(lines) / max(characters, 1) < SECOND_OPINION_CONFIDENCE
-
-
 def _confident_characters(lines: list[TextLine]) -> float:
     return sum(len(line.text) * line.confidence for line in lines)
 
 
-def _doubtful(lines: list[TextLine], page: PreparedImage) -> bool:
+def _doubtful(lines: list[TextLine], page: PreparedImage, below: float = DOUBTFUL_CONFIDENCE) -> bool:
+    """Nothing read on a page that is not blank, or characters averaging less confidence than
+    ``below``."""
     if not lines:
         return ImageStat.Stat(page.image).stddev[0] > _BLANK_STDDEV
     characters = sum(len(line.text) for line in lines)
-    return _confident_characters(lines) / max(characters, 1) < DOUBTFUL_CONFIDENCE
+    return _confident_characters(lines) / max(characters, 1) < below
 
 
 def _moved(reread: TextLine, original: TextLine, dx: int, dy: int) -> TextLine:
