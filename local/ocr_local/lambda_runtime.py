@@ -89,6 +89,10 @@ class LambdaInstances:
             self._replace(pool)
             raise FunctionTimedOut(self.function.logical_id) from None
         except BrokenProcessPool:
+            if self._pool is not pool:
+                # Its instances were thrown away for another invocation's timeout or crash, while
+                # this one waited for a free instance: Lambda would have given it one of its own.
+                return self.invoke(event)
             self._replace(pool)
             raise FunctionCrashed(self.function.logical_id) from None
 

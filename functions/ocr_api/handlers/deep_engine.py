@@ -26,7 +26,6 @@ from ocr_api.ocr.engine import PageLayout
 from ocr_api.ocr.page_transfer import decode_page, lines_to_json
 from ocr_api.ocr.ppocr import PAGE_SIDE, PpOcr
 
-logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 logger = logging.getLogger(__name__)
 
 # An encoded page is at most PAGE_SIDE on its longer side; anything bigger was not sent by us.
