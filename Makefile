@@ -24,6 +24,7 @@ events: setup
 validate: setup
 	SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint
 
-# The benchmark against raw tesseract on ../shared/eval (a few minutes); results in build/bench/
+# The benchmark on ../shared/eval: raw tesseract, RapidOCR's defaults and each engine of the service,
+# side by side (about 30 minutes); results in build/bench/
 bench: setup
 	.venv/bin/python -m ocr_local bench

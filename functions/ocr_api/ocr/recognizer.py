@@ -44,9 +44,9 @@ TESSERACT, PPOCR, AUTO = "tesseract", "ppocr", "auto"
 ENGINE_CHOICES = (TESSERACT, PPOCR, AUTO)
 # "auto" asks the deep-learning engine when Tesseract's characters average less confidence than
 # this, or when Tesseract found no text on a page that is not blank. Calibrated on the evaluation
-# set (README, Engines): every receipt, photo, screenshot and synthetic line there reads at 0.91
-# or less, and PP-OCR reads each of them better; the clean scans Tesseract reads at 0.95 and more,
-# where PP-OCR loses the reading order of columns.
+# set (README, Engines): every receipt, screenshot and synthetic line there, and all photos but
+# one, read at 0.91 or less, and PP-OCR reads each of them better; the clean scans Tesseract reads
+# at 0.95 and more, where PP-OCR loses the reading order of columns.
 SECOND_OPINION_CONFIDENCE = 0.93
 # PP-OCR's reading is kept unless it holds much less confident text than Tesseract's (it found
 # little or nothing where Tesseract found lines).
