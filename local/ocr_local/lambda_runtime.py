@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib
 import os
-import time
-import uuid
 import signal
 import threading
+import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool

@@ -12,7 +12,7 @@ from PIL import Image
 from ocr_api.handlers import deep_engine as deep_engine_function
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.images import ImageLimits, prepare_image
-from ocr_api.ocr.page_transfer import MAX_PAGE_BYTES, decode_page, encode_page, lines_to_json, scaled_lines
+from ocr_api.ocr.page_transfer import MAX_PAGE_BYTES, decode_page, encode_page, scaled_lines
 from ocr_api.ocr.ppocr import PAGE_SIDE, PpOcr
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.lambda_runtime import LocalLambdaContext

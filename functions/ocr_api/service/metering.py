@@ -8,9 +8,8 @@ the engine whose reading they got (tesseract or ppocr).
 
 from __future__ import annotations
 
-import time
-
 import logging
+import time
 
 from aws_lambda_powertools import Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
