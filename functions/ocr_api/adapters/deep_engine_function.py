@@ -110,7 +110,9 @@ def deep_engine_for(settings: Settings) -> DeepEngineFunction | None:
         settings.deep_engine_function,
         endpoint_url=settings.lambda_endpoint_url,
         longest_call_seconds=settings.max_recognition_seconds + 2,
-        calls_at_once=settings.parallel_images,
+        # A call given up at its deadline still holds its thread until botocore's own timeout:
+        # room for the next request's pages beside the last one's.
+        calls_at_once=2 * settings.parallel_images,
     )
 
 
