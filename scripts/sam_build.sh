@@ -26,9 +26,13 @@ else
 ##  scripts/prove_deep_engine_image.sh the image's contents instead.          ##
 ################################################################################
 BANNER
-  # sam build has no way to leave out one function: each zip function is built on its own.
+  # sam build has no way to leave out one function: each zip function is built on its own, in
+  # a build directory of its own (a build of one resource empties its directory first).
+  rm -rf build/sam && mkdir -p build/sam
   for function in OcrFunction PlanCatalogFunction; do
-    .venv/bin/sam build "$function" --build-dir build/sam --no-cached
+    .venv/bin/sam build "$function" --build-dir "build/sam-$function" --no-cached
+    mv "build/sam-$function/$function" build/sam/
+    rm -rf "build/sam-$function"
   done
 fi
 
