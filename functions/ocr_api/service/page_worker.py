@@ -56,6 +56,8 @@ from ocr_api.ocr.deadline import seconds_left
 from ocr_api.ocr.engine import UPRIGHT_UNSURE, Orientation, PageLayout
 from ocr_api.ocr.images import PreparedImage
 from ocr_api.ocr.page_transfer import encode_page, line_from_json, lines_from_json, scaled_lines
+from ocr_api.ocr.ppocr import LANGUAGES as PPOCR_LANGUAGES
+from ocr_api.ocr.ppocr import PAGE_SIDE as PPOCR_PAGE_SIDE
 from ocr_api.ocr.recognizer import TESSERACT, RecognitionOptions, Recognizer
 from ocr_api.ocr.result import RecognitionResult, TextLine
 
@@ -314,7 +316,7 @@ class PageWorker:
     def _read_with_deep_engine(self, job: dict, deadline: float) -> None:
         """Reads the page that follows with the deep-learning engine, and gives the worker its
         lines or the error that stopped them."""
-        page = self._receive_page(deadline)
+        page = self._receive_frame(deadline, "recognition did not finish in the time this request has")
         try:
             if self.deep_engine is None:
                 raise RecognitionUnavailable("the recognition engine is not available")
@@ -326,19 +328,14 @@ class PageWorker:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the worker died meanwhile: its result, never coming, answers for it
 
-    def _receive_page(self, deadline: float) -> bytes:
-        try:
-            return _receive(self._process.stdout, deadline)
-        except TimeoutError:
-            self._restart()
-            raise RecognitionTimedOut("recognition did not finish in the time this request has") from None
-        except EOFError:
-            self._restart()
-            raise RecognitionFailed("the recognition engine failed on this image") from None
-
     def _receive(self, until: float, overrun: str) -> dict:
+        return json.loads(self._receive_frame(until, overrun))
+
+    def _receive_frame(self, until: float, overrun: str) -> bytes:
+        """The worker's next frame by ``until``; a worker that overruns it is stopped and
+        replaced (``RecognitionTimedOut``), one that died is replaced (``RecognitionFailed``)."""
         try:
-            return json.loads(_receive(self._process.stdout, until))
+            return _receive(self._process.stdout, until)
         except TimeoutError:
             logger.warning("page worker overran its time and was stopped", extra={"reason": overrun})
             self._restart()
@@ -486,11 +483,7 @@ class DeepEngineThroughHandler:
     def __init__(self, frames_in, frames_out) -> None:
         self._in, self._out = frames_in, frames_out
 
-    @property
-    def installed_languages(self) -> tuple[str, ...]:
-        from ocr_api.ocr.ppocr import LANGUAGES
-
-        return LANGUAGES
+    installed_languages = PPOCR_LANGUAGES
 
     def load(self, languages: str) -> None:
         pass  # loaded in its own function
@@ -498,9 +491,7 @@ class DeepEngineThroughHandler:
     def read_lines(
         self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO
     ) -> list[TextLine]:
-        from ocr_api.ocr.ppocr import PAGE_SIDE
-
-        page, scale = encode_page(image, PAGE_SIDE)
+        page, scale = encode_page(image, PPOCR_PAGE_SIDE)
         _send(self._out, json.dumps({"deep_read": {
             "languages": languages, "layout": layout.value, "deadline": deadline,
         }}).encode())
