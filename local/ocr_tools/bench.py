@@ -316,6 +316,7 @@ class _Service:
         default engine, or the universal endpoint with ``engine``."""
         from ocr_local.apigateway import build_event
         from ocr_local.forms import multipart_form
+        from ocr_local.lambda_runtime import LocalLambdaContext
 
         if engine is None:
             path, query, headers, part, fields = PATH, [("appkey", BENCH_APPKEY)], [], "imagefile", []
@@ -328,8 +329,6 @@ class _Service:
             headers=[("Content-Type", content_type), *headers], body=body,
             binary_media_types=self.spec.binary_media_types,
         )
-        from ocr_local.lambda_runtime import LocalLambdaContext
-
         handler = self.handler()
         started = time.perf_counter()
         response = handler(event, LocalLambdaContext(self.function))
@@ -451,18 +450,9 @@ def cold_start(languages: str) -> dict:
     function = spec.functions["OcrFunction"]
     environment = {**os.environ, **function_environment(function, None), "OCR_LANGUAGES": languages}
 
-    def best_of_three(probe: str, env: dict = environment, stdin: str = "") -> list[float]:
-        runs = []
-        for _ in range(3):
-            output = subprocess.run([sys.executable, "-c", probe], env=env, input=stdin, capture_output=True,
-                                    text=True, check=True).stdout
-            [result] = [line for line in output.splitlines() if line.startswith("RESULT ")]
-            runs.append([float(value) for value in result.split()[1:]])
-        return min(runs)
-
-    floor = best_of_three(_FLOOR_PROBE, {**os.environ, **credentials_for_endpoint({})})[0]
-    imported, initialised = best_of_three(_INIT_PROBE)
-    first_use = best_of_three(_FIRST_USE_PROBE)[0]
+    floor = _best_of_three(_FLOOR_PROBE, {**os.environ, **credentials_for_endpoint({})})[0]
+    imported, initialised = _best_of_three(_INIT_PROBE, environment)
+    first_use = _best_of_three(_FIRST_USE_PROBE, environment)[0]
 
     dynamodb = EmbeddedDynamoDB(free_port())
     dynamodb.start()
@@ -472,7 +462,7 @@ def cold_start(languages: str) -> dict:
         os.environ.update(LOCAL_AWS_ENVIRONMENT)
         _register_bench_key(spec, dynamodb.endpoint_url)
         request = json.dumps({"event": _demo_event(spec), "function": asdict(function)})
-        first_answer = best_of_three(_FIRST_ANSWER_PROBE, answering, request)[0]
+        first_answer = _best_of_three(_FIRST_ANSWER_PROBE, answering, request)[0]
     finally:
         dynamodb.stop()
     demo = PROJECT_ROOT / "functions" / "ocr_api" / "service" / "demo.png"
@@ -499,13 +489,18 @@ print("RESULT", time.perf_counter() - started)
 
 def deep_engine_cold_start() -> dict:
     """The deep engine function's INIT: its import, which loads both models (best of three)."""
+    return {"init_seconds": round(_best_of_three(_DEEP_ENGINE_PROBE, dict(os.environ))[0], 4)}
+
+
+def _best_of_three(probe: str, env: dict, stdin: str = "") -> list[float]:
+    """The values a probe prints after "RESULT ", from the best of three fresh interpreters."""
     runs = []
     for _ in range(3):
-        output = subprocess.run([sys.executable, "-c", _DEEP_ENGINE_PROBE], capture_output=True, text=True,
-                                check=True).stdout
+        output = subprocess.run([sys.executable, "-c", probe], env=env, input=stdin, capture_output=True,
+                                text=True, check=True).stdout
         [result] = [line for line in output.splitlines() if line.startswith("RESULT ")]
-        runs.append(float(result.split()[1]))
-    return {"init_seconds": round(min(runs), 4)}
+        runs.append([float(value) for value in result.split()[1:]])
+    return min(runs)
 
 
 # Lambda's x86 prices in us-east-1: per GB-second of duration, and per request.
