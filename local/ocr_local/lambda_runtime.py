@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -88,10 +88,11 @@ class LambdaInstances:
             # As Lambda does, the instance still running is thrown away, and new ones start.
             self._replace(pool)
             raise FunctionTimedOut(self.function.logical_id) from None
-        except BrokenProcessPool:
+        except (BrokenProcessPool, CancelledError):
             if self._pool is not pool:
                 # Its instances were thrown away for another invocation's timeout or crash, while
-                # this one waited for a free instance: Lambda would have given it one of its own.
+                # this one waited for a free instance (queued, it is cancelled; running beside the
+                # crash, the pool is broken): Lambda would have given it an instance of its own.
                 return self.invoke(event)
             self._replace(pool)
             raise FunctionCrashed(self.function.logical_id) from None
