@@ -17,12 +17,16 @@ from ocr_api.adapters.dynamodb_keys import AppKeyStore
 # service's logging, which must not be tied to one test's captured output.
 from ocr_api.app import lambda_handler
 from ocr_api.config import Settings
-from ocr_api.keys import AppKey, Plan
+from ocr_api.keys import AppKey, Plan, hash_appkey
 from ocr_api.service.ocr_service import OcrService, build_service
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
 from ocr_local.environment import (
+    LOCAL_RESOURCE_NAMES,
+    LOCAL_SECRETS_KEY_ALIAS,
     LOCAL_TABLE_NAME,
+    create_secrets_key,
     function_environment,
+    register_tencent_credential,
     system_tessdata_dir,
     write_template_plans,
 )
@@ -45,7 +49,7 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(scope="session")
 def spec() -> ApiSpec:
-    return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
+    return load_template(resource_names=LOCAL_RESOURCE_NAMES)
 
 
 @pytest.fixture(scope="session")
@@ -66,9 +70,11 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def store(spec: ApiSpec) -> Iterator[AppKeyStore]:
-    """A fresh moto DynamoDB with the appkeys table and the plans as the template declares them."""
+    """A fresh moto DynamoDB with the appkeys table and the plans as the template declares them,
+    and moto's KMS with the key that seals Tencent SecretKeys."""
     with mock_aws():
         create_table(boto3.client("dynamodb"), LOCAL_TABLE_NAME, spec.table_properties)
+        create_secrets_key(None)
         store = AppKeyStore(LOCAL_TABLE_NAME)
         write_template_plans(store, spec, usage_plan_ids={})
         yield store
@@ -97,8 +103,19 @@ def add_key(store: AppKeyStore):
 
 
 @pytest.fixture
+def add_credential(store: AppKeyStore):
+    """Issues a Tencent SecretId/SecretKey pair for a registered appkey; returns the pair."""
+
+    def add(appkey: str) -> tuple[str, str]:
+        return register_tencent_credential(store, store.get(hash_appkey(appkey)), None)
+
+    return add
+
+
+@pytest.fixture
 def settings(tessdata_dir: str) -> Settings:
-    return Settings(appkeys_table=LOCAL_TABLE_NAME, tessdata_dir=tessdata_dir)
+    return Settings(appkeys_table=LOCAL_TABLE_NAME, tessdata_dir=tessdata_dir,
+                    tencent_secrets_key=LOCAL_SECRETS_KEY_ALIAS)
 
 
 class Deployment:

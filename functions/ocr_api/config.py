@@ -62,6 +62,10 @@ class Settings:
     lambda_endpoint_url: str | None = None
     # The engine a request gets when it names none: tesseract, ppocr or auto.
     default_engine: str = "auto"
+    # The KMS key that seals Tencent SecretKeys (ARN, id or alias); None: signed requests are
+    # refused. Its endpoint is KMS's own unless a local one stands in.
+    tencent_secrets_key: str | None = None
+    kms_endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
         _check(bool(self.appkeys_table), "APPKEYS_TABLE must name the appkeys table")
@@ -173,6 +177,8 @@ class Settings:
             deep_engine_function=text("DEEP_ENGINE_FUNCTION", None),
             lambda_endpoint_url=text("LAMBDA_ENDPOINT_URL", None),
             default_engine=text("DEFAULT_ENGINE", defaults.default_engine),
+            tencent_secrets_key=text("TENCENT_SECRETS_KEY", None),
+            kms_endpoint_url=text("KMS_ENDPOINT_URL", None),
         )
 
 

@@ -72,6 +72,27 @@ class AppKeyUnknown(ServiceError):
     http_status = 401
 
 
+class SignatureRejected(AppKeyUnknown):
+    """A signed request (TC3-HMAC-SHA256) that does not prove its caller holds a live credential:
+    to a dialect without its own codes for these, an unknown key."""
+
+
+class AuthorizationMalformed(SignatureRejected):
+    """The Authorization header, or a header it needs, is missing or not in the scheme's form."""
+
+
+class SignatureMismatch(SignatureRejected):
+    """The signature is not the one the credential's secret gives for this request."""
+
+
+class SignatureExpired(SignatureRejected):
+    """The request's timestamp is outside the window a signature is accepted in."""
+
+
+class SecretIdUnknown(SignatureRejected):
+    """No live credential has this SecretId: never issued, disabled or deleted."""
+
+
 class AppKeyForbidden(ServiceError):
     """The key exists but is disabled, expired, or not allowed on this API."""
 

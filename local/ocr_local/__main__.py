@@ -22,9 +22,13 @@ from ocr_local.dynamodb import (
     credentials_for_endpoint,
 )
 from ocr_local.environment import (
+    LOCAL_RESOURCE_NAMES,
+    LOCAL_SECRETS_KEY_ALIAS,
     LOCAL_TABLE_NAME,
+    create_secrets_key,
     function_environment,
     register_appkey,
+    register_tencent_credential,
     write_template_plans,
 )
 from ocr_local.events import EVENTS_APPKEY
@@ -59,7 +63,8 @@ def serve(args: argparse.Namespace) -> int:
         endpoint = embedded.endpoint_url
     store, usage_plans = _prepare_store(spec, endpoint)
     demo_appkey = new_appkey()
-    register_appkey(store, demo_appkey, "local demo key", endpoint)
+    demo_key = register_appkey(store, demo_appkey, "local demo key", endpoint)
+    demo_credential = register_tencent_credential(store, demo_key, endpoint)
 
     # Functions other functions invoke (the deep-learning engine) answer Lambda's Invoke API.
     lambda_endpoint = _start_invoked_functions(spec, args.host, args.lambda_port, endpoint, args.instances)
@@ -79,7 +84,7 @@ def serve(args: argparse.Namespace) -> int:
         pool.warm_up()
     server = LocalApiGateway((args.host, args.port), spec, instances, usage_plans)
     signal.signal(signal.SIGTERM, _stop)
-    _print_banner(args, endpoint, embedded is not None, demo_appkey, lambda_endpoint)
+    _print_banner(args, endpoint, embedded is not None, demo_appkey, demo_credential, lambda_endpoint)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -161,6 +166,7 @@ def keys(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{DEFAULT_DYNAMODB_PORT}")
     os.environ.setdefault("APPKEYS_TABLE", LOCAL_TABLE_NAME)
+    os.environ.setdefault("TENCENT_SECRETS_KEY", LOCAL_SECRETS_KEY_ALIAS)
     os.environ.setdefault("QUOTA_UTC_OFFSET", _spec().functions["OcrFunction"].environment["QUOTA_UTC_OFFSET"])
     os.environ.update(credentials_for_endpoint())
     return keys_main(args.keys_args)
@@ -188,13 +194,14 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def _spec() -> ApiSpec:
-    return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
+    return load_template(resource_names=LOCAL_RESOURCE_NAMES)
 
 
 def _prepare_store(spec: ApiSpec, endpoint: str | None) -> tuple[AppKeyStore, LocalUsagePlans]:
     """The table, the usage plans and the plans, as a deploy of the template leaves them."""
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     create_table(client, LOCAL_TABLE_NAME, spec.table_properties)
+    create_secrets_key(endpoint)
     store = AppKeyStore(LOCAL_TABLE_NAME, endpoint_url=endpoint)
     usage_plans = LocalUsagePlans(endpoint)
     write_template_plans(store, spec, usage_plans.create(spec))
@@ -202,26 +209,50 @@ def _prepare_store(spec: ApiSpec, endpoint: str | None) -> tuple[AppKeyStore, Lo
 
 
 def _print_banner(
-    args: argparse.Namespace, endpoint: str, embedded: bool, appkey: str, lambda_endpoint: LocalLambdaEndpoint
+    args: argparse.Namespace,
+    endpoint: str,
+    embedded: bool,
+    appkey: str,
+    credential: tuple[str, str],
+    lambda_endpoint: LocalLambdaEndpoint,
 ) -> None:
     base = f"http://{args.host}:{args.port}"
     store = f"embedded moto server at {endpoint}" if embedded else endpoint
     invoked = ", ".join(lambda_endpoint.functions) or "none"
+    secret_id, secret_key = credential
     print(
         f"\nOCR API listening on {base}  ({args.instances} Lambda instance(s) per function)\n"
-        f"DynamoDB: {store}, table {LOCAL_TABLE_NAME}\n"
+        f"DynamoDB and KMS: {store}, table {LOCAL_TABLE_NAME}, key {LOCAL_SECRETS_KEY_ALIAS}\n"
         f"Lambda Invoke API: {lambda_endpoint.endpoint_url} (functions: {invoked})\n"
-        f"Demo appkey (valid while this server runs): {appkey}\n\n"
+        f"Demo appkey (valid while this server runs): {appkey}\n"
+        f"Demo Tencent SecretId: {secret_id}\n"
+        f"Demo Tencent SecretKey: {secret_key}\n\n"
         f"Recognise an image:\n"
         f'  curl -s -F "imagefile=@{DEMO_IMAGE}" "{base}/v1/imagerecognition/ocr?appkey={appkey}"\n'
         f"The universal endpoint (boxes, orientation, Markdown; engine auto, tesseract or ppocr):\n"
         f'  curl -s -F "file=@{DEMO_IMAGE}" -F engine=ppocr -H "x-api-key: {appkey}" {base}/v1/ocr/universal\n'
+        f"Tencent's own Python SDK (GeneralAccurateOCR), signing with the demo SecretId/SecretKey:\n"
+        f"  {PROJECT_ROOT / '.venv' / 'bin' / 'python'} - <<'EOF'\n"
+        + _tencent_sdk_example(f"{args.host}:{args.port}", secret_id, secret_key)
+        + "EOF\n"
         f"The demo endpoint (no appkey):\n"
         f"  curl -s {base}/v1/imagerecognition/ocr/demo\n"
         f"The API's OpenAPI description: {base}/openapi.yaml (or .json)\n"
         f"Manage keys: python -m ocr_local keys list   (or: make keys ARGS=list)\n"
         f"Stop with Ctrl-C.\n",
         flush=True,
+    )
+
+
+def _tencent_sdk_example(endpoint: str, secret_id: str, secret_key: str) -> str:
+    """Three lines of Python with Tencent's SDK, changed only in endpoint and credentials."""
+    return (
+        "from tencentcloud.common import credential; from tencentcloud.common.profile import client_profile, "
+        "http_profile; from tencentcloud.ocr.v20181119 import ocr_client, models; import base64\n"
+        f'client = ocr_client.OcrClient(credential.Credential("{secret_id}", "{secret_key}"), "ap-guangzhou", '
+        f'client_profile.ClientProfile(httpProfile=http_profile.HttpProfile(protocol="http", endpoint="{endpoint}")))\n'
+        f'request = models.GeneralAccurateOCRRequest(); request.ImageBase64 = base64.b64encode(open("{DEMO_IMAGE}", '
+        '"rb").read()).decode(); print(client.GeneralAccurateOCR(request).to_json_string())\n'
     )
 
 

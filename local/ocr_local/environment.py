@@ -7,14 +7,22 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+import boto3
+
 from ocr_api.adapters.api_gateway_keys import GatewayKeys
 from ocr_api.adapters.dynamodb_keys import AppKeyStore
+from ocr_api.adapters.kms_secrets import KmsSecretCipher
 from ocr_api.handlers.plan_catalog import plans_from_properties, write_plans
 from ocr_api.keys import DEFAULT_PLAN, AppKey
+from ocr_api.keys.credentials import SigningCredential, new_secret_id, new_secret_key
 from ocr_local.dynamodb import credentials_for_endpoint
 from ocr_local.template import ApiSpec, FunctionSpec
 
 LOCAL_TABLE_NAME = "ocr-appkeys-local"
+# The local KMS key that seals Tencent SecretKeys, by the alias the template's function is given.
+LOCAL_SECRETS_KEY_ALIAS = "alias/ocr-api-local-tencent-secrets"
+# What the template's !Ref of these resources names locally.
+LOCAL_RESOURCE_NAMES = {"AppKeysTable": LOCAL_TABLE_NAME, "TencentSecretsKeyAlias": LOCAL_SECRETS_KEY_ALIAS}
 
 
 def function_environment(
@@ -38,6 +46,8 @@ def function_environment(
         environment["URL_ALLOWED_NETWORKS"] = ",".join(allowed_networks)
     if dynamodb_endpoint_url:
         environment["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
+        # The embedded moto server answers KMS on the same endpoint.
+        environment["KMS_ENDPOINT_URL"] = dynamodb_endpoint_url
         environment.update(credentials_for_endpoint())
     # The layer's models, or this machine's own when no layer tree is given.
     environment["TESSDATA_PREFIX"] = str(layer_dir / "share" / "tessdata") if layer_dir else system_tessdata_dir()
@@ -63,6 +73,24 @@ def write_template_plans(store: AppKeyStore, spec: ApiSpec, usage_plan_ids: dict
     """What the template's PlanCatalog resource does on deploy, with the local usage plans."""
     items = [{**item, "UsagePlanId": usage_plan_ids.get(str(item.get("UsagePlanId")))} for item in spec.plans]
     write_plans(store, plans_from_properties(items))
+
+
+def create_secrets_key(endpoint_url: str | None) -> str:
+    """The template's TencentSecretsKey and its alias, in the local KMS (once); the alias."""
+    kms = boto3.client("kms", endpoint_url=endpoint_url)
+    aliases = {alias["AliasName"] for alias in kms.list_aliases()["Aliases"]}
+    if LOCAL_SECRETS_KEY_ALIAS not in aliases:
+        key_id = kms.create_key(Description="Seals the Tencent SecretKeys of the local API")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=LOCAL_SECRETS_KEY_ALIAS, TargetKeyId=key_id)
+    return LOCAL_SECRETS_KEY_ALIAS
+
+
+def register_tencent_credential(store: AppKeyStore, key: AppKey, endpoint_url: str | None) -> tuple[str, str]:
+    """A SecretId/SecretKey pair for ``key``, as ``keys tencent-credentials create`` makes one."""
+    cipher = KmsSecretCipher(create_secrets_key(endpoint_url), endpoint_url)
+    secret_id, secret_key = new_secret_id(), new_secret_key()
+    store.put_credential(SigningCredential.issued(secret_id, key.key_hash, cipher.seal(secret_id, secret_key)))
+    return secret_id, secret_key
 
 
 def register_appkey(store: AppKeyStore, secret: str, name: str, endpoint_url: str | None) -> AppKey:

@@ -273,12 +273,12 @@ class _Service:
     def __init__(self, languages: str, deep_engine: bool = True) -> None:
         from moto import mock_aws
 
-        from ocr_local.environment import LOCAL_TABLE_NAME, function_environment
+        from ocr_local.environment import LOCAL_RESOURCE_NAMES, function_environment
         from ocr_local.lambda_endpoint import LocalLambdaEndpoint
         from ocr_local.lambda_runtime import LambdaInstances
         from ocr_local.template import load_template
 
-        spec = load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
+        spec = load_template(resource_names=LOCAL_RESOURCE_NAMES)
         self.function = spec.functions["OcrFunction"]
         self.spec = spec
         self.deep_instance = self.deep_endpoint = None
@@ -441,12 +441,12 @@ print("RESULT", elapsed)
 
 def cold_start(languages: str) -> dict:
     from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, EmbeddedDynamoDB, credentials_for_endpoint
-    from ocr_local.environment import LOCAL_TABLE_NAME, function_environment
+    from ocr_local.environment import LOCAL_RESOURCE_NAMES, function_environment
     from ocr_local.server_process import free_port
     from ocr_local.template import load_template
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    spec = load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
+    spec = load_template(resource_names=LOCAL_RESOURCE_NAMES)
     function = spec.functions["OcrFunction"]
     environment = {**os.environ, **function_environment(function, None), "OCR_LANGUAGES": languages}
 
@@ -512,10 +512,10 @@ def cost_per_1000_images(reports: list[ImageReport]) -> dict:
     """What 1,000 images like the evaluation set's cost on Lambda, per engine: the API function
     for the whole request (it waits while the deep engine reads), plus the deep engine function
     for its own duration, at the template's default memory sizes, from the mean times measured."""
-    from ocr_local.environment import LOCAL_TABLE_NAME
+    from ocr_local.environment import LOCAL_RESOURCE_NAMES
     from ocr_local.template import load_template
 
-    functions = load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME}).functions
+    functions = load_template(resource_names=LOCAL_RESOURCE_NAMES).functions
     api_gb = functions["OcrFunction"].memory_mb / 1024
     deep_gb = functions["DeepEngineFunction"].memory_mb / 1024
     corpus = [r for r in reports if r.folder != "synthetic"]

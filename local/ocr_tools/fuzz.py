@@ -398,10 +398,10 @@ def _is_iso_datetime(value: Any) -> bool:
 
 @functools.cache
 def api_spec() -> ApiSpec:
-    from ocr_local.environment import LOCAL_TABLE_NAME
+    from ocr_local.environment import LOCAL_RESOURCE_NAMES
     from ocr_local.template import load_template
 
-    return load_template(resource_names={"AppKeysTable": LOCAL_TABLE_NAME})
+    return load_template(resource_names=LOCAL_RESOURCE_NAMES)
 
 
 # --- Seeds: small images of every accepted format ----------------------------------------------

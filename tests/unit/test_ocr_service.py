@@ -44,7 +44,7 @@ def today(service: OcrService) -> dict:
 
 
 def request(*images, **fields) -> OcrRequest:
-    return OcrRequest(api="universal", appkey=SECRET, images=tuple(images), **fields)
+    return OcrRequest(api="universal", caller=SECRET, images=tuple(images), **fields)
 
 
 def test_each_image_is_one_call_and_a_request_is_settled_once():

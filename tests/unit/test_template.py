@@ -116,14 +116,34 @@ def test_table_is_on_demand_encrypted_recoverable_with_ttl(spec):
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
-def test_function_may_only_read_and_count_in_its_own_table(template):
-    [statement] = template["Resources"]["OcrFunction"]["Properties"]["Policies"][0]["Statement"]
-    assert sorted(statement["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-    assert statement["Resource"] == {"Fn::GetAtt": ["AppKeysTable", "Arn"]}
+def test_function_may_only_read_and_count_in_its_own_table_and_open_secret_keys(template):
+    table, secrets = template["Resources"]["OcrFunction"]["Properties"]["Policies"][0]["Statement"]
+    assert sorted(table["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert table["Resource"] == {"Fn::GetAtt": ["AppKeysTable", "Arn"]}
+    # Decrypt only, with this stack's key, and only what was sealed under a SecretId.
+    assert secrets["Action"] == "kms:Decrypt"
+    assert secrets["Resource"] == {"Fn::GetAtt": ["TencentSecretsKey", "Arn"]}
+    assert secrets["Condition"] == {"Null": {"kms:EncryptionContext:SecretId": "false"}}
+    environment = template["Resources"]["OcrFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["TENCENT_SECRETS_KEY"] == {"Ref": "TencentSecretsKeyAlias"}
 
 
-def test_outputs_name_the_url_and_the_table_the_key_command_reads(template):
-    assert {"ApiUrl", "AppKeysTableName", "UsageUrl"} <= set(template["Outputs"])
+def test_the_secrets_key_rotates_and_outlives_the_stack(template):
+    key = template["Resources"]["TencentSecretsKey"]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+
+
+def test_a_custom_domain_serves_the_api_at_its_root(template):
+    mapping = template["Resources"]["CustomDomainRoot"]
+    assert mapping["Condition"] == template["Resources"]["CustomDomain"]["Condition"] == "HasCustomDomain"
+    # No BasePath: POST / on the domain is the Tencent route, as Tencent's SDKs call it.
+    assert "BasePath" not in mapping["Properties"]
+    assert mapping["Properties"]["Stage"] == {"Ref": "OcrApi.Stage"}
+
+
+def test_outputs_name_the_url_the_table_and_the_secrets_key_the_key_command_reads(template):
+    assert {"ApiUrl", "AppKeysTableName", "UsageUrl", "TencentSecretsKeyName"} <= set(template["Outputs"])
 
 
 @pytest.mark.parametrize(

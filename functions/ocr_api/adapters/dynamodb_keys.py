@@ -8,7 +8,9 @@ Items share one table:
   day (``calls_DD``), a call being one image or PDF page read; the requests that charged them
   (``requests``, ``requests_DD``); and requests by outcome each day (``ok_DD``, ...);
 - ``pk = appkey#<sha256>, sk = usage#total``: calls in the key's life, kept for trial plans;
-- ``pk = plan#<name>, sk = plan``: a plan.
+- ``pk = plan#<name>, sk = plan``: a plan;
+- ``pk = secret#<SecretId>, sk = credential``: a SecretId/SecretKey pair of a key, its SecretKey
+  sealed by the ``SecretCipher`` (never in plain text).
 Every limit is one conditional update of one item, so it holds across concurrent instances; a
 trial call, counted on its lifetime item and its month's, is one transaction of two updates.
 Each call to DynamoDB keeps to the request's deadline, and botocore errors become domain errors
@@ -33,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as ConnectionFailed
 
 from ocr_api.errors import KeyStoreUnavailable
+from ocr_api.keys.credentials import SigningCredential
 from ocr_api.keys.model import AppKey, KeyStatus
 from ocr_api.keys.plans import RATE_WINDOW_SECONDS, Plan, UsagePeriod
 from ocr_api.keys.usage import CallCounts, Outcome
@@ -41,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 _KEY_RECORD = "key"
 _PLAN_RECORD = "plan"
+_CREDENTIAL_RECORD = "credential"
 _LIFETIME = "usage#total"
 _COUNTER_LIFETIME_SECONDS = 60
 # Attempts are made here, not by botocore, so that none starts without time to end.
@@ -173,6 +177,44 @@ class AppKeyStore:
                     **({":gateway": {"S": gateway_key_id}} if gateway_key_id else {}),
                 },
             )
+
+    # Signing credentials.
+
+    def get_credential(self, secret_id: str, deadline: float | None = None) -> SigningCredential | None:
+        with _unavailable_on_error("read the credential"):
+            reply = self._call(
+                "get_item", deadline, TableName=self.table_name, Key=_credential_key(secret_id), ConsistentRead=True
+            )
+        item = reply.get("Item")
+        return _credential_from_item(item) if item else None
+
+    def put_credential(self, credential: SigningCredential) -> None:
+        with _unavailable_on_error("store the credential"):
+            self._call(
+                "put_item", None,
+                TableName=self.table_name,
+                Item=_credential_to_item(credential),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+
+    def credentials(self) -> Iterator[SigningCredential]:
+        yield from (_credential_from_item(item) for item in self._scan_records(_CREDENTIAL_RECORD))
+
+    def set_credential_status(self, secret_id: str, status: KeyStatus) -> None:
+        with _unavailable_on_error("update the credential"):
+            self._call(
+                "update_item", None,
+                TableName=self.table_name,
+                Key=_credential_key(secret_id),
+                UpdateExpression="SET #status = :status",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": {"S": status.value}},
+            )
+
+    def delete_credential(self, secret_id: str) -> None:
+        with _unavailable_on_error("delete the credential"):
+            self._call("delete_item", None, TableName=self.table_name, Key=_credential_key(secret_id))
 
     # Plans.
 
@@ -433,6 +475,30 @@ def _unavailable(action: str, err: Exception) -> KeyStoreUnavailable:
 
 def _item_key(key_hash: str, sort_key: str) -> dict:
     return {"pk": {"S": f"appkey#{key_hash}"}, "sk": {"S": sort_key}}
+
+
+def _credential_key(secret_id: str) -> dict:
+    return {"pk": {"S": f"secret#{secret_id}"}, "sk": {"S": _CREDENTIAL_RECORD}}
+
+
+def _credential_to_item(credential: SigningCredential) -> dict:
+    return {
+        **_credential_key(credential.secret_id),
+        "key_hash": {"S": credential.key_hash},
+        "sealed_secret": {"B": credential.sealed_secret},
+        "status": {"S": credential.status.value},
+        "created_at": {"S": credential.created_at.isoformat()},
+    }
+
+
+def _credential_from_item(item: dict) -> SigningCredential:
+    return SigningCredential(
+        secret_id=item["pk"]["S"].removeprefix("secret#"),
+        key_hash=item["key_hash"]["S"],
+        sealed_secret=bytes(item["sealed_secret"]["B"]),
+        status=KeyStatus(item["status"]["S"]),
+        created_at=datetime.fromisoformat(item["created_at"]["S"]),
+    )
 
 
 def _plan_key(name: str) -> dict:

@@ -2,10 +2,13 @@
 
 Keys: create, list, usage, plan (move a key to another plan), disable, enable, delete.
 Plans: plans list, plans create, plans delete.
+Tencent SecretId/SecretKey pairs of a key: tencent-credentials create, list, disable, enable,
+delete, rotate.
 
 Works against a deployed stack (``--stack NAME``), a table by name (``--table``), or any
-endpoint (``--endpoint-url``, e.g. the local server's, which serves DynamoDB and API Gateway).
-A new key is printed once. Where a key's plan has an API Gateway usage plan, the key is also an
+endpoint (``--endpoint-url``, e.g. the local server's, which serves DynamoDB, API Gateway and
+KMS). A new key, or SecretKey, is printed once; SecretKeys are stored sealed with the stack's KMS
+key, bound to their SecretId. Where a key's plan has an API Gateway usage plan, the key is also an
 API Gateway API key with the same secret in that usage plan, and every change here is made on
 both sides.
 """
@@ -25,13 +28,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ocr_api.adapters.api_gateway_keys import GatewayKeys
 from ocr_api.adapters.dynamodb_keys import REMOTE, AppKeyStore
+from ocr_api.adapters.kms_secrets import KmsSecretCipher
 from ocr_api.config import parse_utc_offset
 from ocr_api.errors import KeyStoreUnavailable
 from ocr_api.keys.access import AccessGuard
+from ocr_api.keys.credentials import SigningCredential, new_secret_id, new_secret_key
 from ocr_api.keys.model import AppKey, KeyStatus, new_appkey
 from ocr_api.keys.plans import DEFAULT_PLAN, Plan
 
 TABLE_OUTPUT = "AppKeysTableName"
+SECRETS_KEY_OUTPUT = "TencentSecretsKeyName"
 OFFSET_PARAMETER = "QuotaUtcOffset"
 _MIN_IMPORTED_LENGTH = 20  # API Gateway's shortest API key
 
@@ -41,6 +47,8 @@ class Operator:
     store: AppKeyStore
     gateway: GatewayKeys
     utc_offset: str
+    # Seals new SecretKeys; None when the deployment names no KMS key.
+    cipher: KmsSecretCipher | None = None
 
     @cached_property
     def guard(self) -> AccessGuard:
@@ -57,11 +65,12 @@ class Operator:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        table, offset = _deployment(args)
+        table, offset, secrets_key = _deployment(args)
         operator = Operator(
             AppKeyStore(table, endpoint_url=args.endpoint_url, timeouts=REMOTE),
             GatewayKeys(args.endpoint_url),
             args.utc_offset or offset,
+            KmsSecretCipher(secrets_key, args.endpoint_url, timeouts=REMOTE) if secrets_key else None,
         )
         return args.command(operator, args)
     except (KeyStoreUnavailable, LookupError, ValueError, BotoCoreError, ClientError) as err:
@@ -159,8 +168,12 @@ def delete(operator: Operator, args: argparse.Namespace) -> int:
     key = operator.store.find(args.key_id)
     if key.gateway_key_id:
         operator.gateway.delete(key.gateway_key_id)
+    pairs = [c.secret_id for c in operator.store.credentials() if c.key_hash == key.key_hash]
+    for secret_id in pairs:
+        operator.store.delete_credential(secret_id)
     operator.store.delete(key.key_hash)
-    print(f"deleted {key.key_id} ({key.name}); its usage records stay in the table")
+    also = f" and its {len(pairs)} Tencent credential(s)" if pairs else ""
+    print(f"deleted {key.key_id} ({key.name}){also}; its usage records stay in the table")
     return 0
 
 
@@ -180,6 +193,85 @@ def _imported_secret() -> str:
         raise ValueError(f"an imported appkey must be {_MIN_IMPORTED_LENGTH}+ printable characters "
                          "without spaces (API Gateway's rule for API keys)")
     return secret
+
+
+# Tencent credentials.
+
+
+def create_credential(operator: Operator, args: argparse.Namespace) -> int:
+    key = operator.store.find(args.key_id)
+    secret_id = _issue_credential(operator, key)
+    print(f"SecretKey is shown only now; only its encryption under {operator.cipher.key_id} is stored.")
+    print(f"Requests signed with {secret_id} count as {key.key_id}'s: its plan, quota and usage apply.")
+    return 0
+
+
+def list_credentials(operator: Operator, args: argparse.Namespace) -> int:
+    keys = {key.key_hash: key for key in operator.store.keys()}
+    owner = operator.store.find(args.key_id).key_hash if args.key_id else None
+    print(f"{'SecretId':<38}{'status':<10}{'key id':<14}{'created':<27}name")
+    for credential in sorted(operator.store.credentials(), key=lambda c: c.created_at):
+        if owner and credential.key_hash != owner:
+            continue
+        key = keys.get(credential.key_hash)
+        print(f"{credential.secret_id:<38}{credential.status.value:<10}{credential.key_hash[:12]:<14}"
+              f"{credential.created_at.isoformat():<27}{key.name if key else '(key deleted)'}")
+    return 0
+
+
+def disable_credential(operator: Operator, args: argparse.Namespace) -> int:
+    return _set_credential_status(operator, args.secret_id, KeyStatus.DISABLED)
+
+
+def enable_credential(operator: Operator, args: argparse.Namespace) -> int:
+    return _set_credential_status(operator, args.secret_id, KeyStatus.ACTIVE)
+
+
+def delete_credential(operator: Operator, args: argparse.Namespace) -> int:
+    credential = _credential(operator, args.secret_id)
+    operator.store.delete_credential(credential.secret_id)
+    print(f"deleted {credential.secret_id}")
+    return 0
+
+
+def rotate_credential(operator: Operator, args: argparse.Namespace) -> int:
+    """A new pair for the same key; the old one is disabled, to delete once clients have moved."""
+    old = _credential(operator, args.secret_id)
+    key = operator.store.get(old.key_hash)
+    if key is None:
+        raise LookupError(f"{old.secret_id}'s appkey no longer exists")
+    _issue_credential(operator, key)
+    operator.store.set_credential_status(old.secret_id, KeyStatus.DISABLED)
+    print(f"{old.secret_id} is now disabled (enable it again, or delete it once clients use the new pair)")
+    print(f"SecretKey is shown only now; only its encryption under {operator.cipher.key_id} is stored.")
+    return 0
+
+
+def _issue_credential(operator: Operator, key: AppKey) -> str:
+    if operator.cipher is None:
+        raise LookupError("name the KMS key that seals SecretKeys: --stack NAME, --kms-key or TENCENT_SECRETS_KEY")
+    secret_id, secret_key = new_secret_id(), new_secret_key()
+    operator.store.put_credential(
+        SigningCredential.issued(secret_id, key.key_hash, operator.cipher.seal(secret_id, secret_key))
+    )
+    print(f"SecretId:  {secret_id}")
+    print(f"SecretKey: {secret_key}")
+    print(f"key id: {key.key_id}  name: {key.name}  plan: {key.plan}")
+    return secret_id
+
+
+def _credential(operator: Operator, secret_id: str) -> SigningCredential:
+    credential = operator.store.get_credential(secret_id)
+    if credential is None:
+        raise LookupError(f"no credential has the SecretId {secret_id!r}")
+    return credential
+
+
+def _set_credential_status(operator: Operator, secret_id: str, status: KeyStatus) -> int:
+    credential = _credential(operator, secret_id)
+    operator.store.set_credential_status(credential.secret_id, status)
+    print(f"{credential.secret_id} is now {status.value}")
+    return 0
 
 
 # Plans.
@@ -236,20 +328,23 @@ def _plan_summary(plan: dict) -> str:
 # Where the table is.
 
 
-def _deployment(args: argparse.Namespace) -> tuple[str, str]:
-    """The table's name, and the quota day's UTC offset, from wherever the user pointed."""
+def _deployment(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    """The table's name, the quota day's UTC offset and the KMS key sealing SecretKeys, from
+    wherever the user pointed."""
     offset = os.environ.get("QUOTA_UTC_OFFSET", "+00:00")
+    secrets_key = args.kms_key or os.environ.get("TENCENT_SECRETS_KEY") or None
     if args.table:
-        return args.table, offset
+        return args.table, offset, secrets_key
     if args.stack:
         stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"][0]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
         if TABLE_OUTPUT not in outputs:
             raise LookupError(f"stack {args.stack} has no {TABLE_OUTPUT} output")
-        return outputs[TABLE_OUTPUT], parameters.get(OFFSET_PARAMETER) or offset
+        return (outputs[TABLE_OUTPUT], parameters.get(OFFSET_PARAMETER) or offset,
+                args.kms_key or outputs.get(SECRETS_KEY_OUTPUT))
     if os.environ.get("APPKEYS_TABLE"):
-        return os.environ["APPKEYS_TABLE"], offset
+        return os.environ["APPKEYS_TABLE"], offset, secrets_key
     raise LookupError("name the table: --stack NAME, --table NAME or APPKEYS_TABLE")
 
 
@@ -274,8 +369,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--endpoint-url",
         default=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
-        help="an endpoint other than AWS's for DynamoDB and API Gateway (the local server's)",
+        help="an endpoint other than AWS's for DynamoDB, API Gateway and KMS (the local server's)",
     )
+    parser.add_argument("--kms-key", help="the KMS key that seals Tencent SecretKeys (default: the stack's, "
+                        "or TENCENT_SECRETS_KEY)")
     parser.add_argument("--utc-offset", help="where quota days begin (default: the stack's)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -320,6 +417,25 @@ def _parser() -> argparse.ArgumentParser:
     drop = plans.add_parser("delete", help="delete a plan no key is on")
     drop.add_argument("name")
     drop.set_defaults(command=delete_plan)
+
+    tencent = commands.add_parser(
+        "tencent-credentials", help="SecretId/SecretKey pairs with which Tencent SDKs sign for a key"
+    ).add_subparsers(required=True, metavar="ACTION")
+    issue = tencent.add_parser("create", help="a new pair for a key; the SecretKey is printed once")
+    issue.add_argument("key_id", help="the key id that create and list print")
+    issue.set_defaults(command=create_credential)
+    show = tencent.add_parser("list", help="pairs (never their SecretKeys), of one key or all")
+    show.add_argument("key_id", nargs="?")
+    show.set_defaults(command=list_credentials)
+    for name, action, says in (
+        ("disable", disable_credential, "refuse the pair's signatures"),
+        ("enable", enable_credential, "accept the pair's signatures again"),
+        ("delete", delete_credential, "delete the pair"),
+        ("rotate", rotate_credential, "a new pair for the same key, and the old one disabled"),
+    ):
+        sub = tencent.add_parser(name, help=says)
+        sub.add_argument("secret_id")
+        sub.set_defaults(command=action)
     return parser
 
 

@@ -85,7 +85,7 @@ def read_request(event) -> ReceivedRequest:
     query = dict(event.multi_value_query_string_parameters or {})
     if not query and event.query_string_parameters:
         query = {name: [value] for name, value in event.query_string_parameters.items()}
-    body = _body_bytes(event)
+    body = body_bytes(event)
     content_type = event.headers.get("content-type") or ""
     media_type, options = multipart.parse_options_header(content_type)
     media_type = media_type.lower()
@@ -214,7 +214,8 @@ def decode_base64_image(text: str, field_name: str) -> bytes:
     return data
 
 
-def _body_bytes(event) -> bytes:
+def body_bytes(event) -> bytes:
+    """The body's bytes as the client sent them."""
     body = event.body
     if not body:
         return b""

@@ -91,7 +91,7 @@ def read(request: ReceivedRequest, api_name: str) -> OcrRequest:
         request, _QUERY_FIELDS, _BODY_FIELDS, "; this API reads appkey, imagefile and image_base64"
     )
     appkey = one_key(request.texts_named("appkey"), "appkey")
-    return OcrRequest(api=api_name, appkey=appkey, images=(_image(request),))
+    return OcrRequest(api=api_name, caller=appkey, images=(_image(request),))
 
 
 def _image(request: ReceivedRequest) -> bytes:

@@ -1,8 +1,9 @@
 """Tencent Cloud GeneralAccurateOCR (API 3.0 style): ``POST /`` with ``X-TC-Action``.
 
-JSON in, Tencent's ``{"Response": {...}}`` out, errors as Tencent writes them (HTTP 200 with
-``Response.Error``). Authentication is this service's appkey (``x-api-key`` header or
-``appkey`` query); Tencent's TC3-HMAC-SHA256 request signing is not implemented.
+JSON in, Tencent's ``{"Response": {...}}`` out as ``application/json`` exactly (Tencent's SDKs
+read an error only under that type), errors as Tencent writes them (HTTP 200 with
+``Response.Error``). A caller signs with TC3-HMAC-SHA256 and a SecretId/SecretKey pair issued for
+its appkey, as every Tencent SDK does, or gives the appkey itself (``x-api-key`` or ``appkey``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ocr_api.errors import (
     AppKeyForbidden,
     AppKeyMissing,
     AppKeyUnknown,
+    AuthorizationMalformed,
     DownloadFailed,
     EmptyImage,
     ImageTooLarge,
@@ -30,7 +32,10 @@ from ocr_api.errors import (
     RateLimited,
     RecognitionFailed,
     RecognitionTimedOut,
+    SecretIdUnknown,
     ServiceError,
+    SignatureExpired,
+    SignatureMismatch,
     UnsupportedContentType,
     UnsupportedImage,
 )
@@ -39,7 +44,7 @@ from ocr_api.ocr.recognizer import ALL_LANGUAGES
 from ocr_api.ocr.result import BoundingBox, Quad
 from ocr_api.service.budget import Budget
 from ocr_api.service.ocr_service import OcrService
-from ocr_api.service.request import ImageSource, ImageUrl, OcrRequest
+from ocr_api.service.request import Caller, ImageSource, ImageUrl, OcrRequest, SignedRequest
 
 API_NAME = "tencent"
 PATH = "/"
@@ -57,10 +62,19 @@ class UnknownParameter(InvalidRequest):
     """The body has a field GeneralAccurateOCR does not take."""
 
 
+class UnknownVersion(InvalidRequest):
+    """X-TC-Version names a version of the OCR API other than the one served."""
+
+
 # Tencent's error codes, most specific class first.
 error_code = ErrorCodes(
     {
         UnknownAction: "InvalidAction",
+        UnknownVersion: "NoSuchVersion",
+        AuthorizationMalformed: "AuthFailure.InvalidAuthorization",
+        SignatureMismatch: "AuthFailure.SignatureFailure",
+        SignatureExpired: "AuthFailure.SignatureExpire",
+        SecretIdUnknown: "AuthFailure.SecretIdNotFound",
         UnknownParameter: "UnknownParameter",
         EmptyImage: "FailedOperation.EmptyImageError",
         InvalidRequest: "InvalidParameterValue.InvalidParameterValueLimit",
@@ -86,7 +100,7 @@ error_code = ErrorCodes(
 
 def render_error(err: ServiceError, request_id: str | None) -> Response:
     # Tencent's errors all travel as HTTP 200.
-    return json_response(200, {"Response": {
+    return _tencent_json({"Response": {
         "Error": {"Code": error_code(err), "Message": err.description},
         "RequestId": request_id,
     }})
@@ -111,6 +125,11 @@ def read(event) -> OcrRequest:
     action = event.headers.get("x-tc-action") or ""
     if action != ACTION:
         raise UnknownAction(f"the action {action[:60]!r} is not served here; use {ACTION}")
+    # Absent is taken as the one version there is: clients that send x-api-key may leave it out.
+    # X-TC-Region, X-TC-Language, X-TC-RequestClient and X-TC-Token are accepted and not needed.
+    version = (event.headers.get("x-tc-version") or VERSION).strip()
+    if version != VERSION:
+        raise UnknownVersion(f"the version {version[:40]!r} of {ACTION} does not exist; use {VERSION}")
     request = fields.read_request(event)
     if request.image_body is not None or any(field.in_multipart for field in request.fields):
         raise InvalidRequest("send the parameters as a JSON body")
@@ -134,9 +153,7 @@ def read(event) -> OcrRequest:
     )
     return OcrRequest(
         api=API_NAME,
-        appkey=fields.one_key(
-            [*request.query.get("appkey", []), *fields.header_values(event, "x-api-key")], "the appkey"
-        ),
+        caller=_caller(event, request),
         images=(source,),
         options=options,
         # Tencent answers an image without text with an error, not an empty list.
@@ -144,8 +161,22 @@ def read(event) -> OcrRequest:
     )
 
 
+def _caller(event, request: fields.ReceivedRequest) -> Caller:
+    """The request's signature when it has an Authorization header, else its appkey."""
+    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    if headers.get("authorization", "").strip():
+        return SignedRequest(event.http_method, headers, fields.body_bytes(event))
+    return fields.one_key(
+        [*request.query.get("appkey", []), *fields.header_values(event, "x-api-key")], "the appkey"
+    )
+
+
+def _tencent_json(body: dict) -> Response:
+    return json_response(200, body, content_type="application/json")
+
+
 def _answer(result: RecognitionResult, request_id: str | None) -> Response:
-    return json_response(200, {"Response": {
+    return _tencent_json({"Response": {
         "TextDetections": _detections(result),
         "Angle": result.angle,
         # Tencent's older, misspelt name for the same value; clients still read it.

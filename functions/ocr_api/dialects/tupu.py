@@ -85,7 +85,7 @@ def read(request: ReceivedRequest, settings) -> tuple[OcrRequest, list[str], lis
     referer = request.single_text("referer")
     ocr_request = OcrRequest(
         api=API_NAME,
-        appkey=one_key(request.query.get("key", []), "key"),
+        caller=one_key(request.query.get("key", []), "key"),
         images=tuple(sources),
         # tupu reports each line's slant, so pages are turned upright first (on a small copy).
         options=RecognitionOptions(

@@ -137,7 +137,7 @@ def read(event, max_images: int) -> UniversalRequest:
     return UniversalRequest(
         ocr=OcrRequest(
             api=API_NAME,
-            appkey=one_key(header_values(event, "x-api-key"), "the appkey"),
+            caller=one_key(header_values(event, "x-api-key"), "the appkey"),
             images=tuple(images),
             options=RecognitionOptions(
                 languages=languages.strip() if languages is not None else None,

@@ -13,19 +13,29 @@ from ocr_api.errors import (
     AppKeyForbidden,
     AppKeyMissing,
     AppKeyUnknown,
+    AuthorizationMalformed,
     KeyStoreUnavailable,
     QuotaExceeded,
     RateLimited,
+    SecretIdUnknown,
 )
+from ocr_api.keys.credentials import SecretCipher, SigningCredential
 from ocr_api.keys.model import AppKey, KeyStatus, hash_appkey, utc_now
 from ocr_api.keys.plans import Plan, UsagePeriod
 from ocr_api.keys.repository import KeyRepository
+from ocr_api.keys.signature import SignedRequest
 from ocr_api.keys.usage import Outcome, UsageReport
 
 logger = logging.getLogger(__name__)
 
 _CACHE_MAX_ENTRIES = 1024
+# How long an opened SecretKey is kept in a warm instance: each opening is a call to the cipher
+# (KMS), and a credential disabled or deleted is still seen within the key cache's seconds.
+SECRET_CACHE_SECONDS = 300.0
 T = TypeVar("T")
+
+# Who a request says it is: an appkey (None when it gave none), or a signed request.
+Caller = str | SignedRequest | None
 
 
 @dataclass(frozen=True)
@@ -54,22 +64,27 @@ class AccessGuard:
         cache_seconds: float = 30.0,
         clock: Callable[[], float] = time.time,
         utc_offset: timedelta = timedelta(0),
+        cipher: SecretCipher | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.utc_offset = utc_offset
+        # Opens the SecretKeys of signed requests; None where signing is not set up.
+        self.cipher = cipher
         self._keys: _TimedCache[AppKey] = _TimedCache(cache_seconds, clock)
         self._plans: _TimedCache[Plan] = _TimedCache(cache_seconds, clock)
+        self._credentials: _TimedCache[SigningCredential] = _TimedCache(cache_seconds, clock)
+        self._secrets: _TimedCache[str] = _TimedCache(SECRET_CACHE_SECONDS, clock)
 
     def admit(
-        self, appkey: str | None, api: str | None, calls: int = 1, deadline: float | None = None
+        self, caller: Caller, api: str | None, calls: int = 1, deadline: float | None = None
     ) -> Admission:
         """Raises the refusal, or counts the request against the rate and its ``calls`` against
         the quota: the rate counts requests, the quota the images (or PDF pages) they read.
 
         ``deadline`` bounds every call to the store for this request, settling included.
         """
-        key = self.check(appkey, api, deadline)
+        key = self.check(caller, api, deadline)
         plan = self._plan(key, deadline)
         now = self.clock()
         period = UsagePeriod.at(now, self.utc_offset)
@@ -80,11 +95,15 @@ class AccessGuard:
             self._charge(key, plan, period, deadline, calls)
         return Admission(key, plan, period, calls=calls, deadline=deadline)
 
-    def check(self, appkey: str | None, api: str | None, deadline: float | None = None) -> AppKey:
-        """The key, if it exists, is active, unexpired and allowed on ``api`` (None: on any)."""
-        if not appkey:
+    def check(self, caller: Caller, api: str | None, deadline: float | None = None) -> AppKey:
+        """The caller's key, if it exists, is active, unexpired and allowed on ``api`` (None: on any)."""
+        if isinstance(caller, SignedRequest):
+            key_hash = self._signer(caller, deadline).key_hash
+        elif caller:
+            key_hash = hash_appkey(caller)
+        else:
             raise AppKeyMissing("the appkey parameter is required")
-        key = self._keys.get(hash_appkey(appkey), lambda key_hash: self.store.get(key_hash, deadline))
+        key = self._keys.get(key_hash, lambda key_hash: self.store.get(key_hash, deadline))
         if key is None:
             raise AppKeyUnknown("the appkey is not valid")
         if key.status is not KeyStatus.ACTIVE:
@@ -94,6 +113,27 @@ class AccessGuard:
         if api is not None and not key.allows(api):
             raise AppKeyForbidden("the appkey is not allowed to call this API")
         return key
+
+    def _signer(self, request: SignedRequest, deadline: float | None) -> SigningCredential:
+        """The live credential that signed ``request``, or the reason there is none: checked in
+        the order that costs least first (form, time, then the store, then the cipher)."""
+        authorization = request.authorization()
+        request.check_time(authorization, self.clock())
+        if self.cipher is None:
+            raise AuthorizationMalformed("signed requests are not set up on this deployment; use x-api-key")
+        credential = self._credentials.get(
+            authorization.secret_id, lambda secret_id: self.store.get_credential(secret_id, deadline)
+        )
+        # Tencent answers a disabled pair as it answers an unknown one.
+        if credential is None or credential.status is not KeyStatus.ACTIVE:
+            raise SecretIdUnknown(f"the SecretId {authorization.secret_id[:40]!r} does not exist or is disabled")
+        # Cached by the sealed bytes too: a rotated secret is opened afresh.
+        secret_key = self._secrets.get(
+            f"{credential.secret_id}:{credential.sealed_secret.hex()}",
+            lambda _: self.cipher.open(credential.secret_id, credential.sealed_secret, deadline),
+        )
+        request.verify(authorization, secret_key)
+        return credential
 
     def settle(self, admission: Admission, outcome: Outcome, refund: bool | None = None) -> None:
         """Counts how a charged call ended; one that failed on our side gets its quota back

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ocr_api.keys.credentials import SigningCredential
 from ocr_api.keys.model import AppKey
 from ocr_api.keys.plans import Plan, UsagePeriod
 from ocr_api.keys.usage import CallCounts, Outcome
@@ -17,6 +18,9 @@ from ocr_api.keys.usage import CallCounts, Outcome
 class KeyRepository(Protocol):
     def get(self, key_hash: str, deadline: float | None = None) -> AppKey | None:
         """The key stored under ``key_hash``, or None."""
+
+    def get_credential(self, secret_id: str, deadline: float | None = None) -> SigningCredential | None:
+        """The signing credential with this SecretId, or None."""
 
     def get_plan(self, name: str, deadline: float | None = None) -> Plan | None:
         """The plan called ``name``, or None."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ocr_api.adapters.dynamodb_keys import AppKeyStore
+from ocr_api.adapters.kms_secrets import KmsSecretCipher
 from ocr_api.adapters.url_fetcher import FetchLimits, UrlFetcher
 from ocr_api.config import Settings
 from ocr_api.errors import InvalidRequest, NoTextFound, ServiceError
@@ -40,7 +41,7 @@ class OcrService:
         if request.options.engine == PPOCR and not self.settings.deep_engine_function:
             raise InvalidRequest("the ppocr engine is not deployed here; use tesseract or auto")
         admission = self.access.admit(
-            request.appkey, request.api, len(request.images), budget.key_store_deadline
+            request.caller, request.api, len(request.images), budget.key_store_deadline
         )
         try:
             images = load_images(request.images, self.fetcher, budget.recognition_deadline, request.referer)
@@ -82,7 +83,8 @@ def build_service(
     settings: Settings, store: KeyRepository | None = None, workers: IsolatedRecognizer | None = None
 ) -> OcrService:
     """The production set: page workers reading with Tesseract and, where deployed, PP-OCR's
-    function (``workers``, if they were started already), keys in DynamoDB (or ``store``), the safe URL fetcher."""
+    function (``workers``, if they were started already), keys in DynamoDB (or ``store``), Tencent
+    SecretKeys sealed by KMS, the safe URL fetcher."""
     recognizer = workers or page_workers(settings)
     return OcrService(
         settings=settings,
@@ -91,6 +93,8 @@ def build_service(
             store or AppKeyStore(settings.appkeys_table, settings.dynamodb_endpoint_url),
             cache_seconds=settings.appkey_cache_seconds,
             utc_offset=settings.quota_day_offset,
+            cipher=(KmsSecretCipher(settings.tencent_secrets_key, settings.kms_endpoint_url)
+                    if settings.tencent_secrets_key else None),
         ),
         fetcher=UrlFetcher(
             FetchLimits(max_bytes=settings.max_image_bytes, total_timeout=settings.url_timeout_seconds),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ocr_api.keys.access import Caller
+from ocr_api.keys.signature import SignedRequest
 from ocr_api.ocr import RecognitionOptions
 
 
@@ -18,12 +20,15 @@ class ImageUrl:
 # here, in the source loader, and in the dialects that name it.
 ImageSource = bytes | ImageUrl
 
+__all__ = ["Caller", "ImageSource", "ImageUrl", "OcrRequest", "SignedRequest"]
+
 
 @dataclass(frozen=True)
 class OcrRequest:
     # The API the key must be allowed on.
     api: str
-    appkey: str | None
+    # Whose request it is: the appkey it gave, or its TC3 signature.
+    caller: Caller
     # One entry per image; each is charged as one call.
     images: tuple[ImageSource, ...]
     options: RecognitionOptions = RecognitionOptions()
