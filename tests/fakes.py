@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from ocr_api.keys import AppKey, Outcome, Plan, UsagePeriod
+from ocr_api.keys.credentials import SigningCredential
 from ocr_api.keys.usage import CallCounts
 from ocr_api.ocr import Orientation, PageLayout, PreparedImage, RecognitionOptions, RecognitionResult, TextLine
 from ocr_api.ocr.engine import UPRIGHT_UNSURE
@@ -18,15 +19,21 @@ class InMemoryKeys:
     """A ``KeyRepository`` in a dict: keys, plans, and counters per key and day. The rate is
     counted per second only; quotas hold as in DynamoDB (all of a request's calls, or none)."""
 
-    def __init__(self, keys: list[AppKey] = (), plans: list[Plan] = ()) -> None:
+    def __init__(self, keys: list[AppKey] = (), plans: list[Plan] = (),
+                 credentials: list[SigningCredential] = ()) -> None:
         self.keys = {key.key_hash: key for key in keys}
         self.plans = {plan.name: plan for plan in plans}
+        self.credentials = {credential.secret_id: credential for credential in credentials}
         self.counters: Counter[tuple[str, str]] = Counter()
         self.deadlines_seen: list[float | None] = []
 
     def get(self, key_hash: str, deadline: float | None = None) -> AppKey | None:
         self.deadlines_seen.append(deadline)
         return self.keys.get(key_hash)
+
+    def get_credential(self, secret_id: str, deadline: float | None = None) -> SigningCredential | None:
+        self.deadlines_seen.append(deadline)
+        return self.credentials.get(secret_id)
 
     def get_plan(self, name: str, deadline: float | None = None) -> Plan | None:
         return self.plans.get(name)
@@ -68,6 +75,24 @@ class InMemoryKeys:
         )
         month = CallCounts(calls=self.counters[(key_hash, f"calls_{period.month}")], requests=0, outcomes={})
         return today, month, self.counters[(key_hash, "calls_total")] if lifetime else None
+
+
+class BoundCipher:
+    """A ``SecretCipher`` whose sealed bytes name their SecretId (not secret, but bound as KMS
+    binds them): opening under another SecretId fails. Counts its openings."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+
+    def seal(self, secret_id: str, secret_key: str) -> bytes:
+        return f"{secret_id}|{secret_key}".encode()
+
+    def open(self, secret_id: str, sealed: bytes, deadline: float | None = None) -> str:
+        self.opened += 1
+        bound_to, secret_key = sealed.decode().split("|")
+        if bound_to != secret_id:
+            raise ValueError("sealed for another SecretId")
+        return secret_key
 
 
 def line(text: str, confidence: float = 0.9) -> TextLine:

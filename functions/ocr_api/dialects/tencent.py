@@ -163,9 +163,8 @@ def read(event) -> OcrRequest:
 
 def _caller(event, request: fields.ReceivedRequest) -> Caller:
     """The request's signature when it has an Authorization header, else its appkey."""
-    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
-    if headers.get("authorization", "").strip():
-        return SignedRequest(event.http_method, headers, fields.body_bytes(event))
+    if (event.headers.get("authorization") or "").strip():
+        return SignedRequest.received(event.http_method, dict(event.headers or {}), fields.body_bytes(event))
     return fields.one_key(
         [*request.query.get("appkey", []), *fields.header_values(event, "x-api-key")], "the appkey"
     )

@@ -56,6 +56,11 @@ class SignedRequest:
     headers: Mapping[str, str]
     body: bytes
 
+    @classmethod
+    def received(cls, method: str, headers: Mapping[str, str], body: bytes) -> SignedRequest:
+        """The request as it arrived, its header names in any case (HTTP's are case-blind)."""
+        return cls(method, {name.lower(): value for name, value in headers.items()}, body)
+
     def authorization(self) -> Authorization:
         """The Authorization header's parts; AuthorizationMalformed when it is not TC3's form."""
         match = _AUTHORIZATION.match(self.headers.get("authorization", "").strip())
