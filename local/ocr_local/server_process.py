@@ -51,6 +51,8 @@ class ServerProcess:
         )
         self.banner = self._read_banner(timeout=90)
         self.appkey = re.search(r"Demo appkey .*: ([0-9a-f]{32})", self.banner)[1]
+        self.secret_id = re.search(r"Demo Tencent SecretId: (\S+)", self.banner)[1]
+        self.secret_key = re.search(r"Demo Tencent SecretKey: (\S+)", self.banner)[1]
         # The instances log to this pipe too: unread, it fills and their next log line blocks.
         self.output: deque[str] = deque(maxlen=2000)
         threading.Thread(target=self._keep_reading_output, daemon=True).start()
