@@ -119,3 +119,11 @@ def test_issuing_needs_the_kms_key(store, key_id, capsys, monkeypatch):
     monkeypatch.delenv("TENCENT_SECRETS_KEY", raising=False)
     code = keys_command(["--table", LOCAL_TABLE_NAME, "tencent-credentials", "create", key_id])
     assert code == 1 and "KMS key" in capsys.readouterr().err
+
+
+def test_kms_out_of_reach_is_tencents_internal_error_and_charges_nothing(store, key_id, capsys, tencent,
+                                                                        reconfigure):
+    secret_id, secret_key = issued_pair(run_keys(capsys, "tencent-credentials", "create", key_id))
+    reconfigure(kms_endpoint_url="http://127.0.0.1:9")
+    assert tencent(secret_id, secret_key)["Error"]["Code"] == "InternalError"
+    assert "calls 0 " in run_keys(capsys, "usage", key_id)
