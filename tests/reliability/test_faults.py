@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -231,7 +232,14 @@ def new_key(table) -> Callable[[Plan], str]:
 
 @pytest.fixture
 def install(settings: Settings, dynamodb: FaultyDynamoDB, deployment) -> Iterator[Callable[..., OcrService]]:
-    """Deploys the handler's service, cold: the store behind the proxy, settings as given."""
+    """Deploys the handler's service, cold: the store behind the proxy, settings as given.
+
+    The proxy and moto answer from threads of this process, so a full garbage collection of the
+    whole suite's heap would stall them past the store's 0.5 s read timeout, and a healthy store
+    would look down: collected once here, and not during the test.
+    """
+    gc.collect()
+    gc.disable()
 
     def apply(**changes) -> OcrService:
         store = AppKeyStore(LOCAL_TABLE_NAME, dynamodb.url)
@@ -247,7 +255,10 @@ def install(settings: Settings, dynamodb: FaultyDynamoDB, deployment) -> Iterato
             installed.recognizer.wait_until_ready(deadline_in(30))
         return installed
 
-    yield apply
+    try:
+        yield apply
+    finally:
+        gc.enable()
     deployment.close()
     dynamodb.heal()
     dynamodb.clear_log()
