@@ -217,11 +217,12 @@ def _read_tupu(status: int, body: Any) -> Answer:
 
 
 _TENCENT_ERRORS = {
-    "InvalidAction", "UnknownParameter", "InvalidParameterValue.InvalidParameterValueLimit",
+    "InvalidAction", "NoSuchVersion", "UnknownParameter", "InvalidParameterValue.InvalidParameterValueLimit",
     "FailedOperation.EmptyImageError", "FailedOperation.ImageDecodeFailed",
     "FailedOperation.ImageNoText", "FailedOperation.ImageSizeTooLarge",
     "LimitExceeded.TooLargeFileError", "FailedOperation.DownLoadError", "FailedOperation.OcrFailed",
     "FailedOperation.EngineRecognizeTimeout", "AuthFailure.SecretIdNotFound",
+    "AuthFailure.InvalidAuthorization", "AuthFailure.SignatureFailure", "AuthFailure.SignatureExpire",
     "AuthFailure.UnauthorizedOperation", "RequestLimitExceeded",
     "ResourcesSoldOut.ChargeStatusException", "InternalError",
 }
@@ -490,14 +491,18 @@ def _text_pdf() -> bytes:
 # --- From fuzz input bytes to events ------------------------------------------------------------
 
 _ENDPOINT_ORDER = tuple(ENDPOINTS.values())
-_NO_KEY, _BASE64_FLAG, _OTHER_ACTION = 1, 2, 4
+_NO_KEY, _BASE64_FLAG, _OTHER_ACTION, _SIGNED = 1, 2, 4, 8
+_SIGNATURE_SEED = (b"Credential=AKID" + b"0" * 32 + time.strftime("/%Y-%m-%d/", time.gmtime()).encode()
+                   + b"ocr/tc3_request, SignedHeaders=content-type;host, Signature=" + b"0" * 64)
 
 
 def parsing_event(data: bytes) -> tuple[Endpoint, dict]:
     """``data``: endpoint byte, flags byte, then query line, Content-Type line and the body.
 
     Flags: 1 leaves the key out; 2 hands the body over as the event's text with
-    ``isBase64Encoded`` set, whatever it is; 4 sends another X-TC-Action.
+    ``isBase64Encoded`` set, whatever it is; 4 sends another X-TC-Action; 8 sends the query line
+    as the rest of a TC3 Authorization header instead (credential, signed headers, signature),
+    with the current X-TC-Timestamp.
     """
     endpoint = _ENDPOINT_ORDER[data[0] % len(_ENDPOINT_ORDER)] if data else _ENDPOINT_ORDER[0]
     flags = data[1] if len(data) > 1 else 0
@@ -506,6 +511,10 @@ def parsing_event(data: bytes) -> tuple[Endpoint, dict]:
     query = parse_qsl(query_line.decode("utf-8", "replace"), keep_blank_values=True)
     content_type = content_type_line.decode("utf-8", "replace").strip() or None
     headers = [("X-TC-Action", "GeneralAccurateOCR ")] if flags & _OTHER_ACTION else []
+    if flags & _SIGNED:
+        headers += [("Authorization", "TC3-HMAC-SHA256 " + query_line.decode("utf-8", "replace")),
+                    ("X-TC-Timestamp", str(int(time.time()))), ("Host", "ocr.example.com")]
+        query = []
     event = endpoint.event(content_type=content_type, body=body, query=query, headers=headers,
                            with_key=not flags & _NO_KEY)
     if flags & _BASE64_FLAG:
@@ -548,6 +557,7 @@ def _parsing_seeds() -> list[bytes]:
         seeds.append(parsing_input(name, 0, b"a=1&a=2", b"application/x-www-form-urlencoded",
                                    b"image_base64=" + encoded.replace(b"+", b"%2B") + b"&appkey=x"))
         seeds.append(parsing_input(name, _BASE64_FLAG, b"", b"image/png", b"iVBORw0KGgo="))
+        seeds.append(parsing_input(name, _SIGNED, _SIGNATURE_SEED, b"application/json", b'{"ImageBase64": ""}'))
         seeds.append(parsing_input(name, 0, b"", b"image/png", image))
     return seeds
 
