@@ -14,7 +14,7 @@ from ocr_api.adapters.dynamodb_keys import AppKeyStore
 from ocr_api.adapters.kms_secrets import KmsSecretCipher
 from ocr_api.handlers.plan_catalog import plans_from_properties, write_plans
 from ocr_api.keys import DEFAULT_PLAN, AppKey
-from ocr_api.keys.credentials import SigningCredential, new_secret_id, new_secret_key
+from ocr_api.keys.credentials import issue
 from ocr_local.dynamodb import credentials_for_endpoint
 from ocr_local.template import ApiSpec, FunctionSpec
 
@@ -87,10 +87,9 @@ def create_secrets_key(endpoint_url: str | None) -> str:
 
 def register_tencent_credential(store: AppKeyStore, key: AppKey, endpoint_url: str | None) -> tuple[str, str]:
     """A SecretId/SecretKey pair for ``key``, as ``keys tencent-credentials create`` makes one."""
-    cipher = KmsSecretCipher(create_secrets_key(endpoint_url), endpoint_url)
-    secret_id, secret_key = new_secret_id(), new_secret_key()
-    store.put_credential(SigningCredential.issued(secret_id, key.key_hash, cipher.seal(secret_id, secret_key)))
-    return secret_id, secret_key
+    credential, secret_key = issue(key.key_hash, KmsSecretCipher(create_secrets_key(endpoint_url), endpoint_url))
+    store.put_credential(credential)
+    return credential.secret_id, secret_key
 
 
 def register_appkey(store: AppKeyStore, secret: str, name: str, endpoint_url: str | None) -> AppKey:

@@ -18,7 +18,7 @@ from ocr_api.errors import (
 )
 from ocr_api.keys import AccessGuard, AppKey, KeyStatus, Plan
 from ocr_api.keys.access import SECRET_CACHE_SECONDS
-from ocr_api.keys.credentials import SigningCredential, new_secret_id, new_secret_key
+from ocr_api.keys.credentials import issue, new_secret_id, new_secret_key
 from ocr_api.keys.signature import SignedRequest
 
 from fakes import BoundCipher, InMemoryKeys
@@ -38,20 +38,26 @@ class Clock:
 
 
 @pytest.fixture
-def pair():
-    return new_secret_id(), new_secret_key()
-
-
-@pytest.fixture
 def cipher():
     return BoundCipher()
 
 
 @pytest.fixture
-def keys(pair, cipher):
+def issued(cipher):
     key = AppKey.for_secret(APPKEY, "signer", plan=ONE_CALL.name)
-    secret_id, secret_key = pair
-    credential = SigningCredential.issued(secret_id, key.key_hash, cipher.seal(secret_id, secret_key))
+    credential, secret_key = issue(key.key_hash, cipher)
+    return key, credential, secret_key
+
+
+@pytest.fixture
+def pair(issued):
+    _, credential, secret_key = issued
+    return credential.secret_id, secret_key
+
+
+@pytest.fixture
+def keys(issued):
+    key, credential, _ = issued
     return InMemoryKeys([key], [ONE_CALL], [credential])
 
 

@@ -32,7 +32,7 @@ from ocr_api.adapters.kms_secrets import KmsSecretCipher
 from ocr_api.config import parse_utc_offset
 from ocr_api.errors import KeyStoreUnavailable
 from ocr_api.keys.access import AccessGuard
-from ocr_api.keys.credentials import SigningCredential, new_secret_id, new_secret_key
+from ocr_api.keys.credentials import SigningCredential, issue
 from ocr_api.keys.model import AppKey, KeyStatus, new_appkey
 from ocr_api.keys.plans import DEFAULT_PLAN, Plan
 
@@ -250,14 +250,12 @@ def rotate_credential(operator: Operator, args: argparse.Namespace) -> int:
 def _issue_credential(operator: Operator, key: AppKey) -> str:
     if operator.cipher is None:
         raise LookupError("name the KMS key that seals SecretKeys: --stack NAME, --kms-key or TENCENT_SECRETS_KEY")
-    secret_id, secret_key = new_secret_id(), new_secret_key()
-    operator.store.put_credential(
-        SigningCredential.issued(secret_id, key.key_hash, operator.cipher.seal(secret_id, secret_key))
-    )
-    print(f"SecretId:  {secret_id}")
+    credential, secret_key = issue(key.key_hash, operator.cipher)
+    operator.store.put_credential(credential)
+    print(f"SecretId:  {credential.secret_id}")
     print(f"SecretKey: {secret_key}")
     print(f"key id: {key.key_id}  name: {key.name}  plan: {key.plan}")
-    return secret_id
+    return credential.secret_id
 
 
 def _credential(operator: Operator, secret_id: str) -> SigningCredential:

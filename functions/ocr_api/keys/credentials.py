@@ -44,6 +44,13 @@ class SigningCredential:
         return cls(secret_id, key_hash, sealed_secret, KeyStatus.ACTIVE, datetime.now(timezone.utc))
 
 
+def issue(key_hash: str, cipher: SecretCipher) -> tuple[SigningCredential, str]:
+    """A new pair for the key: its record, the SecretKey sealed in it, and the SecretKey itself,
+    to be shown once and then forgotten."""
+    secret_id, secret_key = new_secret_id(), new_secret_key()
+    return SigningCredential.issued(secret_id, key_hash, cipher.seal(secret_id, secret_key)), secret_key
+
+
 class SecretCipher(Protocol):
     """Seals and opens SecretKeys; a sealed secret opens only with the SecretId it was sealed for."""
 
