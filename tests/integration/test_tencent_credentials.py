@@ -19,6 +19,7 @@ from ocr_local.environment import LOCAL_SECRETS_KEY_ALIAS, LOCAL_TABLE_NAME
 from dialects import poster
 from tencent_sdk import signed, signing_at
 
+
 def run_keys(capsys, *args) -> str:
     code = keys_command(["--table", LOCAL_TABLE_NAME, "--kms-key", LOCAL_SECRETS_KEY_ALIAS, *args])
     output = capsys.readouterr()

@@ -69,7 +69,7 @@ class KeyNotFound(LookupError):
 
 @dataclass(frozen=True)
 class AttemptTimeouts:
-    """How long one attempt at a DynamoDB call may wait to connect, then for the answer."""
+    """How long one attempt at a DynamoDB (or KMS) call may wait to connect, then for the answer."""
 
     connect_seconds: float
     read_seconds: float
@@ -77,6 +77,17 @@ class AttemptTimeouts:
     @property
     def longest(self) -> float:
         return self.connect_seconds + self.read_seconds
+
+    def client(self, service: str, endpoint_url: str | None):
+        """A botocore client making one attempt per call, within these timeouts: whether another
+        attempt fits the request's deadline is its caller's to decide. botocore directly: boto3
+        would add its import time to every cold start for nothing."""
+        config = Config(
+            connect_timeout=self.connect_seconds,
+            read_timeout=self.read_seconds,
+            retries={"mode": "standard", "total_max_attempts": 1},
+        )
+        return botocore.session.get_session().create_client(service, endpoint_url=endpoint_url, config=config)
 
 
 # The function's: fail fast, a request waiting on a slow table is worse than a clear 503.
@@ -104,15 +115,7 @@ class AppKeyStore:
     @cached_property
     def _client(self):
         # Created on first use, once per container, inside whatever AWS context is active.
-        # botocore directly: boto3 would add its import time to every cold start for nothing.
-        config = Config(
-            connect_timeout=self.timeouts.connect_seconds,
-            read_timeout=self.timeouts.read_seconds,
-            retries={"mode": "standard", "total_max_attempts": 1},
-        )
-        return botocore.session.get_session().create_client(
-            "dynamodb", endpoint_url=self._endpoint_url, config=config
-        )
+        return self.timeouts.client("dynamodb", self._endpoint_url)
 
     def get(self, key_hash: str, deadline: float | None = None) -> AppKey | None:
         with _unavailable_on_error("read the appkey"):

@@ -12,8 +12,6 @@ import logging
 import time
 from functools import cached_property
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ocr_api.adapters.dynamodb_keys import IN_REGION, AttemptTimeouts
@@ -34,13 +32,8 @@ class KmsSecretCipher:
 
     @cached_property
     def _client(self):
-        # One attempt: the request's deadline leaves no room for botocore's own retries.
-        config = Config(
-            connect_timeout=self.timeouts.connect_seconds,
-            read_timeout=self.timeouts.read_seconds,
-            retries={"mode": "standard", "total_max_attempts": 1},
-        )
-        return botocore.session.get_session().create_client("kms", endpoint_url=self._endpoint_url, config=config)
+        # One attempt, on first use: the request's deadline leaves no room for another.
+        return self.timeouts.client("kms", self._endpoint_url)
 
     def seal(self, secret_id: str, secret_key: str) -> bytes:
         try:
