@@ -129,13 +129,7 @@ class AppKeyStore:
         return _from_item(item) if item else None
 
     def put(self, key: AppKey) -> None:
-        with _unavailable_on_error("store the appkey"):
-            self._call(
-                "put_item", None,
-                TableName=self.table_name,
-                Item=_to_item(key),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+        self._put_new(_to_item(key), "store the appkey")
 
     def keys(self) -> Iterator[AppKey]:
         yield from (_from_item(item) for item in self._scan_records(_KEY_RECORD))
@@ -150,16 +144,7 @@ class AppKeyStore:
         return matches[0]
 
     def set_status(self, key_hash: str, status: KeyStatus) -> None:
-        with _unavailable_on_error("update the appkey"):
-            self._call(
-                "update_item", None,
-                TableName=self.table_name,
-                Key=_item_key(key_hash, _KEY_RECORD),
-                UpdateExpression="SET #status = :status",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": {"S": status.value}},
-            )
+        self._set_status(_item_key(key_hash, _KEY_RECORD), status, "update the appkey")
 
     def delete(self, key_hash: str) -> None:
         with _unavailable_on_error("delete the appkey"):
@@ -192,28 +177,13 @@ class AppKeyStore:
         return _credential_from_item(item) if item else None
 
     def put_credential(self, credential: SigningCredential) -> None:
-        with _unavailable_on_error("store the credential"):
-            self._call(
-                "put_item", None,
-                TableName=self.table_name,
-                Item=_credential_to_item(credential),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+        self._put_new(_credential_to_item(credential), "store the credential")
 
     def credentials(self) -> Iterator[SigningCredential]:
         yield from (_credential_from_item(item) for item in self._scan_records(_CREDENTIAL_RECORD))
 
     def set_credential_status(self, secret_id: str, status: KeyStatus) -> None:
-        with _unavailable_on_error("update the credential"):
-            self._call(
-                "update_item", None,
-                TableName=self.table_name,
-                Key=_credential_key(secret_id),
-                UpdateExpression="SET #status = :status",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": {"S": status.value}},
-            )
+        self._set_status(_credential_key(secret_id), status, "update the credential")
 
     def delete_credential(self, secret_id: str) -> None:
         with _unavailable_on_error("delete the credential"):
@@ -383,6 +353,28 @@ class AppKeyStore:
                     raise
             time.sleep(pause)
             attempt += 1
+
+    def _put_new(self, item: dict, action: str) -> None:
+        """Stores an item that must not exist yet (keys and credentials are never overwritten)."""
+        with _unavailable_on_error(action):
+            self._call(
+                "put_item", None,
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+
+    def _set_status(self, item_key: dict, status: KeyStatus, action: str) -> None:
+        with _unavailable_on_error(action):
+            self._call(
+                "update_item", None,
+                TableName=self.table_name,
+                Key=item_key,
+                UpdateExpression="SET #status = :status",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": {"S": status.value}},
+            )
 
     def _scan_records(self, record: str) -> Iterator[dict]:
         parameters = {
