@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -140,6 +141,28 @@ def test_the_sdks_unsigned_payload_option(server):
     refused_with("AuthFailure.SignatureFailure",
                  lambda: general_accurate_ocr(sdk(server, secret_key="y" * 32, unsigned_payload=True),
                                               ImageBase64=ONE_LINE))
+
+
+NODE_SDK = Path(__file__).parents[1] / "node_sdk"  # scripts/setup_node_sdk.sh installs it
+
+
+def node_sdk(server, secret_key: str, **fields) -> dict:
+    """GeneralAccurateOCR through Tencent's Node.js SDK: {"response": ...} or {"error": ...}."""
+    done = subprocess.run(
+        ["node", str(NODE_SDK / "general_accurate_ocr.js"), endpoint(server), server.secret_id, secret_key],
+        input=json.dumps(fields), capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_tencents_node_sdk_reads_and_fails_as_the_python_one(server):
+    # A second official client, which signs otherwise: the host without its port, and the
+    # service named after the endpoint's first label ("127" here).
+    answer = node_sdk(server, server.secret_key, ImageBase64=ONE_LINE)
+    assert answer["response"]["TextDetections"][0]["DetectedText"].startswith("This is")
+    refused = node_sdk(server, "n" * 32, ImageBase64=ONE_LINE)["error"]
+    assert refused["code"] == "AuthFailure.SignatureFailure" and refused["requestId"]
 
 
 def test_answers_are_application_json_exactly_as_tencent_sends_them(server):

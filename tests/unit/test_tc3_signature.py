@@ -154,11 +154,26 @@ def test_non_ascii_in_the_body():
         check(headers, json.dumps(params).encode("utf-8"))
 
 
-def test_a_signature_for_another_service_fails():
+def test_the_service_is_the_one_the_client_signed_with():
+    # Tencent's Node.js SDK names it after the endpoint's first label: "127" for 127.0.0.1:3000.
     headers, body = sdk_request()
-    headers["Authorization"] = documented_signature(headers, body, ["content-type", "host"], NOW, service="cvm")
-    with pytest.raises(SignatureMismatch, match="'cvm'"):
+    headers["Authorization"] = documented_signature(headers, body, ["content-type", "host"], NOW, service="127")
+    check(headers, body)
+    # The service is part of the signing key: the same signature under another name fails.
+    headers["Authorization"] = headers["Authorization"].replace("/127/", "/ocr/")
+    with pytest.raises(SignatureMismatch):
         check(headers, body)
+
+
+def test_the_host_may_be_signed_without_its_port():
+    # The Node.js SDK signs the URL's host name and sends the host with its port.
+    headers, body = sdk_request(host="127.0.0.1")
+    check({**headers, "Host": "127.0.0.1:3000"}, body)
+    # Another host, with or without a port, is another request.
+    with pytest.raises(SignatureMismatch):
+        check({**headers, "Host": "127.0.0.2:3000"}, body)
+    with pytest.raises(SignatureMismatch):
+        check({**headers, "Host": "127.0.0.2"}, body)
 
 
 @pytest.mark.parametrize(
@@ -166,13 +181,14 @@ def test_a_signature_for_another_service_fails():
     [
         lambda a: a.replace("TC3-HMAC-SHA256", "HMAC-SHA256"),
         lambda a: a.replace("/tc3_request", "/request"),
+        lambda a: a.replace("/ocr/", "//"),
         lambda a: a.replace("SignedHeaders=content-type;host", "SignedHeaders=content-type"),
         lambda a: a.replace("SignedHeaders=content-type;host", "SignedHeaders=host"),
         lambda a: a[:-4],
         lambda a: a.split(", Signature=")[0],
         lambda a: "",
     ],
-    ids=["other-algorithm", "other-terminator", "host-unsigned", "content-type-unsigned", "short-signature",
+    ids=["other-algorithm", "other-terminator", "no-service", "host-unsigned", "content-type-unsigned", "short-signature",
          "no-signature", "empty"],
 )
 def test_a_malformed_authorization_is_refused_as_such(change):

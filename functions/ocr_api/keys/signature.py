@@ -1,9 +1,14 @@
 """Tencent Cloud's request signing, TC3-HMAC-SHA256, checked as Tencent documents it.
 
 A client signs a canonical form of its request (method, path, the headers it names, the body's
-SHA-256) with a key derived from its SecretKey and the day; the server rebuilds that form from
-the request it received and compares. Nothing here reads a secret from anywhere: the caller
-looks the SecretKey up by the SecretId this module parses, and hands it in.
+SHA-256) with a key derived from its SecretKey, the day and a service name; the server rebuilds
+that form from the request it received and compares. Nothing here reads a secret from anywhere:
+the caller looks the SecretKey up by the SecretId this module parses, and hands it in.
+
+Tencent's own SDKs differ where Tencent's endpoints never tell them apart: the Node.js SDK signs
+the host without its port and names the service after the endpoint's first label (``ocr`` only
+for ``ocr.tencentcloudapi.com``). Both readings are accepted here, as each still binds the
+signature to this request.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from datetime import datetime, timezone
 from ocr_api.errors import AuthorizationMalformed, SignatureExpired, SignatureMismatch
 
 ALGORITHM = "TC3-HMAC-SHA256"
-SERVICE = "ocr"
 # Tencent refuses a timestamp more than five minutes from its clock, either way.
 WINDOW_SECONDS = 300
 # In X-TC-Content-SHA256: the body is not part of the signature (Tencent's option for large bodies).
@@ -70,7 +74,8 @@ class SignedRequest:
                 "Date/ocr/tc3_request, SignedHeaders=content-type;host, Signature=...'"
             )
         parts = match["credential"].split("/")
-        if len(parts) != 4 or parts[3] != "tc3_request" or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[1]):
+        if (len(parts) != 4 or parts[3] != "tc3_request" or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[1])
+                or not parts[0] or not parts[2]):
             raise AuthorizationMalformed("the Credential in Authorization is not SecretId/Date/Service/tc3_request")
         signed = tuple(match["signed"].split(";"))
         missing = [name for name in _REQUIRED_SIGNED if name not in signed]
@@ -103,29 +108,42 @@ class SignedRequest:
 
     def verify(self, authorization: Authorization, secret_key: str) -> None:
         """SignatureMismatch unless ``secret_key`` signs this request as ``authorization`` says."""
-        if authorization.service != SERVICE:
-            raise SignatureMismatch(f"the Credential names the service {authorization.service[:20]!r}; "
-                                    f"this is {SERVICE!r}")
-        expected = sign(secret_key, authorization.date, self.string_to_sign(authorization))
-        if not hmac.compare_digest(expected, authorization.signature):
+        key = signing_key(secret_key, authorization.date, authorization.service)
+        # Every reading is computed and compared, so that the time taken does not tell which matched.
+        matches = [hmac.compare_digest(_hmac(key, text).hex(), authorization.signature)
+                   for text in self.strings_to_sign(authorization)]
+        if not any(matches):
             raise SignatureMismatch("the signature does not match the request; check the SecretKey and "
                                     "that the request is sent as it was signed")
 
-    def string_to_sign(self, authorization: Authorization) -> str:
-        canonical = self.canonical_request(authorization.signed_headers)
-        return "\n".join((
-            ALGORITHM,
-            self.headers.get("x-tc-timestamp", "").strip(),
-            authorization.credential_scope,
-            hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-        ))
+    def strings_to_sign(self, authorization: Authorization) -> list[str]:
+        """What the client signed, in each reading of the host an SDK of Tencent's makes."""
+        return [
+            "\n".join((
+                ALGORITHM,
+                self.headers.get("x-tc-timestamp", "").strip(),
+                authorization.credential_scope,
+                hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+            ))
+            for canonical in self.canonical_requests(authorization.signed_headers)
+        ]
 
-    def canonical_request(self, signed_headers: tuple[str, ...]) -> str:
-        # Header names and values lower case and trimmed, in the order SignedHeaders lists them.
-        headers = "".join(f"{name}:{self.headers[name].strip().lower()}\n" for name in signed_headers)
-        return "\n".join((
-            self.method.upper(), _CANONICAL_URI, "", headers, ";".join(signed_headers), self.payload_hash()
-        ))
+    def canonical_requests(self, signed_headers: tuple[str, ...]) -> list[str]:
+        """The canonical request: header names and values lower case and trimmed, in the order
+        SignedHeaders lists them; then again with the host name alone where Host has a port."""
+        headers = {name: self.headers[name].strip().lower() for name in signed_headers}
+        readings = [headers]
+        host, _, port = headers["host"].rpartition(":")
+        if port.isdigit() and host:
+            readings.append({**headers, "host": host})
+        return [
+            "\n".join((
+                self.method.upper(), _CANONICAL_URI, "",
+                "".join(f"{name}:{value}\n" for name, value in reading.items()),
+                ";".join(signed_headers), self.payload_hash(),
+            ))
+            for reading in readings
+        ]
 
     def payload_hash(self) -> str:
         if self.headers.get("x-tc-content-sha256", "").strip() == UNSIGNED_PAYLOAD:
@@ -133,10 +151,14 @@ class SignedRequest:
         return hashlib.sha256(self.body).hexdigest()
 
 
-def sign(secret_key: str, date: str, string_to_sign: str) -> str:
-    """The signature: HMAC-SHA256 chained from "TC3" + SecretKey through the date, the service and
-    "tc3_request", then over the string to sign, in hex."""
+def signing_key(secret_key: str, date: str, service: str) -> bytes:
+    """HMAC-SHA256 chained from "TC3" + SecretKey through the date, the service and "tc3_request";
+    the signature is this key's HMAC of the string to sign, in hex."""
     key = ("TC3" + secret_key).encode("utf-8")
-    for part in (date, SERVICE, "tc3_request"):
-        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
-    return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    for part in (date, service, "tc3_request"):
+        key = _hmac(key, part)
+    return key
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
