@@ -270,7 +270,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dynamodb-endpoint",
         default=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
-        help="use this DynamoDB endpoint instead of the embedded one",
+        help="use this endpoint (DynamoDB, API Gateway and KMS: a moto server) instead of the embedded one",
     )
     run.add_argument("--layer-dir", type=Path, help="a layer-shaped tree to take Tesseract from")
     run.add_argument(
