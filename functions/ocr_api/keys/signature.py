@@ -136,11 +136,12 @@ class SignedRequest:
         host, _, port = headers["host"].rpartition(":")
         if port.isdigit() and host:
             readings.append({**headers, "host": host})
+        payload_hash = self.payload_hash()  # once: the body may be megabytes
         return [
             "\n".join((
                 self.method.upper(), _CANONICAL_URI, "",
                 "".join(f"{name}:{value}\n" for name, value in reading.items()),
-                ";".join(signed_headers), self.payload_hash(),
+                ";".join(signed_headers), payload_hash,
             ))
             for reading in readings
         ]
