@@ -78,6 +78,11 @@ class AttemptTimeouts:
     def longest(self) -> float:
         return self.connect_seconds + self.read_seconds
 
+    def fit(self, deadline: float | None, after: float = 0.0) -> bool:
+        """Whether an attempt started ``after`` seconds from now ends, whatever the service
+        does, by ``deadline`` (a ``time.monotonic()`` instant; None: no limit)."""
+        return deadline is None or time.monotonic() + after + self.longest <= deadline
+
     def client(self, service: str, endpoint_url: str | None):
         """A botocore client making one attempt per call, within these timeouts: whether another
         attempt fits the request's deadline is its caller's to decide. botocore directly: boto3
@@ -339,7 +344,7 @@ class AppKeyStore:
         An attempt starts only if it can end before ``deadline``, whatever DynamoDB does: the
         request must still answer before the Lambda's own deadline.
         """
-        if not _time_for(self.timeouts.longest, deadline):
+        if not self.timeouts.fit(deadline):
             logger.warning("appkey store not called: no time left", extra={"operation": operation})
             raise KeyStoreUnavailable("no time is left to reach the appkey store")
         attempt = 1
@@ -349,7 +354,7 @@ class AppKeyStore:
             except (ClientError, BotoCoreError) as err:
                 pause = random.uniform(0, _BACKOFF_SECONDS * 2 ** (attempt - 1))
                 if (attempt == _MAX_ATTEMPTS or not _transient(err, operation)
-                        or not _time_for(pause + self.timeouts.longest, deadline)):
+                        or not self.timeouts.fit(deadline, after=pause)):
                     raise
             time.sleep(pause)
             attempt += 1
@@ -432,10 +437,6 @@ def _limit_reached(err: ClientError) -> bool:
     return err.response["Error"]["Code"] == "TransactionCanceledException" and any(
         reason.get("Code") == "ConditionalCheckFailed" for reason in err.response.get("CancellationReasons", [])
     )
-
-
-def _time_for(seconds: float, deadline: float | None) -> bool:
-    return deadline is None or time.monotonic() + seconds <= deadline
 
 
 def _transient(err: ClientError | BotoCoreError, operation: str) -> bool:

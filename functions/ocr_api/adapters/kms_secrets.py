@@ -9,7 +9,6 @@ domain errors here: a KMS that does not answer is a 503, a secret that does not 
 from __future__ import annotations
 
 import logging
-import time
 from functools import cached_property
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -45,7 +44,7 @@ class KmsSecretCipher:
         return reply["CiphertextBlob"]
 
     def open(self, secret_id: str, sealed: bytes, deadline: float | None = None) -> str:
-        if deadline is not None and time.monotonic() + self.timeouts.longest > deadline:
+        if not self.timeouts.fit(deadline):
             logger.warning("KMS not called: no time left")
             raise KeyStoreUnavailable("no time is left to reach the credential store")
         try:
