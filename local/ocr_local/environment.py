@@ -86,8 +86,9 @@ def create_secrets_key(endpoint_url: str | None) -> str:
 
 
 def register_tencent_credential(store: AppKeyStore, key: AppKey, endpoint_url: str | None) -> tuple[str, str]:
-    """A SecretId/SecretKey pair for ``key``, as ``keys tencent-credentials create`` makes one."""
-    credential, secret_key = issue(key.key_hash, KmsSecretCipher(create_secrets_key(endpoint_url), endpoint_url))
+    """A SecretId/SecretKey pair for ``key``, as ``keys tencent-credentials create`` makes one
+    (with the key ``create_secrets_key`` made)."""
+    credential, secret_key = issue(key.key_hash, KmsSecretCipher(LOCAL_SECRETS_KEY_ALIAS, endpoint_url))
     store.put_credential(credential)
     return credential.secret_id, secret_key
 

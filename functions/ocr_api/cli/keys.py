@@ -201,7 +201,6 @@ def _imported_secret() -> str:
 def create_credential(operator: Operator, args: argparse.Namespace) -> int:
     key = operator.store.find(args.key_id)
     secret_id = _issue_credential(operator, key)
-    print(f"SecretKey is shown only now; only its encryption under {operator.cipher.key_id} is stored.")
     print(f"Requests signed with {secret_id} count as {key.key_id}'s: its plan, quota and usage apply.")
     return 0
 
@@ -243,7 +242,6 @@ def rotate_credential(operator: Operator, args: argparse.Namespace) -> int:
     _issue_credential(operator, key)
     operator.store.set_credential_status(old.secret_id, KeyStatus.DISABLED)
     print(f"{old.secret_id} is now disabled (enable it again, or delete it once clients use the new pair)")
-    print(f"SecretKey is shown only now; only its encryption under {operator.cipher.key_id} is stored.")
     return 0
 
 
@@ -255,6 +253,7 @@ def _issue_credential(operator: Operator, key: AppKey) -> str:
     print(f"SecretId:  {credential.secret_id}")
     print(f"SecretKey: {secret_key}")
     print(f"key id: {key.key_id}  name: {key.name}  plan: {key.plan}")
+    print(f"SecretKey is shown only now; only its encryption under {operator.cipher.key_id} is stored.")
     return credential.secret_id
 
 
