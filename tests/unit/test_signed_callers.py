@@ -11,13 +11,14 @@ import pytest
 from ocr_api.errors import (
     AppKeyForbidden,
     AuthorizationMalformed,
+    KeyStoreUnavailable,
     QuotaExceeded,
     SecretIdUnknown,
     SignatureExpired,
     SignatureMismatch,
 )
 from ocr_api.keys import AccessGuard, AppKey, KeyStatus, Plan
-from ocr_api.keys.access import SECRET_CACHE_SECONDS
+from ocr_api.keys.access import CIPHER_BACKOFF_SECONDS, SECRET_CACHE_SECONDS
 from ocr_api.keys.credentials import issue, new_secret_id, new_secret_key
 from ocr_api.keys.signature import SignedRequest
 
@@ -138,3 +139,56 @@ def test_without_a_cipher_signed_requests_are_refused_plainly(keys, clock, pair)
     guard = AccessGuard(keys, clock=clock)
     with pytest.raises(AuthorizationMalformed, match="not set up"):
         guard.admit(request_signed(*pair), "tencent")
+
+
+@pytest.mark.parametrize("secret_id", ["AKID" + "a" * 3000, "AKID", "not-a-secret-id" + "0" * 21, "AKID" + "0" * 31 + "!"],
+                         ids=["3000-characters", "prefix-only", "other-form", "other-character"])
+def test_a_secret_id_not_of_the_issued_form_is_unknown_without_asking_the_store(guard, keys, cipher, pair, secret_id):
+    # Real DynamoDB refuses a key over 2048 bytes with a ValidationException (a 503 and an ERROR).
+    with pytest.raises(SecretIdUnknown):
+        guard.admit(request_signed(secret_id, pair[1]), "tencent")
+    assert keys.deadlines_seen == [] and cipher.opened == 0
+
+
+def test_a_flood_of_unknown_secret_ids_does_not_push_the_pairs_in_use_out_of_the_cache(guard, keys, pair):
+    keys.plans[ONE_CALL.name] = Plan(ONE_CALL.name)  # no quota: many calls
+    guard.admit(request_signed(*pair), "tencent")
+    for _ in range(1100):
+        with pytest.raises(SecretIdUnknown):
+            guard.admit(request_signed(new_secret_id(), pair[1]), "tencent")
+    asked = len(keys.deadlines_seen)
+    guard.admit(request_signed(*pair), "tencent")
+    # The pair and its key came from the cache.
+    assert len(keys.deadlines_seen) == asked
+
+
+class FailingCipher(BoundCipher):
+    """KMS out of reach until ``healthy``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.healthy = False
+
+    def open(self, secret_id: str, sealed: bytes, deadline: float | None = None) -> str:
+        if not self.healthy:
+            self.opened += 1
+            raise KeyStoreUnavailable("the credential store is unavailable; try again shortly")
+        return super().open(secret_id, sealed, deadline)
+
+
+def test_with_the_cipher_failing_a_pair_costs_one_opening_per_backoff_period(keys, clock, issued):
+    cipher = FailingCipher()
+    _, credential, _ = issued
+    guard = AccessGuard(keys, cache_seconds=30, clock=clock, cipher=cipher)
+    keys.credentials[credential.secret_id] = replace(
+        credential, sealed_secret=cipher.seal(credential.secret_id, "the-right-key-00000000000000000")
+    )
+    # Forged signatures for a known pair, each of which needs the SecretKey to be judged.
+    for _ in range(20):
+        with pytest.raises(KeyStoreUnavailable):
+            guard.admit(request_signed(credential.secret_id, new_secret_key(), at=clock.now), "tencent")
+    assert cipher.opened == 1
+    clock.now += CIPHER_BACKOFF_SECONDS + 1
+    cipher.healthy = True
+    admission = guard.admit(request_signed(credential.secret_id, "the-right-key-00000000000000000", at=clock.now), "tencent")
+    assert admission.charged and cipher.opened == 2

@@ -30,6 +30,7 @@ def check(headers: dict[str, str], body: bytes, now: float = NOW, secret_key: st
     request = SignedRequest.received("POST", headers, body)
     authorization = request.authorization()
     request.check_time(authorization, now)
+    request.check_service(authorization)
     request.verify(authorization, secret_key)
 
 
@@ -156,7 +157,7 @@ def test_non_ascii_in_the_body():
 
 def test_the_service_is_the_one_the_client_signed_with():
     # Tencent's Node.js SDK names it after the endpoint's first label: "127" for 127.0.0.1:3000.
-    headers, body = sdk_request()
+    headers, body = sdk_request(host="127.0.0.1:3000")
     headers["Authorization"] = documented_signature(headers, body, ["content-type", "host"], NOW, service="127")
     check(headers, body)
     # The service is part of the signing key: the same signature under another name fails.
@@ -198,7 +199,22 @@ def test_a_malformed_authorization_is_refused_as_such(change):
         check(headers, body)
 
 
-@pytest.mark.parametrize("timestamp", ["", "soon", "-5", "1.5e9"])
+@pytest.mark.parametrize("service", ["cvm", "x", "ocr2"])
+def test_a_credential_scoped_to_another_service_is_refused(service):
+    # Signed correctly, but for another service of the host's (or of Tencent's): not for this API.
+    headers, body = sdk_request()
+    headers["Authorization"] = documented_signature(headers, body, ["content-type", "host"], NOW, service=service)
+    with pytest.raises(SignatureMismatch, match="scoped to the service"):
+        check(headers, body)
+
+
+@pytest.mark.parametrize("timestamp", [
+    "", "soon", "-5", "1.5e9",
+    # Once an OverflowError or a ValueError of int() (an InternalError, with a trace in the log).
+    "1" + "0" * 400, "9" * 5000,
+    # Digits of other scripts, which str.isdigit() takes: Arabic-Indic, fullwidth, superscript.
+    "\u0661\u0667\u0668\u0660\u0660\u0660\u0660\u0660\u0660\u0660", "\uff11\uff17\uff18\uff10", "\u00b9\u00b2",
+], ids=["empty", "word", "negative", "float", "huge", "5000-digits", "arabic-indic", "fullwidth", "superscript"])
 def test_a_timestamp_that_is_not_unix_seconds_is_refused(timestamp):
     headers, body = sdk_request()
     with pytest.raises(AuthorizationMalformed, match="X-TC-Timestamp"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,8 +19,9 @@ from ocr_api.errors import (
     QuotaExceeded,
     RateLimited,
     SecretIdUnknown,
+    ServiceError,
 )
-from ocr_api.keys.credentials import SecretCipher, SigningCredential
+from ocr_api.keys.credentials import SecretCipher, SigningCredential, is_secret_id
 from ocr_api.keys.model import AppKey, KeyStatus, hash_appkey, utc_now
 from ocr_api.keys.plans import Plan, UsagePeriod
 from ocr_api.keys.repository import KeyRepository
@@ -32,6 +34,10 @@ _CACHE_MAX_ENTRIES = 1024
 # How long an opened SecretKey is kept in a warm instance: each opening is a call to the cipher
 # (KMS), and a credential disabled or deleted is still seen within the key cache's seconds.
 SECRET_CACHE_SECONDS = 300.0
+# After the cipher failed to open a SecretKey, requests signed with it are answered with that
+# failure for this long without asking the cipher again: an outage costs one call per pair per
+# period, however many requests (good or forged) name the pair.
+CIPHER_BACKOFF_SECONDS = 5.0
 T = TypeVar("T")
 
 # Who a request says it is: an appkey (None when it gave none), or a signed request.
@@ -75,6 +81,7 @@ class AccessGuard:
         self._plans: _TimedCache[Plan] = _TimedCache(cache_seconds, clock)
         self._credentials: _TimedCache[SigningCredential] = _TimedCache(cache_seconds, clock)
         self._secrets: _TimedCache[str] = _TimedCache(SECRET_CACHE_SECONDS, clock)
+        self._cipher_failures: _TimedCache[ServiceError] = _TimedCache(CIPHER_BACKOFF_SECONDS, clock)
 
     def admit(
         self, caller: Caller, api: str | None, calls: int = 1, deadline: float | None = None
@@ -119,6 +126,10 @@ class AccessGuard:
         the order that costs least first (form, time, then the store, then the cipher)."""
         authorization = request.authorization()
         request.check_time(authorization, self.clock())
+        request.check_service(authorization)
+        if not is_secret_id(authorization.secret_id):
+            # No such pair was ever issued: refused without asking the store.
+            raise SecretIdUnknown(f"the SecretId {authorization.secret_id[:40]!r} does not exist or is disabled")
         if self.cipher is None:
             raise AuthorizationMalformed("signed requests are not set up on this deployment; use x-api-key")
         credential = self._credentials.get(
@@ -127,13 +138,22 @@ class AccessGuard:
         # Tencent answers a disabled pair as it answers an unknown one.
         if credential is None or credential.status is not KeyStatus.ACTIVE:
             raise SecretIdUnknown(f"the SecretId {authorization.secret_id[:40]!r} does not exist or is disabled")
-        # Cached by the sealed bytes too: a rotated secret is opened afresh.
-        secret_key = self._secrets.get(
-            f"{credential.secret_id}:{credential.sealed_secret.hex()}",
-            lambda _: self.cipher.open(credential.secret_id, credential.sealed_secret, deadline),
-        )
-        request.verify(authorization, secret_key)
+        request.verify(authorization, self._secret_key(credential, deadline))
         return credential
+
+    def _secret_key(self, credential: SigningCredential, deadline: float | None) -> str:
+        # Cached by the sealed bytes too: a rotated secret is opened afresh.
+        name = f"{credential.secret_id}:{credential.sealed_secret.hex()}"
+        failure = self._cipher_failures.peek(name)
+        if failure is not None:
+            raise type(failure)(failure.description)
+        try:
+            return self._secrets.get(
+                name, lambda _: self.cipher.open(credential.secret_id, credential.sealed_secret, deadline)
+            )
+        except ServiceError as err:
+            self._cipher_failures.put(name, err)
+            raise
 
     def settle(self, admission: Admission, outcome: Outcome, refund: bool | None = None) -> None:
         """Counts how a charged call ended; one that failed on our side gets its quota back
@@ -198,20 +218,36 @@ def _quota_description(plan: Plan, calls: int) -> str:
 
 
 class _TimedCache(Generic[T]):
-    """Look-ups kept for ``seconds`` (misses too, so unknown keys cannot hammer the table)."""
+    """Look-ups kept for ``seconds`` (misses too, so unknown keys cannot hammer the table).
+
+    Found and missing names are kept apart, each dropping its oldest entry when full: a flood of
+    made-up names pushes out only other made-up names, never the keys in use.
+    """
 
     def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
         self.seconds = seconds
         self.clock = clock
-        self._entries: dict[str, tuple[float, T | None]] = {}
+        self._found: OrderedDict[str, tuple[float, T]] = OrderedDict()
+        self._missing: OrderedDict[str, tuple[float, None]] = OrderedDict()
 
     def get(self, name: str, load: Callable[[str], T | None]) -> T | None:
-        now = self.clock()
-        cached = self._entries.get(name)
-        if cached is not None and now - cached[0] < self.seconds:
-            return cached[1]
+        for entries in (self._found, self._missing):
+            cached = entries.get(name)
+            if cached is not None and self.clock() - cached[0] < self.seconds:
+                return cached[1]
         value = load(name)
-        if len(self._entries) >= _CACHE_MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[name] = (now, value)
+        self.put(name, value)
         return value
+
+    def peek(self, name: str) -> T | None:
+        """The fresh value kept for ``name``, if any; never loads."""
+        cached = self._found.get(name)
+        return cached[1] if cached is not None and self.clock() - cached[0] < self.seconds else None
+
+    def put(self, name: str, value: T | None) -> None:
+        for entries in (self._found, self._missing):
+            entries.pop(name, None)
+        entries = self._missing if value is None else self._found
+        if len(entries) >= _CACHE_MAX_ENTRIES:
+            entries.popitem(last=False)
+        entries[name] = (self.clock(), value)

@@ -7,6 +7,7 @@ and opened only to check a signature.
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -18,10 +19,16 @@ from ocr_api.keys.model import KeyStatus
 # Tencent's SecretIds are "AKID" and 32 letters and digits; SecretKeys are 32 of them.
 SECRET_ID_PREFIX = "AKID"
 _ALPHABET = string.ascii_letters + string.digits
+_SECRET_ID = re.compile(SECRET_ID_PREFIX + "[A-Za-z0-9]{32}")
 
 
 def new_secret_id() -> str:
     return SECRET_ID_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(32))
+
+
+def is_secret_id(text: str) -> bool:
+    """Whether ``text`` has the form of the SecretIds this service issues."""
+    return _SECRET_ID.fullmatch(text) is not None
 
 
 def new_secret_key() -> str:

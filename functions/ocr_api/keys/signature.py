@@ -30,6 +30,11 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 # Tencent's API 3.0 always signs "/" and, for POST, an empty query string.
 _CANONICAL_URI = "/"
 _REQUIRED_SIGNED = ("content-type", "host")
+# Unix seconds in ASCII digits: twelve reach the year 33658, and nothing longer is worth a parse.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# The service a credential is scoped to: Tencent's name for OCR, or (as Tencent's Node.js SDK
+# names it) the first label of the host the client called.
+_OCR_SERVICE = "ocr"
 _AUTHORIZATION = re.compile(
     r"^TC3-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*"
     r"SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature=(?P<signature>[0-9a-fA-F]{64})\s*$"
@@ -88,7 +93,8 @@ class SignedRequest:
 
     def timestamp(self) -> int:
         text = self.headers.get("x-tc-timestamp", "").strip()
-        if not text.isdigit():
+        # str.isdigit() would let through other scripts' digits and numbers too long to convert.
+        if not _TIMESTAMP.fullmatch(text):
             raise AuthorizationMalformed("X-TC-Timestamp must be the request's Unix time in seconds")
         return int(text)
 
@@ -104,6 +110,15 @@ class SignedRequest:
         if authorization.date != day:
             raise SignatureMismatch(
                 f"the Credential's date {authorization.date} is not the UTC date of X-TC-Timestamp ({day})"
+            )
+
+    def check_service(self, authorization: Authorization) -> None:
+        """The credential is scoped to this service: ``ocr``, or the first label of the host
+        the request was sent to (which is what Tencent's Node.js SDK signs with)."""
+        first_label = self.headers.get("host", "").strip().lower().split(".")[0].split(":")[0]
+        if authorization.service not in (_OCR_SERVICE, first_label):
+            raise SignatureMismatch(
+                f"the Credential is scoped to the service {authorization.service[:40]!r}; sign for 'ocr'"
             )
 
     def verify(self, authorization: Authorization, secret_key: str) -> None:
