@@ -72,6 +72,26 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        if route in ("/trickle-body", "/trickle-body-unsized"):
+            # An image announced (or not) and sent a kilobyte a second: cut off at the deadline,
+            # the part that came is no image.
+            image = eval_image("tesseract-test/phototest.tif")
+            self.send_response(200)
+            self.send_header("Content-Type", "image/tiff")
+            if route == "/trickle-body":
+                self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            return self._trickle([image[start:start + 1024] for start in range(0, len(image), 1024)])
+        if route == "/short-body":
+            # Announces the whole image, sends half of it and hangs up.
+            image = eval_image("tesseract-test/phototest.tif")
+            self.send_response(200)
+            self.send_header("Content-Type", "image/tiff")
+            self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            self.wfile.write(image[: len(image) // 2])
+            self.close_connection = True
+            return
         if route == "/trickle-headers":
             # A status line and headers that never end, one byte a second: no single read waits long.
             return self._trickle([b"HTTP/1.1 200 OK\r\n"] + [b"X"] * 120)

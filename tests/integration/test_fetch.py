@@ -4,6 +4,9 @@ download, whatever the server does."""
 from __future__ import annotations
 
 import ipaddress
+import socket
+import threading
+import time
 
 import pytest
 
@@ -62,6 +65,38 @@ def test_a_server_that_keeps_sending_slowly_is_cut_off_at_the_deadline(image_ser
     fetcher = UrlFetcher(FetchLimits(max_bytes=10**6, total_timeout=2.0), LOOPBACK)
     with pytest.raises(DownloadFailed, match="took longer than allowed"):
         fetcher.fetch(image_server.url(path))
+
+
+@pytest.mark.parametrize("path", ["/trickle-body", "/trickle-body-unsized"])
+def test_a_body_cut_off_at_the_deadline_is_a_failed_download_not_an_image(image_server, path):
+    fetcher = UrlFetcher(FetchLimits(max_bytes=10**7, total_timeout=2.0), LOOPBACK)
+    with pytest.raises(DownloadFailed, match="took longer than allowed"):
+        fetcher.fetch(image_server.url(path))
+
+
+def test_a_body_shorter_than_announced_is_a_failed_download(image_server):
+    fetcher = UrlFetcher(FetchLimits(max_bytes=10**7), LOOPBACK)
+    with pytest.raises(DownloadFailed, match="it announced"):
+        fetcher.fetch(image_server.url("/short-body"))
+
+
+def test_a_name_look_up_that_stalls_ends_at_the_deadline(image_server, monkeypatch):
+    # A resolver that answers only when the test lets it: the download must not wait for it.
+    release = threading.Event()
+    real_lookup = socket.getaddrinfo
+
+    def stalled_lookup(*args, **kwargs):
+        release.wait(30)
+        return real_lookup(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stalled_lookup)
+    fetcher = UrlFetcher(FetchLimits(max_bytes=10**7), LOOPBACK)
+    try:
+        with pytest.raises(DownloadFailed, match="could not be looked up in the time allowed"):
+            fetcher.fetch(image_server.url("/phototest.tif"), deadline=time.monotonic() + 0.5)
+        assert not release.is_set()
+    finally:
+        release.set()
 
 
 def test_an_allowed_network_is_fetched(image_server):

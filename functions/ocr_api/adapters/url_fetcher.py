@@ -20,6 +20,8 @@ import socket
 import ssl
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -42,6 +44,9 @@ _CARRYING_IPV4 = tuple(ipaddress.ip_network(network) for network in (
 # which Python's is_global does not count as internal.
 _NEVER_FETCHED = tuple(ipaddress.ip_network(network) for network in ("64:ff9b:1::/48", "fec0::/10"))
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Name look-ups, which may outlive the download that asked: a few at once per instance (a
+# request reads at most a few images at a time), the rest wait their turn within their deadline.
+_resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="url-lookup")
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class UrlFetcher:
     def _get(self, url: str, deadline: float, referer: str | None) -> tuple[int, str | None, bytes]:
         parts = _parse(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = self._checked_address(parts.hostname, port)
+        address = self._checked_address(parts.hostname, port, deadline)
         connection = self._connection(parts.scheme, parts.hostname, port, address, deadline)
         # Every socket timeout restarts with each byte a server sends; the watchdog does not.
         watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), connection.abort)
@@ -136,14 +141,26 @@ class UrlFetcher:
                     f"the image at the URL is over the limit of {self.limits.max_bytes} bytes"
                 )
             chunks.append(chunk)
+        # The watchdog's cut ends the stream as a closing server would: a part of an image is
+        # no image, and not the client's fault.
+        if connection.aborted:
+            raise DownloadFailed("the image download took longer than allowed")
+        if declared and declared.isdigit() and size < int(declared):
+            raise DownloadFailed(f"the image URL's server sent {size} of the {declared} bytes it announced")
         return b"".join(chunks)
 
-    def _checked_address(self, host: str, port: int) -> str:
+    def _checked_address(self, host: str, port: int, deadline: float) -> str:
         refusal = InvalidRequest(
             f"the image URL's host {host} cannot be fetched: it does not resolve to a public address"
         )
+        # getaddrinfo cannot be interrupted: it runs on a thread of its own, and the download
+        # stops waiting for it at the deadline (the thread ends when the resolver gives up).
+        lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
         try:
-            answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            answers = lookup.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            lookup.cancel()
+            raise DownloadFailed("the image URL's host could not be looked up in the time allowed") from None
         except UnicodeError:
             raise refusal from None
         except socket.gaierror as err:
