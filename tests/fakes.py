@@ -12,6 +12,7 @@ from ocr_api.keys.credentials import SigningCredential
 from ocr_api.keys.usage import CallCounts
 from ocr_api.ocr import Orientation, PageLayout, PreparedImage, RecognitionOptions, RecognitionResult, TextLine
 from ocr_api.ocr.engine import UPRIGHT_UNSURE
+from ocr_api.ocr.recognizer import engine_choice, requested_languages
 from ocr_api.ocr.result import BoundingBox
 
 
@@ -115,6 +116,11 @@ class ScriptedRecognizer:
         self.calls.append((images, deadline, options))
         return [RecognitionResult(lines=self.read(data), image_width=100, image_height=50, languages="eng", angle=0.0)
                 for data in images]
+
+    def check_options(self, options: RecognitionOptions, deadline: float) -> None:
+        # As the page workers check them: Tesseract reads eng, no deep engine is deployed.
+        languages = requested_languages(options.languages, "eng", ("eng",))
+        engine_choice(options.engine, "tesseract", languages, None)
 
     def start(self) -> None:
         pass

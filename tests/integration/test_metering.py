@@ -246,3 +246,23 @@ def test_several_images_use_a_call_each(path, part, key_in, send, add_key, add_p
     assert "3 images need 3 calls" in json.dumps(second[1])
     report = usage_of(service, secret)
     assert (report.today.calls, report.today.requests, report.trial_calls_used) == (3, 1, 3)
+
+
+@pytest.mark.parametrize("options, says", [
+    ([("languages", "xyz")], "unknown language"),
+    ([("languages", "all"), ("engine", "ppocr")], "ppocr engine"),
+    ([("engine", "fastest")], "engine must be one of"),
+])
+def test_options_no_page_can_be_read_with_are_refused_before_the_key_is_charged(options, says, send, add_key,
+                                                                               add_plan, service):
+    # GIVEN a key, and three images asked to be read in a language or by an engine that reads none
+    secret = add_key("k-options-refused-000", plan=add_plan("four", trial_calls=4))
+    content_type, body = multipart_form(fields=options, files=[("file", f"w{i}.png", "image/png", PNG) for i in range(3)])
+    request = dict(path="/v1/ocr/universal", query=[], headers=[("Content-Type", content_type), ("x-api-key", secret)],
+                   body=body)
+    # WHEN it is sent
+    status, answer = send(request)
+    # THEN it is a 400 saying why, and the key was charged nothing
+    assert (status, answer["error"]) == (400, "invalid_request") and says in answer["message"]
+    report = usage_of(service, secret)
+    assert (report.today.calls, report.trial_calls_used) == (0, 0)

@@ -72,6 +72,42 @@ class RecognitionOptions:
     engine: str | None = None
 
 
+def requested_languages(requested: str | None, default: str, installed: tuple[str, ...]) -> str:
+    """The languages a page is read in: as asked (``all``: every installed one), else the
+    deployment's default; ``InvalidRequest`` naming any that is not installed."""
+    if requested is None:
+        return default
+    if requested == ALL_LANGUAGES:
+        return "+".join(installed)
+    unknown = [name for name in requested.split("+") if name not in installed]
+    if unknown or not requested:
+        raise InvalidRequest(
+            f"unknown language(s) {', '.join(unknown) or '(none)'}; installed: "
+            f"{', '.join(installed)}, or 'all'"
+        )
+    return requested
+
+
+def engine_choice(
+    requested: str | None, default: str, languages: str, deep_languages: tuple[str, ...] | None
+) -> str:
+    """The engine that reads: as asked, else the deployment's default; "auto" is Tesseract alone
+    where PP-OCR is not deployed (``deep_languages`` None) or does not read the languages."""
+    choice = requested or default
+    if choice not in ENGINE_CHOICES:
+        raise InvalidRequest(f"engine must be one of {', '.join(ENGINE_CHOICES)}")
+    if choice == TESSERACT:
+        return choice
+    deep_reads = deep_languages is not None and all(name in deep_languages for name in languages.split("+"))
+    if choice == PPOCR and deep_languages is None:
+        raise InvalidRequest("the ppocr engine is not deployed here; use tesseract or auto")
+    if choice == PPOCR and not deep_reads:
+        raise InvalidRequest(
+            f"the ppocr engine reads {'+'.join(deep_languages)} only; use tesseract or auto for other languages"
+        )
+    return choice if deep_reads else TESSERACT
+
+
 class Recognizer:
     def __init__(
         self,
@@ -154,24 +190,8 @@ class Recognizer:
         )
 
     def _engine_for(self, requested: str | None, languages: str) -> str:
-        """The engine that reads: as asked, else the deployment's default; "auto" is Tesseract
-        alone where PP-OCR is not deployed or does not read the languages."""
-        choice = requested or self.default_engine
-        if choice not in ENGINE_CHOICES:
-            raise InvalidRequest(f"engine must be one of {', '.join(ENGINE_CHOICES)}")
-        if choice == TESSERACT:
-            return choice
-        deep_reads = self.deep_engine is not None and all(
-            name in self.deep_engine.installed_languages for name in languages.split("+")
-        )
-        if choice == PPOCR and self.deep_engine is None:
-            raise InvalidRequest("the ppocr engine is not deployed here; use tesseract or auto")
-        if choice == PPOCR and not deep_reads:
-            raise InvalidRequest(
-                f"the ppocr engine reads {'+'.join(self.deep_engine.installed_languages)} only; "
-                "use tesseract or auto for other languages"
-            )
-        return choice if deep_reads else TESSERACT
+        deep_languages = self.deep_engine.installed_languages if self.deep_engine is not None else None
+        return engine_choice(requested, self.default_engine, languages, deep_languages)
 
     def _second_opinion(
         self, page: PreparedImage, lines: list[TextLine], languages: str, options: RecognitionOptions,
@@ -244,18 +264,7 @@ class Recognizer:
         return improved
 
     def _languages(self, requested: str | None) -> str:
-        if requested is None:
-            return self.languages
-        installed = self.engine.installed_languages
-        if requested == ALL_LANGUAGES:
-            return "+".join(installed)
-        unknown = [name for name in requested.split("+") if name not in installed]
-        if unknown or not requested:
-            raise InvalidRequest(
-                f"unknown language(s) {', '.join(unknown) or '(none)'}; installed: "
-                f"{', '.join(installed)}, or 'all'"
-            )
-        return requested
+        return requested_languages(requested, self.languages, self.engine.installed_languages)
 
     def _read_in_strips(
         self, page: PreparedImage, languages: str, layout: PageLayout, deadline: float

@@ -14,10 +14,9 @@ from ocr_api.adapters.dynamodb_keys import AppKeyStore
 from ocr_api.adapters.kms_secrets import KmsSecretCipher
 from ocr_api.adapters.url_fetcher import FetchLimits, UrlFetcher
 from ocr_api.config import Settings
-from ocr_api.errors import InvalidRequest, NoTextFound, ServiceError
+from ocr_api.errors import NoTextFound, ServiceError
 from ocr_api.keys import AccessGuard, KeyRepository, Outcome, UsageReport
 from ocr_api.ocr import RecognitionResult
-from ocr_api.ocr.recognizer import PPOCR
 from ocr_api.service.budget import Budget
 from ocr_api.service.metering import MeasuredRecognizer, outcome_of
 from ocr_api.service.page_worker import IsolatedRecognizer, page_workers
@@ -38,8 +37,8 @@ class OcrService:
         """One result per image, in order. The request is charged one call per image when its
         key is admitted, and settled before this returns or raises: a failure on our side gives
         the calls back, and nothing is ever counted twice."""
-        if request.options.engine == PPOCR and not self.settings.deep_engine_function:
-            raise InvalidRequest("the ppocr engine is not deployed here; use tesseract or auto")
+        # Options that no page can be read with are the client's error, refused before charging.
+        self.recognizer.check_options(request.options, budget.recognition_deadline)
         admission = self.access.admit(
             request.caller, request.api, len(request.images), budget.key_store_deadline
         )

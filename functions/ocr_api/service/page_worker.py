@@ -58,7 +58,13 @@ from ocr_api.ocr.images import PreparedImage
 from ocr_api.ocr.page_transfer import encode_page, line_from_json, lines_from_json, scaled_lines
 from ocr_api.ocr.ppocr import LANGUAGES as PPOCR_LANGUAGES
 from ocr_api.ocr.ppocr import PAGE_SIDE as PPOCR_PAGE_SIDE
-from ocr_api.ocr.recognizer import TESSERACT, RecognitionOptions, Recognizer
+from ocr_api.ocr.recognizer import (
+    TESSERACT,
+    RecognitionOptions,
+    Recognizer,
+    engine_choice,
+    requested_languages,
+)
 from ocr_api.ocr.result import RecognitionResult, TextLine
 
 logger = logging.getLogger(__name__)
@@ -102,6 +108,7 @@ class IsolatedRecognizer:
         self, settings: RecognizerSettings, limits: WorkerLimits, workers: int, deep_engine: DeepReader | None = None,
     ) -> None:
         self.workers = workers
+        self.settings = settings
         self.deep_engine = deep_engine
         self._all = [PageWorker(settings, limits, deep_engine) for _ in range(workers)]
         # Idle workers, the one given back last at the end.
@@ -119,6 +126,31 @@ class IsolatedRecognizer:
         for worker in self._all[:count]:
             worker.start()
             worker.wait_until_ready(deadline)
+
+    def check_options(self, options: RecognitionOptions, deadline: float) -> None:
+        """Refuses the options no page could be read with (languages not installed, an engine
+        not deployed or not reading them) as the workers would, before the request is charged.
+        The languages are those a worker reported when it was ready (the first starts at INIT,
+        and every request needs one ready anyway)."""
+        languages = requested_languages(options.languages, self.settings.languages, self._installed_languages(deadline))
+        engine_choice(options.engine, self.settings.default_engine, languages,
+                      PPOCR_LANGUAGES if self.settings.deep_engine else None)
+
+    def _installed_languages(self, deadline: float) -> tuple[str, ...]:
+        ready = [worker for worker in self._all if worker.installed_languages]
+        if ready:
+            return ready[0].installed_languages
+        first = self._all[0]
+        for _ in range(2):
+            first.start()
+            try:
+                first.wait_until_ready(deadline)
+                return first.installed_languages
+            except EOFError:
+                first.stop()  # died before it was ready: started once more, as a page would
+            except TimeoutError:
+                raise RecognitionTimedOut("no time was left to start recognition") from None
+        raise RecognitionFailed("the recognition engine could not be started")
 
     def recognize(
         self, data: bytes, deadline: float, options: RecognitionOptions = RecognitionOptions()
@@ -203,8 +235,9 @@ class PageWorker:
         self.deep_engine = deep_engine
         # Used by one thread at a time: IsolatedRecognizer lends each worker out to one page.
         self._process: subprocess.Popen | None = None
-        # Whether the process has said it is ready for pages.
+        # Whether the process has said it is ready for pages, and the languages it said it reads.
         self._ready = False
+        self.installed_languages: tuple[str, ...] = ()
 
     @property
     def pid(self) -> int | None:
@@ -255,6 +288,7 @@ class PageWorker:
         if not reply.get("ready"):
             self.stop()
             _result_or_error(reply)
+        self.installed_languages = tuple(reply["languages"])
         self._ready = True
 
     def recognize(self, data: bytes, deadline: float, options: RecognitionOptions) -> RecognitionResult:
@@ -425,7 +459,8 @@ def serve(frames_in, frames_out) -> None:
     except ServiceError as err:
         _send(frames_out, json.dumps({**_error_reply(err), "ready": False}).encode())
         return
-    _send(frames_out, b'{"ready": true}')
+    # The handler checks a request's languages against these before its key is charged.
+    _send(frames_out, json.dumps({"ready": True, "languages": recognizer.engine.installed_languages}).encode())
     while True:
         try:
             job = json.loads(_receive(frames_in, None))
