@@ -149,6 +149,13 @@ EXPECTED: dict[str, tuple] = {
     "url_nat64_metadata":          (None,       None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
     "url_site_local_ipv6":         (None,       None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
     "url_host_that_does_not_resolve": (None,    None,       (400, "invalid_request"),   (400, 400), (200, _PARAM)),
+    # Round three. A shape no engine reads a line from is refused by its header (engines spent
+    # minutes and gigabytes on it); a strip too thin for any line is read as no text at once.
+    "png_hairline_2000x1":         ((413, 101), (200, 501), (413, "image_too_large"),   (413, 413), (200, _SIZE)),
+    "png_strip_600x6":             ((200, 100), (200, 100), (200, 0),                   (200, 0),   (200, "FailedOperation.ImageNoText")),
+    "json_million_tiny_objects":   ((400, 101), (200, 501), (400, "invalid_request"),   (400, 400), (200, _PARAM)),
+    # A download that ends short of its Content-Length is our failed download, given back.
+    "url_body_cut_short":          (None,       None,       (502, "download_failed"),   (502, 502), (200, _DOWNLOAD)),
 }
 
 
@@ -529,6 +536,11 @@ def _many_json_names(endpoint: str, target: Target) -> HttpRequest:
     return json_request(endpoint, target, {f"name{index:06d}": "x" for index in range(100_000)})
 
 
+def _million_tiny_objects(endpoint: str, target: Target) -> HttpRequest:
+    field = "ImageBase64" if endpoint == TENCENT else "image_base64"
+    return json_request(endpoint, target, '{"%s": [%s]}' % (field, ",".join(["{}"] * 1_000_000)))
+
+
 def _sixty_long_unknown_names(endpoint: str, target: Target) -> HttpRequest:
     names = {f"{index:02d}" + "n" * 198: "x" for index in range(60)}
     if endpoint == TENCENT:
@@ -662,6 +674,15 @@ CASES: tuple[Case, ...] = (
              says=NOT_PUBLIC, strict=True, within=5.0),
     url_case("url_host_that_does_not_resolve", "http://no-such-host.invalid/image.png",
              "http://no-such-host.invalid/image.png", says=NOT_PUBLIC, strict=True, within=5.0),
+    image_case("png_hairline_2000x1", "a 2000x1 PNG (a few hundred bytes)",
+               lambda: encode(Image.new("L", (2000, 1), 255), "PNG"), "hairline.png", says="at most 100 times",
+               within=5.0),
+    image_case("png_strip_600x6", "a 600x6 black strip", lambda: encode(Image.new("L", (600, 6), 0), "PNG"),
+               "strip.png", says="no text", reads=NO_TEXT, within=5.0),
+    Case("json_million_tiny_objects", "a JSON body of a million empty objects (2 MB)", _million_tiny_objects,
+         says="more than 64 fields", within=5.0),
+    url_case("url_body_cut_short", "a URL that sends half the bytes its Content-Length announces",
+             "{images}/short-body", says="announced", within=5.0),
 )
 
 

@@ -47,7 +47,8 @@ class ImageTooManyBytes(ImageTooLarge):
 
 
 class ImageTooManyPixels(ImageTooLarge):
-    """Over the pixel limit, or a side longer than Tesseract reads."""
+    """Over the pixel limit, a side longer than Tesseract reads, or a shape too elongated to hold
+    a line of text."""
 
 
 class ImageNeedsTooMuchMemory(ImageTooLarge):

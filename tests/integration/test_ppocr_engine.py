@@ -117,3 +117,39 @@ def test_a_damaged_model_makes_the_engine_unavailable(tmp_path: Path):
         (tmp_path / name).write_bytes(b"not an onnx model")
     with pytest.raises(RecognitionUnavailable):
         PpOcr(model_dir=str(tmp_path)).load()
+
+
+def long_line(width: int, height: int) -> PreparedImage:
+    """One line of text as wide as asked (the shape the core still accepts, up to 100:1)."""
+    image = Image.new("L", (width, height), 255)
+    font = ImageFont.load_default(size=int(height * 0.7))
+    ImageDraw.Draw(image).text((4, height * 0.1), "Total due 4217 EUR, paid in full. " * 40, fill=0, font=font)
+    return PreparedImage(image, "PNG", None)
+
+
+@pytest.mark.parametrize("layout", [PageLayout.SINGLE_LINE, PageLayout.AUTO])
+def test_a_line_a_hundred_times_longer_than_high_is_read_within_bounds(engine, layout, monkeypatch):
+    # rapidocr enlarged such a page's short side to 30 px (a 2000x1 page became 60000x30, 4.2 GB)
+    # or failed to resize it; every cut-out is recognised at most 100 times as wide as high.
+    seen = []
+    recognizer = engine._engine._load_rec_model()
+    original = type(recognizer).__call__
+    monkeypatch.setattr(type(recognizer), "__call__", lambda self, args: (seen.extend(
+        image.shape[1] / image.shape[0] for image in args.img), original(self, args))[1])
+    engine.read_lines(long_line(4000, 40), "chi_sim+eng", deadline_in(30), layout)
+    assert seen and max(seen) <= 100.5
+    # And a long line of an ordinary shape is still read.
+    lines = engine.read_lines(long_line(2000, 40), "chi_sim+eng", deadline_in(30), layout)
+    assert any("4217" in line.text for line in lines), [line.text for line in lines]
+
+
+def test_a_hairline_cut_out_is_padded_to_the_longest_line_recognition_reads():
+    import numpy
+
+    from ocr_api.ocr.ppocr import MAX_LINE_ASPECT, _padded_line
+
+    hairline = numpy.zeros((2, 1900, 3), dtype=numpy.uint8)
+    padded = _padded_line(hairline)
+    assert padded.shape == (19, 1900, 3) and padded.shape[1] <= padded.shape[0] * MAX_LINE_ASPECT
+    ordinary = numpy.zeros((40, 1900, 3), dtype=numpy.uint8)
+    assert _padded_line(ordinary) is ordinary

@@ -9,6 +9,7 @@ from PIL import Image
 from ocr_api.errors import InvalidRequest, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, PageLayout, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
+from ocr_api.ocr.recognizer import MIN_TEXT_SIDE
 
 from fakes import ScriptedEngine, line
 from helpers import encode
@@ -34,6 +35,17 @@ def test_languages_are_the_engines_own():
     assert recognizer.recognize(PAGE, deadline_in(30), RecognitionOptions(languages="all")).languages == "eng+fake"
     with pytest.raises(InvalidRequest, match="installed: eng, fake"):
         recognizer.recognize(PAGE, deadline_in(30), RecognitionOptions(languages="chi_sim"))
+
+
+@pytest.mark.parametrize("engine_name", ["tesseract", "ppocr", "auto"])
+def test_a_page_too_thin_for_a_line_of_text_reads_as_none_without_any_engine(engine_name):
+    tesseract = ScriptedEngine([line("tesseract reading")])
+    deep = ScriptedEngine([line("deep reading")], installed_languages=("eng",))
+    recognizer = Recognizer(tesseract, LIMITS, "eng", deep_engine=deep)
+    thin = encode(Image.new("L", (600, MIN_TEXT_SIDE - 1), 0), "PNG")
+    result = recognizer.recognize(thin, deadline_in(30), RecognitionOptions(engine=engine_name, single_line=True))
+    assert (result.lines, result.image_width, result.image_height) == ((), 600, MIN_TEXT_SIDE - 1)
+    assert tesseract.reads == deep.reads == [] and tesseract.orientation_checks == []
 
 
 def test_orientation_is_asked_of_the_engine_with_the_same_deadline():

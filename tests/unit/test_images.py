@@ -155,6 +155,18 @@ def test_a_side_longer_than_tesseract_accepts_is_too_large():
         prepare_image(data, LIMITS)
 
 
+@pytest.mark.parametrize("size", [(2000, 1), (3000, 2), (32000, 8), (32000, 319), (8, 900)])
+def test_a_shape_too_elongated_for_a_line_of_text_is_too_large(size):
+    # A 415-byte PNG of 2000x1 took PP-OCR to 4.2 GB; Tesseract spent over 100 s on 32000x8.
+    data = encode(Image.new("L", size, 255), "PNG")
+    with pytest.raises(ImageTooLarge, match="at most 100 times its shorter"):
+        prepare_image(data, LIMITS)
+
+
+def test_a_long_single_line_is_accepted():
+    assert prepare_image(encode(Image.new("L", (3000, 30), 255), "PNG"), LIMITS).width == 3000
+
+
 def test_one_pixel_image_is_accepted():
     assert prepare_image(encode(Image.new("L", (1, 1), 255), "PNG"), LIMITS).width == 1
 

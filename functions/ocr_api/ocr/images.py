@@ -33,6 +33,10 @@ SUPPORTED_FORMATS_TEXT = "JPEG, PNG, BMP, GIF, WebP or TIFF"
 
 # Tesseract refuses images with a side over 16-bit signed range ("Image too large").
 TESSERACT_MAX_SIDE = 32767
+# A page's longer side at most this many times its shorter: a single line of text 30 pixels high
+# may be 3000 long. Beyond it no engine reads a line, and each spent seconds to minutes and
+# gigabytes trying (Tesseract over 100 s on 32000x8; PP-OCR 4.2 GB on 2000x1).
+MAX_ASPECT_RATIO = 100
 
 # Pillow warns from 89 megapixels; our own, lower limit is checked right after the header is
 # read, so the warning is noise. Pillow's hard stop at twice that stays as a second guard.
@@ -101,6 +105,7 @@ def prepare_image(
     source_format = sniff_format(data)
     if source_format == "PDF" and pdf_page is not None:
         page, dpi = pdf.render_page(data, pdf_page, limits.max_pixels, TESSERACT_MAX_SIDE)
+        _check_shape(*page.size)
         return PreparedImage(image=page, source_format="PDF", dpi=dpi)
     accepted = SUPPORTED_FORMATS_TEXT if formats == SUPPORTED_FORMATS else ", ".join(formats)
     if source_format not in formats:
@@ -183,6 +188,15 @@ def _check_dimensions(image: Image.Image, limits: ImageLimits) -> None:
     if max(width, height) > TESSERACT_MAX_SIDE:
         raise ImageTooManyPixels(
             f"the image is {width}x{height} pixels; no side may exceed {TESSERACT_MAX_SIDE} pixels"
+        )
+    _check_shape(width, height)
+
+
+def _check_shape(width: int, height: int) -> None:
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageTooManyPixels(
+            f"the image is {width}x{height} pixels; its longer side may be at most {MAX_ASPECT_RATIO} "
+            "times its shorter"
         )
 
 

@@ -48,6 +48,12 @@ PAGE_SIDE = 2000
 # The detector sees the page with its longer side at most this long (small pages as they are).
 DETECTION_SIDE = 960
 RECOGNITION_BATCH = 6
+# Recognition reads each cut-out line 48 pixels high and as wide as its shape says, and pads a
+# batch to its widest line: a hairline box would be tens of thousands wide (rapidocr made a 2000x1
+# page 60000x32, 4.2 GB). Lines longer than this are padded with their own edge above and below;
+# whole pages come within it already (the core refuses pages over 100:1, and rapidocr rounds
+# what it shrinks to multiples of 32 pixels).
+MAX_LINE_ASPECT = 100
 
 
 def packaged_model_dir() -> Path:
@@ -96,9 +102,7 @@ class PpOcr:
             logger.error("deep-learning models missing", extra={"missing": missing})
             raise RecognitionUnavailable("the deep-learning engine's models are not available")
         try:
-            from rapidocr import RapidOCR
-
-            engine = RapidOCR(params={
+            engine = _rapidocr_with_bounded_lines(params={
                 "Global.log_level": "error",
                 "Global.use_cls": self.line_direction,
                 "Cls.model_path": str(paths["direction"]),
@@ -145,6 +149,30 @@ class PpOcr:
     def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
         # PP-OCR judges lines, not pages: the service turns pages upright before they come here.
         return UPRIGHT_UNSURE
+
+
+def _rapidocr_with_bounded_lines(params: dict):
+    """rapidocr (imported only here: the API function's page workers never need it) with every
+    cut-out line held to MAX_LINE_ASPECT before recognition."""
+    from rapidocr import RapidOCR
+
+    class BoundedRapidOCR(RapidOCR):
+        def crop_text_regions(self, img, det_boxes):
+            return [_padded_line(crop) for crop in super().crop_text_regions(img, det_boxes)]
+
+    return BoundedRapidOCR(params=params)
+
+
+def _padded_line(crop):
+    """A cut-out line (a NumPy image, upright: rapidocr stands tall ones on their side) padded
+    with its own edge above and below to at most MAX_LINE_ASPECT."""
+    import cv2
+
+    height, width = crop.shape[:2]
+    if width <= height * MAX_LINE_ASPECT:
+        return crop
+    extra = -(-width // MAX_LINE_ASPECT) - height
+    return cv2.copyMakeBorder(crop, extra // 2, extra - extra // 2, 0, 0, cv2.BORDER_REPLICATE)
 
 
 def _lines(output) -> list[TextLine]:
