@@ -134,6 +134,17 @@ def test_the_secrets_key_rotates_and_outlives_the_stack(template):
     assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
 
 
+def test_the_deep_engine_may_be_given_reserved_concurrency(template):
+    parameter = template["Parameters"]["DeepEngineReservedConcurrency"]
+    assert parameter["Default"] == 0 and parameter["MinValue"] == 0
+    reserved = template["Resources"]["DeepEngineFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    # 0 would throttle every call: it means "none reserved", and the property is left out.
+    assert reserved == {"Fn::If": ["DeepEngineHasReservedConcurrency", {"Ref": "DeepEngineReservedConcurrency"},
+                                   {"Ref": "AWS::NoValue"}]}
+    assert template["Conditions"]["DeepEngineHasReservedConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "DeepEngineReservedConcurrency"}, 0]}]}
+
+
 def test_a_custom_domain_serves_the_api_at_its_root(template):
     mapping = template["Resources"]["CustomDomainRoot"]
     assert mapping["Condition"] == template["Resources"]["CustomDomain"]["Condition"] == "HasCustomDomain"
