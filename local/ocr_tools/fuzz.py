@@ -471,6 +471,9 @@ def seed_images() -> dict[str, bytes]:
         "jpeg-repeated-scans": jpeg_with_many_scans(scans=20, side=48),
         "png-text-says-pdf": png_saying_pdf(encoded(page, "PNG")),
         "png-pdf-polyglot": png_pdf_polyglot(encoded(page, "PNG"), _text_pdf()),
+        # Round three: a hairline at the most elongated shape accepted (100:1), read as no text;
+        # mutating its header's width or height reaches the shapes refused.
+        "png-hairline": encoded(Image.new("L", (200, 2), 0), "PNG"),
     }
 
 
@@ -559,6 +562,9 @@ def _parsing_seeds() -> list[bytes]:
         seeds.append(parsing_input(name, _BASE64_FLAG, b"", b"image/png", b"iVBORw0KGgo="))
         seeds.append(parsing_input(name, _SIGNED, _SIGNATURE_SEED, b"application/json", b'{"ImageBase64": ""}'))
         seeds.append(parsing_input(name, 0, b"", b"image/png", image))
+        # Round three: values nested where fields are expected, which the body's count bounds.
+        seeds.append(parsing_input(name, 0, b"", b"application/json",
+                                   b'{"%s": [%s]}' % ((endpoint.base64_field or "image").encode(), b",".join([b"{}"] * 40))))
     return seeds
 
 
