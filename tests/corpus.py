@@ -30,6 +30,7 @@ from ocr_local.forms import multipart_form
 from ocr_tools.hostile_files import (
     jpeg_with_many_scans,
     pdf_with_a_huge_image,
+    pdf_with_an_inline_image,
     pdf_with_costly_shading,
     png_pdf_polyglot,
     png_saying_pdf,
@@ -154,6 +155,9 @@ EXPECTED: dict[str, tuple] = {
     "png_hairline_2000x1":         ((413, 101), (200, 501), (413, "image_too_large"),   (413, 413), (200, _SIZE)),
     "png_strip_600x6":             ((200, 100), (200, 100), (200, 0),                   (200, 0),   (200, "FailedOperation.ImageNoText")),
     "json_million_tiny_objects":   ((400, 101), (200, 501), (400, "invalid_request"),   (400, 400), (200, _PARAM)),
+    # PDFium decodes a page's inline images as it loads the page: one over the memory cap aborts
+    # the worker, which is the page needing too much memory (413, given back).
+    "pdf_inline_image_30000x30000": ((415, 101), (200, 501), (413, "image_too_large"),  (415, 415), (200, _SIZE)),
     # A download that ends short of its Content-Length is our failed download, given back.
     "url_body_cut_short":          (None,       None,       (502, "download_failed"),   (502, 502), (200, _DOWNLOAD)),
 }
@@ -681,6 +685,9 @@ CASES: tuple[Case, ...] = (
                "strip.png", says="no text", reads=NO_TEXT, within=5.0),
     Case("json_million_tiny_objects", "a JSON body of a million empty objects (2 MB)", _million_tiny_objects,
          says="more than 64 fields", within=5.0),
+    image_case("pdf_inline_image_30000x30000", "an 0.9 MB PDF whose content draws a 30000x30000 inline image",
+               pdf_with_an_inline_image, "inline.pdf", "application/pdf", pdf=True, says="not a supported image",
+               says_on=on_pdf_readers("more memory")),
     url_case("url_body_cut_short", "a URL that sends half the bytes its Content-Length announces",
              "{images}/short-body", says="announced", within=5.0),
 )

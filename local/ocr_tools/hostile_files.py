@@ -36,11 +36,7 @@ def pdf_with_costly_shading(operators: int = 3000, width_pt: int = 612, height_p
 def pdf_with_a_huge_image(side: int = 26_000) -> bytes:
     """A page that shows one ``side`` x ``side`` grey image (676 megapixels at the default),
     deflated to well under a megabyte; rendering the page small still decodes all of it."""
-    packer, chunks, row_block = zlib.compressobj(9), [], b"\xff" * side * 256
-    for top in range(0, side, 256):
-        chunks.append(packer.compress(row_block[: side * min(256, side - top)]))
-    chunks.append(packer.flush())
-    pixels = b"".join(chunks)
+    pixels = _deflated_white(side)
     content = b"q 612 0 0 792 0 0 cm /Im0 Do Q"
     return pdf_file([
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -52,6 +48,29 @@ def pdf_with_a_huge_image(side: int = 26_000) -> bytes:
         b" /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream"
         % (side, side, len(pixels), pixels),
     ])
+
+
+def pdf_with_an_inline_image(side: int = 30_000) -> bytes:
+    """A page whose content stream draws one ``side`` x ``side`` grey inline image (BI ... ID ...
+    EI; 900 megapixels at the default, under a megabyte deflated): PDFium decodes it while it
+    loads the page, before any of the page's objects can be looked at."""
+    content = (b"q 612 0 0 792 0 0 cm BI /W %d /H %d /CS /G /BPC 8 /F /Fl ID " % (side, side)
+               + _deflated_white(side) + b" EI Q")
+    return pdf_file([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+    ])
+
+
+def _deflated_white(side: int) -> bytes:
+    """``side`` x ``side`` white 8-bit grey pixels, deflated a block of rows at a time."""
+    packer, chunks, row_block = zlib.compressobj(9), [], b"\xff" * side * 256
+    for top in range(0, side, 256):
+        chunks.append(packer.compress(row_block[: side * min(256, side - top)]))
+    chunks.append(packer.flush())
+    return b"".join(chunks)
 
 
 def jpeg_with_many_scans(scans: int = 8000, side: int = 3000) -> bytes:

@@ -17,7 +17,7 @@ from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.tesseract import Tesseract
 from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits
-from ocr_tools.hostile_files import pdf_with_costly_shading
+from ocr_tools.hostile_files import pdf_with_an_inline_image, pdf_with_costly_shading
 
 from helpers import (
     ABORTS,
@@ -195,6 +195,20 @@ def test_a_page_over_the_memory_cap_is_refused_and_the_worker_replaced(isolated)
     with pytest.raises(ImageNeedsTooMuchMemory, match="more memory"):
         recognizer.recognize(transparent_40_megapixel_png("RGBA"), deadline_in(60))
     assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+
+
+def test_a_pdf_whose_inline_image_aborts_pdfium_at_the_cap_is_too_large_and_the_worker_replaced(isolated):
+    # GIVEN an 875 KB PDF drawing a 30000x30000 inline image, which PDFium decodes as it loads
+    # the page (no limit can read its size first) and aborts when the memory cap refuses it
+    recognizer = isolated(memory_mb=700)
+    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
+    [before] = recognizer.worker_processes()
+    # WHEN it is read, THEN it is the documented 413 for a page that needs too much memory
+    with pytest.raises(ImageNeedsTooMuchMemory, match="more memory"):
+        recognizer.recognize(pdf_with_an_inline_image(), deadline_in(60), RecognitionOptions(pdf_page=1))
+    # AND a new worker reads the next page
+    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert recognizer.worker_processes() != [before]
 
 
 @pytest.mark.parametrize("mode", ["LA", "RGBA"])

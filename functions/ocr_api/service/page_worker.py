@@ -75,6 +75,7 @@ _FRAME_HEADER = struct.Struct(">I")
 _WORKER_DEADLINE_MARGIN_SECONDS = 0.3
 # The worker's environment: what Python and Tesseract need, nothing of the function's secrets.
 _PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR")
+_TOO_MUCH_MEMORY = "the image needs more memory to decode than this service allows"
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,7 @@ class PageWorker:
             raise RecognitionTimedOut("no time is left to recognise the image")
         self._hand_over(data, deadline, options)
         decoded_by = min(deadline, time.monotonic() + self.limits.decode_seconds)
-        reply = self._receive(decoded_by, "decoding the image took more time than allowed")
+        reply = self._receive(decoded_by, "decoding the image took more time than allowed", decoding=True)
         if reply.get("decoded"):
             reply = self._receive(deadline, "recognition did not finish in the time this request has")
         while "deep_read" in reply:
@@ -362,12 +363,16 @@ class PageWorker:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the worker died meanwhile: its result, never coming, answers for it
 
-    def _receive(self, until: float, overrun: str) -> dict:
-        return json.loads(self._receive_frame(until, overrun))
+    def _receive(self, until: float, overrun: str, decoding: bool = False) -> dict:
+        return json.loads(self._receive_frame(until, overrun, decoding))
 
-    def _receive_frame(self, until: float, overrun: str) -> bytes:
+    def _receive_frame(self, until: float, overrun: str, decoding: bool = False) -> bytes:
         """The worker's next frame by ``until``; a worker that overruns it is stopped and
-        replaced (``RecognitionTimedOut``), one that died is replaced (``RecognitionFailed``)."""
+        replaced (``RecognitionTimedOut``), one that died is replaced (``RecognitionFailed``).
+
+        A worker that aborted while ``decoding`` met its memory cap in a decoder that aborts
+        when an allocation fails (PDFium decodes a page's inline images as it loads the page,
+        before any limit can read their size): the page needs more memory than allowed."""
         try:
             return _receive(self._process.stdout, until)
         except TimeoutError:
@@ -376,8 +381,10 @@ class PageWorker:
             raise RecognitionTimedOut(overrun) from None
         except EOFError:
             code = self._process.wait()
-            logger.error("page worker died", extra={"exit_status": code})
+            logger.error("page worker died", extra={"exit_status": code, "decoding": decoding})
             self._restart()
+            if decoding and code == -signal.SIGABRT:
+                raise ImageNeedsTooMuchMemory(_TOO_MUCH_MEMORY) from None
             raise RecognitionFailed("the recognition engine failed on this image") from None
 
     def _restart(self) -> None:
@@ -481,9 +488,7 @@ def serve(frames_in, frames_out) -> None:
             # A heap that ran out is not worth trusting with the next page: this worker ends.
             data = result = None
             exiting = True
-            reply = _error_reply(ImageNeedsTooMuchMemory(
-                "the image needs more memory to decode than this service allows"
-            ))
+            reply = _error_reply(ImageNeedsTooMuchMemory(_TOO_MUCH_MEMORY))
         except Exception:
             logger.exception("unexpected error in the page worker")
             reply = _error_reply(InternalError())
