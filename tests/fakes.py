@@ -59,12 +59,13 @@ class InMemoryKeys:
         return True
 
     def record(self, key_hash: str, plan: Plan, period: UsagePeriod, outcome: Outcome,
-               refund: bool = False, deadline: float | None = None, calls: int = 1) -> None:
+               refund: bool = False, deadline: float | None = None, calls: int = 1, kept_calls: int = 0) -> None:
         self.counters[(key_hash, f"{outcome.value}_{period.date}")] += 1
-        if refund:
+        if refund and calls > kept_calls:
             for name in (f"calls_{period.date}", f"calls_{period.month}", "calls_total"):
-                self.counters[(key_hash, name)] -= calls
-            self.counters[(key_hash, f"requests_{period.date}")] -= 1
+                self.counters[(key_hash, name)] -= calls - kept_calls
+            if not kept_calls:
+                self.counters[(key_hash, f"requests_{period.date}")] -= 1
 
     def usage(
         self, key_hash: str, period: UsagePeriod, lifetime: bool, deadline: float | None = None

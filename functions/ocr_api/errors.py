@@ -10,6 +10,9 @@ from __future__ import annotations
 
 class ServiceError(Exception):
     http_status = 500
+    # How many of the request's pages were read before this error ended it: their calls are
+    # kept even where the error gives the others back (set by whoever read the pages).
+    pages_read = 0
 
     def __init__(self, description: str) -> None:
         super().__init__(description)

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_local.forms import multipart_form
+from ocr_tools.hostile_files import pdf_with_an_inline_image
 
 from helpers import CRASHES, encode, fake_engine
 
@@ -266,3 +267,22 @@ def test_options_no_page_can_be_read_with_are_refused_before_the_key_is_charged(
     assert (status, answer["error"]) == (400, "invalid_request") and says in answer["message"]
     report = usage_of(service, secret)
     assert (report.today.calls, report.trial_calls_used) == (0, 0)
+
+
+def test_pages_read_before_a_later_page_fails_are_charged_and_only_the_rest_given_back(send, add_key, add_plan,
+                                                                                     service):
+    # GIVEN a key with a trial of 4 calls, and a request of two pages and a PDF whose inline image
+    # needs more memory than a worker has (413, a failure whose call is given back)
+    secret = add_key("k-partial-charge-0000", plan=add_plan("four", trial_calls=4))
+    files = [("file", f"w{i}.png", "image/png", PNG) for i in range(2)]
+    files.append(("file", "inline.pdf", "application/pdf", pdf_with_an_inline_image()))
+    content_type, body = multipart_form(files=files)
+    request = dict(path="/v1/ocr/universal", query=[], headers=[("Content-Type", content_type), ("x-api-key", secret)],
+                   body=body)
+    # WHEN it is sent
+    status, answer = send(request)
+    # THEN the request answers the PDF's error, and the two pages read are the calls it costs
+    assert (status, answer["error"]) == (413, "image_too_large"), answer
+    report = usage_of(service, secret)
+    assert (report.today.calls, report.today.requests, report.trial_calls_used) == (2, 1, 2)
+    assert report.today.outcomes["client_error"] == 1

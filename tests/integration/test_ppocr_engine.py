@@ -153,3 +153,25 @@ def test_a_hairline_cut_out_is_padded_to_the_longest_line_recognition_reads():
     assert padded.shape == (19, 1900, 3) and padded.shape[1] <= padded.shape[0] * MAX_LINE_ASPECT
     ordinary = numpy.zeros((40, 1900, 3), dtype=numpy.uint8)
     assert _padded_line(ordinary) is ordinary
+
+
+def test_a_page_past_its_deadline_stops_at_the_next_stage(engine, monkeypatch):
+    # GIVEN detection that ends past the page's deadline (the request gave up meanwhile)
+    import time
+
+    detector = engine._engine._load_det_model()
+    detect = type(detector).__call__
+
+    def slow_detection(self, image):
+        found = detect(self, image)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(type(detector), "__call__", slow_detection)
+    recognised = []
+    recognizer = engine._engine._load_rec_model()
+    monkeypatch.setattr(type(recognizer), "__call__", lambda self, args: recognised.append(args))
+    # WHEN the page is read with 0.2 s left, THEN it is out of time and recognition never starts
+    with pytest.raises(RecognitionTimedOut):
+        engine.read_lines(page("tesseract-test/phototest.tif"), "chi_sim+eng", deadline_in(0.2))
+    assert recognised == []

@@ -3,6 +3,8 @@ deadline, and knows nothing else of it. A scripted engine stands in for Tesserac
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PIL import Image
 
@@ -74,10 +76,15 @@ def test_auto_keeps_a_confident_tesseract_reading_and_never_asks_the_deep_engine
 def test_auto_asks_the_deep_engine_on_the_upright_page_when_tesseract_is_unsure():
     tesseract, deep, recognizer = engines(tesseract_confidence=0.8)
     deadline = deadline_in(30)
+    before = time.monotonic()
     result = recognizer.recognize(PAGE, deadline)
+    after = time.monotonic()
     assert (result.engine, result.texts) == ("ppocr", ["deep reading"])
-    # Orientation was judged (by Tesseract) before the deep engine read, with the same deadline.
-    assert tesseract.orientation_checks == [deadline] and deep.reads == [("eng", deadline, PageLayout.AUTO)]
+    # Orientation was judged (by Tesseract) before the deep engine read, with the same deadline;
+    # the deep engine had half of the time left, so that Tesseract's reading can still be answered.
+    [(languages, deep_deadline, layout)] = deep.reads
+    assert tesseract.orientation_checks == [deadline] and (languages, layout) == ("eng", PageLayout.AUTO)
+    assert (before + deadline) / 2 <= deep_deadline <= (after + deadline) / 2
 
 
 def test_under_auto_a_failing_deep_engine_leaves_tesseracts_reading():

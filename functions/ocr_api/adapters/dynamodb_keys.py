@@ -254,15 +254,18 @@ class AppKeyStore:
         ], deadline)
 
     def record(self, key_hash: str, plan: Plan, period: UsagePeriod, outcome: Outcome,
-               refund: bool = False, deadline: float | None = None, calls: int = 1) -> None:
+               refund: bool = False, deadline: float | None = None, calls: int = 1, kept_calls: int = 0) -> None:
         """Counts a request's outcome for its day; ``refund`` gives back the ``calls`` that
-        ``charge`` counted for it."""
+        ``charge`` counted for it, less ``kept_calls`` (the request stays counted with them)."""
         changes = {f"{outcome.value}_{period.day}": 1}
+        given_back = calls - kept_calls
+        refund = refund and given_back > 0
         if refund:
-            changes.update({name: -count for name, count in _charged(period, calls).items()})
+            changes.update({name: -count for name, count in _charged(period, given_back).items()
+                            if not (kept_calls and name.startswith("requests"))})
         month = _counting(key_hash, f"usage#{period.month}", changes)
         if refund and plan.trial_calls is not None:
-            self._add_together([month, _counting(key_hash, _LIFETIME, {"calls": -calls})], deadline)
+            self._add_together([month, _counting(key_hash, _LIFETIME, {"calls": -given_back})], deadline)
         else:
             self._add(month, deadline)
 

@@ -155,9 +155,10 @@ class AccessGuard:
             self._cipher_failures.put(name, err)
             raise
 
-    def settle(self, admission: Admission, outcome: Outcome, refund: bool | None = None) -> None:
+    def settle(self, admission: Admission, outcome: Outcome, refund: bool | None = None, pages_read: int = 0) -> None:
         """Counts how a charged call ended; one that failed on our side gets its quota back
-        (``refund`` says otherwise where the outcome alone does not decide).
+        (``refund`` says otherwise where the outcome alone does not decide), less the calls of
+        the ``pages_read`` before it failed: work done is charged.
 
         Never raises: the answer is decided by now, and a failed count is logged instead.
         """
@@ -169,6 +170,7 @@ class AccessGuard:
             self.store.record(
                 admission.key.key_hash, admission.plan, admission.period, outcome,
                 refund=refund, deadline=admission.deadline, calls=admission.calls,
+                kept_calls=min(pages_read, admission.calls),
             )
         except KeyStoreUnavailable:
             logger.error(

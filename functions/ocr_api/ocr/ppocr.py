@@ -23,6 +23,7 @@ Not thread-safe: one engine per process, one page at a time.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -135,8 +136,11 @@ class PpOcr:
             raise RecognitionTimedOut("no time is left to recognise the image")
         pixels = image.image.convert("RGB")
         single_line = layout is PageLayout.SINGLE_LINE
+        self._engine.deadline = deadline
         try:
             output = self._engine(pixels, use_det=not single_line, use_cls=self.line_direction and not single_line, return_word_box=not single_line)
+        except RecognitionTimedOut:
+            raise
         except Exception as err:
             logger.error("deep-learning engine failed", extra={"error": type(err).__name__})
             raise RecognitionFailed("the recognition engine failed on this image") from err
@@ -157,10 +161,27 @@ def _rapidocr_with_bounded_lines(params: dict):
     from rapidocr import RapidOCR
 
     class BoundedRapidOCR(RapidOCR):
+        # No stage starts past this instant (time.monotonic()): a page whose request gave up
+        # ends at the next stage, instead of holding its instance to the end of recognition.
+        deadline = math.inf
+
         def crop_text_regions(self, img, det_boxes):
             return [_padded_line(crop) for crop in super().crop_text_regions(img, det_boxes)]
 
+        def cls_and_rotate(self, img):
+            _stop_if_past(self.deadline)
+            return super().cls_and_rotate(img)
+
+        def recognize_txt(self, img):
+            _stop_if_past(self.deadline)
+            return super().recognize_txt(img)
+
     return BoundedRapidOCR(params=params)
+
+
+def _stop_if_past(deadline: float) -> None:
+    if seconds_left(deadline) <= 0:
+        raise RecognitionTimedOut("recognition did not finish in the time this request has")
 
 
 def _padded_line(crop):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -12,6 +13,7 @@ from PIL import Image, ImageStat
 
 from ocr_api.errors import InvalidRequest, RecognitionFailed, RecognitionUnavailable
 from ocr_api.ocr import orientation
+from ocr_api.ocr.deadline import seconds_left
 from ocr_api.ocr.engine import OcrEngine, PageLayout
 from ocr_api.ocr.geometry import PageTransform, enclosing_box
 from ocr_api.ocr.images import SUPPORTED_FORMATS, ImageLimits, PreparedImage, prepare_image
@@ -56,6 +58,9 @@ SECOND_OPINION_CONFIDENCE = 0.93
 # PP-OCR's reading is kept unless it holds much less confident text than Tesseract's (it found
 # little or nothing where Tesseract found lines).
 KEEP_DEEP_READING_SHARE = 0.5
+# Under "auto", PP-OCR may take at most this share of the time the request has left when it is
+# asked: if it is slow (a busy or cold function), Tesseract's reading is still answered in time.
+SECOND_OPINION_TIME_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -208,8 +213,9 @@ class Recognizer:
         """PP-OCR's reading of the upright page where it is better than Tesseract's ``lines``,
         else None. Tesseract's reading stands when PP-OCR fails: the client asked for a reading,
         not for an engine."""
+        deep_deadline = time.monotonic() + max(0.0, seconds_left(deadline)) * SECOND_OPINION_TIME_SHARE
         try:
-            deep_lines = self._read(self.deep_engine, page, languages, options, deadline)
+            deep_lines = self._read(self.deep_engine, page, languages, options, deep_deadline)
         except (RecognitionFailed, RecognitionUnavailable) as err:
             logger.warning("second opinion unavailable; Tesseract's reading stands",
                            extra={"error": type(err).__name__})

@@ -48,7 +48,7 @@ class OcrService:
             if request.text_required and not any(result.lines for result in results):
                 raise NoTextFound("no text was found in the image")
         except ServiceError as err:
-            self.access.settle(admission, outcome_of(err), refund=err.refunded)
+            self.access.settle(admission, outcome_of(err), refund=err.refunded, pages_read=err.pages_read)
             raise
         except Exception:
             self.access.settle(admission, Outcome.SERVER_ERROR, refund=True)

@@ -185,7 +185,17 @@ class IsolatedRecognizer:
         self.start(count=len(images))
         with ThreadPoolExecutor(max_workers=min(self.workers, len(images))) as pool:
             futures = [pool.submit(self.recognize, data, deadline, options) for data in images]
-            return [future.result() for future in futures]
+            results, failures = [], []
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except ServiceError as err:
+                    failures.append(err)
+        if failures:
+            # The request fails with its first page's error; the pages read are work done.
+            failures[0].pages_read = len(results)
+            raise failures[0]
+        return results
 
     def worker_processes(self) -> list[int]:
         """The process ids of the workers running now."""
