@@ -4,7 +4,9 @@ start-lambda`` serves them): boto3's ``lambda.invoke`` reaches the local instanc
 Answers as Lambda does: 200 with the handler's result; 200 with ``X-Amz-Function-Error:
 Unhandled`` and ``{"errorType", "errorMessage"}`` when the handler raised, its process died
 (``Runtime.ExitError``) or it ran past its timeout (``Sandbox.Timedout``, and the instance is
-replaced); 404 ``ResourceNotFoundException`` for an unknown function; 429
+replaced), or its answer is over the 6 MB a synchronous invocation returns
+(``Function.ResponseSizeTooLarge``); a container-image function's instances cannot use more
+than its memory; 404 ``ResourceNotFoundException`` for an unknown function; 429
 ``TooManyRequestsException`` past a function's reserved concurrency, when one is set.
 """
 
@@ -80,7 +82,15 @@ class LocalLambdaEndpoint(ThreadingHTTPServer):
         unhandled = {"X-Amz-Function-Error": "Unhandled"}
         started = time.monotonic()
         try:
-            return 200, {}, function.invoke(event)
+            result = function.invoke(event)
+            size = len(json.dumps(result, ensure_ascii=False).encode("utf-8"))
+            if size > MAX_PAYLOAD_BYTES:
+                return 200, unhandled, {
+                    "errorType": "Function.ResponseSizeTooLarge",
+                    "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload "
+                                    f"size ({MAX_PAYLOAD_BYTES} bytes).",
+                }
+            return 200, {}, result
         except FunctionTimedOut:
             seconds = function.function.timeout_seconds
             return 200, unhandled, {"errorType": "Sandbox.Timedout",

@@ -29,6 +29,8 @@ class FunctionSpec:
     timeout_seconds: int
     memory_mb: int
     environment: dict[str, str]
+    # "Zip" or "Image" (a container image).
+    package_type: str = "Zip"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def load_template(
             timeout_seconds=int(resolver.resolve(properties.get("Timeout", 3))),
             memory_mb=int(resolver.resolve(properties.get("MemorySize", 128))),
             environment={name: str(resolver.resolve(value)) for name, value in environment.items()},
+            package_type=properties.get("PackageType", "Zip"),
         )
         for event in properties.get("Events", {}).values():
             if event["Type"] == "Api":
