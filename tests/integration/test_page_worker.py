@@ -16,6 +16,7 @@ from ocr_api.errors import ImageNeedsTooMuchMemory, RecognitionFailed, Recogniti
 from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.tesseract import Tesseract
+from ocr_api.service import page_worker
 from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits
 from ocr_tools.hostile_files import pdf_with_an_inline_image, pdf_with_costly_shading
 
@@ -209,6 +210,64 @@ def test_a_pdf_whose_inline_image_aborts_pdfium_at_the_cap_is_too_large_and_the_
     # AND a new worker reads the next page
     assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
     assert recognizer.worker_processes() != [before]
+
+
+class CountingDeepEngine:
+    """A ``DeepReader`` that reads every page as nothing, counting the pages."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+
+    def read(self, page: bytes, languages: str, layout: str, deadline: float) -> list[dict]:
+        self.pages += 1
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("misbehaves", ["huge_frame", "deep_reads"])
+def test_a_worker_that_sends_more_than_a_page_needs_is_stopped_and_replaced(misbehaves, monkeypatch, tessdata_dir):
+    # GIVEN a worker gone bad (it reads hostile bytes, so the handler does not trust it): it
+    # announces a 1 GB frame, or asks the deep engine for readings without end
+    monkeypatch.setattr(page_worker, "WORKER_MODULE", "hostile_worker")
+    deep = CountingDeepEngine()
+    settings = RecognizerSettings(
+        tessdata_dir=tessdata_dir, max_image_bytes=LIMITS.max_bytes, max_image_pixels=LIMITS.max_pixels,
+        languages=misbehaves, max_recognition_pixels=12_000_000, engine=Settings.engine, deep_engine=True,
+    )
+    recognizer = IsolatedRecognizer(settings, WorkerLimits(700 * 1024 * 1024, 10.0), 1, deep_engine=deep)
+    try:
+        recognizer.start()
+        [before] = recognizer.worker_processes()
+        # WHEN it is given a page, THEN the page fails as the engine's failure, no more deep
+        # readings were made than a page needs, and the worker was replaced
+        with pytest.raises(RecognitionFailed):
+            recognizer.recognize(b"a page", deadline_in(30))
+        assert deep.pages <= page_worker.MAX_DEEP_READS_PER_PAGE
+        assert recognizer.worker_processes() != [before]
+    finally:
+        recognizer.close()
+
+
+def test_the_handler_that_starts_workers_is_not_dumpable(tessdata_dir):
+    # Workers run as the handler's user: a dumpable handler's /proc/PID/environ (the function's
+    # AWS credentials) and memory would be theirs to read. A non-dumpable process's /proc files
+    # belong to root and it cannot be traced (proc(5), ptrace(2)).
+    handler = (
+        "import ctypes, time\n"
+        "from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits\n"
+        "libc = ctypes.CDLL(None)\n"
+        "print(libc.prctl(3, 0, 0, 0, 0))\n"  # PR_GET_DUMPABLE before any worker
+        f"settings = RecognizerSettings({tessdata_dir!r}, 10**7, 10**7, 'eng', None, 'ocr_api.ocr.tesseract:Tesseract')\n"
+        "workers = IsolatedRecognizer(settings, WorkerLimits(700 * 2**20, 10.0), 1)\n"
+        "workers.start()\n"
+        "print(libc.prctl(3, 0, 0, 0, 0))\n"
+        "workers.close()\n"
+    )
+    answer = subprocess.run([sys.executable, "-c", handler], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    assert answer.stdout.split() == ["1", "0"], answer.stderr
 
 
 @pytest.mark.parametrize("mode", ["LA", "RGBA"])

@@ -27,6 +27,7 @@ makes the call, bounded by the same deadline, while it waits for the worker's re
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -75,7 +76,15 @@ _FRAME_HEADER = struct.Struct(">I")
 _WORKER_DEADLINE_MARGIN_SECONDS = 0.3
 # The worker's environment: what Python and Tesseract need, nothing of the function's secrets.
 _PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR")
+# What a worker runs (this module's worker side).
+WORKER_MODULE = "ocr_api.service.page_worker"
 _TOO_MUCH_MEMORY = "the image needs more memory to decode than this service allows"
+# What the handler takes from a worker, which reads untrusted bytes and so is not trusted in turn:
+# no frame larger than a page's result or a page for the deep engine can be (the deep engine's
+# page is at most 4 MB; a dense page's result, words and boxes, well under 16 MB), and at most
+# the deep-engine readings a page asks for (the page, and once more turned upright).
+MAX_WORKER_FRAME_BYTES = 32 * 1024 * 1024
+MAX_DEEP_READS_PER_PAGE = 2
 
 
 @dataclass(frozen=True)
@@ -261,9 +270,10 @@ class PageWorker:
     def start(self) -> None:
         if self.running:
             return
+        _keep_handler_from_workers()
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "ocr_api.service.page_worker"],
+                [sys.executable, "-m", WORKER_MODULE],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=_worker_environment(),
@@ -310,7 +320,13 @@ class PageWorker:
         reply = self._receive(decoded_by, "decoding the image took more time than allowed", decoding=True)
         if reply.get("decoded"):
             reply = self._receive(deadline, "recognition did not finish in the time this request has")
+        deep_reads = 0
         while "deep_read" in reply:
+            if deep_reads == MAX_DEEP_READS_PER_PAGE:
+                logger.error("page worker asked the deep engine too often for one page")
+                self._restart()
+                raise RecognitionFailed("the recognition engine failed on this image")
+            deep_reads += 1
             self._read_with_deep_engine(reply["deep_read"], deadline)
             reply = self._receive(deadline, "recognition did not finish in the time this request has")
         if reply.get("exiting"):
@@ -384,7 +400,11 @@ class PageWorker:
         when an allocation fails (PDFium decodes a page's inline images as it loads the page,
         before any limit can read their size): the page needs more memory than allowed."""
         try:
-            return _receive(self._process.stdout, until)
+            return _receive(self._process.stdout, until, MAX_WORKER_FRAME_BYTES)
+        except FrameTooLarge as err:
+            logger.error("page worker sent a frame over the limit", extra={"frame_bytes": err.args[0]})
+            self._restart()
+            raise RecognitionFailed("the recognition engine failed on this image") from None
         except TimeoutError:
             logger.warning("page worker overran its time and was stopped", extra={"reason": overrun})
             self._restart()
@@ -418,6 +438,21 @@ _SERVICE_ERRORS = {
 }
 
 
+def _keep_handler_from_workers() -> None:
+    """Makes the handler's process non-dumpable: the workers run as the same user, and could
+    otherwise read its environment (the function's AWS credentials) and memory through /proc.
+    A non-dumpable process's /proc files belong to root, and it cannot be traced. (Workers are
+    started with execve, which makes them dumpable again: their own /proc stays theirs.)"""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        logger.warning("handler could not be made non-dumpable", extra={"errno": ctypes.get_errno()})
+
+
+_PR_SET_DUMPABLE = 4
+
+
 def _worker_environment() -> dict[str, str]:
     environment = {name: os.environ[name] for name in _PASSED_ENVIRONMENT if name in os.environ}
     # The worker imports what the handler imported, from the same places.
@@ -435,10 +470,17 @@ def _send(stream, payload: bytes) -> None:
     stream.flush()
 
 
-def _receive(stream, until: float | None) -> bytes:
-    """One frame; ``TimeoutError`` when it is not whole by ``until``, ``EOFError`` on a closed pipe."""
+class FrameTooLarge(Exception):
+    """A worker announced a frame larger than any it has reason to send."""
+
+
+def _receive(stream, until: float | None, max_bytes: int | None = None) -> bytes:
+    """One frame; ``TimeoutError`` when it is not whole by ``until``, ``EOFError`` on a closed
+    pipe, ``FrameTooLarge`` when it announces more than ``max_bytes``."""
     header = _read_exactly(stream.fileno(), _FRAME_HEADER.size, until)
     (length,) = _FRAME_HEADER.unpack(header)
+    if max_bytes is not None and length > max_bytes:
+        raise FrameTooLarge(length)
     return _read_exactly(stream.fileno(), length, until)
 
 
