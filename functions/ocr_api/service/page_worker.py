@@ -141,8 +141,14 @@ class IsolatedRecognizer:
         """Refuses the options no page could be read with (languages not installed, an engine
         not deployed or not reading them) as the workers would, before the request is charged.
         The languages are those a worker reported when it was ready (the first starts at INIT,
-        and every request needs one ready anyway)."""
-        languages = requested_languages(options.languages, self.settings.languages, self._installed_languages(deadline))
+        and every request needs one ready anyway). Where no worker can say (it cannot start or
+        load its models), nothing is refused here: the pages meet that failure after admission,
+        and are answered and given back as any failure of ours."""
+        try:
+            installed = self._installed_languages(deadline)
+        except ServiceError:
+            return
+        languages = requested_languages(options.languages, self.settings.languages, installed)
         engine_choice(options.engine, self.settings.default_engine, languages,
                       PPOCR_LANGUAGES if self.settings.deep_engine else None)
 
