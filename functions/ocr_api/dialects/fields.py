@@ -38,13 +38,15 @@ _NAME_CHARACTERS_SHOWN = 40
 _DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*),(?P<data>.*)$", re.DOTALL)
 _NOT_BASE64 = re.compile(r"[\r\n\t]")
 # What a JSON body of MAX_FIELDS fields can hold: a string per name and value, and the commas,
-# braces and brackets between them (numbers and booleans each need a comma too). Counted before
-# parsing, and only until the count is passed: a body of a million tiny objects is refused in
-# microseconds, where parsing it took seconds and hundreds of megabytes.
+# braces and brackets between them (numbers and booleans each need a comma too), at most a list
+# inside the object. Counted before parsing, and only until a bound is passed: a body of a
+# million tiny objects is refused in microseconds, where parsing it took seconds and hundreds of
+# megabytes.
 # A string left open runs to the end of the body (the parser refuses it later), so that no
 # quote is ever scanned from twice.
-_JSON_TOKENS = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)|[,{\[]', re.DOTALL)
-_MAX_JSON_TOKENS = 5 * MAX_FIELDS
+_JSON_TOKENS = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)|[,{\[\]}]', re.DOTALL)
+_MAX_JSON_TOKENS = 6 * MAX_FIELDS
+_MAX_JSON_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -293,7 +295,14 @@ def _form_fields(body: bytes) -> tuple[Field, ...]:
 
 
 def _json_fields(body: bytes) -> tuple[Field, ...]:
-    for count, _ in enumerate(_JSON_TOKENS.finditer(body), start=1):
+    depth = 0
+    for count, token in enumerate(_JSON_TOKENS.finditer(body), start=1):
+        if token[0] in (b"{", b"["):
+            depth += 1
+            if depth > _MAX_JSON_DEPTH:
+                raise InvalidRequest("the JSON body is nested too deeply")
+        elif token[0] in (b"}", b"]"):
+            depth -= 1
         if count > _MAX_JSON_TOKENS:
             raise InvalidRequest(
                 f"the JSON body has more than {MAX_FIELDS} fields' worth of values; at most {MAX_FIELDS} fields are read"
