@@ -19,6 +19,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
@@ -502,6 +503,40 @@ def test_urlencoded_junk_gets_documented_answers(answer, case):
 @example(case=("tencent", SUPERSCRIPT_PAGE["tencent"]))
 def test_json_documents_of_any_shape_get_documented_answers(answer, case):
     answer(*case)
+
+
+# Signed requests (TC3-HMAC-SHA256) to the Tencent route, their header values hostile: a timestamp
+# of 400 zeros or of other scripts' digits was an InternalError with a trace in the log.
+TIMESTAMPS = st.one_of(
+    st.sampled_from(["1" + "0" * 400, "9" * 5000, "\u0661\u0667\u0668", "\uff11\uff17", "-1", "1e9", "0", "",
+                     str(int(time.time())), " " + str(int(time.time())) + " "]),
+    st.integers(-(10**20), 10**20).map(str), TEXT,
+)
+ONE_PIXEL_PNG = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a4944415478016360000000020001e221bc330000000049454e44ae426082")).decode()
+CREDENTIALS = st.one_of(
+    st.sampled_from(["AKID" + "0" * 32, "AKID" + "a" * 3000, "AKID", ""]), TEXT.map(lambda text: "AKID" + text),
+)
+
+
+@st.composite
+def signed_requests(draw, endpoint: Endpoint) -> Request:
+    date = time.strftime("%Y-%m-%d", time.gmtime())
+    service = draw(st.sampled_from(["ocr", "cvm", "x", "", "ocr/extra"]))
+    authorization = (f"TC3-HMAC-SHA256 Credential={draw(CREDENTIALS)}/{date}/{service}/tc3_request, "
+                     f"SignedHeaders=content-type;host, Signature={'0' * 64}")
+    headers = (("Authorization", authorization), ("X-TC-Timestamp", draw(TIMESTAMPS)), ("Host", "ocr.example.com"))
+    return Request("application/json", json.dumps({"ImageBase64": ONE_PIXEL_PNG}).encode(), headers=headers,
+                   with_key=False)
+
+
+@scaled(PARSING_EXAMPLES_FACTOR)
+@given(request=signed_requests(ENDPOINTS["tencent"]))
+def test_signed_requests_with_hostile_headers_get_documented_answers(answer, request):
+    # None holds a valid signature: each is refused as an authentication failure, never as ours.
+    result = answer("tencent", request)
+    assert result.label.startswith("200 AuthFailure.") and not result.server_side, result
 
 
 @scaled(PARSING_EXAMPLES_FACTOR)
