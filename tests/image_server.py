@@ -60,10 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
         if route == "/longer-than-declared":
             # Content-Length covers the image; more bytes follow, which are not part of the body.
             image = eval_image("tesseract-test/phototest.tif")
-            self.send_response(200)
-            self.send_header("Content-Type", "image/tiff")
-            self.send_header("Content-Length", str(len(image)))
-            self.end_headers()
+            self._start_image(len(image))
             try:
                 self.wfile.write(image)
                 for _ in range(12):
@@ -76,19 +73,12 @@ class _Handler(BaseHTTPRequestHandler):
             # An image announced (or not) and sent a kilobyte a second: cut off at the deadline,
             # the part that came is no image.
             image = eval_image("tesseract-test/phototest.tif")
-            self.send_response(200)
-            self.send_header("Content-Type", "image/tiff")
-            if route == "/trickle-body":
-                self.send_header("Content-Length", str(len(image)))
-            self.end_headers()
+            self._start_image(len(image) if route == "/trickle-body" else None)
             return self._trickle([image[start:start + 1024] for start in range(0, len(image), 1024)])
         if route == "/short-body":
             # Announces the whole image, sends half of it and hangs up.
             image = eval_image("tesseract-test/phototest.tif")
-            self.send_response(200)
-            self.send_header("Content-Type", "image/tiff")
-            self.send_header("Content-Length", str(len(image)))
-            self.end_headers()
+            self._start_image(len(image))
             self.wfile.write(image[: len(image) // 2])
             self.close_connection = True
             return
@@ -99,6 +89,14 @@ class _Handler(BaseHTTPRequestHandler):
             # "100 Continue" after "100 Continue", each quickly, forever.
             return self._trickle([b"HTTP/1.1 100 Continue\r\n\r\n"] * 600, pause=0.1)
         return self._send(404, b"", "text/plain")
+
+    def _start_image(self, length: int | None) -> None:
+        """A 200 for a TIFF, announcing ``length`` bytes (None: none announced)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "image/tiff")
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
 
     def _trickle(self, pieces: list[bytes], pause: float = 1.0) -> None:
         try:

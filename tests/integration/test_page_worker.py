@@ -177,14 +177,24 @@ def test_a_worker_without_its_models_says_so_and_every_page_is_unavailable(isola
     assert recognizer.worker_processes() == []
 
 
-def test_a_page_that_renders_past_its_time_is_stopped_and_the_worker_replaced(isolated):
-    # GIVEN a 14 KB PDF whose page takes PDFium minutes to render, and 2 s to decode
-    recognizer = isolated(decode_seconds=2.0)
+@pytest.mark.parametrize("limits, pdf, error, says", [
+    # A 14 KB PDF whose page takes PDFium minutes to render, given 2 s to decode
+    ({"decode_seconds": 2.0}, pdf_with_costly_shading, RecognitionTimedOut,
+     "decoding the image took more time than allowed"),
+    # An 875 KB PDF drawing a 30000x30000 inline image, which PDFium decodes as it loads the page
+    # (no limit can read its size first) and aborts on when the memory cap refuses it: the
+    # documented 413 for a page that needs too much memory
+    ({"memory_mb": 700}, pdf_with_an_inline_image, ImageNeedsTooMuchMemory, "more memory"),
+], ids=["renders past its time", "inline image over the memory cap"])
+def test_a_pdf_page_that_stops_its_worker_while_decoding_is_answered_and_the_worker_replaced(
+        isolated, limits, pdf, error, says):
+    # GIVEN a worker that has read a page
+    recognizer = isolated(**limits)
     recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
     [before] = recognizer.worker_processes()
-    # WHEN it is read
-    with pytest.raises(RecognitionTimedOut, match="decoding the image took more time than allowed"):
-        recognizer.recognize(pdf_with_costly_shading(), deadline_in(60), RecognitionOptions(pdf_page=1))
+    # WHEN the PDF is read
+    with pytest.raises(error, match=says):
+        recognizer.recognize(pdf(), deadline_in(60), RecognitionOptions(pdf_page=1))
     # THEN its worker is gone, and a new one reads the next page
     assert not os.path.exists(f"/proc/{before}")
     assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
@@ -196,20 +206,6 @@ def test_a_page_over_the_memory_cap_is_refused_and_the_worker_replaced(isolated)
     with pytest.raises(ImageNeedsTooMuchMemory, match="more memory"):
         recognizer.recognize(transparent_40_megapixel_png("RGBA"), deadline_in(60))
     assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
-
-
-def test_a_pdf_whose_inline_image_aborts_pdfium_at_the_cap_is_too_large_and_the_worker_replaced(isolated):
-    # GIVEN an 875 KB PDF drawing a 30000x30000 inline image, which PDFium decodes as it loads
-    # the page (no limit can read its size first) and aborts when the memory cap refuses it
-    recognizer = isolated(memory_mb=700)
-    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
-    [before] = recognizer.worker_processes()
-    # WHEN it is read, THEN it is the documented 413 for a page that needs too much memory
-    with pytest.raises(ImageNeedsTooMuchMemory, match="more memory"):
-        recognizer.recognize(pdf_with_an_inline_image(), deadline_in(60), RecognitionOptions(pdf_page=1))
-    # AND a new worker reads the next page
-    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
-    assert recognizer.worker_processes() != [before]
 
 
 class CountingDeepEngine:
