@@ -14,9 +14,8 @@ from PIL import Image, ImageDraw
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_local.forms import multipart_form
-from ocr_tools.hostile_files import pdf_with_an_inline_image
 
-from helpers import CRASHES, encode, fake_engine
+from helpers import CRASHES, encode, fake_engine, transparent_40_megapixel_png
 
 # A small image with a word on it: quick to read on every endpoint.
 WORD = Image.new("L", (160, 48), 255)
@@ -269,20 +268,26 @@ def test_options_no_page_can_be_read_with_are_refused_before_the_key_is_charged(
     assert (report.today.calls, report.trial_calls_used) == (0, 0)
 
 
-def test_pages_read_before_a_later_page_fails_are_charged_and_only_the_rest_given_back(send, add_key, add_plan,
-                                                                                     service):
-    # GIVEN a key with a trial of 4 calls, and a request of two pages and a PDF whose inline image
-    # needs more memory than a worker has (413, a failure whose call is given back)
-    secret = add_key("k-partial-charge-0000", plan=add_plan("four", trial_calls=4))
-    files = [("file", f"w{i}.png", "image/png", PNG) for i in range(2)]
-    files.append(("file", "inline.pdf", "application/pdf", pdf_with_an_inline_image()))
+@pytest.mark.parametrize("path, part, key_in", [
+    ("/v1/ocr/universal", "file", "header"), ("/v3/recognition/general-ocr", "image", "key"),
+])
+def test_pages_read_before_a_later_page_fails_are_charged_and_only_the_rest_given_back(
+        path, part, key_in, send, add_key, add_plan, reconfigure):
+    # GIVEN a key with a trial of 4 calls, page workers of 300 MB, and a request of two pages
+    # and a transparent 40-megapixel page that needs more memory than that (413: a failure
+    # whose call is given back)
+    service = reconfigure(worker_memory_mb=300)
+    secret = add_key(f"k-partial-{part}-00000", plan=add_plan("four", trial_calls=4))
+    files = [(part, f"w{i}.png", "image/png", PNG) for i in range(2)]
+    files.append((part, "big.png", "image/png", transparent_40_megapixel_png("RGBA")))
     content_type, body = multipart_form(files=files)
-    request = dict(path="/v1/ocr/universal", query=[], headers=[("Content-Type", content_type), ("x-api-key", secret)],
+    request = dict(path=path, query=[("key", secret)] if key_in == "key" else [],
+                   headers=[("Content-Type", content_type), *([("x-api-key", secret)] if key_in == "header" else [])],
                    body=body)
     # WHEN it is sent
     status, answer = send(request)
-    # THEN the request answers the PDF's error, and the two pages read are the calls it costs
-    assert (status, answer["error"]) == (413, "image_too_large"), answer
+    # THEN the request answers the big page's error, and the two pages read are the calls it costs
+    assert status == 413, answer
     report = usage_of(service, secret)
     assert (report.today.calls, report.today.requests, report.trial_calls_used) == (2, 1, 2)
     assert report.today.outcomes["client_error"] == 1
