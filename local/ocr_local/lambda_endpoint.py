@@ -5,8 +5,8 @@ Answers as Lambda does: 200 with the handler's result; 200 with ``X-Amz-Function
 Unhandled`` and ``{"errorType", "errorMessage"}`` when the handler raised, its process died
 (``Runtime.ExitError``) or it ran past its timeout (``Sandbox.Timedout``, and the instance is
 replaced), or its answer is over the 6 MB a synchronous invocation returns
-(``Function.ResponseSizeTooLarge``); a container-image function's instances cannot use more
-than its memory; 404 ``ResourceNotFoundException`` for an unknown function; 429
+(``Function.ResponseSizeTooLarge``); an instance is held to its function's memory
+(``memory_limit``); 404 ``ResourceNotFoundException`` for an unknown function; 429
 ``TooManyRequestsException`` past a function's reserved concurrency, when one is set.
 """
 

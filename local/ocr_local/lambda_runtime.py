@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import resource
 import signal
 import threading
 import time
@@ -14,6 +13,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
+from ocr_local.memory_limit import hold_to_memory
 from ocr_local.template import FunctionSpec
 
 
@@ -119,23 +119,10 @@ _instance_function: FunctionSpec | None = None
 
 def _start_instance(function: FunctionSpec, environment: dict[str, str]) -> None:
     global _instance_function
-    if function.package_type == "Image":
-        _cap_memory(function.memory_mb)
+    hold_to_memory(function.memory_mb, single_process=function.package_type == "Image")
     os.environ.update(environment)
     _instance_function = function
     load_handler(function)
-
-
-def _cap_memory(memory_mb: int) -> None:
-    """Lambda stops an instance that uses more than the function's memory; here an allocation
-    past it fails instead (the instance's address space is capped), so a page that needs more
-    fails locally as it would there (``Runtime.ExitError``, or the handler's own error).
-
-    Only the container-image function (the deep engine: one process, its models and one page)
-    is capped so: the API function's page workers cap themselves, and its handler's threads
-    reserve address space (a malloc arena each) that Lambda does not count as used."""
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _ping() -> bool:
