@@ -11,7 +11,7 @@ import logging
 
 from ocr_api.config import Settings
 from ocr_api.errors import ServiceError
-from ocr_api.service.page_worker import page_workers
+from ocr_api.service.page_workers import page_workers
 
 _settings = Settings.from_environment()
 _workers = page_workers(_settings)

@@ -24,6 +24,11 @@ class ServiceError(Exception):
         the client got wrong does not, the work having been asked for."""
         return self.http_status >= 500
 
+    def as_json(self) -> dict[str, str]:
+        """The error as it crosses from a page worker or a function to the handler: its kind
+        (the class's name) and its description."""
+        return {"kind": type(self).__name__, "description": self.description}
+
 
 class InvalidRequest(ServiceError):
     """The request cannot be read: a field is missing, empty, duplicated, unknown or malformed."""
@@ -152,3 +157,24 @@ class InternalError(ServiceError):
 
     def __init__(self, description: str = "internal error") -> None:
         super().__init__(description)
+
+
+def error_from_json(
+    document: object, kinds: tuple[type[ServiceError], ...] | None = None,
+    otherwise: type[ServiceError] = InternalError,
+) -> ServiceError:
+    """The error ``as_json`` wrote, if its kind is one of ``kinds`` (any service error when not
+    given); else ``otherwise``: a process or function reports only what it may."""
+    document = document if isinstance(document, dict) else {}
+    allowed = {kind.__name__: kind for kind in (kinds or _all_service_errors())}
+    kind = allowed.get(document.get("kind"), otherwise)
+    return kind(str(document.get("description") or "internal error"))
+
+
+def _all_service_errors() -> tuple[type[ServiceError], ...]:
+    found, waiting = [], [ServiceError]
+    while waiting:
+        kind = waiting.pop()
+        found.append(kind)
+        waiting.extend(kind.__subclasses__())
+    return tuple(found)

@@ -419,7 +419,7 @@ _FIRST_USE_PROBE = """
 import time; started = time.perf_counter()
 import aws_lambda_powertools.logging, ocr_api.dialects.endpoints, ocr_api.service.ocr_service
 from ocr_api.config import Settings
-from ocr_api.service.page_worker import page_workers
+from ocr_api.service.page_workers import page_workers
 workers = page_workers(Settings.from_environment())
 workers.wait_until_ready(time.monotonic() + 60, count=1)
 print("RESULT", time.perf_counter() - started)

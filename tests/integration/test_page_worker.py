@@ -16,8 +16,9 @@ from ocr_api.errors import ImageNeedsTooMuchMemory, RecognitionFailed, Recogniti
 from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.tesseract import Tesseract
-from ocr_api.service import page_worker
-from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits
+from ocr_api.service.page_workers import IsolatedRecognizer
+from ocr_api.service.worker_process import MAX_DEEP_READS_PER_PAGE, WorkerLimits
+from ocr_api.service.worker_protocol import RecognizerSettings
 from ocr_tools.hostile_files import pdf_with_an_inline_image, pdf_with_costly_shading
 
 from helpers import (
@@ -223,16 +224,16 @@ class CountingDeepEngine:
 
 
 @pytest.mark.parametrize("misbehaves", ["huge_frame", "deep_reads"])
-def test_a_worker_that_sends_more_than_a_page_needs_is_stopped_and_replaced(misbehaves, monkeypatch, tessdata_dir):
+def test_a_worker_that_sends_more_than_a_page_needs_is_stopped_and_replaced(misbehaves, tessdata_dir):
     # GIVEN a worker gone bad (it reads hostile bytes, so the handler does not trust it): it
     # announces a 1 GB frame, or asks the deep engine for readings without end
-    monkeypatch.setattr(page_worker, "WORKER_MODULE", "hostile_worker")
     deep = CountingDeepEngine()
     settings = RecognizerSettings(
         tessdata_dir=tessdata_dir, max_image_bytes=LIMITS.max_bytes, max_image_pixels=LIMITS.max_pixels,
         languages=misbehaves, max_recognition_pixels=12_000_000, engine=Settings.engine, deep_engine=True,
     )
-    recognizer = IsolatedRecognizer(settings, WorkerLimits(700 * 1024 * 1024, 10.0), 1, deep_engine=deep)
+    recognizer = IsolatedRecognizer(settings, WorkerLimits(700 * 1024 * 1024, 10.0), 1, deep_engine=deep,
+                                    worker_module="hostile_worker")
     try:
         recognizer.start()
         [before] = recognizer.worker_processes()
@@ -240,7 +241,7 @@ def test_a_worker_that_sends_more_than_a_page_needs_is_stopped_and_replaced(misb
         # readings were made than a page needs, and the worker was replaced
         with pytest.raises(RecognitionFailed):
             recognizer.recognize(b"a page", deadline_in(30))
-        assert deep.pages <= page_worker.MAX_DEEP_READS_PER_PAGE
+        assert deep.pages <= MAX_DEEP_READS_PER_PAGE
         assert recognizer.worker_processes() != [before]
     finally:
         recognizer.close()
@@ -252,7 +253,9 @@ def test_the_handler_that_starts_workers_is_not_dumpable(tessdata_dir):
     # belong to root and it cannot be traced (proc(5), ptrace(2)).
     handler = (
         "import ctypes, time\n"
-        "from ocr_api.service.page_worker import IsolatedRecognizer, RecognizerSettings, WorkerLimits\n"
+        "from ocr_api.service.page_workers import IsolatedRecognizer\n"
+        "from ocr_api.service.worker_process import WorkerLimits\n"
+        "from ocr_api.service.worker_protocol import RecognizerSettings\n"
         "libc = ctypes.CDLL(None)\n"
         "print(libc.prctl(3, 0, 0, 0, 0))\n"  # PR_GET_DUMPABLE before any worker
         f"settings = RecognizerSettings({tessdata_dir!r}, 10**7, 10**7, 'eng', None, 'ocr_api.ocr.tesseract:Tesseract')\n"

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from ocr_api.config import Settings
-from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable, ServiceError
+from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable, error_from_json
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ _THROTTLED = {"TooManyRequestsException", "ThrottlingException", "EC2ThrottledEx
 # What Lambda says as errorType when it stopped the function at its timeout.
 _FUNCTION_TIMED_OUT = "Sandbox.Timedout"
 # The errors the function itself may report; anything else it says is a failure.
-_REPORTED = {kind.__name__: kind for kind in (RecognitionFailed, RecognitionUnavailable, RecognitionTimedOut)}
+_REPORTED = (RecognitionFailed, RecognitionUnavailable, RecognitionTimedOut)
 
 
 class DeepEngineFunction:
@@ -133,7 +133,6 @@ def _lines_or_error(response: tuple[str | None, bytes]) -> list[dict]:
         return document["lines"]
     error = document.get("error") if isinstance(document, dict) else None
     if isinstance(error, dict):
-        kind: type[ServiceError] = _REPORTED.get(error.get("kind"), RecognitionFailed)
-        raise kind(str(error.get("description") or "the recognition engine failed on this image"))
+        raise error_from_json(error, kinds=_REPORTED, otherwise=RecognitionFailed)
     logger.error("deep-learning engine answered something unreadable")
     raise RecognitionFailed("the recognition engine failed on this image")

@@ -50,7 +50,7 @@ def handler(event: dict, context) -> dict:
     try:
         return {"lines": lines_to_json(read_page(event, context))}
     except ServiceError as err:
-        return {"error": {"kind": type(err).__name__, "description": err.description}}
+        return {"error": err.as_json()}
 
 
 def read_page(event: dict, context) -> list:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ocr_api.errors import AppKeyForbidden, AppKeyMissing, AppKeyUnknown, QuotaExceeded, RateLimited, ServiceError
 from ocr_api.keys import Outcome
 from ocr_api.ocr import RecognitionOptions, RecognitionResult
-from ocr_api.service.page_worker import IsolatedRecognizer
+from ocr_api.service.page_workers import IsolatedRecognizer
 
 metrics = Metrics(namespace="OcrApi")
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from ocr_api.keys import AccessGuard, KeyRepository, Outcome, UsageReport
 from ocr_api.ocr import RecognitionResult
 from ocr_api.service.budget import Budget
 from ocr_api.service.metering import MeasuredRecognizer, outcome_of
-from ocr_api.service.page_worker import IsolatedRecognizer, page_workers
+from ocr_api.service.page_workers import IsolatedRecognizer, page_workers
 from ocr_api.service.request import OcrRequest
 from ocr_api.service.sources import load_images
 

@@ -1,0 +1,289 @@
+"""One page worker process, seen from the handler: started when needed, handed a page at a time,
+killed when it overruns, and not trusted (it reads untrusted bytes).
+
+A started worker says "ready" once it has loaded its engine and the default languages' models
+(or why it could not). The handler's side then waits for two answers per page: "decoded" within
+``decode_seconds`` (decoding and rendering have no business taking longer), then the result by
+the request's deadline. A worker that misses either is killed with everything it started, and
+the page is answered with ``RecognitionTimedOut``. Each worker runs with an address-space limit
+(``RLIMIT_AS``), so a page that needs too much memory fails there instead of taking the instance
+down, and with an environment of its own, without the function's AWS credentials.
+
+The deep-learning engine runs in a Lambda function of its own, and only the handler holds the
+credentials to invoke it. So a worker that wants PP-OCR's reading of a page sends the handler a
+"deep_read" frame and the page, and waits for the lines (or the error) in return; the handler
+makes the call, bounded by the same deadline, while it waits for the worker's result.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+from ocr_api.errors import (
+    ImageNeedsTooMuchMemory,
+    RecognitionFailed,
+    RecognitionTimedOut,
+    RecognitionUnavailable,
+    ServiceError,
+)
+from ocr_api.ocr.recognizer import RecognitionOptions
+from ocr_api.ocr.result import RecognitionResult
+from ocr_api.service.worker_protocol import (
+    TOO_MUCH_MEMORY,
+    FrameTooLarge,
+    RecognizerSettings,
+    error_reply,
+    receive_frame,
+    result_or_error,
+    send_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+# What a worker runs: the worker side of the page path.
+WORKER_MODULE = "ocr_api.service.page_worker"
+# The worker's own deadline comes this much before the handler's: a Tesseract that overruns is
+# cancelled by the worker, which still has time to say so before the handler stops the worker.
+_WORKER_DEADLINE_MARGIN_SECONDS = 0.3
+# The worker's environment: what Python and Tesseract need, nothing of the function's secrets.
+_PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR")
+# What the handler takes from a worker, which reads untrusted bytes and so is not trusted in turn:
+# no frame larger than a page's result or a page for the deep engine can be (the deep engine's
+# page is at most 4 MB; a dense page's result, words and boxes, well under 16 MB), and at most
+# the deep-engine readings a page asks for (the page, and once more turned upright).
+MAX_WORKER_FRAME_BYTES = 32 * 1024 * 1024
+MAX_DEEP_READS_PER_PAGE = 2
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    # The worker's address space, its engine's models included.
+    memory_bytes: int
+    # How long decoding and rendering one page may take.
+    decode_seconds: float
+
+
+class DeepReader(Protocol):
+    """What the handler calls for a worker's "deep_read": the deep-learning engine's function."""
+
+    def read(self, page: bytes, languages: str, layout: str, deadline: float) -> list[dict]: ...
+
+    def close(self) -> None: ...
+
+
+class PageWorker:
+    """One worker process, started when needed, killed when it overruns."""
+
+    def __init__(
+        self, settings: RecognizerSettings, limits: WorkerLimits, deep_engine: DeepReader | None = None,
+        module: str = WORKER_MODULE,
+    ) -> None:
+        self.settings = settings
+        self.module = module
+        self.limits = limits
+        self.deep_engine = deep_engine
+        # Used by one thread at a time: IsolatedRecognizer lends each worker out to one page.
+        self._process: subprocess.Popen | None = None
+        # Whether the process has said it is ready for pages, and the languages it said it reads.
+        self._ready = False
+        self.installed_languages: tuple[str, ...] = ()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        _keep_handler_from_workers()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", self.module],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=_worker_environment(),
+                # Its own process group: killing it kills anything it started too.
+                start_new_session=True,
+            )
+        except OSError as err:
+            logger.error("page worker cannot be started", extra={"error": type(err).__name__})
+            raise RecognitionUnavailable("the recognition engine is not available") from err
+        self._ready = False
+        send_frame(self._process.stdin, json.dumps({
+            "settings": asdict(self.settings), "memory_bytes": self.limits.memory_bytes,
+        }).encode())
+
+    def readiness(self) -> int:
+        """2 if ready for pages, 1 if still loading, 0 if not running; never waits."""
+        if not self.running:
+            return 0
+        if not self._ready and select.select([self._process.stdout], [], [], 0)[0]:
+            try:
+                self.wait_until_ready(time.monotonic() + 1)
+            except (ServiceError, EOFError, TimeoutError, OSError):
+                return 0  # the page handed to it will meet the same failure and answer for it
+        return 2 if self._ready else 1
+
+    def wait_until_ready(self, deadline: float) -> None:
+        """Waits for the started process to say it is ready; ``EOFError`` if it died first,
+        ``TimeoutError`` if it is not ready by ``deadline``, and the worker's error if it could
+        not load its engine (its models are missing, say)."""
+        if self._ready:
+            return
+        reply = json.loads(receive_frame(self._process.stdout, deadline))
+        if not reply.get("ready"):
+            self.stop()
+            result_or_error(reply)
+        self.installed_languages = tuple(reply["languages"])
+        self._ready = True
+
+    def recognize(self, data: bytes, deadline: float, options: RecognitionOptions) -> RecognitionResult:
+        if time.monotonic() >= deadline:
+            raise RecognitionTimedOut("no time is left to recognise the image")
+        self._hand_over(data, deadline, options)
+        decoded_by = min(deadline, time.monotonic() + self.limits.decode_seconds)
+        reply = self._receive(decoded_by, "decoding the image took more time than allowed", decoding=True)
+        if reply.get("decoded"):
+            reply = self._receive(deadline, "recognition did not finish in the time this request has")
+        deep_reads = 0
+        while "deep_read" in reply:
+            if deep_reads == MAX_DEEP_READS_PER_PAGE:
+                logger.error("page worker asked the deep engine too often for one page")
+                self._restart()
+                raise RecognitionFailed("the recognition engine failed on this image")
+            deep_reads += 1
+            self._read_with_deep_engine(reply["deep_read"], deadline)
+            reply = self._receive(deadline, "recognition did not finish in the time this request has")
+        if reply.get("exiting"):
+            self._restart()  # it ran out of memory: the next page gets a fresh one
+        return result_or_error(reply)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # gone already
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass  # unsent bytes to a dead process
+
+    def _hand_over(self, data: bytes, deadline: float, options: RecognitionOptions) -> None:
+        """Gives the page to a live worker, which says it has it before doing anything with it.
+
+        A worker that died since its last page (killed, out of memory) is noticed here, when it
+        cannot take or acknowledge the job, and replaced once: no work was done, so nothing is
+        done twice.
+        """
+        for _ in range(2):
+            self.start()
+            try:
+                self.wait_until_ready(deadline)
+                # time.monotonic() is the system's monotonic clock: the same instant in the worker.
+                send_frame(self._process.stdin, json.dumps({
+                    "deadline": deadline - _WORKER_DEADLINE_MARGIN_SECONDS, "options": asdict(options),
+                }).encode())
+                send_frame(self._process.stdin, data)
+                if json.loads(receive_frame(self._process.stdout, deadline)).get("received"):
+                    return
+            except (BrokenPipeError, ConnectionResetError, EOFError):
+                logger.warning("page worker was gone; starting another", extra={"exit_status": self._process.poll()})
+            except TimeoutError:
+                self._restart()
+                raise RecognitionTimedOut("no time was left to start recognition") from None
+            self.stop()
+        raise RecognitionFailed("the recognition engine could not be started")
+
+    def _read_with_deep_engine(self, job: dict, deadline: float) -> None:
+        """Reads the page that follows with the deep-learning engine, and gives the worker its
+        lines or the error that stopped them."""
+        page = self._receive_frame(deadline, "recognition did not finish in the time this request has")
+        try:
+            if self.deep_engine is None:
+                raise RecognitionUnavailable("the recognition engine is not available")
+            reply = {"lines": self.deep_engine.read(page, job["languages"], job["layout"], min(job["deadline"], deadline))}
+        except ServiceError as err:
+            reply = error_reply(err)
+        try:
+            send_frame(self._process.stdin, json.dumps(reply, ensure_ascii=False).encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the worker died meanwhile: its result, never coming, answers for it
+
+    def _receive(self, until: float, overrun: str, decoding: bool = False) -> dict:
+        return json.loads(self._receive_frame(until, overrun, decoding))
+
+    def _receive_frame(self, until: float, overrun: str, decoding: bool = False) -> bytes:
+        """The worker's next frame by ``until``; a worker that overruns it is stopped and
+        replaced (``RecognitionTimedOut``), one that died is replaced (``RecognitionFailed``).
+
+        A worker that aborted while ``decoding`` met its memory cap in a decoder that aborts
+        when an allocation fails (PDFium decodes a page's inline images as it loads the page,
+        before any limit can read their size): the page needs more memory than allowed."""
+        try:
+            return receive_frame(self._process.stdout, until, MAX_WORKER_FRAME_BYTES)
+        except FrameTooLarge as err:
+            logger.error("page worker sent a frame over the limit", extra={"frame_bytes": err.args[0]})
+            self._restart()
+            raise RecognitionFailed("the recognition engine failed on this image") from None
+        except TimeoutError:
+            logger.warning("page worker overran its time and was stopped", extra={"reason": overrun})
+            self._restart()
+            raise RecognitionTimedOut(overrun) from None
+        except EOFError:
+            code = self._process.wait()
+            logger.error("page worker died", extra={"exit_status": code, "decoding": decoding})
+            self._restart()
+            if decoding and code == -signal.SIGABRT:
+                raise ImageNeedsTooMuchMemory(TOO_MUCH_MEMORY) from None
+            raise RecognitionFailed("the recognition engine failed on this image") from None
+
+    def _restart(self) -> None:
+        # Started again at once: its start-up overlaps with answering this request.
+        self.stop()
+        self.start()
+
+
+def _keep_handler_from_workers() -> None:
+    """Makes the handler's process non-dumpable: the workers run as the same user, and could
+    otherwise read its environment (the function's AWS credentials) and memory through /proc.
+    A non-dumpable process's /proc files belong to root, and it cannot be traced. (Workers are
+    started with execve, which makes them dumpable again: their own /proc stays theirs.)"""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        logger.warning("handler could not be made non-dumpable", extra={"errno": ctypes.get_errno()})
+
+
+_PR_SET_DUMPABLE = 4
+
+
+def _worker_environment() -> dict[str, str]:
+    environment = {name: os.environ[name] for name in _PASSED_ENVIRONMENT if name in os.environ}
+    # The worker imports what the handler imported, from the same places.
+    environment["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+    # One malloc arena: each further one reserves 64 MB of the capped address space.
+    environment["MALLOC_ARENA_MAX"] = "1"
+    # One thread per worker, should Tesseract ever be built with OpenMP: on Lambda's few vCPUs
+    # its threads make it several times slower.
+    environment["OMP_THREAD_LIMIT"] = "1"
+    return environment
