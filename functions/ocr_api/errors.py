@@ -161,14 +161,15 @@ class InternalError(ServiceError):
 
 def error_from_json(
     document: object, kinds: tuple[type[ServiceError], ...] | None = None,
-    otherwise: type[ServiceError] = InternalError,
+    otherwise: type[ServiceError] = InternalError, description: str = "internal error",
 ) -> ServiceError:
     """The error ``as_json`` wrote, if its kind is one of ``kinds`` (any service error when not
-    given); else ``otherwise``: a process or function reports only what it may."""
+    given); else ``otherwise``: a process or function reports only what it may. ``description``
+    stands in where the document gives none."""
     document = document if isinstance(document, dict) else {}
     allowed = {kind.__name__: kind for kind in (kinds or _all_service_errors())}
     kind = allowed.get(document.get("kind"), otherwise)
-    return kind(str(document.get("description") or "internal error"))
+    return kind(str(document.get("description") or description))
 
 
 def _all_service_errors() -> tuple[type[ServiceError], ...]:

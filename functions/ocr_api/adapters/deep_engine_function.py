@@ -133,6 +133,7 @@ def _lines_or_error(response: tuple[str | None, bytes]) -> list[dict]:
         return document["lines"]
     error = document.get("error") if isinstance(document, dict) else None
     if isinstance(error, dict):
-        raise error_from_json(error, kinds=_REPORTED, otherwise=RecognitionFailed)
+        raise error_from_json(error, kinds=_REPORTED, otherwise=RecognitionFailed,
+                              description="the recognition engine failed on this image")
     logger.error("deep-learning engine answered something unreadable")
     raise RecognitionFailed("the recognition engine failed on this image")
