@@ -135,6 +135,7 @@ def run(eval_dir: Path, out_dir: Path, repeats: int, languages: str, limit: int 
             "service_2_workers": round(service_throughput(corpus, languages), 3),
         },
         "cold_start": _in_fresh_process(cold_start, languages),
+        "orientation": _in_fresh_process(orientation_cost, [str(path) for path in corpus], languages),
         "deep_engine_cold_start": _in_fresh_process(deep_engine_cold_start),
     }
     summary["engines"] = engine_summary(reports)
@@ -508,6 +509,47 @@ PRICE_PER_GB_SECOND = 0.0000166667
 PRICE_PER_REQUEST = 0.20 / 1_000_000
 
 
+def orientation_cost(paths: list[str], languages: str, repeats: int = 3) -> dict:
+    """What turning a page upright costs with Tesseract (its orientation detection on a small
+    copy, then the deskew estimate), against reading the page with Tesseract, page by page, as
+    the page workers prepare and read it."""
+    from ocr_api.config import Settings
+    from ocr_api.ocr import ImageLimits, prepare_image
+    from ocr_api.ocr.deadline import deadline_in
+    from ocr_api.ocr.engine import PageLayout
+    from ocr_api.ocr.geometry import PageTransform
+    from ocr_api.ocr.orientation import make_upright
+    from ocr_api.ocr.tesseract import Tesseract
+    from ocr_local.environment import system_tessdata_dir
+
+    settings = Settings()
+    engine = Tesseract(os.environ.get("TESSDATA_PREFIX") or system_tessdata_dir())
+    engine.load(languages)
+    limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+    pages = []
+    for path in paths:
+        page = prepare_image(Path(path).read_bytes(), limits, max_recognition_pixels=settings.max_recognition_pixels)
+        transform = PageTransform(*page.original_size).scaled_to(page.image.size)
+        upright_seconds = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            _, _, angle = make_upright(page, transform, lambda small: engine.detect_orientation(small, deadline_in(60)))
+            upright_seconds.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        engine.read_lines(page, languages, deadline_in(120), PageLayout.AUTO)
+        read_seconds = time.perf_counter() - started
+        upright = statistics.median(upright_seconds)
+        pages.append({"image": path, "upright_seconds": round(upright, 4), "read_seconds": round(read_seconds, 4),
+                      "share": round(upright / read_seconds, 3), "angle": angle})
+    return {
+        "pages": pages,
+        "upright_ms_median": round(statistics.median(p["upright_seconds"] for p in pages) * 1000),
+        "upright_ms_max": round(max(p["upright_seconds"] for p in pages) * 1000),
+        "share_of_reading_median": round(statistics.median(p["share"] for p in pages), 3),
+        "turned_pages": sum(1 for p in pages if p["angle"] % 360),
+    }
+
+
 def cost_per_1000_images(reports: list[ImageReport]) -> dict:
     """What 1,000 images like the evaluation set's cost on Lambda, per engine: the API function
     for the whole request (it waits while the deep engine reads), plus the deep engine function
@@ -703,6 +745,11 @@ def markdown(summary: dict) -> str:
         f"{cold['first_answer_over_raw_ms']:+d} ms (goal +300).",
         f"- 40-megapixel, {overall['photo_40mp_megabytes']} MB synthetic photo: service peak "
         f"{overall['photo_40mp_service_peak_mb']} MB (goal 512), service/raw {overall['photo_40mp_ratio']}.",
+        f"- Turning a page upright with Tesseract (orientation detection on a small copy, then deskew): "
+        f"median {summary['orientation']['upright_ms_median']} ms a page (at most "
+        f"{summary['orientation']['upright_ms_max']} ms), {summary['orientation']['share_of_reading_median']:.0%} "
+        f"of the time Tesseract takes to read the page (median); "
+        f"{summary['orientation']['turned_pages']} pages turned or deskewed.",
         "",
         "<details><summary>Per image</summary>",
         "",
