@@ -223,10 +223,10 @@ class CountingDeepEngine:
         pass
 
 
-@pytest.mark.parametrize("misbehaves", ["huge_frame", "deep_reads"])
+@pytest.mark.parametrize("misbehaves", ["huge_frame", "deep_reads", "out_of_turn"])
 def test_a_worker_that_sends_more_than_a_page_needs_is_stopped_and_replaced(misbehaves, tessdata_dir):
     # GIVEN a worker gone bad (it reads hostile bytes, so the handler does not trust it): it
-    # announces a 1 GB frame, or asks the deep engine for readings without end
+    # announces a 1 GB frame, asks the deep engine for readings without end, or answers out of turn
     deep = CountingDeepEngine()
     settings = RecognizerSettings(
         tessdata_dir=tessdata_dir, max_image_bytes=LIMITS.max_bytes, max_image_pixels=LIMITS.max_pixels,

@@ -9,11 +9,9 @@ to stderr, so nothing a library prints can break a frame.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-from dataclasses import asdict
 
 from ocr_api.errors import ImageNeedsTooMuchMemory, InternalError, ServiceError
 from ocr_api.ocr.engine import UPRIGHT_UNSURE, Orientation, PageLayout
@@ -21,15 +19,20 @@ from ocr_api.ocr.images import PreparedImage
 from ocr_api.ocr.page_transfer import encode_page, lines_from_json, scaled_lines
 from ocr_api.ocr.ppocr import LANGUAGES as PPOCR_LANGUAGES
 from ocr_api.ocr.ppocr import PAGE_SIDE as PPOCR_PAGE_SIDE
-from ocr_api.ocr.recognizer import RecognitionOptions, Recognizer
+from ocr_api.ocr.recognizer import Recognizer
 from ocr_api.ocr.result import TextLine
 from ocr_api.service.worker_protocol import (
     TOO_MUCH_MEMORY,
+    Decoded,
+    DeepRead,
+    PageRead,
+    Ready,
+    Received,
     RecognizerSettings,
-    error_reply,
     receive_frame,
-    result_or_error,
+    receive_message,
     send_frame,
+    send_message,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,42 +42,38 @@ def serve(frames_in, frames_out) -> None:
     """Reads jobs until the handler closes the pipe; one reply (or two) per job."""
     import resource
 
-    start = json.loads(receive_frame(frames_in, None))
-    memory = start["memory_bytes"]
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    start = receive_message(frames_in, None)
+    resource.setrlimit(resource.RLIMIT_AS, (start.memory_bytes, start.memory_bytes))
     try:
-        recognizer = _warm_recognizer(RecognizerSettings(**start["settings"]), frames_in, frames_out)
+        recognizer = _warm_recognizer(start.settings, frames_in, frames_out)
     except ServiceError as err:
-        send_frame(frames_out, json.dumps({**error_reply(err), "ready": False}).encode())
+        send_message(frames_out, Ready(error=err))
         return
     # The handler checks a request's languages against these before its key is charged.
-    send_frame(frames_out, json.dumps({"ready": True, "languages": recognizer.engine.installed_languages}).encode())
+    send_message(frames_out, Ready(languages=recognizer.engine.installed_languages))
     while True:
         try:
-            job = json.loads(receive_frame(frames_in, None))
+            job = receive_message(frames_in, None)
             data = receive_frame(frames_in, None)
         except EOFError:
             return
-        send_frame(frames_out, b'{"received": true}')
-        options = RecognitionOptions(**{**job["options"], "formats": tuple(job["options"]["formats"])})
-        exiting = False
+        send_message(frames_out, Received())
         try:
             result = recognizer.recognize(
-                data, job["deadline"], options, on_decoded=lambda: send_frame(frames_out, b'{"decoded": true}')
+                data, job.deadline, job.options, on_decoded=lambda: send_message(frames_out, Decoded())
             )
-            reply = {"result": asdict(result)}
+            reply = PageRead(result=result)
         except ServiceError as err:
-            reply = error_reply(err)
+            reply = PageRead(error=err)
         except MemoryError:
             # A heap that ran out is not worth trusting with the next page: this worker ends.
             data = result = None
-            exiting = True
-            reply = error_reply(ImageNeedsTooMuchMemory(TOO_MUCH_MEMORY))
+            reply = PageRead(error=ImageNeedsTooMuchMemory(TOO_MUCH_MEMORY), exiting=True)
         except Exception:
             logger.exception("unexpected error in the page worker")
-            reply = error_reply(InternalError())
-        send_frame(frames_out, json.dumps({**reply, "exiting": exiting}, ensure_ascii=False).encode())
-        if exiting:
+            reply = PageRead(error=InternalError())
+        send_message(frames_out, reply)
+        if reply.exiting:
             return
 
 
@@ -113,14 +112,12 @@ class DeepEngineThroughHandler:
         self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO
     ) -> list[TextLine]:
         page, scale = encode_page(image, PPOCR_PAGE_SIDE)
-        send_frame(self._out, json.dumps({"deep_read": {
-            "languages": languages, "layout": layout.value, "deadline": deadline,
-        }}).encode())
+        send_message(self._out, DeepRead(languages, layout.value, deadline))
         send_frame(self._out, page)
-        reply = json.loads(receive_frame(self._in, None))
-        if "lines" not in reply:
-            result_or_error(reply)
-        return scaled_lines(lines_from_json(reply["lines"]), 1 / scale)
+        reading = receive_message(self._in, None)
+        if reading.error is not None:
+            raise reading.error
+        return scaled_lines(lines_from_json(reading.lines), 1 / scale)
 
     def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
         return UPRIGHT_UNSURE

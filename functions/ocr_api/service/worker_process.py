@@ -18,7 +18,6 @@ makes the call, bounded by the same deadline, while it waits for the worker's re
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
 import os
 import select
@@ -26,7 +25,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Protocol
 
 from ocr_api.errors import (
@@ -40,12 +39,23 @@ from ocr_api.ocr.recognizer import RecognitionOptions
 from ocr_api.ocr.result import RecognitionResult
 from ocr_api.service.worker_protocol import (
     TOO_MUCH_MEMORY,
+    Decoded,
+    DeepRead,
+    DeepReading,
     FrameTooLarge,
+    Job,
+    Message,
+    PageRead,
+    Ready,
+    Received,
     RecognizerSettings,
-    error_reply,
+    Start,
+    UnexpectedMessage,
+    decode_message,
     receive_frame,
-    result_or_error,
+    receive_message,
     send_frame,
+    send_message,
 )
 
 logger = logging.getLogger(__name__)
@@ -123,9 +133,7 @@ class PageWorker:
             logger.error("page worker cannot be started", extra={"error": type(err).__name__})
             raise RecognitionUnavailable("the recognition engine is not available") from err
         self._ready = False
-        send_frame(self._process.stdin, json.dumps({
-            "settings": asdict(self.settings), "memory_bytes": self.limits.memory_bytes,
-        }).encode())
+        send_message(self._process.stdin, Start(self.settings, self.limits.memory_bytes))
 
     def readiness(self) -> int:
         """2 if ready for pages, 1 if still loading, 0 if not running; never waits."""
@@ -144,11 +152,11 @@ class PageWorker:
         not load its engine (its models are missing, say)."""
         if self._ready:
             return
-        reply = json.loads(receive_frame(self._process.stdout, deadline))
-        if not reply.get("ready"):
+        ready = self._expect(Ready, self._next_message(deadline))
+        if ready.error is not None:
             self.stop()
-            result_or_error(reply)
-        self.installed_languages = tuple(reply["languages"])
+            raise ready.error
+        self.installed_languages = ready.languages
         self._ready = True
 
     def recognize(self, data: bytes, deadline: float, options: RecognitionOptions) -> RecognitionResult:
@@ -157,20 +165,23 @@ class PageWorker:
         self._hand_over(data, deadline, options)
         decoded_by = min(deadline, time.monotonic() + self.limits.decode_seconds)
         reply = self._receive(decoded_by, "decoding the image took more time than allowed", decoding=True)
-        if reply.get("decoded"):
+        if isinstance(reply, Decoded):
             reply = self._receive(deadline, "recognition did not finish in the time this request has")
         deep_reads = 0
-        while "deep_read" in reply:
+        while isinstance(reply, DeepRead):
             if deep_reads == MAX_DEEP_READS_PER_PAGE:
                 logger.error("page worker asked the deep engine too often for one page")
                 self._restart()
                 raise RecognitionFailed("the recognition engine failed on this image")
             deep_reads += 1
-            self._read_with_deep_engine(reply["deep_read"], deadline)
+            self._read_with_deep_engine(reply, deadline)
             reply = self._receive(deadline, "recognition did not finish in the time this request has")
-        if reply.get("exiting"):
+        page = self._expect(PageRead, reply)
+        if page.exiting:
             self._restart()  # it ran out of memory: the next page gets a fresh one
-        return result_or_error(reply)
+        if page.error is not None:
+            raise page.error
+        return page.result
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -198,13 +209,10 @@ class PageWorker:
             self.start()
             try:
                 self.wait_until_ready(deadline)
-                # time.monotonic() is the system's monotonic clock: the same instant in the worker.
-                send_frame(self._process.stdin, json.dumps({
-                    "deadline": deadline - _WORKER_DEADLINE_MARGIN_SECONDS, "options": asdict(options),
-                }).encode())
+                send_message(self._process.stdin, Job(deadline - _WORKER_DEADLINE_MARGIN_SECONDS, options))
                 send_frame(self._process.stdin, data)
-                if json.loads(receive_frame(self._process.stdout, deadline)).get("received"):
-                    return
+                self._expect(Received, self._next_message(deadline))
+                return
             except (BrokenPipeError, ConnectionResetError, EOFError):
                 logger.warning("page worker was gone; starting another", extra={"exit_status": self._process.poll()})
             except TimeoutError:
@@ -213,23 +221,47 @@ class PageWorker:
             self.stop()
         raise RecognitionFailed("the recognition engine could not be started")
 
-    def _read_with_deep_engine(self, job: dict, deadline: float) -> None:
+    def _read_with_deep_engine(self, job: DeepRead, deadline: float) -> None:
         """Reads the page that follows with the deep-learning engine, and gives the worker its
         lines or the error that stopped them."""
         page = self._receive_frame(deadline, "recognition did not finish in the time this request has")
         try:
             if self.deep_engine is None:
                 raise RecognitionUnavailable("the recognition engine is not available")
-            reply = {"lines": self.deep_engine.read(page, job["languages"], job["layout"], min(job["deadline"], deadline))}
+            reading = DeepReading(lines=self.deep_engine.read(page, job.languages, job.layout, min(job.deadline, deadline)))
         except ServiceError as err:
-            reply = error_reply(err)
+            reading = DeepReading(error=err)
         try:
-            send_frame(self._process.stdin, json.dumps(reply, ensure_ascii=False).encode())
+            send_message(self._process.stdin, reading)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the worker died meanwhile: its result, never coming, answers for it
 
-    def _receive(self, until: float, overrun: str, decoding: bool = False) -> dict:
-        return json.loads(self._receive_frame(until, overrun, decoding))
+    def _receive(self, until: float, overrun: str, decoding: bool = False) -> Message:
+        """The worker's next message, a page underway (see ``_receive_frame``)."""
+        frame = self._receive_frame(until, overrun, decoding)
+        try:
+            return decode_message(frame)
+        except UnexpectedMessage:
+            return self._broken("page worker sent something that is no message")
+
+    def _next_message(self, until: float) -> Message:
+        """The worker's next message, no page underway: ``EOFError`` and ``TimeoutError`` as
+        ``receive_frame`` raises them, for the caller to answer."""
+        try:
+            return receive_message(self._process.stdout, until, MAX_WORKER_FRAME_BYTES)
+        except (UnexpectedMessage, FrameTooLarge):
+            return self._broken("page worker sent something that is no message, or too much")
+
+    def _expect(self, kind: type, message: Message):
+        """``message``, if it is the ``kind`` this step of the exchange expects."""
+        if not isinstance(message, kind):
+            return self._broken(f"page worker sent {type(message).__name__} where {kind.__name__} was due")
+        return message
+
+    def _broken(self, what: str):
+        logger.error(what)
+        self._restart()
+        raise RecognitionFailed("the recognition engine failed on this image")
 
     def _receive_frame(self, until: float, overrun: str, decoding: bool = False) -> bytes:
         """The worker's next frame by ``until``; a worker that overruns it is stopped and

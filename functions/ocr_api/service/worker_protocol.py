@@ -1,18 +1,24 @@
-"""How the handler and a page worker talk: length-prefixed frames on the worker's stdin and
-stdout (JSON, and the image bytes raw), what a worker is started with, and how a page's result
-or its error travels back (errors as ``ServiceError.as_json`` writes them)."""
+"""How the handler and a page worker talk: typed messages in length-prefixed frames on the
+worker's stdin and stdout (JSON, and a page's bytes raw in a frame of their own), with errors as
+``ServiceError.as_json`` writes them.
+
+A page's exchange: ``Job`` and the page's bytes in; ``Received``, ``Decoded`` and ``PageRead`` out.
+Where PP-OCR's reading is due, the worker sends ``DeepRead`` and the page, and the handler, which
+alone may invoke the deep engine, answers ``DeepReading``.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import struct
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 from ocr_api.errors import ServiceError, error_from_json
 from ocr_api.ocr.deadline import seconds_left
 from ocr_api.ocr.page_transfer import line_from_json
-from ocr_api.ocr.recognizer import TESSERACT
+from ocr_api.ocr.recognizer import TESSERACT, RecognitionOptions
 from ocr_api.ocr.result import RecognitionResult
 
 FRAME_HEADER = struct.Struct(">I")
@@ -33,6 +39,125 @@ class RecognizerSettings:
     # Whether PP-OCR can be asked (through the handler), and the engine a request gets by default.
     deep_engine: bool = False
     default_engine: str = TESSERACT
+
+
+# The messages. Each frame of JSON is one of them, named by its "type".
+
+
+@dataclass(frozen=True)
+class Start:
+    """Handler to worker, first: what to build the recognizer from, and the worker's memory cap."""
+
+    settings: RecognizerSettings
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Worker to handler, once: the languages it reads, or the error that keeps it from reading."""
+
+    languages: tuple[str, ...] = ()
+    error: ServiceError | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """Handler to worker: read the page whose bytes follow by ``deadline`` (``time.monotonic()``,
+    the same clock in both processes)."""
+
+    deadline: float
+    options: RecognitionOptions
+
+
+@dataclass(frozen=True)
+class Received:
+    """Worker to handler: it has the page, before doing anything with it."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Worker to handler: the page is decoded within the limits; recognition begins."""
+
+
+@dataclass(frozen=True)
+class DeepRead:
+    """Worker to handler: read the page whose bytes follow with the deep-learning engine."""
+
+    languages: str
+    layout: str
+    deadline: float
+
+
+@dataclass(frozen=True)
+class DeepReading:
+    """Handler to worker: the deep-learning engine's lines (``TextLine`` fields, JSON), or its error."""
+
+    lines: list[dict] | None = None
+    error: ServiceError | None = None
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """Worker to handler, last for a page: its result or its error; ``exiting`` when the worker
+    ends after it (its heap ran out, and is not trusted with another page)."""
+
+    result: RecognitionResult | None = None
+    error: ServiceError | None = None
+    exiting: bool = False
+
+
+Message = Start | Ready | Job | Received | Decoded | DeepRead | DeepReading | PageRead
+_TYPES = {kind.__name__: kind for kind in (Start, Ready, Job, Received, Decoded, DeepRead, DeepReading, PageRead)}
+
+
+class UnexpectedMessage(Exception):
+    """A frame that is none of the messages, or not the one this step of the exchange expects."""
+
+
+def send_message(stream, message: Message) -> None:
+    document = {"type": type(message).__name__}
+    for field in fields(message):
+        value = getattr(message, field.name)
+        if isinstance(value, ServiceError):
+            value = value.as_json()
+        elif hasattr(value, "__dataclass_fields__"):
+            value = asdict(value)
+        document[field.name] = value
+    send_frame(stream, json.dumps(document, ensure_ascii=False).encode())
+
+
+def receive_message(stream, until: float | None, max_bytes: int | None = None) -> Message:
+    """The next message (and the errors of ``receive_frame``)."""
+    return decode_message(receive_frame(stream, until, max_bytes))
+
+
+def decode_message(frame: bytes) -> Message:
+    """The message a frame holds; ``UnexpectedMessage`` for a frame that holds none."""
+    try:
+        document = json.loads(frame)
+        kind = _TYPES[document.pop("type")]
+        return kind(**{name: _field_from_json(kind, name, value) for name, value in document.items()})
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise UnexpectedMessage(type(err).__name__) from None
+
+
+def _field_from_json(kind: type, name: str, value):
+    if value is None:
+        return None
+    if name == "error":
+        return error_from_json(value)
+    if kind is Start and name == "settings":
+        return RecognizerSettings(**value)
+    if kind is Job and name == "options":
+        return RecognitionOptions(**{**value, "formats": tuple(value["formats"])})
+    if kind is PageRead and name == "result":
+        return RecognitionResult(**{**value, "lines": tuple(line_from_json(line) for line in value["lines"])})
+    if kind is Ready and name == "languages":
+        return tuple(value)
+    return value
+
+
+# Frames.
 
 
 def send_frame(stream, payload: bytes) -> None:
@@ -67,19 +192,3 @@ def _read_exactly(descriptor: int, size: int, until: float | None) -> bytes:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-def result_from_json(document: dict) -> RecognitionResult:
-    return RecognitionResult(**{**document, "lines": tuple(line_from_json(line) for line in document["lines"])})
-
-
-def result_or_error(reply: dict) -> RecognitionResult:
-    """The page's result from a worker's reply, or the error it reports raised (an error of a
-    kind no service error has is an internal error)."""
-    if "result" in reply:
-        return result_from_json(reply["result"])
-    raise error_from_json(reply.get("error"))
-
-
-def error_reply(err: ServiceError) -> dict:
-    return {"error": err.as_json()}
