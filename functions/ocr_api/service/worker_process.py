@@ -1,18 +1,18 @@
 """One page worker process, seen from the handler: started when needed, handed a page at a time,
 killed when it overruns, and not trusted (it reads untrusted bytes).
 
-A started worker says "ready" once it has loaded its engine and the default languages' models
-(or why it could not). The handler's side then waits for two answers per page: "decoded" within
-``decode_seconds`` (decoding and rendering have no business taking longer), then the result by
+A started worker says ``Ready`` once it has loaded its engine and the default languages' models
+(or why it could not). The handler's side then waits for two answers per page: ``Decoded`` within
+``decode_seconds`` (decoding and rendering have no business taking longer), then ``PageRead`` by
 the request's deadline. A worker that misses either is killed with everything it started, and
 the page is answered with ``RecognitionTimedOut``. Each worker runs with an address-space limit
 (``RLIMIT_AS``), so a page that needs too much memory fails there instead of taking the instance
 down, and with an environment of its own, without the function's AWS credentials.
 
 The deep-learning engine runs in a Lambda function of its own, and only the handler holds the
-credentials to invoke it. So a worker that wants PP-OCR's reading of a page sends the handler a
-"deep_read" frame and the page, and waits for the lines (or the error) in return; the handler
-makes the call, bounded by the same deadline, while it waits for the worker's result.
+credentials to invoke it. So a worker that wants PP-OCR's reading of a page sends the handler
+``DeepRead`` and the page, and waits for ``DeepReading`` (the lines, or the error) in return; the
+handler makes the call, bounded by the same deadline, while it waits for the worker's result.
 """
 
 from __future__ import annotations
