@@ -136,6 +136,7 @@ def run(eval_dir: Path, out_dir: Path, repeats: int, languages: str, limit: int 
         },
         "cold_start": _in_fresh_process(cold_start, languages),
         "orientation": _in_fresh_process(orientation_cost, [str(path) for path in corpus], languages),
+        "deep_path": _in_fresh_process(deep_path_hops, [str(path) for path in corpus]),
         "deep_engine_cold_start": _in_fresh_process(deep_engine_cold_start),
     }
     summary["engines"] = engine_summary(reports)
@@ -550,6 +551,65 @@ def orientation_cost(paths: list[str], languages: str, repeats: int = 3) -> dict
     }
 
 
+def deep_path_hops(paths: list[str]) -> dict:
+    """What a page's trip to PP-OCR and back costs outside PP-OCR, step by step, in one process:
+    each step as the service runs it today (page worker, handler, deep engine's handler), timed
+    on the evaluation pages, against PP-OCR's own reading. The pipes and the Invoke call's
+    network are not in it; the bytes each hop carries are."""
+    import base64
+
+    from ocr_api.config import Settings
+    from ocr_api.ocr import ImageLimits, prepare_image
+    from ocr_api.ocr.deadline import deadline_in
+    from ocr_api.ocr.page_transfer import decode_page, encode_page, lines_from_json, lines_to_json, scaled_lines
+    from ocr_api.ocr.ppocr import PAGE_SIDE, PpOcr
+
+    settings = Settings()
+    engine = PpOcr()
+    engine.load()
+    limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+    steps: dict[str, list[float]] = {}
+    sizes: dict[str, list[int]] = {"page sent (bytes)": [], "lines back (bytes)": []}
+
+    def timed(step: str, work):
+        started = time.perf_counter()
+        value = work()
+        steps.setdefault(step, []).append(time.perf_counter() - started)
+        return value
+
+    for path in paths:
+        data = Path(path).read_bytes()
+        page = timed("decode the upload (page worker)", lambda: prepare_image(
+            data, limits, max_recognition_pixels=settings.max_recognition_pixels))
+        encoded, scale = timed("encode the page for the deep engine (page worker)", lambda: encode_page(page, PAGE_SIDE))
+        payload = timed("base64 and JSON of the Invoke payload (handler)", lambda: json.dumps(
+            {"page": base64.b64encode(encoded).decode("ascii"), "languages": "chi_sim+eng", "layout": "auto",
+             "seconds": 25}))
+        event = timed("parse the Invoke event and decode the page (deep engine)", lambda: json.loads(payload))
+        received = timed("parse the Invoke event and decode the page (deep engine)", lambda: decode_page(
+            base64.b64decode(event["page"], validate=True), PAGE_SIDE * PAGE_SIDE))
+        lines = timed("PP-OCR reads the page (deep engine)", lambda: engine.read_lines(
+            received, "chi_sim+eng", deadline_in(60)))
+        answer = timed("lines to JSON (deep engine)", lambda: json.dumps({"lines": lines_to_json(lines)}))
+        timed("lines from JSON, back to the upload's pixels (handler, page worker)", lambda: scaled_lines(
+            lines_from_json(json.loads(answer)["lines"]), 1 / scale))
+        sizes["page sent (bytes)"].append(len(payload))
+        sizes["lines back (bytes)"].append(len(answer))
+    # One page's two steps of the deep engine's parsing are one step.
+    parse = steps.pop("parse the Invoke event and decode the page (deep engine)")
+    steps["parse the Invoke event and decode the page (deep engine)"] = [
+        first + second for first, second in zip(parse[::2], parse[1::2])]
+    reading = statistics.median(steps["PP-OCR reads the page (deep engine)"])
+    return {
+        "steps_ms_median": {step: round(statistics.median(times) * 1000, 1) for step, times in steps.items()},
+        "outside_ppocr_share_median": round(statistics.median(
+            sum(times[index] for step, times in steps.items() if not step.startswith("PP-OCR"))
+            / steps["PP-OCR reads the page (deep engine)"][index] for index in range(len(paths))), 3),
+        "ppocr_ms_median": round(reading * 1000, 1),
+        "bytes_median": {name: int(statistics.median(values)) for name, values in sizes.items()},
+    }
+
+
 def cost_per_1000_images(reports: list[ImageReport]) -> dict:
     """What 1,000 images like the evaluation set's cost on Lambda, per engine: the API function
     for the whole request (it waits while the deep engine reads), plus the deep engine function
@@ -750,6 +810,11 @@ def markdown(summary: dict) -> str:
         f"{summary['orientation']['upright_ms_max']} ms), {summary['orientation']['share_of_reading_median']:.0%} "
         f"of the time Tesseract takes to read the page (median); "
         f"{summary['orientation']['turned_pages']} pages turned or deskewed.",
+        "- A page's trip to PP-OCR and back, outside PP-OCR (in one process; median ms): "
+        + "; ".join(f"{step} {ms}" for step, ms in summary["deep_path"]["steps_ms_median"].items())
+        + f". Outside PP-OCR: {summary['deep_path']['outside_ppocr_share_median']:.0%} of its reading (median); "
+        f"the page travels as {summary['deep_path']['bytes_median']['page sent (bytes)']} bytes of JSON, the "
+        f"lines come back as {summary['deep_path']['bytes_median']['lines back (bytes)']}.",
         "",
         "<details><summary>Per image</summary>",
         "",
