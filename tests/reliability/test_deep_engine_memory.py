@@ -92,8 +92,10 @@ def measured_deep_engine(spec):
                             timeout_seconds=deep.timeout_seconds, memory_mb=deep.memory_mb, environment={},
                             package_type=deep.package_type)
     instances = LambdaInstances(measured, {}, 1)
+    # Invoked directly, not over HTTP: the endpoint answers as Lambda does, its port unused.
     endpoint = LocalLambdaEndpoint(("127.0.0.1", 0), {measured.logical_id: instances})
     yield measured, endpoint
+    endpoint.server_close()
     instances.close()
 
 
