@@ -510,12 +510,20 @@ PRICE_PER_GB_SECOND = 0.0000166667
 PRICE_PER_REQUEST = 0.20 / 1_000_000
 
 
+def _as_page_workers_decode(data: bytes):
+    """The upload decoded as the page workers decode it, under the default settings' limits."""
+    from ocr_api.config import Settings
+    from ocr_api.ocr import ImageLimits, prepare_image
+
+    settings = Settings()
+    limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+    return prepare_image(data, limits, max_recognition_pixels=settings.max_recognition_pixels)
+
+
 def orientation_cost(paths: list[str], languages: str, repeats: int = 3) -> dict:
     """What turning a page upright costs with Tesseract (its orientation detection on a small
     copy, then the deskew estimate), against reading the page with Tesseract, page by page, as
     the page workers prepare and read it."""
-    from ocr_api.config import Settings
-    from ocr_api.ocr import ImageLimits, prepare_image
     from ocr_api.ocr.deadline import deadline_in
     from ocr_api.ocr.engine import PageLayout
     from ocr_api.ocr.geometry import PageTransform
@@ -523,13 +531,11 @@ def orientation_cost(paths: list[str], languages: str, repeats: int = 3) -> dict
     from ocr_api.ocr.tesseract import Tesseract
     from ocr_local.environment import system_tessdata_dir
 
-    settings = Settings()
     engine = Tesseract(os.environ.get("TESSDATA_PREFIX") or system_tessdata_dir())
     engine.load(languages)
-    limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
     pages = []
     for path in paths:
-        page = prepare_image(Path(path).read_bytes(), limits, max_recognition_pixels=settings.max_recognition_pixels)
+        page = _as_page_workers_decode(Path(path).read_bytes())
         transform = PageTransform(*page.original_size).scaled_to(page.image.size)
         upright_seconds = []
         for _ in range(repeats):
@@ -558,16 +564,12 @@ def deep_path_hops(paths: list[str]) -> dict:
     network are not in it; the bytes each hop carries are."""
     import base64
 
-    from ocr_api.config import Settings
-    from ocr_api.ocr import ImageLimits, prepare_image
     from ocr_api.ocr.deadline import deadline_in
     from ocr_api.ocr.page_transfer import decode_page, encode_page, lines_from_json, lines_to_json, scaled_lines
     from ocr_api.ocr.ppocr import PAGE_SIDE, PpOcr
 
-    settings = Settings()
     engine = PpOcr()
     engine.load()
-    limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
     steps: dict[str, list[float]] = {}
     sizes: dict[str, list[int]] = {"page sent (bytes)": [], "lines back (bytes)": []}
 
@@ -579,8 +581,7 @@ def deep_path_hops(paths: list[str]) -> dict:
 
     for path in paths:
         data = Path(path).read_bytes()
-        page = timed("decode the upload (page worker)", lambda: prepare_image(
-            data, limits, max_recognition_pixels=settings.max_recognition_pixels))
+        page = timed("decode the upload (page worker)", lambda: _as_page_workers_decode(data))
         encoded, scale = timed("encode the page for the deep engine (page worker)", lambda: encode_page(page, PAGE_SIDE))
         payload = timed("base64 and JSON of the Invoke payload (handler)", lambda: json.dumps(
             {"page": base64.b64encode(encoded).decode("ascii"), "languages": "chi_sim+eng", "layout": "auto",

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ocr_api.adapters.deep_engine_function import deep_engine_for
 from ocr_api.config import Settings
-from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, ServiceError
+from ocr_api.errors import ServiceError
 from ocr_api.ocr.ppocr import LANGUAGES as PPOCR_LANGUAGES
 from ocr_api.ocr.recognizer import RecognitionOptions, engine_choice, requested_languages
 from ocr_api.ocr.result import RecognitionResult
@@ -60,29 +60,29 @@ class IsolatedRecognizer:
         and every request needs one ready anyway). Where no worker can say (it cannot start or
         load its models), nothing is refused here: the pages meet that failure after admission,
         and are answered and given back as any failure of ours."""
-        try:
-            installed = self._installed_languages(deadline)
-        except ServiceError:
+        installed = self._installed_languages(deadline)
+        if installed is None:
             return
         languages = requested_languages(options.languages, self.settings.languages, installed)
         engine_choice(options.engine, self.settings.default_engine, languages,
                       PPOCR_LANGUAGES if self.settings.deep_engine else None)
 
-    def _installed_languages(self, deadline: float) -> tuple[str, ...]:
+    def _installed_languages(self, deadline: float) -> tuple[str, ...] | None:
+        """What a ready worker reads; the first worker is waited for if none is ready yet, and
+        None where it cannot say (its failure is the page path's to answer, with its retry)."""
         ready = [worker for worker in self._all if worker.installed_languages]
         if ready:
             return ready[0].installed_languages
         first = self._all[0]
-        for _ in range(2):
+        try:
             first.start()
-            try:
-                first.wait_until_ready(deadline)
-                return first.installed_languages
-            except EOFError:
-                first.stop()  # died before it was ready: started once more, as a page would
-            except TimeoutError:
-                raise RecognitionTimedOut("no time was left to start recognition") from None
-        raise RecognitionFailed("the recognition engine could not be started")
+            first.wait_until_ready(deadline)
+        except EOFError:
+            first.stop()
+            return None
+        except (ServiceError, TimeoutError):
+            return None
+        return first.installed_languages
 
     def recognize(
         self, data: bytes, deadline: float, options: RecognitionOptions = RecognitionOptions()
