@@ -97,10 +97,10 @@ class BoundCipher:
         return secret_key
 
 
-def line(text: str, confidence: float = 0.9) -> TextLine:
-    box = BoundingBox(10, 10, 8 * len(text), 20)
+def line(text: str, confidence: float = 0.9, engine: str = "tesseract", top: int = 10) -> TextLine:
+    box = BoundingBox(10, top, 8 * len(text), 20)
     return TextLine(text=text, box=box, confidence=confidence, block=1, paragraph=1, line=1,
-                    words=(), quad=box.corners)
+                    words=(), quad=box.corners, engine=engine)
 
 
 class ScriptedRecognizer:
@@ -153,6 +153,8 @@ class ScriptedEngine:
         self.fails_with = fails_with
         self.reads: list[tuple[str, float, PageLayout]] = []
         self.orientation_checks: list[float] = []
+        # As the deep engine's function is asked: whether it may turn the page.
+        self.orientation_allowed: list[bool] = []
 
     def load(self, languages: str) -> None:
         pass  # nothing to load
@@ -168,3 +170,10 @@ class ScriptedEngine:
     def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
         self.orientation_checks.append(deadline)
         return UPRIGHT_UNSURE
+
+    def read_page(
+        self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO,
+        find_orientation: bool = True,
+    ) -> tuple[list[TextLine], int]:
+        self.orientation_allowed.append(find_orientation)
+        return self.read_lines(image, languages, deadline, layout), 0

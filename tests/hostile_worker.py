@@ -1,7 +1,7 @@
 """A page worker gone bad, as one reading hostile bytes might be made to: it speaks the worker
 protocol, says it is ready, takes a page, and then misbehaves as its start-up settings say (where a
-real worker's languages come): a frame header announcing a gigabyte, deep-engine readings without
-end, or a message out of turn."""
+real worker's languages come): a frame header announcing a gigabyte, pages for the deep engine
+without end, or a message out of turn."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 from ocr_api.service.worker_protocol import (
     Decoded,
-    DeepRead,
+    DeepPage,
     Ready,
     Received,
     receive_frame,
@@ -39,10 +39,9 @@ def main() -> None:
         elif misbehaves == "out_of_turn":
             send_message(frames_out, Ready(languages=("klingon",)))
         else:
-            while True:  # asks for the deep engine again and again, for the same page
-                send_message(frames_out, DeepRead("eng", "auto", 1e12))
+            for _ in range(100):  # hands the deep engine the same page again and again
+                send_message(frames_out, DeepPage("eng", "auto", True, 1e12, True, (4, 4)))
                 send_frame(frames_out, b"page")
-                receive_message(frames_in, None)
 
 
 if __name__ == "__main__":

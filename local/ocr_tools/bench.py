@@ -559,13 +559,14 @@ def orientation_cost(paths: list[str], languages: str, repeats: int = 3) -> dict
 
 def deep_path_hops(paths: list[str]) -> dict:
     """What a page's trip to PP-OCR and back costs outside PP-OCR, step by step, in one process:
-    each step as the service runs it today (page worker, handler, deep engine's handler), timed
-    on the evaluation pages, against PP-OCR's own reading. The pipes and the Invoke call's
-    network are not in it; the bytes each hop carries are."""
+    each step as the service runs it (page worker, handler, deep engine's handler), timed on the
+    evaluation pages, against PP-OCR's own reading (its orientation judged from its own lines
+    included). The pipes and the Invoke call's network are not in it; the bytes each hop carries
+    are."""
     import base64
 
     from ocr_api.ocr.deadline import deadline_in
-    from ocr_api.ocr.page_transfer import decode_page, encode_page, lines_from_json, lines_to_json, scaled_lines
+    from ocr_api.ocr.page_transfer import decode_page, encode_page, lines_from_json, lines_on_upload, lines_to_json
     from ocr_api.ocr.ppocr import PAGE_SIDE, PpOcr
 
     engine = PpOcr()
@@ -582,18 +583,18 @@ def deep_path_hops(paths: list[str]) -> dict:
     for path in paths:
         data = Path(path).read_bytes()
         page = timed("decode the upload (page worker)", lambda: _as_page_workers_decode(data))
-        encoded, scale = timed("encode the page for the deep engine (page worker)", lambda: encode_page(page, PAGE_SIDE))
+        encoded, size = timed("encode the page for the deep engine (page worker)", lambda: encode_page(page, PAGE_SIDE))
         payload = timed("base64 and JSON of the Invoke payload (handler)", lambda: json.dumps(
             {"page": base64.b64encode(encoded).decode("ascii"), "languages": "chi_sim+eng", "layout": "auto",
-             "seconds": 25}))
+             "seconds": 25, "find_orientation": True}))
         event = timed("parse the Invoke event and decode the page (deep engine)", lambda: json.loads(payload))
         received = timed("parse the Invoke event and decode the page (deep engine)", lambda: decode_page(
             base64.b64decode(event["page"], validate=True), PAGE_SIDE * PAGE_SIDE))
-        lines = timed("PP-OCR reads the page (deep engine)", lambda: engine.read_lines(
+        lines, angle = timed("PP-OCR reads the page (deep engine)", lambda: engine.read_page(
             received, "chi_sim+eng", deadline_in(60)))
-        answer = timed("lines to JSON (deep engine)", lambda: json.dumps({"lines": lines_to_json(lines)}))
-        timed("lines from JSON, back to the upload's pixels (handler, page worker)", lambda: scaled_lines(
-            lines_from_json(json.loads(answer)["lines"]), 1 / scale))
+        answer = timed("lines to JSON (deep engine)", lambda: json.dumps({"lines": lines_to_json(lines), "angle": angle}))
+        timed("lines from JSON, onto the upload's pixels (handler)", lambda: lines_on_upload(
+            lines_from_json(json.loads(answer)["lines"]), size, page.original_size))
         sizes["page sent (bytes)"].append(len(payload))
         sizes["lines back (bytes)"].append(len(answer))
     # One page's two steps of the deep engine's parsing are one step.

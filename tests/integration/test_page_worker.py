@@ -17,7 +17,7 @@ from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.tesseract import Tesseract
 from ocr_api.service.page_workers import IsolatedRecognizer
-from ocr_api.service.worker_process import MAX_DEEP_READS_PER_PAGE, WorkerLimits
+from ocr_api.service.worker_process import WorkerLimits
 from ocr_api.service.worker_protocol import RecognizerSettings
 from ocr_tools.hostile_files import pdf_with_an_inline_image, pdf_with_costly_shading
 
@@ -215,9 +215,12 @@ class CountingDeepEngine:
     def __init__(self) -> None:
         self.pages = 0
 
-    def read(self, page: bytes, languages: str, layout: str, deadline: float) -> list[dict]:
+    def start(self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool):
         self.pages += 1
-        return []
+        return self
+
+    def result(self) -> tuple[list, float]:
+        return [], 0.0
 
     def close(self) -> None:
         pass
@@ -226,7 +229,7 @@ class CountingDeepEngine:
 @pytest.mark.parametrize("misbehaves", ["huge_frame", "deep_reads", "out_of_turn"])
 def test_a_worker_that_sends_more_than_a_page_needs_is_stopped_and_replaced(misbehaves, tessdata_dir):
     # GIVEN a worker gone bad (it reads hostile bytes, so the handler does not trust it): it
-    # announces a 1 GB frame, asks the deep engine for readings without end, or answers out of turn
+    # announces a 1 GB frame, hands the deep engine pages without end, or answers out of turn
     deep = CountingDeepEngine()
     settings = RecognizerSettings(
         tessdata_dir=tessdata_dir, max_image_bytes=LIMITS.max_bytes, max_image_pixels=LIMITS.max_pixels,
@@ -241,7 +244,7 @@ def test_a_worker_that_sends_more_than_a_page_needs_is_stopped_and_replaced(misb
         # readings were made than a page needs, and the worker was replaced
         with pytest.raises(RecognitionFailed):
             recognizer.recognize(b"a page", deadline_in(30))
-        assert deep.pages <= MAX_DEEP_READS_PER_PAGE
+        assert deep.pages <= 1
         assert recognizer.worker_processes() != [before]
     finally:
         recognizer.close()

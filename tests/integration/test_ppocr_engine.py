@@ -96,6 +96,29 @@ def test_rotated_text_keeps_rotated_corners(engine):
     assert line.quad != line.box.corners
 
 
+@pytest.mark.parametrize("image, angle", [
+    ("tesseract-test/phototest.tif", 0), ("tesseract-test/phototest-rotated-L.png", -90),
+    ("tesseract-test/phototest-rotated-R.png", 90), ("tesseract-test/phototest-rotated-180.png", 180),
+    ("zh-rendered/rotated_05.png", 90),
+])
+def test_a_page_is_read_upright_however_it_stands_with_lines_on_the_page_as_given(engine, image, angle):
+    # GIVEN a page upright, or turned a quarter either way, or upside down
+    given = page(image)
+    # WHEN it is read with its orientation found from its own lines
+    lines, found = engine.read_page(given, "chi_sim+eng", deadline_in(30))
+    # THEN the turn is named as the service reports it, the text reads as upright, and each
+    # line lies on the page as given, standing as the page's lines stand
+    assert found == angle
+    assert cer("\n".join(line.text for line in lines), eval_truth(image)) < 0.03
+    width, height = given.image.size
+    for line in lines:
+        assert line.box.right <= width and line.box.bottom <= height
+    long_lines = [line for line in lines if len(line.text) >= 10]
+    assert long_lines and all((line.box.height > line.box.width) == (angle in (90, -90)) for line in long_lines)
+    # AND without leave to turn it, the page is read as it stands
+    assert engine.read_page(given, "chi_sim+eng", deadline_in(30), find_orientation=False)[1] == 0
+
+
 def test_a_single_line_is_read_without_detection(engine):
     lines = engine.read_lines(page("cnocr-synthetic-zh/chn-00199980.jpg"), "chi_sim", deadline_in(30),
                               PageLayout.SINGLE_LINE)

@@ -11,6 +11,7 @@ from PIL import Image
 from ocr_api.errors import InvalidRequest, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, PageLayout, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
+from ocr_api.ocr.in_process import recognize_in_process
 from ocr_api.ocr.recognizer import MIN_TEXT_SIDE
 
 from fakes import ScriptedEngine, line
@@ -43,9 +44,10 @@ def test_languages_are_the_engines_own():
 def test_a_page_too_thin_for_a_line_of_text_reads_as_none_without_any_engine(engine_name):
     tesseract = ScriptedEngine([line("tesseract reading")])
     deep = ScriptedEngine([line("deep reading")], installed_languages=("eng",))
-    recognizer = Recognizer(tesseract, LIMITS, "eng", deep_engine=deep)
+    recognizer = Recognizer(tesseract, LIMITS, "eng", deep_languages=deep.installed_languages)
     thin = encode(Image.new("L", (600, MIN_TEXT_SIDE - 1), 0), "PNG")
-    result = recognizer.recognize(thin, deadline_in(30), RecognitionOptions(engine=engine_name, single_line=True))
+    result = recognize_in_process(recognizer, deep, thin, deadline_in(30),
+                                  RecognitionOptions(engine=engine_name, single_line=True))
     assert (result.lines, result.image_width, result.image_height) == ((), 600, MIN_TEXT_SIDE - 1)
     assert tesseract.reads == deep.reads == [] and tesseract.orientation_checks == []
 
@@ -61,41 +63,63 @@ def test_orientation_is_asked_of_the_engine_with_the_same_deadline():
 # engine, when deployed), or auto.
 
 
-def engines(tesseract_confidence: float, deep_fails: Exception | None = None):
-    tesseract = ScriptedEngine([line("tesseract reading", tesseract_confidence)])
-    deep = ScriptedEngine([line("deep reading", 0.99)], installed_languages=("eng",), fails_with=deep_fails)
-    return tesseract, deep, Recognizer(tesseract, LIMITS, "eng", deep_engine=deep, default_engine="auto")
+def engines(tesseract_lines: list, deep_lines: list, deep_fails: Exception | None = None):
+    tesseract = ScriptedEngine(tesseract_lines)
+    deep = ScriptedEngine(deep_lines, installed_languages=("eng",), fails_with=deep_fails)
+    return tesseract, deep, Recognizer(tesseract, LIMITS, "eng", deep_languages=("eng",), default_engine="auto")
 
 
-def test_auto_keeps_a_confident_tesseract_reading_and_never_asks_the_deep_engine():
-    tesseract, deep, recognizer = engines(tesseract_confidence=0.97)
-    result = recognizer.recognize(PAGE, deadline_in(30))
-    assert (result.engine, result.texts, deep.reads) == ("tesseract", ["tesseract reading"], [])
+def test_auto_hands_the_page_to_the_deep_engine_before_tesseract_reads_with_half_the_time_left():
+    # GIVEN a recognizer whose deep engine reads elsewhere
+    tesseract, _, recognizer = engines([line("tesseract reading")], [])
+    handed, deadline = [], deadline_in(30)
 
+    def hand_over(task):
+        handed.append((task, list(tesseract.reads)))
 
-def test_auto_asks_the_deep_engine_on_the_upright_page_when_tesseract_is_unsure():
-    tesseract, deep, recognizer = engines(tesseract_confidence=0.8)
-    deadline = deadline_in(30)
+    # WHEN a page is read under auto
     before = time.monotonic()
-    result = recognizer.recognize(PAGE, deadline)
+    recognizer.recognize(PAGE, deadline, hand_over=hand_over)
     after = time.monotonic()
-    assert (result.engine, result.texts) == ("ppocr", ["deep reading"])
-    # Orientation was judged (by Tesseract) before the deep engine read, with the same deadline;
-    # the deep engine had half of the time left, so that Tesseract's reading can still be answered.
-    [(languages, deep_deadline, layout)] = deep.reads
-    assert tesseract.orientation_checks == [deadline] and (languages, layout) == ("eng", PageLayout.AUTO)
-    assert (before + deadline) / 2 <= deep_deadline <= (after + deadline) / 2
+    # THEN the page went out once, before Tesseract read a line, undecided about its orientation
+    # (the deep engine judges that itself) and with half the time left, so that a slow deep
+    # engine never costs Tesseract's reading its answer
+    [(task, reads_before)] = handed
+    assert reads_before == [] and tesseract.reads and tesseract.orientation_checks == []
+    assert (task.alone, task.find_orientation, task.languages, task.layout) == (False, True, "eng", PageLayout.AUTO)
+    assert (before + deadline) / 2 <= task.deadline <= (after + deadline) / 2
+    assert task.page.image.size == (400, 200)
+
+
+def test_auto_keeps_per_region_the_reading_more_likely_right_and_names_its_engine():
+    # GIVEN Tesseract reading speckle as symbols in one place and a whole line in another, and
+    # PP-OCR reading the first place well, only a scrap of the second, and a third Tesseract missed
+    garbled = line("~.,;:'|_ !i", 0.35, top=10)
+    clean = line("Total amount due 42.00", 0.96, top=60)
+    deep_good = line("Invoice 2024", 0.98, "ppocr", top=10)
+    deep_bad = line("42", 0.9, "ppocr", top=60)
+    deep_only = line("Thank you", 0.97, "ppocr", top=110)
+    _, _, recognizer = engines([garbled, clean], [deep_good, deep_bad, deep_only])
+    deep = ScriptedEngine([deep_good, deep_bad, deep_only], installed_languages=("eng",))
+    # WHEN the page is read under auto
+    result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30))
+    # THEN each place keeps the better reading, in reading order, each line naming its engine
+    assert [(line.text, line.engine) for line in result.lines] == [
+        ("Invoice 2024", "ppocr"), ("Total amount due 42.00", "tesseract"), ("Thank you", "ppocr"),
+    ]
+    assert deep.orientation_allowed == [True]
 
 
 def test_under_auto_a_failing_deep_engine_leaves_tesseracts_reading():
-    tesseract, deep, recognizer = engines(0.8, deep_fails=RecognitionUnavailable("throttled"))
-    result = recognizer.recognize(PAGE, deadline_in(30))
+    tesseract, deep, recognizer = engines([line("tesseract reading", 0.5)], [line("deep reading", 0.99, "ppocr")],
+                                          deep_fails=RecognitionUnavailable("throttled"))
+    result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30))
     assert (result.engine, result.texts) == ("tesseract", ["tesseract reading"]) and deep.reads
 
 
 def test_languages_the_deep_engine_does_not_read_stay_with_tesseract():
-    tesseract, deep, recognizer = engines(tesseract_confidence=0.5)
-    result = recognizer.recognize(PAGE, deadline_in(30), RecognitionOptions(languages="fake", engine="auto"))
+    tesseract, deep, recognizer = engines([line("tesseract reading", 0.5)], [line("deep reading", 0.99, "ppocr")])
+    result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30), RecognitionOptions(languages="fake", engine="auto"))
     assert result.engine == "tesseract" and not deep.reads
     with pytest.raises(InvalidRequest, match="ppocr engine reads eng only"):
         recognizer.recognize(PAGE, deadline_in(30), RecognitionOptions(languages="fake", engine="ppocr"))
@@ -103,12 +127,17 @@ def test_languages_the_deep_engine_does_not_read_stay_with_tesseract():
 
 def test_ppocr_without_a_deep_engine_is_a_bad_request_and_auto_is_tesseract():
     recognizer = Recognizer(ScriptedEngine([line("seam", 0.5)]), LIMITS, "eng", default_engine="auto")
-    assert recognizer.recognize(PAGE, deadline_in(30)).engine == "tesseract"
+    handed = []
+    assert recognizer.recognize(PAGE, deadline_in(30), hand_over=handed.append).engine == "tesseract"
+    assert handed == []
     with pytest.raises(InvalidRequest, match="not deployed"):
         recognizer.recognize(PAGE, deadline_in(30), RecognitionOptions(engine="ppocr"))
 
 
-def test_ppocr_reads_alone_on_a_page_turned_upright_first():
-    tesseract, deep, recognizer = engines(tesseract_confidence=0.5)
-    result = recognizer.recognize(PAGE, deadline_in(30), RecognitionOptions(engine="ppocr"))
-    assert result.engine == "ppocr" and tesseract.reads == [] and len(tesseract.orientation_checks) == 1
+@pytest.mark.parametrize("correct_orientation, turns", [(None, True), (False, False)])
+def test_ppocr_reads_alone_and_turns_the_page_itself(correct_orientation, turns):
+    tesseract, deep, recognizer = engines([line("tesseract reading", 0.5)], [line("deep reading", 0.99, "ppocr")])
+    result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30),
+                                  RecognitionOptions(engine="ppocr", correct_orientation=correct_orientation))
+    assert (result.engine, result.texts) == ("ppocr", ["deep reading"])
+    assert tesseract.reads == [] and tesseract.orientation_checks == [] and deep.orientation_allowed == [turns]

@@ -1,7 +1,8 @@
 """The deep-learning engine's Lambda function, called with the Lambda Invoke API.
 
-One synchronous invoke per page: the page (compressed, well under Invoke's 6 MB payload) and the
-seconds the request has left go in; PP-OCR's lines, or the error the function met, come out.
+One synchronous invoke per page, started as soon as the page is handed over and waited for
+later: the page (compressed, well under Invoke's 6 MB payload) and the seconds the request has
+left go in; PP-OCR's lines and the page's turn, or the error the function met, come out.
 Every way the call can fail becomes a service error, so each dialect answers it as it answers
 Tesseract's failures: throttled or unreachable is ``RecognitionUnavailable`` (503), out of time
 is ``RecognitionTimedOut`` (503), a function that crashed or failed is ``RecognitionFailed``.
@@ -45,22 +46,18 @@ class DeepEngineFunction:
         self._client = None
         self._client_lock = threading.Lock()
 
-    def read(self, page: bytes, languages: str, layout: str, deadline: float) -> list[dict]:
-        """The page's lines as the function returns them (``TextLine`` fields, JSON)."""
+    def start(
+        self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool
+    ) -> PendingCall:
+        """Invokes the function with the page now; its reading is the returned call's ``result()``."""
         wait = deadline - time.monotonic()
         if wait <= 0:
             raise RecognitionTimedOut("no time is left to recognise the image")
         payload = json.dumps({
             "page": base64.b64encode(page).decode("ascii"), "languages": languages, "layout": layout,
-            "seconds": round(wait, 3),
+            "seconds": round(wait, 3), "find_orientation": find_orientation,
         })
-        call = self._calls.submit(self._invoke, payload)
-        try:
-            response = call.result(timeout=max(0.0, deadline - time.monotonic()))
-        except FutureTimeout:
-            logger.warning("deep-learning engine did not answer in time", extra={"function": self.function_name})
-            raise RecognitionTimedOut("recognition did not finish in the time this request has") from None
-        return _lines_or_error(response)
+        return PendingCall(self._calls.submit(self._invoke, payload), deadline, self.function_name)
 
     def _invoke(self, payload: str) -> tuple[str | None, bytes]:
         from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
@@ -102,6 +99,23 @@ class DeepEngineFunction:
         self._calls.shutdown(wait=False, cancel_futures=True)
 
 
+class PendingCall:
+    """An invoke under way."""
+
+    def __init__(self, call, deadline: float, function_name: str) -> None:
+        self._call, self._deadline, self._function_name = call, deadline, function_name
+
+    def result(self) -> tuple[list[dict], float]:
+        """The lines on the page as sent (``TextLine`` fields, JSON) and the clockwise degrees
+        its text stood at, waited for until the deadline; the call's failure as a service error."""
+        try:
+            response = self._call.result(timeout=max(0.0, self._deadline - time.monotonic()))
+        except FutureTimeout:
+            logger.warning("deep-learning engine did not answer in time", extra={"function": self._function_name})
+            raise RecognitionTimedOut("recognition did not finish in the time this request has") from None
+        return _reading_or_error(response)
+
+
 def deep_engine_for(settings: Settings) -> DeepEngineFunction | None:
     """The deployment's deep-learning engine function, if it has one."""
     if not settings.deep_engine_function:
@@ -116,7 +130,7 @@ def deep_engine_for(settings: Settings) -> DeepEngineFunction | None:
     )
 
 
-def _lines_or_error(response: tuple[str | None, bytes]) -> list[dict]:
+def _reading_or_error(response: tuple[str | None, bytes]) -> tuple[list[dict], float]:
     function_error, body = response
     try:
         document = json.loads(body)
@@ -130,7 +144,10 @@ def _lines_or_error(response: tuple[str | None, bytes]) -> list[dict]:
             raise RecognitionTimedOut("recognition did not finish in the time this request has")
         raise RecognitionFailed("the recognition engine failed on this image")
     if isinstance(document, dict) and isinstance(document.get("lines"), list):
-        return document["lines"]
+        try:
+            return document["lines"], float(document.get("angle", 0.0))
+        except (TypeError, ValueError):
+            document = {}
     error = document.get("error") if isinstance(document, dict) else None
     if isinstance(error, dict):
         raise error_from_json(error, kinds=_REPORTED, otherwise=RecognitionFailed,

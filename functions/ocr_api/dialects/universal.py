@@ -193,7 +193,7 @@ def _answer(results: list[RecognitionResult], request: UniversalRequest, request
 def _result_json(result: RecognitionResult, name: str, need_location: bool, markdown: bool) -> dict:
     blocks = []
     for line, paragraph in zip(result.lines, result.paragraph_numbers()):
-        block = {"text": line.text, "confidence": line.confidence, "paragraph": paragraph}
+        block = {"text": line.text, "confidence": line.confidence, "paragraph": paragraph, "engine": line.engine}
         if need_location:
             block.update(_location(line.box, line.quad))
         block["words"] = [

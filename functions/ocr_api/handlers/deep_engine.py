@@ -1,7 +1,8 @@
-"""The deep-learning engine's Lambda function: one prepared, upright page in, PP-OCR's lines out.
+"""The deep-learning engine's Lambda function: one prepared page in, PP-OCR's lines out.
 
 Only the API function invokes it (its role alone may), with pages its page workers prepared:
-decoded within the limits, turned upright, compressed under Invoke's payload limit. So this
+decoded within the limits, compressed under Invoke's payload limit. It turns a page upright
+itself, where its own lines say the page stands turned and the request allows it. So this
 function does no decoding of untrusted uploads; it still refuses anything that is not such a
 page, and answers every failure as ``{"error": {"kind", "description"}}``, which the API
 function turns into each dialect's answer.
@@ -9,8 +10,9 @@ function turns into each dialect's answer.
 INIT loads both models (the image ships them); a function whose models cannot be loaded answers
 each call with ``RecognitionUnavailable`` instead of failing its INIT again on every call.
 
-Event: ``{"page": base64, "languages": "chi_sim+eng", "layout": "auto", "seconds": 24.5}``;
-answer: ``{"lines": [TextLine as JSON, ...]}``.
+Event: ``{"page": base64, "languages": "chi_sim+eng", "layout": "auto", "seconds": 24.5,
+"find_orientation": true}``; answer: ``{"lines": [TextLine as JSON, ...], "angle": 0}``, the
+lines on the page as sent and the clockwise degrees its text stood at.
 """
 
 from __future__ import annotations
@@ -48,12 +50,13 @@ _engine, _load_error = _loaded_engine()
 
 def handler(event: dict, context) -> dict:
     try:
-        return {"lines": lines_to_json(read_page(event, context))}
+        lines, angle = read_page(event, context)
+        return {"lines": lines_to_json(lines), "angle": angle}
     except ServiceError as err:
         return {"error": err.as_json()}
 
 
-def read_page(event: dict, context) -> list:
+def read_page(event: dict, context) -> tuple[list, int]:
     if _engine is None:
         raise _load_error
     try:
@@ -61,11 +64,14 @@ def read_page(event: dict, context) -> list:
         languages = str(event["languages"])
         layout = PageLayout(event.get("layout", PageLayout.AUTO.value))
         seconds = float(event["seconds"])
+        find_orientation = event.get("find_orientation", True)
+        if not isinstance(find_orientation, bool):
+            raise TypeError("find_orientation")
     except (KeyError, TypeError, ValueError, binascii.Error):
         logger.error("event is not a page to read")
         raise RecognitionFailed("the recognition engine was sent a page it cannot read") from None
     remaining = context.get_remaining_time_in_millis() / 1000 - _ANSWER_SECONDS
     deadline = time.monotonic() + min(seconds, remaining)
-    lines = _engine.read_lines(page, languages, deadline, layout)
-    logger.info("page read", extra={"pixels": page.width * page.height, "lines": len(lines)})
-    return lines
+    lines, angle = _engine.read_page(page, languages, deadline, layout, find_orientation)
+    logger.info("page read", extra={"pixels": page.width * page.height, "lines": len(lines), "angle": angle})
+    return lines, angle

@@ -8,9 +8,9 @@ left of the text, plus the upright rectangle around them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ocr_api.ocr.result import BoundingBox, Quad
+from ocr_api.ocr.result import BoundingBox, Quad, TextLine
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,8 @@ class PageTransform:
             min(max(round(y), 0), self.height),
         )
 
-    def quad(self, box: BoundingBox) -> Quad:
-        right, bottom = box.left + box.width, box.top + box.height
-        corners = ((box.left, box.top), (right, box.top), (right, bottom), (box.left, bottom))
+    def quad(self, corners: Quad) -> Quad:
+        """Four corners, in the order given (the text's, clockwise from its top left)."""
         return tuple(self.to_original(x, y) for x, y in corners)
 
 
@@ -83,3 +82,15 @@ def enclosing_box(quad: Quad) -> BoundingBox:
     xs = [x for x, _ in quad]
     ys = [y for _, y in quad]
     return BoundingBox(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def line_on_original(line: TextLine, transform: PageTransform) -> TextLine:
+    """The line with its words' and its own coordinates on the image ``transform`` starts from."""
+    if transform.identity:
+        return line
+    words = []
+    for word in line.words:
+        quad = transform.quad(word.quad)
+        words.append(replace(word, quad=quad, box=enclosing_box(quad)))
+    quad = transform.quad(line.quad)
+    return replace(line, quad=quad, box=enclosing_box(quad), words=tuple(words))

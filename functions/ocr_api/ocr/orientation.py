@@ -24,7 +24,8 @@ MAX_SKEW_DEGREES = 25.0
 MIN_SKEW_DEGREES = 0.4
 MIN_SKEW_SIDE = 100
 
-_QUARTER_TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
+# Each clockwise turn of the text, and the counter-clockwise turn that undoes it.
+QUARTER_TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
                   270: Image.Transpose.ROTATE_270}
 
 
@@ -39,7 +40,7 @@ def make_upright(
     if turn:
         # The text stands turned clockwise by `turn`: a counter-clockwise turn undoes it.
         before = page.image.size
-        page = page.replaced(page.image.transpose(_QUARTER_TURNS[turn]))
+        page = page.replaced(page.image.transpose(QUARTER_TURNS[turn]))
         transform = transform.turned(turn, before, page.image.size)
     # A strip a line or two high has no lines to line up: its skew cannot be measured.
     skew = estimate_skew(page.image) if min(page.image.size) >= MIN_SKEW_SIDE else 0.0

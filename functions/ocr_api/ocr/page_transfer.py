@@ -1,17 +1,18 @@
 """A prepared page and its lines, sent to an engine in another process or function and back.
 
 The page travels compressed and no larger than the engine reads it, so that it fits Lambda
-Invoke's 6 MB payload with room to spare; the lines come back as JSON and are scaled to the
-page as it was prepared.
+Invoke's 6 MB payload with room to spare; the lines come back as JSON and are scaled onto the
+image as uploaded.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 from PIL import Image
 
+from ocr_api.ocr.geometry import PageTransform, line_on_original
 from ocr_api.ocr.images import PreparedImage
 from ocr_api.ocr.result import BoundingBox, TextLine, Word
 
@@ -24,9 +25,11 @@ _PHOTO_AS_JPEG_PIXELS = 2_000_000
 _FORMATS = ("PNG", "JPEG")
 
 
-def encode_page(page: PreparedImage, longest_side: int, max_bytes: int = MAX_PAGE_BYTES) -> tuple[bytes, float]:
+def encode_page(
+    page: PreparedImage, longest_side: int, max_bytes: int = MAX_PAGE_BYTES
+) -> tuple[bytes, tuple[int, int]]:
     """The page as PNG (or JPEG, for big photos and for pages PNG cannot fit in ``max_bytes``),
-    scaled down to ``longest_side``; and the scale it was sent at."""
+    scaled down to ``longest_side``; and its size as sent."""
     image = page.image.convert("L") if page.image.mode == "1" else page.image
     scale = min(1.0, longest_side / max(image.size))
     if scale < 1.0:
@@ -35,11 +38,11 @@ def encode_page(page: PreparedImage, longest_side: int, max_bytes: int = MAX_PAG
     if page.source_format != "JPEG" or image.width * image.height <= _PHOTO_AS_JPEG_PIXELS:
         data = _encoded(image, "PNG", compress_level=1)
         if len(data) <= max_bytes:
-            return data, scale
+            return data, image.size
     for quality in (92, 85, 75, 60):
         data = _encoded(image, "JPEG", quality=quality)
         if len(data) <= max_bytes:
-            return data, scale
+            return data, image.size
     raise ValueError("the page cannot be compressed to the size allowed")
 
 
@@ -78,28 +81,10 @@ def line_from_json(document: dict) -> TextLine:
     })
 
 
-def scaled_lines(lines: list[TextLine], factor: float) -> list[TextLine]:
-    """The lines with every coordinate multiplied by ``factor``."""
-    if factor == 1.0:
-        return lines
-
-    def point(x: int, y: int) -> tuple[int, int]:
-        return round(x * factor), round(y * factor)
-
-    def box(b: BoundingBox) -> BoundingBox:
-        left, top = point(b.left, b.top)
-        right, bottom = point(b.right, b.bottom)
-        return BoundingBox(left, top, right - left, bottom - top)
-
-    def quad(q) -> tuple:
-        return tuple(point(x, y) for x, y in q)
-
-    return [
-        replace(line, box=box(line.box), quad=quad(line.quad), words=tuple(
-            replace(word, box=box(word.box), quad=quad(word.quad)) for word in line.words
-        ))
-        for line in lines
-    ]
+def lines_on_upload(lines: list[TextLine], sent_size: tuple[int, int], upload_size: tuple[int, int]) -> list[TextLine]:
+    """Lines read on a page sent at ``sent_size``, on the image as uploaded."""
+    transform = PageTransform(*upload_size).scaled_to(sent_size)
+    return [line_on_original(line, transform) for line in lines]
 
 
 def _encoded(image: Image.Image, format: str, **options) -> bytes:

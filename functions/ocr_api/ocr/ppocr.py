@@ -9,9 +9,10 @@ Tuned for a Lambda vCPU or two, each choice measured on the evaluation set (READ
 - detection sees the page at most ``DETECTION_SIDE`` pixels on its longer side and never
   enlarged (rapidocr's default enlarges the shorter side to 736: a 280x32 line became 6440x736,
   ten times the time, for the same reading); recognition crops each line from the page itself;
-- the line-direction classifier is on: pages reach this engine upright (the service corrects
-  orientation in front of every engine), but rapidocr stands tall cut-outs on their side, and
-  the classifier turns those the right way up (a receipt: CER 0.043 -> 0.005) for little time;
+- the line-direction classifier is on: rapidocr stands tall cut-outs on their side, and the
+  classifier turns those the right way up (a receipt: CER 0.043 -> 0.005) for little time; its
+  verdicts, with the shapes of the detected lines, also say how a whole page stands turned
+  (``read_page``), so no other orientation detection runs in front of this engine;
 - onnxruntime gets one thread per vCPU (one thread took 1.7 times as long on two cores), lines
   are recognised six at a time (one at a time was no faster; 16 was 30% slower, padding every
   line to the widest), and no memory arena (it keeps the largest page's peak for the instance's
@@ -30,11 +31,15 @@ from pathlib import Path
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr.deadline import seconds_left
 from ocr_api.ocr.engine import UPRIGHT_UNSURE, Orientation, PageLayout
+from ocr_api.ocr.geometry import PageTransform, line_on_original
 from ocr_api.ocr.images import PreparedImage
+from ocr_api.ocr.orientation import QUARTER_TURNS
 from ocr_api.ocr.result import BoundingBox, TextLine, Word
 
 logger = logging.getLogger(__name__)
 
+# How its lines name the engine that read them.
+ENGINE_NAME = "ppocr"
 # What the PP-OCRv6 recognition model reads, in the service's (Tesseract's) language names.
 LANGUAGES = ("chi_sim", "eng")
 # The model files of rapidocr 3.10.0, by the name it ships them under, with their SHA-256.
@@ -139,7 +144,7 @@ class PpOcr:
         self._engine.deadline = deadline
         try:
             output = self._engine(pixels, use_det=not single_line, use_cls=self.line_direction and not single_line, return_word_box=not single_line)
-        except RecognitionTimedOut:
+        except (RecognitionTimedOut, _PageTurned):
             raise
         except Exception as err:
             logger.error("deep-learning engine failed", extra={"error": type(err).__name__})
@@ -150,8 +155,36 @@ class PpOcr:
             return _single_line(output, image)
         return _lines(output)
 
+    def read_page(
+        self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO,
+        find_orientation: bool = True,
+    ) -> tuple[list[TextLine], int]:
+        """The page's lines, read after turning it upright where ``find_orientation`` allows and
+        its own lines say it stands turned (by quarter turns), in the coordinates of ``image`` as
+        given; and the clockwise degrees its text stood at.
+
+        The detector finds lines whichever way up a page is, and the line-direction classifier
+        says which way each stands: so a turned page costs a second pass, an upright one
+        nothing (Tesseract's orientation detection, in front of every page, cost half a
+        Tesseract reading)."""
+        if layout is PageLayout.SINGLE_LINE or not find_orientation:
+            return self.read_lines(image, languages, deadline, layout), 0
+        self.load(languages)
+        self._engine.judge_turn = True
+        try:
+            return self.read_lines(image, languages, deadline, layout), 0
+        except _PageTurned as turned:
+            degrees = turned.degrees
+        finally:
+            self._engine.judge_turn = False
+        upright = image.replaced(image.image.transpose(QUARTER_TURNS[degrees]))
+        back = PageTransform(*image.image.size).turned(degrees, image.image.size, upright.image.size)
+        lines = self.read_lines(upright, languages, deadline, layout)
+        # As the service reports turns: clockwise degrees in (-180, 180].
+        return [line_on_original(line, back) for line in lines], degrees if degrees <= 180 else degrees - 360
+
     def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
-        # PP-OCR judges lines, not pages: the service turns pages upright before they come here.
+        # PP-OCR judges each page's orientation as it reads it (``read_page``).
         return UPRIGHT_UNSURE
 
 
@@ -164,19 +197,73 @@ def _rapidocr_with_bounded_lines(params: dict):
         # No stage starts past this instant (time.monotonic()): a page whose request gave up
         # ends at the next stage, instead of holding its instance to the end of recognition.
         deadline = math.inf
+        # Whether a page whose lines stand turned is given up (``_PageTurned``) after they are
+        # classified, before recognition, to be read again upright.
+        judge_turn = False
+        _boxes = ()
 
         def crop_text_regions(self, img, det_boxes):
+            self._boxes = det_boxes
             return [_padded_line(crop) for crop in super().crop_text_regions(img, det_boxes)]
 
         def cls_and_rotate(self, img):
             _stop_if_past(self.deadline)
-            return super().cls_and_rotate(img)
+            images, directions = super().cls_and_rotate(img)
+            if self.judge_turn:
+                degrees = quarter_turn(self._boxes, directions.cls_res)
+                if degrees:
+                    raise _PageTurned(degrees)
+            return images, directions
 
         def recognize_txt(self, img):
             _stop_if_past(self.deadline)
             return super().recognize_txt(img)
 
     return BoundedRapidOCR(params=params)
+
+
+class _PageTurned(Exception):
+    """The page's lines stand turned by ``degrees`` clockwise: it is read again upright."""
+
+    def __init__(self, degrees: int) -> None:
+        super().__init__(degrees)
+        self.degrees = degrees
+
+
+# A line counts for a quarter turn when it is this much taller than wide (rapidocr stands such
+# cut-outs on their side before recognition), and the page is judged turned when such lines,
+# by length, outweigh the others this many times over; the same for lines upside down.
+_TALL_LINE = 1.5
+_TURNED_MAJORITY = 2.0
+# Only the classifier's sure verdicts count (rapidocr turns a cut-out at this score).
+_SURE_DIRECTION = 0.9
+
+
+def quarter_turn(boxes, directions) -> int:
+    """How far (clockwise degrees) the text on a page stands turned, judged from its detected
+    line boxes (four corners each) and the classifier's (label, score) for each cut-out: tall
+    lines say a quarter turn, the classifier says which one (a cut-out stood on its side
+    counter-clockwise reads upright for text turned clockwise), and upside-down lines a half."""
+    import numpy as np
+
+    tall = wide = 0.0
+    tally = {(True, "0"): 0.0, (True, "180"): 0.0, (False, "0"): 0.0, (False, "180"): 0.0}
+    for box, (label, score) in zip(boxes, directions):
+        width = float(np.linalg.norm(box[0] - box[1]))
+        height = float(np.linalg.norm(box[0] - box[3]))
+        standing = height >= width * _TALL_LINE
+        length = max(width, height)
+        if standing:
+            tall += length
+        else:
+            wide += length
+        if score >= _SURE_DIRECTION and (standing, label) in tally:
+            tally[(standing, label)] += length
+    if tall > wide * _TURNED_MAJORITY:
+        return 270 if tally[(True, "180")] > tally[(True, "0")] else 90
+    if tally[(False, "180")] > tally[(False, "0")] * _TURNED_MAJORITY:
+        return 180
+    return 0
 
 
 def _stop_if_past(deadline: float) -> None:
@@ -207,7 +294,7 @@ def _lines(output) -> list[TextLine]:
         words = words_by_line[index] or (Word(text, box, float(score), quad),)
         lines.append(TextLine(
             text=text, box=box, confidence=float(score), block=1, paragraph=index + 1, line=1,
-            words=words, quad=quad,
+            words=words, quad=quad, engine=ENGINE_NAME,
         ))
     return lines
 
@@ -238,7 +325,7 @@ def _single_line(output, image: PreparedImage) -> list[TextLine]:
         return []
     text, score = texts[0], float(output.scores[0])
     box = BoundingBox(0, 0, image.width, image.height)
-    return [TextLine(text, box, score, 1, 1, 1, (Word(text, box, score, box.corners),), box.corners)]
+    return [TextLine(text, box, score, 1, 1, 1, (Word(text, box, score, box.corners),), box.corners, ENGINE_NAME)]
 
 
 def _quad(polygon) -> tuple:

@@ -1,25 +1,23 @@
-"""Bytes in, text lines out: reading one page with one engine. Every dialect reaches it through
-the page workers."""
+"""Bytes in, text lines out: a page decoded under the limits, read with Tesseract and handed to
+the deep-learning engine as the engine choice says. Every dialect reaches it through the page
+workers."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from PIL import ImageStat
 
-from ocr_api.errors import InvalidRequest, RecognitionFailed, RecognitionUnavailable
+from ocr_api.errors import InvalidRequest
 from ocr_api.ocr import orientation
 from ocr_api.ocr.deadline import seconds_left
 from ocr_api.ocr.engine import OcrEngine, PageLayout
-from ocr_api.ocr.geometry import PageTransform, enclosing_box
+from ocr_api.ocr.geometry import PageTransform, line_on_original
 from ocr_api.ocr.images import SUPPORTED_FORMATS, ImageLimits, PreparedImage, prepare_image
 from ocr_api.ocr.result import RecognitionResult, TextLine
 from ocr_api.ocr.tesseract_reading import TesseractReading
-
-logger = logging.getLogger(__name__)
 
 ALL_LANGUAGES = "all"
 # A first reading whose characters average less confidence than this is tried again upright.
@@ -33,21 +31,12 @@ _BLANK_STDDEV = 4.0
 # (Tesseract up to the request's deadline on 2000x1; PP-OCR 4.2 GB).
 MIN_TEXT_SIDE = 8
 
-# The engines a request may name. "auto": Tesseract first, the deep-learning engine on the
-# upright page when Tesseract's reading is doubtful, and the better reading is kept.
+# The engines a request may name. "auto": both read the page at once, and the better reading of
+# each line is kept (``fusion``).
 TESSERACT, PPOCR, AUTO = "tesseract", "ppocr", "auto"
 ENGINE_CHOICES = (TESSERACT, PPOCR, AUTO)
-# "auto" asks the deep-learning engine when Tesseract's characters average less confidence than
-# this, or when Tesseract found no text on a page that is not blank. Calibrated on the evaluation
-# set (README, Engines): every receipt, screenshot and synthetic line there, and all photos but
-# one, read at 0.91 or less, and PP-OCR reads each of them better; the clean scans Tesseract reads
-# at 0.95 and more, where PP-OCR loses the reading order of columns.
-SECOND_OPINION_CONFIDENCE = 0.93
-# PP-OCR's reading is kept unless it holds much less confident text than Tesseract's (it found
-# little or nothing where Tesseract found lines).
-KEEP_DEEP_READING_SHARE = 0.5
-# Under "auto", PP-OCR may take at most this share of the time the request has left when it is
-# asked: if it is slow (a busy or cold function), Tesseract's reading is still answered in time.
+# Under "auto", PP-OCR may take at most this share of the time the request has left: if it is
+# slow (a busy or cold function), Tesseract's reading is still answered in time.
 SECOND_OPINION_TIME_SHARE = 0.5
 
 
@@ -106,24 +95,45 @@ def engine_choice(
     return choice if deep_reads else TESSERACT
 
 
+@dataclass(frozen=True)
+class DeepEngineTask:
+    """A page for the deep-learning engine, which reads elsewhere: handed out as soon as the page
+    is decoded, so that it is read while Tesseract reads (under ``auto``) instead of after."""
+
+    # The decoded page, before any turn, and the way from it to the upload.
+    page: PreparedImage
+    to_original: PageTransform
+    languages: str
+    layout: PageLayout
+    # Whether the deep engine may turn the page upright by its own judgement.
+    find_orientation: bool
+    deadline: float
+    # True when it reads alone (``ppocr``); False when its reading is weighed against Tesseract's.
+    alone: bool
+
+
 class Recognizer:
+    """Reads a page with Tesseract, here, and hands it to the deep-learning engine, which reads it
+    elsewhere (``hand_over``), as the request's engine choice says; the two readings are weighed
+    by ``fusion`` where they meet."""
+
     def __init__(
         self,
         engine: OcrEngine,
         limits: ImageLimits,
         languages: str,
         max_recognition_pixels: int | None = None,
-        deep_engine: OcrEngine | None = None,
+        deep_languages: tuple[str, ...] | None = None,
         default_engine: str = TESSERACT,
     ) -> None:
-        # Tesseract: it reads, and it judges every page's orientation, whichever engine reads.
+        # Tesseract, which reads here.
         self.engine = engine
         self._tesseract = TesseractReading(engine)
         self.limits = limits
         self.languages = languages
         self.max_recognition_pixels = max_recognition_pixels
-        # PP-OCR, when the deployment has it.
-        self.deep_engine = deep_engine
+        # What PP-OCR reads, when the deployment has it.
+        self.deep_languages = deep_languages
         self.default_engine = default_engine
 
     def recognize(
@@ -132,11 +142,13 @@ class Recognizer:
         deadline: float,
         options: RecognitionOptions = RecognitionOptions(),
         on_decoded: Callable[[], None] = lambda: None,
+        hand_over: Callable[[DeepEngineTask], None] | None = None,
     ) -> RecognitionResult:
-        """The page read by ``deadline`` (a ``time.monotonic()`` instant); ``on_decoded`` is called
-        once the upload is decoded, before recognition begins."""
+        """The page read by ``deadline`` (a ``time.monotonic()`` instant): Tesseract's reading,
+        or none where PP-OCR reads alone. ``on_decoded`` is called once the upload is decoded,
+        before recognition begins; ``hand_over`` with the page when PP-OCR is to read it too."""
         languages = self._languages(options.languages)
-        choice = self._engine_for(options.engine, languages)
+        choice = engine_choice(options.engine, self.default_engine, languages, self.deep_languages)
         limits = self.limits
         if options.max_image_bytes is not None and options.max_image_bytes < limits.max_bytes:
             limits = replace(limits, max_bytes=options.max_image_bytes)
@@ -144,88 +156,56 @@ class Recognizer:
         cap = None if options.slice_large_images else self.max_recognition_pixels
         page = prepare_image(data, limits, options.pdf_page, options.formats, options.still_only, cap)
         on_decoded()
+        nothing = RecognitionResult(lines=(), image_width=page.original_size[0], image_height=page.original_size[1],
+                                    languages=languages, engine=PPOCR if choice == PPOCR else TESSERACT)
         if min(page.image.size) < MIN_TEXT_SIDE:
-            return RecognitionResult(lines=(), image_width=page.original_size[0], image_height=page.original_size[1],
-                                     languages=languages, angle=0.0, engine=PPOCR if choice == PPOCR else TESSERACT)
+            return nothing
         transform = PageTransform(*page.original_size).scaled_to(page.image.size)
-        angle = 0.0
-
-        def detect(small: PreparedImage):
-            return self.engine.detect_orientation(small, deadline)
-
-        decoded, decoded_transform = page, transform
-        found_upright: tuple[PreparedImage, PageTransform, float] | None = None
-
-        def upright() -> tuple[PreparedImage, PageTransform, float]:
-            """The decoded page turned upright and deskewed (orientation detected once)."""
-            nonlocal found_upright
-            if found_upright is None:
-                found_upright = orientation.make_upright(decoded, decoded_transform, detect)
-            return found_upright
-
         may_turn = options.correct_orientation is not False and _worth_turning(page, options)
-        # PP-OCR reads a turned page confidently and wrongly: it only ever sees upright pages.
-        if options.correct_orientation or (choice == PPOCR and may_turn):
-            page, transform, angle = upright()
-        reader = self.deep_engine if choice == PPOCR else self.engine
-        lines = self._read(reader, page, languages, options, deadline)
-        if may_turn and found_upright is None and _doubtful(lines, page):
-            turned, turned_transform, turned_angle = upright()
-            if turned_transform is not transform:
-                second = self._read(reader, turned, languages, options, deadline)
-                if _confident_characters(second) > _confident_characters(lines):
-                    lines, page, transform, angle = second, turned, turned_transform, turned_angle
-        used = PPOCR if choice == PPOCR else TESSERACT
-        if choice == AUTO and _doubtful(lines, page, below=SECOND_OPINION_CONFIDENCE):
-            # Tesseract reads some turned pages well as they are; PP-OCR gets them upright.
-            deep_page, deep_transform, deep_angle = upright() if may_turn else (page, transform, angle)
-            deep_lines = self._second_opinion(deep_page, lines, languages, options, deadline)
-            if deep_lines is not None:
-                lines, transform, angle, used = deep_lines, deep_transform, deep_angle, PPOCR
+        layout = PageLayout.SINGLE_LINE if options.single_line else PageLayout.AUTO
+        if choice != TESSERACT and hand_over is not None:
+            # Under auto, PP-OCR's reading has at most its share of the time, so that a slow
+            # (cold, busy) deep engine never costs Tesseract's reading its answer.
+            share = 1.0 if choice == PPOCR else SECOND_OPINION_TIME_SHARE
+            hand_over(DeepEngineTask(page, transform, languages, layout, may_turn,
+                                     time.monotonic() + max(0.0, seconds_left(deadline)) * share, choice == PPOCR))
+        if choice == PPOCR:
+            return nothing
+        lines, transform, angle = self._read_with_tesseract(page, transform, languages, options, layout, may_turn, deadline)
         return RecognitionResult(
-            lines=tuple(_on_original(line, transform) for line in lines),
+            lines=tuple(line_on_original(line, transform) for line in lines),
             image_width=transform.width,
             image_height=transform.height,
             languages=languages,
             angle=angle,
-            engine=used,
         )
 
-    def _engine_for(self, requested: str | None, languages: str) -> str:
-        deep_languages = self.deep_engine.installed_languages if self.deep_engine is not None else None
-        return engine_choice(requested, self.default_engine, languages, deep_languages)
+    def _read_with_tesseract(
+        self, page: PreparedImage, transform: PageTransform, languages: str, options: RecognitionOptions,
+        layout: PageLayout, may_turn: bool, deadline: float,
+    ) -> tuple[list[TextLine], PageTransform, float]:
+        """Tesseract's lines, and the page's turn they were read at: upright first where asked,
+        else as the page stands, and once more upright where that reading is doubtful."""
 
-    def _second_opinion(
-        self, page: PreparedImage, lines: list[TextLine], languages: str, options: RecognitionOptions,
-        deadline: float,
-    ) -> list[TextLine] | None:
-        """PP-OCR's reading of the upright page where it is better than Tesseract's ``lines``,
-        else None. Tesseract's reading stands when PP-OCR fails: the client asked for a reading,
-        not for an engine."""
-        deep_deadline = time.monotonic() + max(0.0, seconds_left(deadline)) * SECOND_OPINION_TIME_SHARE
-        try:
-            deep_lines = self._read(self.deep_engine, page, languages, options, deep_deadline)
-        except (RecognitionFailed, RecognitionUnavailable) as err:
-            logger.warning("second opinion unavailable; Tesseract's reading stands",
-                           extra={"error": type(err).__name__})
-            return None
-        if _confident_characters(deep_lines) >= _confident_characters(lines) * KEEP_DEEP_READING_SHARE:
-            return deep_lines
-        return None
+        def upright() -> tuple[PreparedImage, PageTransform, float]:
+            return orientation.make_upright(page, transform, lambda small: self.engine.detect_orientation(small, deadline))
 
-    def _read(
-        self, reader: OcrEngine, page: PreparedImage, languages: str, options: RecognitionOptions,
-        deadline: float,
-    ) -> list[TextLine]:
-        layout = PageLayout.SINGLE_LINE if options.single_line else PageLayout.AUTO
-        if reader is not self.engine:
-            # PP-OCR's detector finds lines at its own scale: big pages go whole, not in strips.
-            return reader.read_lines(page, languages, deadline, layout)
         in_strips = options.slice_large_images and not options.single_line
-        return self._tesseract.read(page, languages, deadline, layout, in_strips)
+        if options.correct_orientation:
+            page, transform, angle = upright()
+            return self._tesseract.read(page, languages, deadline, layout, in_strips), transform, angle
+        lines = self._tesseract.read(page, languages, deadline, layout, in_strips)
+        if may_turn and _doubtful(lines, page):
+            turned, turned_transform, turned_angle = upright()
+            if turned_transform is not transform:
+                second = self._tesseract.read(turned, languages, deadline, layout, in_strips)
+                if _confident_characters(second) > _confident_characters(lines):
+                    return second, turned_transform, turned_angle
+        return lines, transform, 0.0
 
     def _languages(self, requested: str | None) -> str:
         return requested_languages(requested, self.languages, self.engine.installed_languages)
+
 
 def _worth_turning(page: PreparedImage, options: RecognitionOptions) -> bool:
     # A line or two of text gives orientation detection nothing to decide on.
@@ -243,15 +223,3 @@ def _doubtful(lines: list[TextLine], page: PreparedImage, below: float = DOUBTFU
         return ImageStat.Stat(page.image).stddev[0] > _BLANK_STDDEV
     characters = sum(len(line.text) for line in lines)
     return _confident_characters(lines) / max(characters, 1) < below
-
-
-def _on_original(line: TextLine, transform: PageTransform) -> TextLine:
-    """The line with its words' and its own coordinates on the image as uploaded."""
-    if transform.identity:
-        return line
-    words = []
-    for word in line.words:
-        quad = transform.quad(word.box)
-        words.append(replace(word, quad=quad, box=enclosing_box(quad)))
-    quad = transform.quad(line.box)
-    return replace(line, quad=quad, box=enclosing_box(quad), words=tuple(words))

@@ -60,6 +60,8 @@ class TextLine:
     line: int
     words: tuple[Word, ...]
     quad: Quad
+    # The engine that read it: "tesseract" or "ppocr".
+    engine: str = "tesseract"
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class RecognitionResult:
     languages: str
     # Clockwise degrees the text stood turned in the upload, in (-180, 180]; 0 unless detected.
     angle: float = 0.0
-    # The engine whose reading this is: "tesseract" or "ppocr".
+    # The engine that read most of the page's text: "tesseract" or "ppocr" (each line names its own).
     engine: str = "tesseract"
 
     @property

@@ -3,8 +3,9 @@
 Started by the handler (``worker_process``), it caps its own address space, builds its
 ``Recognizer`` with the warm engine and the default languages' models loaded, says "ready" (with
 the languages it reads), and then reads pages until the handler closes its stdin: one job and
-its bytes in, "received", "decoded" and the result (or the error) out. Its own stdout is moved
-to stderr, so nothing a library prints can break a frame.
+its bytes in; "received", "decoded", the page for PP-OCR where it reads too (at once, so that it
+reads while Tesseract does), and the result (or the error) out. Nothing comes back in for a page.
+Its own stdout is moved to stderr, so nothing a library prints can break a frame.
 """
 
 from __future__ import annotations
@@ -14,17 +15,14 @@ import os
 import sys
 
 from ocr_api.errors import ImageNeedsTooMuchMemory, InternalError, ServiceError
-from ocr_api.ocr.engine import UPRIGHT_UNSURE, Orientation, PageLayout
-from ocr_api.ocr.images import PreparedImage
-from ocr_api.ocr.page_transfer import encode_page, lines_from_json, scaled_lines
+from ocr_api.ocr.page_transfer import encode_page
 from ocr_api.ocr.ppocr import LANGUAGES as PPOCR_LANGUAGES
 from ocr_api.ocr.ppocr import PAGE_SIDE as PPOCR_PAGE_SIDE
-from ocr_api.ocr.recognizer import Recognizer
-from ocr_api.ocr.result import TextLine
+from ocr_api.ocr.recognizer import DeepEngineTask, Recognizer
 from ocr_api.service.worker_protocol import (
     TOO_MUCH_MEMORY,
     Decoded,
-    DeepRead,
+    DeepPage,
     PageRead,
     Ready,
     Received,
@@ -45,7 +43,7 @@ def serve(frames_in, frames_out) -> None:
     start = receive_message(frames_in, None)
     resource.setrlimit(resource.RLIMIT_AS, (start.memory_bytes, start.memory_bytes))
     try:
-        recognizer = _warm_recognizer(start.settings, frames_in, frames_out)
+        recognizer = _warm_recognizer(start.settings)
     except ServiceError as err:
         send_message(frames_out, Ready(error=err))
         return
@@ -58,9 +56,18 @@ def serve(frames_in, frames_out) -> None:
         except EOFError:
             return
         send_message(frames_out, Received())
+
+        def hand_over(task: DeepEngineTask) -> None:
+            page, size = encode_page(task.page, PPOCR_PAGE_SIDE)
+            send_message(frames_out, DeepPage(
+                task.languages, task.layout.value, task.find_orientation, task.deadline, task.alone, size,
+            ))
+            send_frame(frames_out, page)
+
         try:
             result = recognizer.recognize(
-                data, job.deadline, job.options, on_decoded=lambda: send_message(frames_out, Decoded())
+                data, job.deadline, job.options, on_decoded=lambda: send_message(frames_out, Decoded()),
+                hand_over=hand_over,
             )
             reply = PageRead(result=result)
         except ServiceError as err:
@@ -77,7 +84,7 @@ def serve(frames_in, frames_out) -> None:
             return
 
 
-def _warm_recognizer(settings: RecognizerSettings, frames_in, frames_out) -> Recognizer:
+def _warm_recognizer(settings: RecognizerSettings) -> Recognizer:
     """The worker's recognizer, with the default languages' models already loaded."""
     import importlib
 
@@ -91,36 +98,9 @@ def _warm_recognizer(settings: RecognizerSettings, frames_in, frames_out) -> Rec
         ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels),
         settings.languages,
         max_recognition_pixels=settings.max_recognition_pixels,
-        deep_engine=DeepEngineThroughHandler(frames_in, frames_out) if settings.deep_engine else None,
+        deep_languages=PPOCR_LANGUAGES if settings.deep_engine else None,
         default_engine=settings.default_engine,
     )
-
-
-class DeepEngineThroughHandler:
-    """PP-OCR as a worker reaches it: the page goes to the handler, which invokes the deep-learning
-    engine's function, and the lines (or its error) come back on the worker's stdin."""
-
-    def __init__(self, frames_in, frames_out) -> None:
-        self._in, self._out = frames_in, frames_out
-
-    installed_languages = PPOCR_LANGUAGES
-
-    def load(self, languages: str) -> None:
-        pass  # loaded in its own function
-
-    def read_lines(
-        self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO
-    ) -> list[TextLine]:
-        page, scale = encode_page(image, PPOCR_PAGE_SIDE)
-        send_message(self._out, DeepRead(languages, layout.value, deadline))
-        send_frame(self._out, page)
-        reading = receive_message(self._in, None)
-        if reading.error is not None:
-            raise reading.error
-        return scaled_lines(lines_from_json(reading.lines), 1 / scale)
-
-    def detect_orientation(self, image: PreparedImage, deadline: float) -> Orientation:
-        return UPRIGHT_UNSURE
 
 
 def main() -> None:

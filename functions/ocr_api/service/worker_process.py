@@ -10,9 +10,9 @@ the page is answered with ``RecognitionTimedOut``. Each worker runs with an addr
 down, and with an environment of its own, without the function's AWS credentials.
 
 The deep-learning engine runs in a Lambda function of its own, and only the handler holds the
-credentials to invoke it. So a worker that wants PP-OCR's reading of a page sends the handler
-``DeepRead`` and the page, and waits for ``DeepReading`` (the lines, or the error) in return; the
-handler makes the call, bounded by the same deadline, while it waits for the worker's result.
+credentials to invoke it. So a worker hands a page PP-OCR is to read to the handler (``DeepPage``)
+as soon as it is decoded, and goes on with Tesseract; the handler starts the call at once and
+weighs its reading against the worker's result (``deep_reading``). Nothing goes back to the worker.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
 from ocr_api.errors import (
     ImageNeedsTooMuchMemory,
@@ -37,11 +36,11 @@ from ocr_api.errors import (
 )
 from ocr_api.ocr.recognizer import RecognitionOptions
 from ocr_api.ocr.result import RecognitionResult
+from ocr_api.service.deep_reading import DeepReader, start_deep_reading, with_pending_reading
 from ocr_api.service.worker_protocol import (
     TOO_MUCH_MEMORY,
     Decoded,
-    DeepRead,
-    DeepReading,
+    DeepPage,
     FrameTooLarge,
     Job,
     Message,
@@ -69,10 +68,9 @@ _WORKER_DEADLINE_MARGIN_SECONDS = 0.3
 _PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR")
 # What the handler takes from a worker, which reads untrusted bytes and so is not trusted in turn:
 # no frame larger than a page's result or a page for the deep engine can be (the deep engine's
-# page is at most 4 MB; a dense page's result, words and boxes, well under 16 MB), and at most
-# the deep-engine readings a page asks for (the page, and once more turned upright).
+# page is at most 4 MB; a dense page's result, words and boxes, well under 16 MB), and one page
+# for the deep engine per page (a second is out of turn).
 MAX_WORKER_FRAME_BYTES = 32 * 1024 * 1024
-MAX_DEEP_READS_PER_PAGE = 2
 
 
 @dataclass(frozen=True)
@@ -81,14 +79,6 @@ class WorkerLimits:
     memory_bytes: int
     # How long decoding and rendering one page may take.
     decode_seconds: float
-
-
-class DeepReader(Protocol):
-    """What the handler calls for a worker's "deep_read": the deep-learning engine's function."""
-
-    def read(self, page: bytes, languages: str, layout: str, deadline: float) -> list[dict]: ...
-
-    def close(self) -> None: ...
 
 
 class PageWorker:
@@ -165,23 +155,20 @@ class PageWorker:
         self._hand_over(data, deadline, options)
         decoded_by = min(deadline, time.monotonic() + self.limits.decode_seconds)
         reply = self._receive(decoded_by, "decoding the image took more time than allowed", decoding=True)
+        overrun = "recognition did not finish in the time this request has"
         if isinstance(reply, Decoded):
-            reply = self._receive(deadline, "recognition did not finish in the time this request has")
-        deep_reads = 0
-        while isinstance(reply, DeepRead):
-            if deep_reads == MAX_DEEP_READS_PER_PAGE:
-                logger.error("page worker asked the deep engine too often for one page")
-                self._restart()
-                raise RecognitionFailed("the recognition engine failed on this image")
-            deep_reads += 1
-            self._read_with_deep_engine(reply, deadline)
-            reply = self._receive(deadline, "recognition did not finish in the time this request has")
+            reply = self._receive(deadline, overrun)
+        asked = None
+        if isinstance(reply, DeepPage):
+            asked = reply
+            pending = start_deep_reading(self.deep_engine, asked, self._receive_frame(deadline, overrun), deadline)
+            reply = self._receive(deadline, overrun)
         page = self._expect(PageRead, reply)
         if page.exiting:
             self._restart()  # it ran out of memory: the next page gets a fresh one
         if page.error is not None:
             raise page.error
-        return page.result
+        return page.result if asked is None else with_pending_reading(page.result, asked, pending)
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -220,21 +207,6 @@ class PageWorker:
                 raise RecognitionTimedOut("no time was left to start recognition") from None
             self.stop()
         raise RecognitionFailed("the recognition engine could not be started")
-
-    def _read_with_deep_engine(self, job: DeepRead, deadline: float) -> None:
-        """Reads the page that follows with the deep-learning engine, and gives the worker its
-        lines or the error that stopped them."""
-        page = self._receive_frame(deadline, "recognition did not finish in the time this request has")
-        try:
-            if self.deep_engine is None:
-                raise RecognitionUnavailable("the recognition engine is not available")
-            reading = DeepReading(lines=self.deep_engine.read(page, job.languages, job.layout, min(job.deadline, deadline)))
-        except ServiceError as err:
-            reading = DeepReading(error=err)
-        try:
-            send_message(self._process.stdin, reading)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the worker died meanwhile: its result, never coming, answers for it
 
     def _receive(self, until: float, overrun: str, decoding: bool = False) -> Message:
         """The worker's next message, a page underway (see ``_receive_frame``)."""

@@ -2,9 +2,9 @@
 worker's stdin and stdout (JSON, and a page's bytes raw in a frame of their own), with errors as
 ``ServiceError.as_json`` writes them.
 
-A page's exchange: ``Job`` and the page's bytes in; ``Received``, ``Decoded`` and ``PageRead`` out.
-Where PP-OCR's reading is due, the worker sends ``DeepRead`` and the page, and the handler, which
-alone may invoke the deep engine, answers ``DeepReading``.
+A page's exchange: ``Job`` and the page's bytes in; ``Received``, ``Decoded``, ``DeepPage`` and the
+page for PP-OCR (where it reads), and ``PageRead`` out. The handler, which alone may invoke the deep
+engine, does so as soon as it has the page, and weighs its reading against the worker's result.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class RecognizerSettings:
     max_recognition_pixels: int | None
     # The engine's class, as "module:name", built with ``tessdata_dir``.
     engine: str
-    # Whether PP-OCR can be asked (through the handler), and the engine a request gets by default.
+    # Whether PP-OCR can be asked (by the handler), and the engine a request gets by default.
     deep_engine: bool = False
     default_engine: str = TESSERACT
 
@@ -80,34 +80,30 @@ class Decoded:
 
 
 @dataclass(frozen=True)
-class DeepRead:
-    """Worker to handler: read the page whose bytes follow with the deep-learning engine."""
+class DeepPage:
+    """Worker to handler, at most once a page, as soon as it is decoded: the deep-learning engine
+    is to read the page whose bytes follow (``size`` pixels), alone or beside Tesseract."""
 
     languages: str
     layout: str
+    find_orientation: bool
     deadline: float
-
-
-@dataclass(frozen=True)
-class DeepReading:
-    """Handler to worker: the deep-learning engine's lines (``TextLine`` fields, JSON), or its error."""
-
-    lines: list[dict] | None = None
-    error: ServiceError | None = None
+    alone: bool
+    size: tuple[int, int]
 
 
 @dataclass(frozen=True)
 class PageRead:
-    """Worker to handler, last for a page: its result or its error; ``exiting`` when the worker
-    ends after it (its heap ran out, and is not trusted with another page)."""
+    """Worker to handler, last for a page: its result (Tesseract's reading; no lines where PP-OCR
+    reads alone) or its error; ``exiting`` when the worker ends after it (its heap ran out, and is not trusted with another page)."""
 
     result: RecognitionResult | None = None
     error: ServiceError | None = None
     exiting: bool = False
 
 
-Message = Start | Ready | Job | Received | Decoded | DeepRead | DeepReading | PageRead
-_TYPES = {kind.__name__: kind for kind in (Start, Ready, Job, Received, Decoded, DeepRead, DeepReading, PageRead)}
+Message = Start | Ready | Job | Received | Decoded | DeepPage | PageRead
+_TYPES = {kind.__name__: kind for kind in (Start, Ready, Job, Received, Decoded, DeepPage, PageRead)}
 
 
 class UnexpectedMessage(Exception):
@@ -152,7 +148,7 @@ def _field_from_json(kind: type, name: str, value):
         return RecognitionOptions(**{**value, "formats": tuple(value["formats"])})
     if kind is PageRead and name == "result":
         return RecognitionResult(**{**value, "lines": tuple(line_from_json(line) for line in value["lines"])})
-    if kind is Ready and name == "languages":
+    if (kind is Ready and name == "languages") or (kind is DeepPage and name == "size"):
         return tuple(value)
     return value
 

@@ -1,0 +1,256 @@
+"""Two readings of one page made one: Tesseract's lines and PP-OCR's, aligned by their boxes, and
+in each region the reading more likely right.
+
+Lines of the two readings that cover the same place join one region. Where both engines read a
+region, a small logistic model says which reading to keep, from what each engine says of its own
+lines (their confidence, on two different scales, which the model calibrates), how much each read
+and what kind of text it is. A line only one engine found is kept where the model for that engine
+judges it text rather than noise (Tesseract reads speckle and photo texture as symbols; PP-OCR
+finds lines Tesseract passes over). Tesseract's reading order and paragraphs stand (it follows
+columns, PP-OCR reads across them); PP-OCR's lines are placed among them by position.
+
+The weights come from ``local/ocr_tools/fit_fusion.py``, which fits them on the evaluation set and
+reports the scores on folds the model did not see (README, Engines).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine
+
+TESSERACT, PPOCR = "tesseract", "ppocr"
+# Lines whose boxes overlap by this share of the smaller box cover the same place.
+SAME_PLACE = 0.5
+
+
+
+@dataclass(frozen=True)
+class FusionModel:
+    """Logistic weights: of a region both engines read, that PP-OCR's reading is the better (over
+    ``region_features``); of a line only one engine found, that it is text (``line_features``)."""
+
+    prefer_deep: tuple[float, ...]
+    keep_tesseract_alone: tuple[float, ...]
+    keep_deep_alone: tuple[float, ...]
+
+
+# Fitted by fit_fusion.py on the 46 images of the evaluation set (README, Engines: the scores of
+# folds fitted without each image). What they say: PP-OCR's reading wins a region unless it is
+# much shorter than Tesseract's or Tesseract is the more confident; PP-OCR's lines alone are
+# kept, Tesseract's alone only when confident and long.
+MODEL = FusionModel(
+    prefer_deep=(0.744, -1.163, 2.32, -3.367, 2.005, -0.069),
+    keep_tesseract_alone=(-2.01, 0.924, 0.653, -0.049, 0.0),
+    keep_deep_alone=(1.1, 0.583, 0.223, -0.087, -0.308),
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one engine says of a group of lines."""
+
+    characters: int
+    # Their confidence, averaged over characters.
+    confidence: float
+    # The share of characters that are neither letters nor digits nor CJK (noise reads as these).
+    symbols: float
+    # The share of characters that are CJK.
+    cjk: float
+
+
+def reading_of(lines: list[TextLine]) -> Reading:
+    text = "".join("".join(line.text.split()) for line in lines)
+    characters = len(text)
+    if not characters:
+        return Reading(0, 0.0, 0.0, 0.0)
+    confidence = sum(len("".join(line.text.split())) * line.confidence for line in lines) / characters
+    symbols = sum(1 for char in text if not (char.isalnum() or _is_cjk(char))) / characters
+    cjk = sum(1 for char in text if _is_cjk(char)) / characters
+    return Reading(characters, confidence, symbols, cjk)
+
+
+def region_features(tesseract: Reading, deep: Reading) -> tuple[float, ...]:
+    """REGION_FEATURES: bias, each engine's confidence, the log of how much more Tesseract read,
+    the share of CJK in PP-OCR's reading, the share of symbols in Tesseract's."""
+    return (1.0, tesseract.confidence, deep.confidence,
+            math.log((tesseract.characters + 1) / (deep.characters + 1)), deep.cjk, tesseract.symbols)
+
+
+def line_features(reading: Reading) -> tuple[float, ...]:
+    """LINE_FEATURES: bias, confidence, log length, share of symbols, share of CJK."""
+    return (1.0, reading.confidence, math.log(reading.characters + 1), reading.symbols, reading.cjk)
+
+
+def likelihood(weights: tuple[float, ...], features: tuple[float, ...]) -> float:
+    score = sum(weight * feature for weight, feature in zip(weights, features))
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, score))))
+
+
+@dataclass(frozen=True)
+class Region:
+    """Lines of the two readings that cover the same place, by their index in each reading."""
+
+    tesseract: tuple[int, ...]
+    deep: tuple[int, ...]
+
+
+def regions(tesseract: list[TextLine], deep: list[TextLine]) -> list[Region]:
+    """The regions of a page, each line in exactly one: connected by overlapping boxes."""
+    parent = list(range(len(tesseract) + len(deep)))
+
+    def root(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for i, first in enumerate(tesseract):
+        for j, second in enumerate(deep):
+            if _same_place(first.box, second.box):
+                parent[root(i)] = root(len(tesseract) + j)
+    members: dict[int, tuple[list[int], list[int]]] = {}
+    for node in range(len(parent)):
+        side = members.setdefault(root(node), ([], []))
+        if node < len(tesseract):
+            side[0].append(node)
+        else:
+            side[1].append(node - len(tesseract))
+    return [Region(tuple(t), tuple(d)) for t, d in members.values()]
+
+
+def fused(
+    tesseract: RecognitionResult, deep_lines: list[TextLine], deep_angle: float, model: FusionModel = MODEL
+) -> RecognitionResult:
+    """One reading of the page from Tesseract's (``tesseract``) and PP-OCR's lines."""
+    first, second = list(tesseract.lines), list(deep_lines)
+    kept: set[tuple[int, int]] = set()  # (engine: 0 Tesseract, 1 PP-OCR; line)
+    region_of: dict[tuple[int, int], Region] = {}
+    for region in regions(first, second):
+        region_of.update({(0, i): region for i in region.tesseract})
+        region_of.update({(1, j): region for j in region.deep})
+        if region.tesseract and region.deep:
+            features = region_features(reading_of([first[i] for i in region.tesseract]),
+                                       reading_of([second[j] for j in region.deep]))
+            if likelihood(model.prefer_deep, features) >= 0.5:
+                kept.update((1, j) for j in region.deep)
+            else:
+                kept.update((0, i) for i in region.tesseract)
+        elif region.tesseract:
+            [i] = region.tesseract
+            if likelihood(model.keep_tesseract_alone, line_features(reading_of([first[i]]))) >= 0.5:
+                kept.add((0, i))
+        else:
+            [j] = region.deep
+            if likelihood(model.keep_deep_alone, line_features(reading_of([second[j]]))) >= 0.5:
+                kept.add((1, j))
+    size = (tesseract.image_width, tesseract.image_height)
+    # Tesseract follows columns of text; PP-OCR reads rows, which is right everywhere else (a
+    # receipt's item and price, a chat's bubbles left and right).
+    by_columns = in_columns(first, tesseract.angle, size)
+    readings = (first, second)
+    backbone = 0 if by_columns else 1
+    lines: list[TextLine] = []
+    emitted: set[int] = set()
+    for index, line in enumerate(readings[backbone]):
+        region = region_of[(backbone, index)]
+        if id(region) in emitted:
+            continue
+        emitted.add(id(region))
+        for engine, members in ((0, region.tesseract), (1, region.deep)):
+            for member in members:
+                if (engine, member) in kept:
+                    # In the backbone's place and paragraph.
+                    lines.append(replace(readings[engine][member], block=line.block, paragraph=line.paragraph))
+    lone = [readings[1 - backbone][k] for k in range(len(readings[1 - backbone]))
+            if (1 - backbone, k) in kept and id(region_of[(1 - backbone, k)]) not in emitted]
+    angle = tesseract.angle if by_columns else deep_angle
+    lines = _placed_among(lines, lone, angle, size)
+    deep_characters = sum(len(line.text) for line in lines if line.engine == PPOCR)
+    mostly_deep = deep_characters * 2 > sum(len(line.text) for line in lines)
+    return replace(tesseract, lines=tuple(lines), angle=deep_angle if mostly_deep else tesseract.angle,
+                   engine=PPOCR if mostly_deep else TESSERACT)
+
+
+# Side-by-side blocks of Tesseract's, each at least this many lines of at least this many
+# characters on average, make a page of columns (prose), not of rows (receipts, forms, chats).
+_COLUMN_LINES = 3
+_COLUMN_LINE_CHARACTERS = 15
+
+
+def in_columns(lines: list[TextLine], angle: float, size: tuple[int, int]) -> bool:
+    """Whether Tesseract found columns of text side by side on the upright page."""
+    blocks: dict[int, list[TextLine]] = {}
+    for line in lines:
+        blocks.setdefault(line.block, []).append(line)
+    columns = [
+        BoundingBox.enclosing([upright_box(line.box, angle, size) for line in members])
+        for members in blocks.values()
+        if len(members) >= _COLUMN_LINES
+        and sum(len(line.text) for line in members) / len(members) >= _COLUMN_LINE_CHARACTERS
+    ]
+    for k, first in enumerate(columns):
+        for second in columns[k + 1:]:
+            apart = min(first.right, second.right) <= max(first.left, second.left)
+            level = min(first.bottom, second.bottom) - max(first.top, second.top)
+            if apart and level >= 0.5 * min(first.height, second.height):
+                return True
+    return False
+
+
+def upright_box(box: BoundingBox, angle: float, size: tuple[int, int]) -> BoundingBox:
+    """``box`` on the upload, seen on the page turned upright by the nearest quarter turn to
+    ``angle`` (clockwise degrees the text stood at)."""
+    width, height = size
+    turn = round(angle / 90) % 4
+    if turn == 1:  # the text's top points right
+        return BoundingBox(box.top, width - box.right, box.height, box.width)
+    if turn == 2:
+        return BoundingBox(width - box.right, height - box.bottom, box.width, box.height)
+    if turn == 3:  # the text's top points left
+        return BoundingBox(height - box.bottom, box.left, box.height, box.width)
+    return box
+
+
+def _placed_among(lines: list[TextLine], lone: list[TextLine], angle: float, size: tuple[int, int]) -> list[TextLine]:
+    """``lines`` (in reading order) with each of ``lone`` after the last line above it in its
+    column (else above it anywhere) on the upright page, each a paragraph of its own."""
+    placed = list(lines)
+
+    def upright(line: TextLine) -> BoundingBox:
+        return upright_box(line.box, angle, size)
+
+    for number, line in enumerate(sorted(lone, key=lambda line: (upright(line).top, upright(line).left))):
+        box = upright(line)
+        above = [k for k, other in enumerate(placed) if upright(other).top <= box.top]
+        in_column = [k for k in above if _columns_overlap(upright(placed[k]), box)]
+        at = (in_column or above or [-1])[-1] + 1
+        placed.insert(at, replace(line, block=-1 - number, paragraph=1, line=1))
+    return placed
+
+
+def _same_place(first: BoundingBox, second: BoundingBox) -> bool:
+    """Boxes that overlap by half the smaller one's width and half its height: Tesseract's
+    boxes hug the ink, PP-OCR's leave a margin, and one engine's line may be two of the other's."""
+    width = min(first.right, second.right) - max(first.left, second.left)
+    height = min(first.bottom, second.bottom) - max(first.top, second.top)
+    return (width >= SAME_PLACE * min(first.width, second.width) and width > 0
+            and height >= SAME_PLACE * min(first.height, second.height) and height > 0)
+
+
+def _columns_overlap(first: BoundingBox, second: BoundingBox) -> bool:
+    return min(first.right, second.right) > max(first.left, second.left)
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x2FA1F
+
+
+def with_deep_reading(result: RecognitionResult, alone: bool, deep_lines: list[TextLine], deep_angle: float) -> RecognitionResult:
+    """``result`` (Tesseract's reading, or an empty one where PP-OCR reads ``alone``) with PP-OCR's
+    lines, on the upload's pixels."""
+    if alone:
+        return replace(result, lines=tuple(deep_lines), angle=deep_angle, engine=PPOCR)
+    return fused(result, deep_lines, deep_angle)

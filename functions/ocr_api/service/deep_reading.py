@@ -1,0 +1,79 @@
+"""PP-OCR's reading of a page, asked by the handler while the page's worker reads it with
+Tesseract, and weighed against that reading once both are in.
+
+Only the handler holds the credentials to invoke the deep engine's function, so a worker hands
+the page over (``DeepPage``) as soon as it is decoded; the call runs on a thread of its own while
+the worker goes on. Under ``ppocr`` its reading is the page's, and its failure the page's; under
+``auto`` the two readings are fused line by line, and Tesseract's stands alone when PP-OCR fails:
+the client asked for a reading, not for an engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from ocr_api.errors import RecognitionFailed, RecognitionUnavailable, ServiceError
+from ocr_api.ocr.fusion import with_deep_reading
+from ocr_api.ocr.page_transfer import lines_from_json, lines_on_upload
+from ocr_api.ocr.result import RecognitionResult, TextLine
+from ocr_api.service.worker_protocol import DeepPage
+
+logger = logging.getLogger(__name__)
+
+
+class PendingReading(Protocol):
+    def result(self) -> tuple[list[dict], float]:
+        """The lines (on the page as sent; ``TextLine`` fields, JSON) and the clockwise degrees
+        its text stood at; waits no longer than the reading's deadline, and raises the
+        ``ServiceError`` that stopped it."""
+
+
+class DeepReader(Protocol):
+    """The deep-learning engine's function, as the handler calls it."""
+
+    def start(
+        self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool
+    ) -> PendingReading: ...
+
+    def close(self) -> None: ...
+
+
+class _Failed:
+    def __init__(self, error: ServiceError) -> None:
+        self.error = error
+
+    def result(self) -> tuple[list[dict], float]:
+        raise self.error
+
+
+def start_deep_reading(deep_engine: DeepReader | None, asked: DeepPage, page: bytes, deadline: float) -> PendingReading:
+    """Starts reading the page a worker handed over, by the earlier of its deadline and the request's."""
+    if deep_engine is None:
+        return _Failed(RecognitionUnavailable("the recognition engine is not available"))
+    try:
+        return deep_engine.start(page, asked.languages, asked.layout, min(asked.deadline, deadline), asked.find_orientation)
+    except ServiceError as err:
+        return _Failed(err)
+
+
+def with_pending_reading(result: RecognitionResult, asked: DeepPage, pending: PendingReading) -> RecognitionResult:
+    """The worker's ``result`` with PP-OCR's reading: alone, or fused with Tesseract's."""
+    try:
+        lines, angle = _lines(pending)
+    except ServiceError as err:
+        if asked.alone:
+            raise
+        logger.warning("deep engine's reading unavailable; Tesseract's stands", extra={"error": type(err).__name__})
+        return result
+    on_upload = lines_on_upload(lines, asked.size, (result.image_width, result.image_height))
+    return with_deep_reading(result, asked.alone, on_upload, angle)
+
+
+def _lines(pending: PendingReading) -> tuple[list[TextLine], float]:
+    documents, angle = pending.result()
+    try:
+        return lines_from_json(documents), angle
+    except (KeyError, TypeError, ValueError):
+        logger.error("deep engine answered lines that are not lines")
+        raise RecognitionFailed("the recognition engine failed on this image") from None
