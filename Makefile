@@ -1,5 +1,5 @@
 # Shortcuts; each target works without make too (see the command it runs).
-.PHONY: setup serve test keys invoke events validate bench
+.PHONY: setup serve test keys invoke events validate bench fusion-fit
 
 setup:
 	scripts/setup.sh
@@ -28,3 +28,8 @@ validate: setup
 # side by side (about 30 minutes); results in build/bench/
 bench: setup
 	.venv/bin/python -m ocr_local bench
+
+# Fits auto's fusion weights on ../shared/eval (or OCR_EVAL_DIR) and prints the scores of the
+# folds each image was left out of, then the weights for functions/ocr_api/ocr/fusion.py
+fusion-fit: setup
+	.venv/bin/python -m ocr_tools.fit_fusion

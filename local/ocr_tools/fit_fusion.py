@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.eval_dir.is_dir():
         sys.exit(f"no evaluation set at {args.eval_dir}: pass --eval-dir or set OCR_EVAL_DIR")
-    pages = _readings(args.eval_dir, args.cache)
+    pages = readings(args.eval_dir, args.cache)
     report = cross_validated(pages, args.folds)
     final = fit(pages)
     report["model"] = {"prefer_deep": final.prefer_deep, "keep_tesseract_alone": final.keep_tesseract_alone,
@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> None:
 # Readings.
 
 
-def _readings(eval_dir: Path, cache: Path) -> list[dict]:
-    """Per image: its folder, name, truth, and both engines' lines on the upload."""
-    if cache.is_file():
+def readings(eval_dir: Path, cache: Path | None = None) -> list[dict]:
+    """Per image: its folder, name, truth, and both engines' lines on the upload (read again
+    unless ``cache`` holds them for the same set)."""
+    if cache is not None and cache.is_file():
         pages = json.loads(cache.read_text())
         if pages and pages[0].get("eval_dir") == str(eval_dir.resolve()):
             for page in pages:
@@ -105,6 +106,8 @@ def _readings(eval_dir: Path, cache: Path) -> list[dict]:
         pages.append({"eval_dir": str(eval_dir.resolve()), "folder": folder, "image": path.name,
                       "truth": truth.read_text(encoding="utf-8"), "tesseract": both.result,
                       "deep": both.deep_lines or [], "deep_angle": both.deep_angle})
+    if cache is None:
+        return pages
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps([
         {**page, "tesseract": {**page["tesseract"].__dict__, "lines": lines_to_json(page["tesseract"].lines)},

@@ -150,21 +150,30 @@ def fused(
     # receipt's item and price, a chat's bubbles left and right).
     by_columns = in_columns(first, tesseract.angle, size)
     readings = (first, second)
+
+    def in_paragraph(engine: int, index: int) -> TextLine:
+        """The kept line in Tesseract's paragraph where Tesseract read its region (its
+        paragraphs are right where its order is not), else in one of its own."""
+        region = region_of[(engine, index)]
+        if engine == 0:
+            return first[index]
+        if region.tesseract:
+            place = first[region.tesseract[0]]
+            return replace(readings[engine][index], block=place.block, paragraph=place.paragraph)
+        return replace(readings[engine][index], block=-1 - index, paragraph=1, line=1)
+
     backbone = 0 if by_columns else 1
     lines: list[TextLine] = []
     emitted: set[int] = set()
-    for index, line in enumerate(readings[backbone]):
+    for index in range(len(readings[backbone])):
         region = region_of[(backbone, index)]
-        if id(region) in emitted:
-            continue
-        emitted.add(id(region))
-        for engine, members in ((0, region.tesseract), (1, region.deep)):
-            for member in members:
-                if (engine, member) in kept:
-                    # In the backbone's place and paragraph.
-                    lines.append(replace(readings[engine][member], block=line.block, paragraph=line.paragraph))
-    lone = [readings[1 - backbone][k] for k in range(len(readings[1 - backbone]))
-            if (1 - backbone, k) in kept and id(region_of[(1 - backbone, k)]) not in emitted]
+        if id(region) not in emitted:
+            emitted.add(id(region))
+            lines += [in_paragraph(engine, member) for engine, members in ((0, region.tesseract), (1, region.deep))
+                      for member in members if (engine, member) in kept]
+    other = 1 - backbone
+    lone = [in_paragraph(other, k) for k in range(len(readings[other]))
+            if (other, k) in kept and id(region_of[(other, k)]) not in emitted]
     angle = tesseract.angle if by_columns else deep_angle
     lines = _placed_among(lines, lone, angle, size)
     deep_characters = sum(len(line.text) for line in lines if line.engine == PPOCR)
@@ -215,18 +224,17 @@ def upright_box(box: BoundingBox, angle: float, size: tuple[int, int]) -> Boundi
 
 def _placed_among(lines: list[TextLine], lone: list[TextLine], angle: float, size: tuple[int, int]) -> list[TextLine]:
     """``lines`` (in reading order) with each of ``lone`` after the last line above it in its
-    column (else above it anywhere) on the upright page, each a paragraph of its own."""
+    column (else above it anywhere) on the upright page."""
     placed = list(lines)
 
     def upright(line: TextLine) -> BoundingBox:
         return upright_box(line.box, angle, size)
 
-    for number, line in enumerate(sorted(lone, key=lambda line: (upright(line).top, upright(line).left))):
+    for line in sorted(lone, key=lambda line: (upright(line).top, upright(line).left)):
         box = upright(line)
         above = [k for k, other in enumerate(placed) if upright(other).top <= box.top]
         in_column = [k for k in above if _columns_overlap(upright(placed[k]), box)]
-        at = (in_column or above or [-1])[-1] + 1
-        placed.insert(at, replace(line, block=-1 - number, paragraph=1, line=1))
+        placed.insert((in_column or above or [-1])[-1] + 1, line)
     return placed
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from PIL import ImageStat
 
-from ocr_api.errors import InvalidRequest
+from ocr_api.errors import InvalidRequest, RecognitionUnavailable
 from ocr_api.ocr import orientation
 from ocr_api.ocr.deadline import seconds_left
 from ocr_api.ocr.engine import OcrEngine, PageLayout
@@ -163,6 +163,8 @@ class Recognizer:
         transform = PageTransform(*page.original_size).scaled_to(page.image.size)
         may_turn = options.correct_orientation is not False and _worth_turning(page, options)
         layout = PageLayout.SINGLE_LINE if options.single_line else PageLayout.AUTO
+        if choice == PPOCR and hand_over is None:
+            raise RecognitionUnavailable("the recognition engine is not available")
         if choice != TESSERACT and hand_over is not None:
             # Under auto, PP-OCR's reading has at most its share of the time, so that a slow
             # (cold, busy) deep engine never costs Tesseract's reading its answer.

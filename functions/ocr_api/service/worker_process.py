@@ -17,7 +17,6 @@ weighs its reading against the worker's result (``deep_reading``). Nothing goes 
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import select
@@ -37,6 +36,7 @@ from ocr_api.errors import (
 from ocr_api.ocr.recognizer import RecognitionOptions
 from ocr_api.ocr.result import RecognitionResult
 from ocr_api.service.deep_reading import DeepReader, start_deep_reading, with_pending_reading
+from ocr_api.service.worker_sandbox import keep_handler_from_workers, worker_environment
 from ocr_api.service.worker_protocol import (
     TOO_MUCH_MEMORY,
     Decoded,
@@ -64,8 +64,6 @@ WORKER_MODULE = "ocr_api.service.page_worker"
 # The worker's own deadline comes this much before the handler's: a Tesseract that overruns is
 # cancelled by the worker, which still has time to say so before the handler stops the worker.
 _WORKER_DEADLINE_MARGIN_SECONDS = 0.3
-# The worker's environment: what Python and Tesseract need, nothing of the function's secrets.
-_PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "TMPDIR")
 # What the handler takes from a worker, which reads untrusted bytes and so is not trusted in turn:
 # no frame larger than a page's result or a page for the deep engine can be (the deep engine's
 # page is at most 4 MB; a dense page's result, words and boxes, well under 16 MB), and one page
@@ -109,13 +107,13 @@ class PageWorker:
     def start(self) -> None:
         if self.running:
             return
-        _keep_handler_from_workers()
+        keep_handler_from_workers()
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", self.module],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                env=_worker_environment(),
+                env=worker_environment(),
                 # Its own process group: killing it kills anything it started too.
                 start_new_session=True,
             )
@@ -264,30 +262,3 @@ class PageWorker:
         # Started again at once: its start-up overlaps with answering this request.
         self.stop()
         self.start()
-
-
-def _keep_handler_from_workers() -> None:
-    """Makes the handler's process non-dumpable: the workers run as the same user, and could
-    otherwise read its environment (the function's AWS credentials) and memory through /proc.
-    A non-dumpable process's /proc files belong to root, and it cannot be traced. (Workers are
-    started with execve, which makes them dumpable again: their own /proc stays theirs.)"""
-    if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
-        logger.warning("handler could not be made non-dumpable", extra={"errno": ctypes.get_errno()})
-
-
-_PR_SET_DUMPABLE = 4
-
-
-def _worker_environment() -> dict[str, str]:
-    environment = {name: os.environ[name] for name in _PASSED_ENVIRONMENT if name in os.environ}
-    # The worker imports what the handler imported, from the same places.
-    environment["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
-    # One malloc arena: each further one reserves 64 MB of the capped address space.
-    environment["MALLOC_ARENA_MAX"] = "1"
-    # One thread per worker, should Tesseract ever be built with OpenMP: on Lambda's few vCPUs
-    # its threads make it several times slower.
-    environment["OMP_THREAD_LIMIT"] = "1"
-    return environment
