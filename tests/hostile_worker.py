@@ -1,7 +1,7 @@
 """A page worker gone bad, as one reading hostile bytes might be made to: it speaks the worker
 protocol, says it is ready, takes a page, and then misbehaves as its start-up settings say (where a
 real worker's languages come): a frame header announcing a gigabyte, pages for the deep engine
-without end, or a message out of turn."""
+without end, a page for it of no size, or a message out of turn."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def main() -> None:
             frames_out.flush()
         elif misbehaves == "out_of_turn":
             send_message(frames_out, Ready(languages=("klingon",)))
+        elif misbehaves == "page_of_no_size":
+            send_message(frames_out, DeepPage("eng", "auto", True, 1e12, True, (0, 0)))
+            send_frame(frames_out, b"page")
         else:
             for _ in range(100):  # hands the deep engine the same page again and again
                 send_message(frames_out, DeepPage("eng", "auto", True, 1e12, True, (4, 4)))

@@ -1,13 +1,14 @@
 """Fits the weights of ``ocr_api.ocr.fusion`` on an evaluation set, and says how well they hold on
 images they were not fitted on.
 
-    python -m ocr_tools.fit_fusion [--eval-dir ../shared/eval] [--folds 5] [--cache build/fusion-readings.json]
+    python -m ocr_tools.fit_fusion [--eval-dir ../shared/eval] [--folds 5] [--held-out-dir DIR]
 
 Each image is read by both engines as the service reads it (Tesseract in the page path's
 ``Recognizer``, PP-OCR on the page as it travels to its function). The images are split into
 folds (within each folder, in turn); for each fold the model is fitted on the others and
 judged on it, so every score reported is on images the model did not see. Then the model is
-fitted on all of them, and its weights printed for ``fusion.MODEL``.
+fitted on all of them, and its weights printed for ``fusion.MODEL``; with ``--held-out-dir``
+(pages ``generated_pages`` makes, say), that model is judged on those pages too, by layout.
 
 Labels come from the ground truth: of a region both engines read, which reading is nearer the
 part of the truth the two were aligned to (weighted by the characters at stake); of a line only
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path("build/fusion-readings.json"),
                         help="both engines' readings, kept to fit again without reading again")
     parser.add_argument("--out", type=Path, default=Path("build/fusion-fit.json"))
+    parser.add_argument("--held-out-dir", type=Path, help="pages never fitted on, judged with the final model")
     args = parser.parse_args(argv)
     if not args.eval_dir.is_dir():
         sys.exit(f"no evaluation set at {args.eval_dir}: pass --eval-dir or set OCR_EVAL_DIR")
@@ -65,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
     final = fit(pages)
     report["model"] = {"prefer_deep": final.prefer_deep, "keep_tesseract_alone": final.keep_tesseract_alone,
                        "keep_deep_alone": final.keep_deep_alone}
+    if args.held_out_dir is not None:
+        report["held_out_pages"] = judged(readings(args.held_out_dir), final)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -220,6 +224,15 @@ def cross_validated(pages: list[dict], folds: int) -> dict:
             "folders": {folder: _means([scores[folder + "/" + pages[i]["image"]] for i in indices])
                         for folder, indices in sorted(by_folder.items())},
             "per_image": scores}
+
+
+def judged(pages: list[dict], model: FusionModel) -> dict:
+    """CER of each way to read on ``pages`` with ``model``, by layout (the name before ``_``)."""
+    by_layout: dict[str, list[dict]] = defaultdict(list)
+    for page in pages:
+        by_layout[page["image"].split("_")[0]].append(_scored(page, model))
+    return {"images": len(pages), "overall": _means(score for scores in by_layout.values() for score in scores),
+            "layouts": {layout: _means(scores) for layout, scores in sorted(by_layout.items())}}
 
 
 def _scored(page: dict, model: FusionModel) -> dict[str, float]:

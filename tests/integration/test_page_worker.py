@@ -226,10 +226,11 @@ class CountingDeepEngine:
         pass
 
 
-@pytest.mark.parametrize("misbehaves", ["huge_frame", "deep_reads", "out_of_turn"])
+@pytest.mark.parametrize("misbehaves", ["huge_frame", "deep_reads", "page_of_no_size", "out_of_turn"])
 def test_a_worker_that_sends_more_than_a_page_needs_is_stopped_and_replaced(misbehaves, tessdata_dir):
     # GIVEN a worker gone bad (it reads hostile bytes, so the handler does not trust it): it
-    # announces a 1 GB frame, hands the deep engine pages without end, or answers out of turn
+    # announces a 1 GB frame, hands the deep engine pages without end or one of no size, or
+    # answers out of turn
     deep = CountingDeepEngine()
     settings = RecognizerSettings(
         tessdata_dir=tessdata_dir, max_image_bytes=LIMITS.max_bytes, max_image_pixels=LIMITS.max_pixels,

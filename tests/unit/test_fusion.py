@@ -1,5 +1,6 @@
 """Fusing two readings of a page: regions by overlapping boxes, the better reading per region,
-the order of columns or of rows, and lines of a turned page placed on the upright page."""
+the order of columns or of rows, lines of a turned page placed on the upright page; and how
+PP-OCR judges a page's turn from its own lines."""
 
 from __future__ import annotations
 
@@ -75,3 +76,22 @@ def test_upright_box_undoes_each_quarter_turn():
     assert upright_box(box, 90.0, (1000, 500)) == BoundingBox(200, 870, 40, 30)
     assert upright_box(box, 180.0, (1000, 500)) == BoundingBox(870, 260, 30, 40)
     assert upright_box(box, -90.0, (1000, 500)) == BoundingBox(260, 100, 40, 30)
+
+
+def test_a_pages_turn_is_judged_from_its_line_shapes_and_their_directions():
+    import numpy as np
+
+    from ocr_api.ocr.ppocr import quarter_turn
+
+    def box(width: float, height: float):
+        return np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=float)
+
+    wide, tall = [box(300, 30)] * 5, [box(30, 300)] * 5
+    assert quarter_turn(wide, [("0", 0.99)] * 5) == 0
+    assert quarter_turn(wide, [("180", 0.99)] * 5) == 180
+    # Tall lines stood on their side counter-clockwise read upright: the text turned clockwise
+    assert quarter_turn(tall, [("0", 0.99)] * 5) == 90
+    assert quarter_turn(tall, [("180", 0.99)] * 5) == 270
+    # Unsure verdicts and a few stray lines decide nothing
+    assert quarter_turn(wide, [("180", 0.6)] * 5) == 0
+    assert quarter_turn(wide + tall[:1], [("0", 0.99)] * 6) == 0

@@ -100,9 +100,8 @@ class DeepEngineTask:
     """A page for the deep-learning engine, which reads elsewhere: handed out as soon as the page
     is decoded, so that it is read while Tesseract reads (under ``auto``) instead of after."""
 
-    # The decoded page, before any turn, and the way from it to the upload.
+    # The decoded page, before any turn.
     page: PreparedImage
-    to_original: PageTransform
     languages: str
     layout: PageLayout
     # Whether the deep engine may turn the page upright by its own judgement.
@@ -169,7 +168,7 @@ class Recognizer:
             # Under auto, PP-OCR's reading has at most its share of the time, so that a slow
             # (cold, busy) deep engine never costs Tesseract's reading its answer.
             share = 1.0 if choice == PPOCR else SECOND_OPINION_TIME_SHARE
-            hand_over(DeepEngineTask(page, transform, languages, layout, may_turn,
+            hand_over(DeepEngineTask(page, languages, layout, may_turn,
                                      time.monotonic() + max(0.0, seconds_left(deadline)) * share, choice == PPOCR))
         if choice == PPOCR:
             return nothing

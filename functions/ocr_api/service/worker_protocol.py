@@ -10,6 +10,7 @@ engine, does so as soon as it has the page, and weighs its reading against the w
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import struct
@@ -138,6 +139,8 @@ def decode_message(frame: bytes) -> Message:
 
 
 def _field_from_json(kind: type, name: str, value):
+    if kind is DeepPage:
+        return _deep_page_field(name, value)
     if value is None:
         return None
     if name == "error":
@@ -148,9 +151,23 @@ def _field_from_json(kind: type, name: str, value):
         return RecognitionOptions(**{**value, "formats": tuple(value["formats"])})
     if kind is PageRead and name == "result":
         return RecognitionResult(**{**value, "lines": tuple(line_from_json(line) for line in value["lines"])})
-    if (kind is Ready and name == "languages") or (kind is DeepPage and name == "size"):
+    if kind is Ready and name == "languages":
         return tuple(value)
     return value
+
+
+def _deep_page_field(name: str, value):
+    """A field of ``DeepPage`` as the handler may use it (a worker's word is not trusted: a size
+    of nothing or a deadline that is no number would fail in the handler)."""
+    kinds = {"languages": str, "layout": str, "find_orientation": bool, "alone": bool}
+    if name in kinds and isinstance(value, kinds[name]):
+        return value
+    if name == "deadline" and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    if (name == "size" and isinstance(value, list) and len(value) == 2
+            and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in value)):
+        return tuple(value)
+    raise TypeError(name)
 
 
 # Frames.
