@@ -6,8 +6,10 @@ region, a small logistic model says which reading to keep, from what each engine
 lines (their confidence, on two different scales, which the model calibrates), how much each read
 and what kind of text it is. A line only one engine found is kept where the model for that engine
 judges it text rather than noise (Tesseract reads speckle and photo texture as symbols; PP-OCR
-finds lines Tesseract passes over). Tesseract's reading order and paragraphs stand (it follows
-columns, PP-OCR reads across them); PP-OCR's lines are placed among them by position.
+finds lines Tesseract passes over). The order is Tesseract's where it found columns of prose (it
+follows them; PP-OCR reads across), PP-OCR's rows everywhere else (a receipt's item and price);
+the paragraphs are Tesseract's wherever it read the region. A line only one engine found goes
+after the line above it on the upright page.
 
 The weights come from ``local/ocr_tools/fit_fusion.py``, which fits them on the evaluation set and
 reports the scores on folds the model did not see (README, Engines).
@@ -15,6 +17,7 @@ reports the scores on folds the model did not see (README, Engines).
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, replace
 
@@ -23,7 +26,6 @@ from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine
 TESSERACT, PPOCR = "tesseract", "ppocr"
 # Lines whose boxes overlap by this share of the smaller box cover the same place.
 SAME_PLACE = 0.5
-
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,9 @@ class FusionModel:
 
 
 # Fitted by fit_fusion.py on the 46 images of the evaluation set (README, Engines: the scores of
-# folds fitted without each image). What they say: PP-OCR's reading wins a region unless it is
-# much shorter than Tesseract's or Tesseract is the more confident; PP-OCR's lines alone are
-# kept, Tesseract's alone only when confident and long.
+# folds fitted without each image). What they say: PP-OCR's reading wins a region unless it holds
+# much less text than Tesseract's or PP-OCR is very unsure of it; a line PP-OCR alone found is
+# kept, one Tesseract alone found only when it is sure of it and it is more than a few characters.
 MODEL = FusionModel(
     prefer_deep=(0.744, -1.163, 2.32, -3.367, 2.005, -0.069),
     keep_tesseract_alone=(-2.01, 0.924, 0.653, -0.049, 0.0),
@@ -72,14 +74,14 @@ def reading_of(lines: list[TextLine]) -> Reading:
 
 
 def region_features(tesseract: Reading, deep: Reading) -> tuple[float, ...]:
-    """REGION_FEATURES: bias, each engine's confidence, the log of how much more Tesseract read,
-    the share of CJK in PP-OCR's reading, the share of symbols in Tesseract's."""
+    """What the region model weighs: a bias, each engine's confidence, the log of how much more
+    Tesseract read, the share of CJK in PP-OCR's reading, the share of symbols in Tesseract's."""
     return (1.0, tesseract.confidence, deep.confidence,
             math.log((tesseract.characters + 1) / (deep.characters + 1)), deep.cjk, tesseract.symbols)
 
 
 def line_features(reading: Reading) -> tuple[float, ...]:
-    """LINE_FEATURES: bias, confidence, log length, share of symbols, share of CJK."""
+    """What a lone-line model weighs: a bias, confidence, log length, share of symbols, of CJK."""
     return (1.0, reading.confidence, math.log(reading.characters + 1), reading.symbols, reading.cjk)
 
 
@@ -97,8 +99,12 @@ class Region:
 
 
 def regions(tesseract: list[TextLine], deep: list[TextLine]) -> list[Region]:
-    """The regions of a page, each line in exactly one: connected by overlapping boxes."""
+    """The regions of a page, each line in exactly one: connected by overlapping boxes. Only
+    lines at the same height are compared (a page of thousands of lines stays cheap)."""
     parent = list(range(len(tesseract) + len(deep)))
+    by_top = sorted(range(len(deep)), key=lambda j: deep[j].box.top)
+    tops = [deep[j].box.top for j in by_top]
+    tallest = max((line.box.height for line in deep), default=0)
 
     def root(node: int) -> int:
         while parent[node] != node:
@@ -107,8 +113,9 @@ def regions(tesseract: list[TextLine], deep: list[TextLine]) -> list[Region]:
         return node
 
     for i, first in enumerate(tesseract):
-        for j, second in enumerate(deep):
-            if _same_place(first.box, second.box):
+        start = bisect.bisect_left(tops, first.box.top - tallest)
+        for j in by_top[start:bisect.bisect_right(tops, first.box.bottom)]:
+            if _same_place(first.box, deep[j].box):
                 parent[root(i)] = root(len(tesseract) + j)
     members: dict[int, tuple[list[int], list[int]]] = {}
     for node in range(len(parent)):
@@ -226,15 +233,14 @@ def _placed_among(lines: list[TextLine], lone: list[TextLine], angle: float, siz
     """``lines`` (in reading order) with each of ``lone`` after the last line above it in its
     column (else above it anywhere) on the upright page."""
     placed = list(lines)
-
-    def upright(line: TextLine) -> BoundingBox:
-        return upright_box(line.box, angle, size)
-
-    for line in sorted(lone, key=lambda line: (upright(line).top, upright(line).left)):
-        box = upright(line)
-        above = [k for k, other in enumerate(placed) if upright(other).top <= box.top]
-        in_column = [k for k in above if _columns_overlap(upright(placed[k]), box)]
-        placed.insert((in_column or above or [-1])[-1] + 1, line)
+    boxes = [upright_box(line.box, angle, size) for line in placed]
+    for box, line in sorted(((upright_box(line.box, angle, size), line) for line in lone),
+                            key=lambda pair: (pair[0].top, pair[0].left)):
+        above = [k for k, other in enumerate(boxes) if other.top <= box.top]
+        in_column = [k for k in above if _columns_overlap(boxes[k], box)]
+        at = (in_column or above or [-1])[-1] + 1
+        placed.insert(at, line)
+        boxes.insert(at, box)
     return placed
 
 
