@@ -3,9 +3,9 @@ Tesseract, and weighed against that reading once both are in.
 
 Only the handler holds the credentials to invoke the deep engine's function, so a worker hands
 the page over (``DeepPage``) as soon as it is decoded; the call runs on a thread of its own while
-the worker goes on. Under ``ppocr`` its reading is the page's, and its failure the page's; under
-``auto`` the two readings are fused region by region, and Tesseract's stands alone when PP-OCR fails:
-the client asked for a reading, not for an engine.
+the worker goes on. Under ``ppocr`` its reading is the page's, and its failure the page's;
+under ``auto`` the two readings are fused region by region, and Tesseract's stands alone when
+PP-OCR fails: the client asked for a reading, not for an engine.
 """
 
 from __future__ import annotations
