@@ -84,7 +84,8 @@ def readings(eval_dir: Path, cache: Path | None = None) -> list[dict]:
         pages = json.loads(cache.read_text())
         if pages and pages[0].get("eval_dir") == str(eval_dir.resolve()):
             for page in pages:
-                page["tesseract"] = RecognitionResult(**{**page["tesseract"], "lines": tuple(lines_from_json(page["tesseract"]["lines"]))})
+                lines = tuple(lines_from_json(page["tesseract"]["lines"]))
+                page["tesseract"] = RecognitionResult(**{**page["tesseract"], "lines": lines})
                 page["deep"] = lines_from_json(page["deep"])
             return pages
     from ocr_api.config import Settings
@@ -141,7 +142,8 @@ def _examples(pages: list[dict]) -> dict[str, tuple[list, list, list]]:
                     _add(examples["prefer_deep"], region_features(reading_of(tesseract_lines), reading_of(deep_lines)),
                          at_stake > 0, abs(at_stake))
             else:
-                name, lines = ("keep_tesseract_alone", tesseract_lines) if tesseract_lines else ("keep_deep_alone", deep_lines)
+                name = "keep_tesseract_alone" if tesseract_lines else "keep_deep_alone"
+                lines = tesseract_lines or deep_lines
                 text = _comparable(lines[0].text, page)
                 if text:
                     found = fuzz.partial_ratio(text, truth) >= _FOUND_IN_TRUTH
@@ -197,7 +199,8 @@ def logistic(features: list, labels: list, weights: list) -> tuple[float, ...]:
 
 def fit(pages: list[dict]) -> FusionModel:
     examples = _examples(pages)
-    return FusionModel(*(logistic(*examples[name]) for name in ("prefer_deep", "keep_tesseract_alone", "keep_deep_alone")))
+    names = ("prefer_deep", "keep_tesseract_alone", "keep_deep_alone")
+    return FusionModel(*(logistic(*examples[name]) for name in names))
 
 
 # Judging.

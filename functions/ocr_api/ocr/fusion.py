@@ -262,7 +262,9 @@ def _is_cjk(char: str) -> bool:
     return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x2FA1F
 
 
-def with_deep_reading(result: RecognitionResult, alone: bool, deep_lines: list[TextLine], deep_angle: float) -> RecognitionResult:
+def with_deep_reading(
+    result: RecognitionResult, alone: bool, deep_lines: list[TextLine], deep_angle: float
+) -> RecognitionResult:
     """``result`` (Tesseract's reading, or an empty one where PP-OCR reads ``alone``) with PP-OCR's
     lines, on the upload's pixels."""
     if alone:

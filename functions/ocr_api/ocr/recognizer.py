@@ -172,7 +172,8 @@ class Recognizer:
                                      time.monotonic() + max(0.0, seconds_left(deadline)) * share, choice == PPOCR))
         if choice == PPOCR:
             return nothing
-        lines, transform, angle = self._read_with_tesseract(page, transform, languages, options, layout, may_turn, deadline)
+        lines, transform, angle = self._read_with_tesseract(
+            page, transform, languages, options, layout, may_turn, deadline)
         return RecognitionResult(
             lines=tuple(line_on_original(line, transform) for line in lines),
             image_width=transform.width,
@@ -189,7 +190,8 @@ class Recognizer:
         else as the page stands, and once more upright where that reading is doubtful."""
 
         def upright() -> tuple[PreparedImage, PageTransform, float]:
-            return orientation.make_upright(page, transform, lambda small: self.engine.detect_orientation(small, deadline))
+            return orientation.make_upright(
+                page, transform, lambda small: self.engine.detect_orientation(small, deadline))
 
         in_strips = options.slice_large_images and not options.single_line
         if options.correct_orientation:

@@ -96,7 +96,8 @@ class DeepPage:
 @dataclass(frozen=True)
 class PageRead:
     """Worker to handler, last for a page: its result (Tesseract's reading; no lines where PP-OCR
-    reads alone) or its error; ``exiting`` when the worker ends after it (its heap ran out, and is not trusted with another page)."""
+    reads alone) or its error; ``exiting`` when the worker ends after it (its heap ran out, and
+    is not trusted with another page)."""
 
     result: RecognitionResult | None = None
     error: ServiceError | None = None
