@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-dir", type=Path, default=Path(os.environ.get("OCR_EVAL_DIR", "../shared/eval")))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=Path("build/fusion-readings.json"),
-                        help="both engines' readings, kept to fit again without reading again")
+                        help="both engines' readings, kept to fit again without reading again "
+                             "(delete it after changing either engine)")
     parser.add_argument("--out", type=Path, default=Path("build/fusion-fit.json"))
     parser.add_argument("--held-out-dir", type=Path, help="pages never fitted on, judged with the final model")
     args = parser.parse_args(argv)
