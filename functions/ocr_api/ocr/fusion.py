@@ -63,11 +63,13 @@ class Reading:
 
 
 def reading_of(lines: list[TextLine]) -> Reading:
-    text = "".join("".join(line.text.split()) for line in lines)
+    # Characters as the error rate counts them: white space removed.
+    texts = ["".join(line.text.split()) for line in lines]
+    text = "".join(texts)
     characters = len(text)
     if not characters:
         return Reading(0, 0.0, 0.0, 0.0)
-    confidence = sum(len("".join(line.text.split())) * line.confidence for line in lines) / characters
+    confidence = sum(len(piece) * line.confidence for piece, line in zip(texts, lines)) / characters
     symbols = sum(1 for char in text if not (char.isalnum() or _is_cjk(char))) / characters
     cjk = sum(1 for char in text if _is_cjk(char)) / characters
     return Reading(characters, confidence, symbols, cjk)
