@@ -14,9 +14,9 @@ from PIL import Image
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, EVENTS_DIR
 from ocr_local.forms import multipart_form
-from ocr_local.template import PROJECT_ROOT, load_template
+from ocr_local.template import load_template
+from ocr_tools.eval_set import TEST_DATA
 
-EVAL = PROJECT_ROOT.parent / "shared" / "eval"
 PATH = "/v1/imagerecognition/ocr"
 UNIVERSAL = "/v1/ocr/universal"
 BOUNDARY = "------------------------3f1c9a2b7d5e4c60"
@@ -25,8 +25,8 @@ HEADERS = [("Host", "127.0.0.1:3000"), ("User-Agent", "curl/7.88.1"), ("Accept",
 
 def main() -> None:
     spec = load_template()
-    phototest = (EVAL / "tesseract-test" / "phototest.tif").read_bytes()
-    chinese = (EVAL / "zh-rendered" / "screenshot_02.png").read_bytes()
+    phototest = (TEST_DATA / "tesseract-test" / "phototest.tif").read_bytes()
+    chinese = (TEST_DATA / "zh-rendered" / "screenshot_02.png").read_bytes()
 
     def post(name, query, content_type, body, path=PATH, headers=()):
         event = build_event(
@@ -50,7 +50,7 @@ def main() -> None:
     post("v1-ocr-missing-appkey", [], *multipart_form(files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY))
     post("v1-ocr-not-an-image", key, *multipart_form(files=[("imagefile", "notes.png", "image/png", b"these are notes, not a picture\n")], boundary=BOUNDARY))
     post("v1-ocr-too-large", key, *multipart_form(files=[("imagefile", "huge.png", "image/png", _pixel_bomb())], boundary=BOUNDARY))
-    turned = (EVAL / "tesseract-test" / "phototest-rotated-L.png").read_bytes()
+    turned = (TEST_DATA / "tesseract-test" / "phototest-rotated-L.png").read_bytes()
     post("universal-multipart-cls", [], *multipart_form(
         fields=[("enable_cls", "true"), ("return_markdown", "true")],
         files=[("file", "phototest-rotated-L.png", "image/png", turned)], boundary=BOUNDARY), path=UNIVERSAL,

@@ -37,7 +37,7 @@ from ocr_tools.hostile_files import (
 )
 from ocr_tools.pdf_files import pdf_file
 
-from helpers import encode, eval_image, eval_truth
+from helpers import encode, data_image, data_truth
 
 V1, LEGACY, UNIVERSAL, TUPU, TENCENT = "gugudata-v1", "gugudata-legacy", "universal", "tupu", "tencent"
 ENDPOINTS = (V1, LEGACY, UNIVERSAL, TUPU, TENCENT)
@@ -57,7 +57,7 @@ PDF_LINES = ("Quarterly report 2026", "Total due 4217 EUR")
 
 
 # What the expected text of a success is: a real page's ground truth, or nothing at all.
-PAGE_TEXT = eval_truth(PHOTOTEST)
+PAGE_TEXT = data_truth(PHOTOTEST)
 PDF_TEXT = "\n".join(PDF_LINES)
 NO_TEXT = ""
 
@@ -272,7 +272,7 @@ def base64_field(endpoint: str, target: Target, text: str) -> HttpRequest | None
 @cache
 def page() -> Image.Image:
     """A real page with known text, in 8-bit grey."""
-    return Image.open(io.BytesIO(eval_image(PHOTOTEST))).convert("L")
+    return Image.open(io.BytesIO(data_image(PHOTOTEST))).convert("L")
 
 
 @cache

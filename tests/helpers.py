@@ -1,4 +1,4 @@
-"""Small helpers the tests share: evaluation images, encoders, stand-in engines."""
+"""Small helpers the tests share: the images in tests/data, encoders, stand-in engines."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from PIL import Image
 
 from ocr_local.template import PROJECT_ROOT
 
-EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval"
+# The images the tests read, with their transcriptions and licences: all inside the repository.
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 # Noon UTC on a fixed day: quotas by day and month are decided by this clock, never by the
@@ -30,12 +31,12 @@ def day_clock() -> Callable[[], float]:
     return lambda: FIXED_NOON + (time.monotonic() - started)
 
 
-def eval_image(relative: str) -> bytes:
-    return (EVAL_DIR / relative).read_bytes()
+def data_image(relative: str) -> bytes:
+    return (TEST_DATA / relative).read_bytes()
 
 
-def eval_truth(relative_image: str) -> str:
-    return (EVAL_DIR / relative_image).with_suffix(".txt").read_text(encoding="utf-8")
+def data_truth(relative_image: str) -> str:
+    return (TEST_DATA / relative_image).with_suffix(".txt").read_text(encoding="utf-8")
 
 
 def encode(image: Image.Image, format: str, **options) -> bytes:

@@ -7,7 +7,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from helpers import eval_image
+from helpers import data_image
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -20,9 +20,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append((self.path, dict(self.headers)))
         route = self.path.split("?")[0]
         if route == "/phototest.tif":
-            return self._send(200, eval_image("tesseract-test/phototest.tif"), "image/tiff")
+            return self._send(200, data_image("tesseract-test/phototest.tif"), "image/tiff")
         if route == "/screenshot.png":
-            return self._send(200, eval_image("zh-rendered/screenshot_02.png"), "image/png")
+            return self._send(200, data_image("zh-rendered/screenshot_02.png"), "image/png")
         if route == "/redirect":
             return self._redirect("/phototest.tif")
         if route == "/loop":
@@ -35,7 +35,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b"not here", "text/plain")
         if route == "/slow":
             time.sleep(3)
-            return self._send(200, eval_image("tesseract-test/phototest.tif"), "image/tiff")
+            return self._send(200, data_image("tesseract-test/phototest.tif"), "image/tiff")
         if route == "/huge-declared":
             self.send_response(200)
             self.send_header("Content-Length", str(50 * 1024 * 1024))
@@ -59,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if route == "/longer-than-declared":
             # Content-Length covers the image; more bytes follow, which are not part of the body.
-            image = eval_image("tesseract-test/phototest.tif")
+            image = data_image("tesseract-test/phototest.tif")
             self._start_image(len(image))
             try:
                 self.wfile.write(image)
@@ -72,12 +72,12 @@ class _Handler(BaseHTTPRequestHandler):
         if route in ("/trickle-body", "/trickle-body-unsized"):
             # An image announced (or not) and sent a kilobyte a second: cut off at the deadline,
             # the part that came is no image.
-            image = eval_image("tesseract-test/phototest.tif")
+            image = data_image("tesseract-test/phototest.tif")
             self._start_image(len(image) if route == "/trickle-body" else None)
             return self._trickle([image[start:start + 1024] for start in range(0, len(image), 1024)])
         if route == "/short-body":
             # Announces the whole image, sends half of it and hangs up.
-            image = eval_image("tesseract-test/phototest.tif")
+            image = data_image("tesseract-test/phototest.tif")
             self._start_image(len(image))
             self.wfile.write(image[: len(image) // 2])
             self.close_connection = True

@@ -174,8 +174,9 @@ def keys(args: argparse.Namespace) -> int:
 
 def run_bench(args: argparse.Namespace) -> int:
     from ocr_tools import bench
+    from ocr_tools.eval_set import default_eval_dir, require_eval_dir
 
-    bench.run(args.eval_dir, args.out, args.repeats, args.languages, args.limit)
+    bench.run(require_eval_dir(args.eval_dir or default_eval_dir()), args.out, args.repeats, args.languages, args.limit)
     return 0
 
 
@@ -289,7 +290,8 @@ def _parser() -> argparse.ArgumentParser:
     one.set_defaults(command=invoke)
 
     bench = commands.add_parser("bench", help="the service against raw tesseract on an image set")
-    bench.add_argument("--eval-dir", type=Path, default=PROJECT_ROOT.parent / "shared" / "eval")
+    bench.add_argument("--eval-dir", type=Path, default=None,
+                       help="the evaluation set; default $OCR_EVAL_DIR, else ../shared/eval")
     bench.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "bench")
     bench.add_argument("--repeats", type=int, default=3, help="runs per image; the median counts")
     bench.add_argument("--languages", default="chi_sim+eng")

@@ -35,6 +35,7 @@ from pathlib import Path
 from PIL import Image
 
 from ocr_local.template import PROJECT_ROOT
+from ocr_tools.eval_set import TEST_DATA
 from ocr_tools.scoring import cer, is_upper_case_truth
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
@@ -172,7 +173,7 @@ def synthetic_photo(out_dir: Path) -> tuple[str, Path, Path]:
     Made in a process of its own: decoding 40 megapixels here would swell this process, and
     every child forked from it would seem to start that large.
     """
-    source = PROJECT_ROOT.parent / "shared" / "eval" / "sroie" / "000.jpg"
+    source = TEST_DATA / "sroie" / "000.jpg"
     folder = out_dir / "synthetic"
     target = folder / "receipt-40mp.jpg"
     if not target.exists():

@@ -40,6 +40,7 @@ from ocr_api.ocr.fusion import (
 )
 from ocr_api.ocr.page_transfer import lines_from_json, lines_to_json
 from ocr_api.ocr.result import RecognitionResult
+from ocr_tools.eval_set import default_eval_dir, require_eval_dir
 from ocr_tools.scoring import cer, is_upper_case_truth
 
 _SPACE = re.compile(r"\s+")
@@ -53,7 +54,7 @@ _CLEAN_PAGE_CONFIDENCE = 0.93
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--eval-dir", type=Path, default=Path(os.environ.get("OCR_EVAL_DIR", "../shared/eval")))
+    parser.add_argument("--eval-dir", type=Path, default=default_eval_dir())
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=Path("build/fusion-readings.json"),
                         help="both engines' readings, kept to fit again without reading again "
@@ -61,9 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/fusion-fit.json"))
     parser.add_argument("--held-out-dir", type=Path, help="pages never fitted on, judged with the final model")
     args = parser.parse_args(argv)
-    if not args.eval_dir.is_dir():
-        sys.exit(f"no evaluation set at {args.eval_dir}: pass --eval-dir or set OCR_EVAL_DIR")
-    pages = readings(args.eval_dir, args.cache)
+    pages = readings(require_eval_dir(args.eval_dir), args.cache)
     report = cross_validated(pages, args.folds)
     final = fit(pages)
     report["model"] = {"prefer_deep": final.prefer_deep, "keep_tesseract_alone": final.keep_tesseract_alone,

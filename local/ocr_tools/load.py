@@ -28,10 +28,10 @@ from pathlib import Path
 from PIL import Image
 
 from ocr_local.server_process import ServerProcess
-from ocr_local.template import PROJECT_ROOT
+from ocr_tools.eval_set import TEST_DATA
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-PAGE_SOURCE = PROJECT_ROOT.parent / "shared" / "eval" / "tesseract-test" / "phototest.tif"
+PAGE_SOURCE = TEST_DATA / "tesseract-test" / "phototest.tif"
 # Keys and the plans that make their limits bite under load.
 PLANS = {
     "load": ["--rps", "10000"],

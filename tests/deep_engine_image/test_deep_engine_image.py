@@ -18,7 +18,7 @@ from PIL import Image
 
 from ocr_api.handlers import deep_engine
 
-EVAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval"
+TEST_DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 class Context:
@@ -31,7 +31,7 @@ class Context:
 
 def event_for(relative: str, languages: str = "chi_sim+eng", layout: str = "auto") -> dict:
     buffer = io.BytesIO()
-    Image.open(EVAL_DIR / relative).convert("RGB").save(buffer, format="PNG")
+    Image.open(TEST_DATA / relative).convert("RGB").save(buffer, format="PNG")
     return {"page": base64.b64encode(buffer.getvalue()).decode(), "languages": languages, "layout": layout,
             "seconds": 20}
 
@@ -49,7 +49,7 @@ def test_a_receipt_is_read_with_boxes_and_words():
 
 
 def test_chinese_is_read():
-    truth = (EVAL_DIR / "zh-rendered" / "screenshot_01.txt").read_text(encoding="utf-8").split()
+    truth = (TEST_DATA / "zh-rendered" / "screenshot_01.txt").read_text(encoding="utf-8").split()
     read = "".join(texts(deep_engine.handler(event_for("zh-rendered/screenshot_01.png"), Context())))
     assert all(line.replace(" ", "") in read.replace(" ", "") for line in truth[:3])
 
@@ -57,7 +57,7 @@ def test_chinese_is_read():
 def test_a_single_line():
     answer = deep_engine.handler(event_for("cnocr-synthetic-zh/chn-00199980.jpg", "chi_sim", "single_line"),
                                  Context())
-    truth = (EVAL_DIR / "cnocr-synthetic-zh" / "chn-00199980.txt").read_text(encoding="utf-8").strip()
+    truth = (TEST_DATA / "cnocr-synthetic-zh" / "chn-00199980.txt").read_text(encoding="utf-8").strip()
     assert texts(answer) == [truth]
 
 

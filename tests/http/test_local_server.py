@@ -16,7 +16,7 @@ from PIL import Image
 from ocr_local.forms import multipart_form
 from ocr_tools.scoring import cer
 
-from helpers import encode, eval_image, eval_truth
+from helpers import encode, data_image, data_truth
 from image_server import ImageServer
 
 pytestmark = pytest.mark.http
@@ -45,13 +45,13 @@ def test_the_printed_curl_line_returns_the_text_of_the_image(server):
 
 
 def test_multipart_upload_of_a_real_page(server):
-    status, body = server.upload(eval_image("tesseract-test/phototest.tif"), filename="phototest.tif")
+    status, body = server.upload(data_image("tesseract-test/phototest.tif"), filename="phototest.tif")
     assert status == 200
-    assert cer("\n".join(body["Data"]["resultText"]), eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert cer("\n".join(body["Data"]["resultText"]), data_truth("tesseract-test/phototest.tif")) <= 0.02
 
 
 def test_base64_json_and_raw_bodies(server):
-    chinese = eval_image("zh-rendered/screenshot_02.png")
+    chinese = data_image("zh-rendered/screenshot_02.png")
     as_json = json.dumps({"appkey": server.appkey, "image_base64": base64.b64encode(chinese).decode()})
     status, body = server.request("POST", PATH, as_json.encode(), {"Content-Type": "application/json"})
     assert status == 200 and body["Data"]["resultText"][0] == "古台摇落后，秋入望乡心。"
@@ -106,7 +106,7 @@ def test_four_megabytes_still_reach_the_function(server):
 
 
 def test_concurrent_requests_are_served_by_separate_instances(server):
-    page = eval_image("tesseract-test/phototest.tif")
+    page = data_image("tesseract-test/phototest.tif")
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda _: server.upload(page), range(4)))
     assert [status for status, _ in answers] == [200] * 4
@@ -130,7 +130,7 @@ UNIVERSAL = "/v1/ocr/universal"
 
 
 def test_universal_endpoint_with_a_file_and_options(server):
-    turned = eval_image("tesseract-test/phototest-rotated-R.png")
+    turned = data_image("tesseract-test/phototest-rotated-R.png")
     content_type, body = multipart_form(
         fields=[("enable_cls", "true"), ("return_markdown", "true")],
         files=[("file", "turned.png", "image/png", turned)],
@@ -140,7 +140,7 @@ def test_universal_endpoint_with_a_file_and_options(server):
     assert status == 200
     [result] = answer["results"]
     assert result["angle"] == 90.0 and result["markdown"].startswith(result["blocks"][0]["text"])
-    assert cer(result["text"], eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert cer(result["text"], data_truth("tesseract-test/phototest.tif")) <= 0.02
     # The page's two paragraphs, as Tesseract found them, whichever engine read their lines
     assert result["markdown"].count("\n\n") == 1 and len(result["blocks"]) > 2
 
@@ -162,7 +162,7 @@ def test_universal_endpoint_fetches_urls_it_is_allowed_to(server):
 
 
 def test_legacy_tupu_and_tencent_clients_work_over_http(server):
-    page = eval_image("tesseract-test/phototest.tif")
+    page = data_image("tesseract-test/phototest.tif")
     # gugudata legacy
     content_type, body = multipart_form(files=[("imagefile", "p.tif", "image/tiff", page)])
     status, answer = server.request("POST", "/imagerecognition/imagestreamocr", body,

@@ -17,12 +17,12 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from ocr_tools.scoring import cer
 
-from helpers import encode, eval_image, eval_truth
+from helpers import encode, data_image, data_truth
 from tencent_sdk import client, general_accurate_ocr, signed, signing_at
 
 pytestmark = pytest.mark.http
 
-PHOTOTEST = eval_image("tesseract-test/phototest.tif")
+PHOTOTEST = data_image("tesseract-test/phototest.tif")
 # One line of phototest: quick to read, and text to find.
 ONE_LINE = base64.b64encode(encode(Image.open(io.BytesIO(PHOTOTEST)).crop((30, 85, 600, 128)), "PNG")).decode()
 
@@ -63,7 +63,7 @@ def refused_with(code: str, call) -> TencentCloudSDKException:
 def test_the_sdk_reads_text_into_text_detections(server):
     answer = general_accurate_ocr(sdk(server), ImageBase64=base64.b64encode(PHOTOTEST).decode())
     text = "\n".join(detection["DetectedText"] for detection in answer["TextDetections"])
-    assert cer(text, eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert cer(text, data_truth("tesseract-test/phototest.tif")) <= 0.02
     assert answer["TextDetections"][0]["Polygon"] and answer["RequestId"]
 
 

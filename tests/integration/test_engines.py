@@ -19,7 +19,7 @@ from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_tools.scoring import cer
 
 from dialects import poster
-from helpers import eval_image, eval_truth
+from helpers import data_image, data_truth
 
 pytestmark = [pytest.mark.tesseract, pytest.mark.ppocr]
 
@@ -41,7 +41,7 @@ def call(invoke, spec):
 
     def send(image: str, key=EVENTS_APPKEY, **fields):
         return post(headers=[("x-api-key", key)],
-                    files=[("file", image.rsplit("/", 1)[-1], "application/octet-stream", eval_image(image))],
+                    files=[("file", image.rsplit("/", 1)[-1], "application/octet-stream", data_image(image))],
                     fields=list(fields.items()))
 
     return send
@@ -58,7 +58,7 @@ def test_ppocr_reads_a_receipt_better_than_tesseract(deep_service, call):
     engine, deep_text = reading(call(RECEIPT, engine="ppocr"))
     assert engine == "ppocr"
     _, tesseract_text = reading(call(RECEIPT, engine="tesseract"))
-    truth = eval_truth(RECEIPT)
+    truth = data_truth(RECEIPT)
     assert cer(deep_text, truth, ignore_case=True) < 0.08 < cer(tesseract_text, truth, ignore_case=True)
 
 
@@ -66,14 +66,14 @@ def test_auto_reads_a_receipt_as_well_as_ppocr_naming_the_engine_of_each_line(de
     status, body = call(RECEIPT)
     [result] = body["results"]
     assert status == 200 and result["engine"] == "ppocr"
-    assert cer(result["text"], eval_truth(RECEIPT), ignore_case=True) < 0.08
+    assert cer(result["text"], data_truth(RECEIPT), ignore_case=True) < 0.08
     assert {block["engine"] for block in result["blocks"]} <= {"tesseract", "ppocr"}
 
 
 def test_auto_reads_columns_in_tesseracts_order_better_than_either_engine_alone(deep_service, call):
     # GIVEN a two-column magazine page: PP-OCR reads its lines better, but across the columns
     page = "tesseract-test/8087_054.3B.tif"
-    truth = eval_truth(page)
+    truth = data_truth(page)
     errors = {engine: cer(reading(call(page, engine=engine))[1], truth) for engine in ("auto", "tesseract", "ppocr")}
     # THEN auto keeps Tesseract's column order with the better line readings
     assert errors["auto"] < errors["tesseract"] < errors["ppocr"], errors
@@ -85,7 +85,7 @@ def test_ppocr_reads_a_turned_page_upright_with_boxes_on_the_upload(deep_service
     [result] = body["results"]
     # THEN it was turned upright first, and every box lies on the uploaded (turned) pixels
     assert result["engine"] == "ppocr" and result["angle"] in (90.0, -90.0, 270.0)
-    assert cer(result["text"], eval_truth(CLEAN_PAGE)) < 0.02
+    assert cer(result["text"], data_truth(CLEAN_PAGE)) < 0.02
     for block in result["blocks"]:
         assert 0 <= block["x"] and block["x"] + block["width"] <= result["width"] + 2
         assert 0 <= block["y"] and block["y"] + block["height"] <= result["height"] + 2
@@ -116,7 +116,7 @@ def test_ppocr_where_it_is_not_deployed_is_400_and_not_charged(service, call, st
 
 
 def test_the_function_reads_the_page_it_is_sent(spec):
-    page = prepare_image(eval_image(RECEIPT), ImageLimits(10_000_000, 40_000_000))
+    page = prepare_image(data_image(RECEIPT), ImageLimits(10_000_000, 40_000_000))
     data, size = encode_page(page, PAGE_SIDE)
     answer = deep_engine_function.handler(
         {"page": base64.b64encode(data).decode(), "languages": "eng", "layout": "auto", "seconds": 20},
@@ -124,7 +124,7 @@ def test_the_function_reads_the_page_it_is_sent(spec):
     )
     text = "\n".join(line["text"] for line in answer["lines"])
     assert size == page.image.size and answer["angle"] == 0
-    assert cer(text, eval_truth(RECEIPT), ignore_case=True) < 0.08
+    assert cer(text, data_truth(RECEIPT), ignore_case=True) < 0.08
 
 
 @pytest.mark.parametrize("event", [
@@ -151,7 +151,7 @@ def test_a_40_megapixel_photo_travels_under_the_invoke_limit():
 
 def test_lines_read_on_a_smaller_copy_come_back_where_they_are_on_the_page():
     # GIVEN the page read whole, and read from a copy sent at half its size
-    page = prepare_image(eval_image(CLEAN_PAGE), ImageLimits(10_000_000, 40_000_000))
+    page = prepare_image(data_image(CLEAN_PAGE), ImageLimits(10_000_000, 40_000_000))
     engine = PpOcr()
     whole = engine.read_lines(page, "eng", deadline_in(20))
     half, size = encode_page(page, max(page.image.size) // 2)

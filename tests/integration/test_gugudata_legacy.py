@@ -14,10 +14,10 @@ from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
 
 from dialects import poster
-from helpers import CRASHES, encode, eval_image, eval_truth, fake_engine
+from helpers import CRASHES, encode, data_image, data_truth, fake_engine
 
 PATH = "/imagerecognition/imagestreamocr"
-PHOTOTEST = eval_image("tesseract-test/phototest.tif")
+PHOTOTEST = data_image("tesseract-test/phototest.tif")
 BLANK = encode(Image.new("L", (40, 20), 255), "PNG")
 
 
@@ -49,7 +49,7 @@ def test_success_has_exactly_the_pascal_case_fields(call):
     assert datetime.fromisoformat(body["DataStatus"]["ResponseDateTime"]).utcoffset() is not None
     texts = body["Data"]["ResultText"]
     assert body["DataStatus"]["DataTotalCount"] == len(texts) == 8
-    assert cer("\n".join(texts), eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert cer("\n".join(texts), data_truth("tesseract-test/phototest.tif")) <= 0.02
 
 
 def test_event_file(invoke):

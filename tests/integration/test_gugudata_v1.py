@@ -15,10 +15,10 @@ from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_local.forms import multipart_form
 from ocr_tools.scoring import cer
 
-from helpers import encode, eval_image, eval_truth
+from helpers import encode, data_image, data_truth
 
 PATH = "/v1/imagerecognition/ocr"
-PHOTOTEST = eval_image("tesseract-test/phototest.tif")
+PHOTOTEST = data_image("tesseract-test/phototest.tif")
 BLANK_PNG = encode(Image.new("L", (64, 32), 255), "PNG")
 
 
@@ -58,7 +58,7 @@ def test_event_multipart_upload_returns_the_text(invoke):
     assert (status, code) == (200, 100)
     lines = body["Data"]["resultText"]
     assert body["DataStatus"]["dataTotalCount"] == len(lines) == 8
-    assert cer("\n".join(lines), eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert cer("\n".join(lines), data_truth("tesseract-test/phototest.tif")) <= 0.02
 
 
 def test_event_with_appkey_as_a_multipart_field(invoke):

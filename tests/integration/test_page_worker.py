@@ -27,7 +27,7 @@ from helpers import (
     KILLED,
     busy_worker,
     encode,
-    eval_image,
+    data_image,
     fake_engine,
     process_state,
     transparent_40_megapixel_png,
@@ -63,7 +63,7 @@ def isolated(tessdata_dir):
 
 def test_a_worker_reads_exactly_what_the_handler_would_read_itself(isolated, tessdata_dir):
     # GIVEN a real page with a turned copy, read in a worker and in this process
-    page = eval_image("tesseract-test/phototest-rotated-R.png")
+    page = data_image("tesseract-test/phototest-rotated-R.png")
     options = RecognitionOptions(correct_orientation=True)
     in_process = Recognizer(Tesseract(tessdata_dir), LIMITS, "eng", max_recognition_pixels=12_000_000)
     # THEN the results are equal, boxes, corners, words and angle included
@@ -72,7 +72,7 @@ def test_a_worker_reads_exactly_what_the_handler_would_read_itself(isolated, tes
 
 def test_pages_of_one_request_are_read_in_parallel_workers(isolated):
     recognizer = isolated(workers=2)
-    pages = [eval_image("tesseract-test/phototest.tif"), encode(Image.new("L", (80, 40), 255), "PNG")]
+    pages = [data_image("tesseract-test/phototest.tif"), encode(Image.new("L", (80, 40), 255), "PNG")]
     first, blank = recognizer.recognize_many(pages, deadline_in(60))
     assert "12 point text" in first.full_text and blank.lines == ()
     assert len(recognizer.worker_processes()) == 2
@@ -86,7 +86,7 @@ def test_started_workers_say_when_they_are_ready(isolated):
     recognizer.wait_until_ready(deadline_in(30))
     # THEN both run, and the next page is read at once by one of them
     assert len(recognizer.worker_processes()) == 2
-    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
     assert len(recognizer.worker_processes()) == 2
 
 
@@ -95,7 +95,7 @@ def test_the_worker_has_none_of_the_functions_secrets(isolated, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-decoders")
     # WHEN a worker reads a page
     recognizer = isolated()
-    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
+    recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60))
     # THEN the process that read it has neither credentials nor the table's name
     [worker] = recognizer.worker_processes()
     environment = open(f"/proc/{worker}/environ", "rb").read().split(b"\0")
@@ -107,7 +107,7 @@ def test_a_worker_keeps_its_models_loaded_across_pages(isolated, tessdata_dir):
     # GIVEN a worker that has read a Chinese page once (its default models loaded before the
     # first page, chi_sim alone for the re-read of Latin misreads on first use)
     recognizer = isolated(languages="chi_sim+eng")
-    pages = [eval_image("tesseract-test/phototest.tif"), eval_image("zh-rendered/document_06.jpg")]
+    pages = [data_image("tesseract-test/phototest.tif"), data_image("zh-rendered/document_06.jpg")]
     for page in pages:
         recognizer.recognize(page, deadline_in(60))
     [worker] = recognizer.worker_processes()
@@ -137,7 +137,7 @@ def test_an_engine_that_takes_its_worker_down_fails_that_page_only(isolated, fau
     crashing = isolated(fake_engine(fault))
     # WHEN a page is read
     with pytest.raises(RecognitionFailed, match="recognition engine failed"):
-        crashing.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
+        crashing.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60))
     # THEN the worker is started again, ready for the next page
     assert len(crashing.worker_processes()) == 1
 
@@ -155,7 +155,7 @@ def test_a_worker_that_crashes_or_hangs_mid_page_is_answered_and_replaced(isolat
     recognizer.wait_until_ready(deadline_in(30))
     [worker] = recognizer.worker_processes()
     with ThreadPoolExecutor(1) as pool:
-        reading = pool.submit(recognizer.recognize, eval_image(SLOW_PAGE), deadline_in(seconds))
+        reading = pool.submit(recognizer.recognize, data_image(SLOW_PAGE), deadline_in(seconds))
         # WHEN it crashes or stops in the middle of the page
         os.kill(busy_worker([worker]), sent)
         # THEN the page fails as the engine's failure, or as out of time
@@ -163,7 +163,7 @@ def test_a_worker_that_crashes_or_hangs_mid_page_is_answered_and_replaced(isolat
             reading.result()
     # AND the worker is gone, and a new one reads the next page
     assert not os.path.exists(f"/proc/{worker}") or process_state(worker) == "Z"
-    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
     assert worker not in recognizer.worker_processes()
 
 
@@ -173,7 +173,7 @@ def test_a_worker_without_its_models_says_so_and_every_page_is_unavailable(isola
     # WHEN pages come
     for _ in range(2):
         with pytest.raises(RecognitionUnavailable, match="not available"):
-            recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
+            recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(30))
     # THEN no worker is left running without its models
     assert recognizer.worker_processes() == []
 
@@ -191,14 +191,14 @@ def test_a_pdf_page_that_stops_its_worker_while_decoding_is_answered_and_the_wor
         isolated, limits, pdf, error, says):
     # GIVEN a worker that has read a page
     recognizer = isolated(**limits)
-    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
+    recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60))
     [before] = recognizer.worker_processes()
     # WHEN the PDF is read
     with pytest.raises(error, match=says):
         recognizer.recognize(pdf(), deadline_in(60), RecognitionOptions(pdf_page=1))
     # THEN its worker is gone, and a new one reads the next page
     assert not os.path.exists(f"/proc/{before}")
-    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
     assert recognizer.worker_processes() != [before]
 
 
@@ -206,7 +206,7 @@ def test_a_page_over_the_memory_cap_is_refused_and_the_worker_replaced(isolated)
     recognizer = isolated(memory_mb=300)
     with pytest.raises(ImageNeedsTooMuchMemory, match="more memory"):
         recognizer.recognize(transparent_40_megapixel_png("RGBA"), deadline_in(60))
-    assert "12 point text" in recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
 
 
 class CountingDeepEngine:
@@ -291,7 +291,7 @@ def test_a_page_goes_to_a_ready_worker_before_one_still_loading(isolated):
     [loading] = [pid for pid in recognizer.worker_processes() if pid != ready]
     read_before = _bytes_read(ready)
     # WHEN a page comes
-    page = eval_image("tesseract-test/phototest.tif")
+    page = data_image("tesseract-test/phototest.tif")
     recognizer.recognize(page, deadline_in(60))
     # THEN the ready worker read it
     assert _bytes_read(ready) - read_before >= len(page)

@@ -19,7 +19,7 @@ from ocr_api.ocr.ppocr import MODEL_FILES, PpOcr, packaged_model_dir
 from ocr_local.template import PROJECT_ROOT
 from ocr_tools.scoring import cer
 
-from helpers import eval_image, eval_truth
+from helpers import data_image, data_truth
 
 pytestmark = pytest.mark.ppocr
 
@@ -34,7 +34,7 @@ def engine() -> PpOcr:
 
 
 def page(relative: str) -> PreparedImage:
-    return prepare_image(eval_image(relative), LIMITS)
+    return prepare_image(data_image(relative), LIMITS)
 
 
 def test_the_installed_models_are_the_pinned_ones():
@@ -68,7 +68,7 @@ def test_nothing_is_downloaded(monkeypatch):
 def test_a_receipt_reads_with_boxes_words_and_confidence(engine):
     lines = engine.read_lines(page("sroie/036.jpg"), "chi_sim+eng", deadline_in(30))
     text = "\n".join(line.text for line in lines)
-    assert cer(text, eval_truth("sroie/036.jpg"), ignore_case=True) < 0.08  # Tesseract: 0.23
+    assert cer(text, data_truth("sroie/036.jpg"), ignore_case=True) < 0.08  # Tesseract: 0.23
     for line in lines:
         assert 0 < line.confidence <= 1
         assert line.box.width > 0 and line.box.height > 0
@@ -78,7 +78,7 @@ def test_a_receipt_reads_with_boxes_words_and_confidence(engine):
 def test_chinese_and_english_on_one_page(engine):
     lines = engine.read_lines(page("zh-rendered/screenshot_02.png"), "chi_sim+eng", deadline_in(30))
     text = "\n".join(line.text for line in lines)
-    assert cer(text, eval_truth("zh-rendered/screenshot_02.png")) < 0.02
+    assert cer(text, data_truth("zh-rendered/screenshot_02.png")) < 0.02
 
 
 def test_rotated_text_keeps_rotated_corners(engine):
@@ -109,7 +109,7 @@ def test_a_page_is_read_upright_however_it_stands_with_lines_on_the_page_as_give
     # THEN the turn is named as the service reports it, the text reads as upright, and each
     # line lies on the page as given, standing as the page's lines stand
     assert found == angle
-    assert cer("\n".join(line.text for line in lines), eval_truth(image)) < 0.03
+    assert cer("\n".join(line.text for line in lines), data_truth(image)) < 0.03
     width, height = given.image.size
     for line in lines:
         assert line.box.right <= width and line.box.bottom <= height
@@ -122,7 +122,7 @@ def test_a_page_is_read_upright_however_it_stands_with_lines_on_the_page_as_give
 def test_a_single_line_is_read_without_detection(engine):
     lines = engine.read_lines(page("cnocr-synthetic-zh/chn-00199980.jpg"), "chi_sim", deadline_in(30),
                               PageLayout.SINGLE_LINE)
-    assert [line.text for line in lines] == [eval_truth("cnocr-synthetic-zh/chn-00199980.jpg").strip()]
+    assert [line.text for line in lines] == [data_truth("cnocr-synthetic-zh/chn-00199980.jpg").strip()]
 
 
 def test_no_time_left_is_an_error_not_an_empty_page(engine):

@@ -18,7 +18,7 @@ from ocr_api.ocr.tesseract import Tesseract
 from ocr_local.environment import system_tessdata_dir
 from ocr_tools.scoring import cer
 
-from helpers import encode, eval_image, eval_truth
+from helpers import encode, data_image, data_truth
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -32,13 +32,13 @@ def recognizer(tessdata_dir) -> Recognizer:
 
 
 def test_english_page_is_read_almost_exactly(recognizer):
-    result = recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
-    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    result = recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(30))
+    assert cer(result.full_text, data_truth("tesseract-test/phototest.tif")) <= 0.02
     assert result.texts[0] == "This is alot of 12 point text to test the"
 
 
 def test_lines_come_in_reading_order_with_boxes_and_confidence(recognizer):
-    result = recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
+    result = recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(30))
     assert (result.image_width, result.image_height) == (640, 480)
     tops = [line.box.top for line in result.lines]
     assert tops == sorted(tops)
@@ -50,8 +50,8 @@ def test_lines_come_in_reading_order_with_boxes_and_confidence(recognizer):
 
 
 def test_chinese_screenshot_is_read_as_chinese(recognizer):
-    result = recognizer.recognize(eval_image("zh-rendered/screenshot_02.png"), deadline_in(30))
-    truth = eval_truth("zh-rendered/screenshot_02.png")
+    result = recognizer.recognize(data_image("zh-rendered/screenshot_02.png"), deadline_in(30))
+    truth = data_truth("zh-rendered/screenshot_02.png")
     assert result.texts[0] == truth.splitlines()[0]
     # Plain tesseract scores 0.143 here: it reads one line of verse with the English model.
     assert cer(result.full_text, truth) <= 0.10
@@ -61,7 +61,7 @@ def test_chinese_screenshot_is_read_as_chinese(recognizer):
 
 
 def test_mixed_chinese_and_english_line_keeps_both(recognizer):
-    result = recognizer.recognize(eval_image("zh-rendered/screenshot_02.png"), deadline_in(30))
+    result = recognizer.recognize(data_image("zh-rendered/screenshot_02.png"), deadline_in(30))
     assert "20 个周年纪念日。" in result.texts
 
 
@@ -72,10 +72,10 @@ def test_blank_and_one_pixel_images_have_no_lines(recognizer):
 
 def test_tesseract_reads_in_this_thread_alone(recognizer):
     # GIVEN the threads this process has, with the models already loaded
-    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
+    recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(30))
     before = threading_now()
     # WHEN a page is read
-    recognizer.recognize(eval_image("zh-rendered/document_02.jpg"), deadline_in(60))
+    recognizer.recognize(data_image("zh-rendered/document_02.jpg"), deadline_in(60))
     # THEN no thread was started for it (the library has no OpenMP)
     assert threading_now() == before
 
@@ -125,10 +125,10 @@ def test_tesseract_stops_itself_at_the_deadline_and_reads_on(tessdata_dir):
     engine.load("chi_sim+eng")
     recognizer = Recognizer(engine, LIMITS, "chi_sim+eng")
     with pytest.raises(RecognitionTimedOut, match="did not finish"):
-        recognizer.recognize(eval_image("zh-rendered/document_01.jpg"), deadline_in(0.4))
+        recognizer.recognize(data_image("zh-rendered/document_01.jpg"), deadline_in(0.4))
     # THEN the same engine reads the next page whole
-    result = recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
-    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    result = recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(30))
+    assert cer(result.full_text, data_truth("tesseract-test/phototest.tif")) <= 0.02
 
 
 def test_no_time_left_fails_before_reading(recognizer):
@@ -141,7 +141,7 @@ def test_language_sets_are_kept_loaded_up_to_their_number(tessdata_dir):
     engine = Tesseract(tessdata_dir, kept_language_sets=2)
     page = Recognizer(engine, LIMITS, "eng")
     for languages in ("eng", "chi_sim", "eng", "chi_sim+eng"):
-        page.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30), RecognitionOptions(languages=languages))
+        page.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(30), RecognitionOptions(languages=languages))
     # THEN the least recently used one was let go
     assert list(engine._loaded) == ["eng", "chi_sim+eng"]
 
@@ -151,7 +151,7 @@ def test_temporary_files_are_removed(tmp_path, monkeypatch, recognizer):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)
-    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(30))
+    recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(30))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -174,7 +174,7 @@ class CountingEngine(Tesseract):
 
 def test_slicing_reads_strips_and_keeps_each_line_once():
     # GIVEN six pages stacked into a 640x2880 image, read in strips
-    page = Image.open(io.BytesIO(eval_image("tesseract-test/phototest.tif"))).convert("L")
+    page = Image.open(io.BytesIO(data_image("tesseract-test/phototest.tif"))).convert("L")
     tall = Image.new("L", (640, 480 * 6), 255)
     for index in range(6):
         tall.paste(page, (0, 480 * index))
@@ -191,32 +191,32 @@ def test_slicing_reads_strips_and_keeps_each_line_once():
 
 def test_a_doubtful_reading_is_retried_upright_by_default():
     # GIVEN a page turned 90° left, read with default options
-    turned = eval_image("tesseract-test/phototest-rotated-L.png")
+    turned = data_image("tesseract-test/phototest-rotated-L.png")
     result = Recognizer(Tesseract(system_tessdata_dir()), LIMITS, "eng").recognize(turned, deadline_in(60))
     # THEN the confident upright reading wins, and its angle is reported
     assert result.angle == -90.0
-    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert cer(result.full_text, data_truth("tesseract-test/phototest.tif")) <= 0.02
 
 
 def test_orientation_can_be_switched_off():
-    turned = eval_image("tesseract-test/phototest-rotated-L.png")
+    turned = data_image("tesseract-test/phototest-rotated-L.png")
     result = Recognizer(Tesseract(system_tessdata_dir()), LIMITS, "eng").recognize(
         turned, deadline_in(60), RecognitionOptions(correct_orientation=False))
     assert result.angle == 0.0
-    assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) > 0.5
+    assert cer(result.full_text, data_truth("tesseract-test/phototest.tif")) > 0.5
 
 
 def test_confident_and_blank_pages_pay_for_no_orientation_check():
     engine = CountingEngine()
     recognizer = Recognizer(engine, LIMITS, "eng")
-    recognizer.recognize(eval_image("tesseract-test/phototest.tif"), deadline_in(60))
+    recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60))
     recognizer.recognize(encode(Image.new("L", (400, 300), 255), "PNG"), deadline_in(60))
     assert engine.orientation_checks == 0
 
 
 def test_images_over_the_recognition_cap_are_read_smaller_with_boxes_on_the_upload():
     # GIVEN phototest enlarged three times (2.8 megapixels) and a cap of 1 megapixel
-    page = Image.open(io.BytesIO(eval_image("tesseract-test/phototest.tif"))).convert("L")
+    page = Image.open(io.BytesIO(data_image("tesseract-test/phototest.tif"))).convert("L")
     big = page.resize((1920, 1440), Image.Resampling.LANCZOS)
     upright = Recognizer(Tesseract(system_tessdata_dir()), LIMITS, "eng").recognize(encode(page, "PNG"), deadline_in(60))
     for format in ("PNG", "JPEG"):
@@ -224,7 +224,7 @@ def test_images_over_the_recognition_cap_are_read_smaller_with_boxes_on_the_uplo
         result = Recognizer(engine, LIMITS, "eng", max_recognition_pixels=1_000_000).recognize(
             encode(big, format, **({"quality": 95} if format == "JPEG" else {})), deadline_in(60))
         # THEN the text is the same, and every box is the upright page's, three times larger
-        assert cer(result.full_text, eval_truth("tesseract-test/phototest.tif")) <= 0.03
+        assert cer(result.full_text, data_truth("tesseract-test/phototest.tif")) <= 0.03
         assert (result.image_width, result.image_height) == (1920, 1440)
         for small, large in zip(upright.lines, result.lines):
             assert abs(large.box.left - 3 * small.box.left) <= 12
@@ -235,16 +235,16 @@ def test_images_over_the_recognition_cap_are_read_smaller_with_boxes_on_the_uplo
 def test_chinese_lines_misread_as_latin_are_read_again_in_chinese():
     # GIVEN a document page where plain chi_sim+eng turns whole lines of verse into Latin junk
     engine = CountingEngine()
-    result = Recognizer(engine, LIMITS, "chi_sim+eng").recognize(eval_image("zh-rendered/document_06.jpg"), deadline_in(60))
+    result = Recognizer(engine, LIMITS, "chi_sim+eng").recognize(data_image("zh-rendered/document_06.jpg"), deadline_in(60))
     # THEN one extra run re-reads those lines with chi_sim alone, and the page reads right
     assert engine.reads == 2
-    assert cer(result.full_text, eval_truth("zh-rendered/document_06.jpg")) <= 0.15
+    assert cer(result.full_text, data_truth("zh-rendered/document_06.jpg")) <= 0.15
     assert all(HAN.search(line.text) for line in result.lines)
 
 
 def test_pages_without_chinese_are_not_read_twice():
     engine = CountingEngine()
-    Recognizer(engine, LIMITS, "chi_sim+eng").recognize(eval_image("sroie/000.jpg"), deadline_in(60))
+    Recognizer(engine, LIMITS, "chi_sim+eng").recognize(data_image("sroie/000.jpg"), deadline_in(60))
     assert engine.reads == 1
 
 
@@ -252,6 +252,6 @@ def test_pages_without_chinese_are_not_read_twice():
 def test_latin_misreads_on_a_grey_photo_are_read_again_in_chinese(recognizer, photo):
     # GIVEN phone photos of verse on grey paper, where chi_sim+eng returns a whole line, or
     # phrases inside Chinese lines, as Latin junk (CER about 0.15 read once)
-    result = recognizer.recognize(eval_image(photo), deadline_in(60))
+    result = recognizer.recognize(data_image(photo), deadline_in(60))
     # THEN those lines are read again in Chinese, each cut-out on its own background
-    assert cer(result.full_text, eval_truth(photo)) <= 0.06
+    assert cer(result.full_text, data_truth(photo)) <= 0.06

@@ -14,9 +14,9 @@ from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
 
 from dialects import poster
-from helpers import CRASHES, HANGS, encode, eval_image, eval_truth, fake_engine
+from helpers import CRASHES, HANGS, encode, data_image, data_truth, fake_engine
 
-PHOTOTEST = eval_image("tesseract-test/phototest.tif")
+PHOTOTEST = data_image("tesseract-test/phototest.tif")
 PHOTOTEST_B64 = base64.b64encode(PHOTOTEST).decode()
 ACTION = [("X-TC-Action", "GeneralAccurateOCR"), ("X-TC-Version", "2018-11-19")]
 
@@ -45,7 +45,7 @@ def test_success_has_tencents_fields_and_types(call):
     assert set(response) == {"TextDetections", "Angle", "Angel", "RequestId"}
     assert isinstance(response["Angle"], float) and response["RequestId"]
     detections = response["TextDetections"]
-    assert cer("\n".join(d["DetectedText"] for d in detections), eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert cer("\n".join(d["DetectedText"] for d in detections), data_truth("tesseract-test/phototest.tif")) <= 0.02
     first = detections[0]
     assert set(first) == {"DetectedText", "Confidence", "Polygon", "AdvancedInfo", "ItemPolygon", "Words", "WordCoordPoint"}
     assert isinstance(first["Confidence"], int) and 50 <= first["Confidence"] <= 100

@@ -12,11 +12,11 @@ from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
 
 from dialects import poster
-from helpers import REFUSES_THE_PAGE, encode, eval_image, eval_truth, fake_engine
+from helpers import REFUSES_THE_PAGE, encode, data_image, data_truth, fake_engine
 
 PATH = "/v3/recognition/general-ocr"
-PHOTOTEST = eval_image("tesseract-test/phototest.tif")
-CHINESE = eval_image("zh-rendered/screenshot_02.png")
+PHOTOTEST = data_image("tesseract-test/phototest.tif")
+CHINESE = data_image("zh-rendered/screenshot_02.png")
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_success_has_tupus_fields_and_types(call):
     [entry] = body["data"]["fileList"]
     assert entry["name"] == "phototest.tif" and "tag" not in entry
     objects = entry["objects"]
-    assert cer("\n".join(o["text"] for o in objects), eval_truth("tesseract-test/phototest.tif")) <= 0.02
+    assert cer("\n".join(o["text"] for o in objects), data_truth("tesseract-test/phototest.tif")) <= 0.02
     first = objects[0]
     assert set(first) == {"location", "degree", "text", "category", "scores"}
     assert first["category"] == 0 and 0 < first["scores"] <= 1 and first["degree"] == 0
@@ -81,7 +81,7 @@ def test_urls_are_downloaded_with_the_referer(call, reconfigure, image_server):
 
 
 def test_a_turned_page_reports_its_lines_slant(call):
-    status, body = call(files=[image(eval_image("tesseract-test/phototest-rotated-R.png"), "r.png")])
+    status, body = call(files=[image(data_image("tesseract-test/phototest-rotated-R.png"), "r.png")])
     assert status == 200
     objects = body["data"]["fileList"][0]["objects"]
     assert objects[0]["text"].startswith("This is")

@@ -14,12 +14,12 @@ from ocr_local.events import EVENTS_APPKEY
 from ocr_tools.scoring import cer
 
 from dialects import poster
-from helpers import CRASHES, EVAL_DIR, encode, eval_image, eval_truth, fake_engine
+from helpers import CRASHES, TEST_DATA, encode, data_image, data_truth, fake_engine
 
 PATH = "/v1/ocr/universal"
-PHOTOTEST = eval_image("tesseract-test/phototest.tif")
-PHOTOTEST_TRUTH = eval_truth("tesseract-test/phototest.tif")
-CHINESE = eval_image("zh-rendered/screenshot_02.png")
+PHOTOTEST = data_image("tesseract-test/phototest.tif")
+PHOTOTEST_TRUTH = data_truth("tesseract-test/phototest.tif")
+CHINESE = data_image("zh-rendered/screenshot_02.png")
 LOCAL = ("127.0.0.1/32",)
 
 
@@ -159,7 +159,7 @@ def test_markdown_keeps_paragraphs(call):
      ("tesseract-test/phototest-rotated-180.png", 180.0)],
 )
 def test_enable_cls_turns_pages_upright_and_reports_the_angle(call, image, angle):
-    status, body = call(files=[file_part(eval_image(image), "turned.png")], fields=[("enable_cls", "true")])
+    status, body = call(files=[file_part(data_image(image), "turned.png")], fields=[("enable_cls", "true")])
     assert status == 200
     result = body["results"][0]
     assert result["angle"] == angle
@@ -169,7 +169,7 @@ def test_enable_cls_turns_pages_upright_and_reports_the_angle(call, image, angle
 def test_boxes_of_a_turned_page_land_on_the_uploaded_pixels(call):
     # GIVEN the upright page's boxes, and the same page turned 90° counter-clockwise
     _, upright = call(files=[file_part()])
-    _, turned = call(files=[file_part(eval_image("tesseract-test/phototest-rotated-L.png"), "l.png")],
+    _, turned = call(files=[file_part(data_image("tesseract-test/phototest-rotated-L.png"), "l.png")],
                      fields=[("enable_cls", "true")])
     width = upright["results"][0]["width"]
     for before, after in zip(upright["results"][0]["blocks"], turned["results"][0]["blocks"]):
@@ -182,19 +182,19 @@ def test_boxes_of_a_turned_page_land_on_the_uploaded_pixels(call):
 
 
 def test_skewed_transparent_page_is_read_after_deskew(call):
-    status, body = call(files=[file_part(eval_image("tess4j/eurotext_deskew.png"), "skew.png")],
+    status, body = call(files=[file_part(data_image("tess4j/eurotext_deskew.png"), "skew.png")],
                         fields=[("enable_cls", "true")])
     assert status == 200
     result = body["results"][0]
     assert 15 <= result["angle"] <= 25
-    assert cer(result["text"], eval_truth("tess4j/eurotext_deskew.png")) <= 0.10
+    assert cer(result["text"], data_truth("tess4j/eurotext_deskew.png")) <= 0.10
 
 
 def test_coordinates_match_the_receipts_own_boxes(call):
-    status, body = call(files=[file_part(eval_image("sroie/000.jpg"), "receipt.jpg")])
+    status, body = call(files=[file_part(data_image("sroie/000.jpg"), "receipt.jpg")])
     assert status == 200
     known = {}
-    with open(EVAL_DIR / "sroie" / "_orig" / "000.csv", encoding="utf-8") as rows:
+    with open(TEST_DATA / "sroie" / "_orig" / "000.csv", encoding="utf-8") as rows:
         for row in csv.reader(rows):
             xs, ys = [int(v) for v in row[0:8:2]], [int(v) for v in row[1:8:2]]
             known[" ".join(",".join(row[8:]).split()).upper()] = (min(xs), min(ys), max(xs), max(ys))

@@ -53,7 +53,7 @@ from faulty_dynamodb import Call, Fault, FaultyDynamoDB
 from helpers import (
     ABORTS,
     CRASHES,
-    EVAL_DIR,
+    TEST_DATA,
     HANGS,
     KILLED,
     RAISES,
@@ -74,7 +74,7 @@ _WORDS = Image.new("L", (200, 60), 255)
 ImageDraw.Draw(_WORDS).text((10, 12), "HELLO 42", fill=0, font=ImageFont.load_default(size=28))
 PNG = encode(_WORDS, "PNG")
 WORD = "HELLO"
-RECEIPT = (EVAL_DIR / "sroie" / "036.jpg").read_bytes()
+RECEIPT = (TEST_DATA / "sroie" / "036.jpg").read_bytes()
 
 ONE_A_DAY = Plan("one-call-a-day", daily_quota=1)
 TWO_A_DAY = Plan("two-calls-a-day", daily_quota=2)
@@ -455,7 +455,7 @@ def test_under_auto_a_failing_deep_engine_leaves_tesseracts_reading(deep_engines
 # Each time the same installed handler (one warm instance) answers the next request with text.
 
 # A page the real Tesseract takes over a second to read: time to reach its worker mid-page.
-SLOW_PAGE = (EVAL_DIR / "zh-rendered" / "document_01.jpg").read_bytes()
+SLOW_PAGE = (TEST_DATA / "zh-rendered" / "document_01.jpg").read_bytes()
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)

@@ -9,7 +9,7 @@ from ocr_api.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
 from ocr_api.ocr import ImageLimits, prepare_image
 from ocr_api.ocr.images import sniff_format
 
-from helpers import encode, eval_image
+from helpers import encode, data_image
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 
@@ -66,7 +66,7 @@ def test_transparency_is_flattened_onto_white():
 
 
 def test_real_rgba_page_with_transparent_surround_is_readable():
-    prepared = prepare_image(eval_image("tess4j/eurotext_deskew.png"), LIMITS)
+    prepared = prepare_image(data_image("tess4j/eurotext_deskew.png"), LIMITS)
     assert grey_at(prepared, (0, 0)) == 255
 
 
@@ -119,7 +119,7 @@ def test_multipage_tiff_reads_the_first_page():
 
 
 def test_resolution_from_the_header_is_kept_for_tesseract():
-    assert prepare_image(eval_image("tesseract-test/8071_093.3B.tif"), LIMITS).dpi == 300
+    assert prepare_image(data_image("tesseract-test/8071_093.3B.tif"), LIMITS).dpi == 300
     assert prepare_image(encode(page_with_mark(), "PNG"), LIMITS).dpi is None
 
 
@@ -223,7 +223,7 @@ def test_colour_stays_colour_and_bilevel_stays_bilevel_for_tesseract():
     # Tesseract then converts and thresholds them exactly as the plain command would.
     assert prepare_image(encode(page_with_mark(), "PNG"), LIMITS).image.mode == "RGB"
     assert prepare_image(encode(page_with_mark("L", 255), "PNG"), LIMITS).image.mode == "L"
-    assert prepare_image(eval_image("tesseract-test/8071_093.3B.tif"), LIMITS).image.mode == "1"
+    assert prepare_image(data_image("tesseract-test/8071_093.3B.tif"), LIMITS).image.mode == "1"
 
 
 # One format decision from the bytes, the same on every route: a signature at byte 0 wins.
