@@ -9,12 +9,13 @@ import base64
 import hashlib
 import io
 import json
+
 from PIL import Image
 
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, EVENTS_DIR
 from ocr_local.forms import multipart_form
-from ocr_local.template import load_template
+from ocr_local.template import PROJECT_ROOT, load_template
 from ocr_tools.eval_set import TEST_DATA
 
 PATH = "/v1/imagerecognition/ocr"
@@ -43,32 +44,99 @@ def main() -> None:
         _write(name, event)
 
     key = [("appkey", EVENTS_APPKEY)]
-    post("v1-ocr-multipart", key, *multipart_form(files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY))
-    post("v1-ocr-multipart-appkey-field", [], *multipart_form(fields=key, files=[("imagefile", "screenshot_02.png", "image/png", chinese)], boundary=BOUNDARY))
-    post("v1-ocr-base64-json", key, "application/json", json.dumps({"image_base64": "data:image/png;base64," + base64.b64encode(chinese).decode()}).encode())
+    post(
+        "v1-ocr-multipart",
+        key,
+        *multipart_form(files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY),
+    )
+    post(
+        "v1-ocr-multipart-appkey-field",
+        [],
+        *multipart_form(
+            fields=key, files=[("imagefile", "screenshot_02.png", "image/png", chinese)], boundary=BOUNDARY
+        ),
+    )
+    post(
+        "v1-ocr-base64-json",
+        key,
+        "application/json",
+        json.dumps({"image_base64": "data:image/png;base64," + base64.b64encode(chinese).decode()}).encode(),
+    )
     post("v1-ocr-raw-image", key, "image/tiff", phototest)
-    post("v1-ocr-missing-appkey", [], *multipart_form(files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY))
-    post("v1-ocr-not-an-image", key, *multipart_form(files=[("imagefile", "notes.png", "image/png", b"these are notes, not a picture\n")], boundary=BOUNDARY))
-    post("v1-ocr-too-large", key, *multipart_form(files=[("imagefile", "huge.png", "image/png", _pixel_bomb())], boundary=BOUNDARY))
+    post(
+        "v1-ocr-missing-appkey",
+        [],
+        *multipart_form(files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY),
+    )
+    post(
+        "v1-ocr-not-an-image",
+        key,
+        *multipart_form(
+            files=[("imagefile", "notes.png", "image/png", b"these are notes, not a picture\n")], boundary=BOUNDARY
+        ),
+    )
+    post(
+        "v1-ocr-too-large",
+        key,
+        *multipart_form(files=[("imagefile", "huge.png", "image/png", _pixel_bomb())], boundary=BOUNDARY),
+    )
     turned = (TEST_DATA / "tesseract-test" / "phototest-rotated-L.png").read_bytes()
-    post("universal-multipart-cls", [], *multipart_form(
-        fields=[("enable_cls", "true"), ("return_markdown", "true")],
-        files=[("file", "phototest-rotated-L.png", "image/png", turned)], boundary=BOUNDARY), path=UNIVERSAL,
-        headers=[("x-api-key", EVENTS_APPKEY)])
-    post("legacy-imagestreamocr-multipart", key, *multipart_form(
-        files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY),
-        path="/imagerecognition/imagestreamocr")
-    post("tupu-general-ocr-multipart", [("key", EVENTS_APPKEY)], *multipart_form(
-        fields=[("tag", "sample")], files=[("image", "phototest.tif", "image/tiff", phototest)],
-        boundary=BOUNDARY), path="/v3/recognition/general-ocr")
+    post(
+        "universal-multipart-cls",
+        [],
+        *multipart_form(
+            fields=[("enable_cls", "true"), ("return_markdown", "true")],
+            files=[("file", "phototest-rotated-L.png", "image/png", turned)],
+            boundary=BOUNDARY,
+        ),
+        path=UNIVERSAL,
+        headers=[("x-api-key", EVENTS_APPKEY)],
+    )
+    post(
+        "legacy-imagestreamocr-multipart",
+        key,
+        *multipart_form(files=[("imagefile", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY),
+        path="/imagerecognition/imagestreamocr",
+    )
+    post(
+        "tupu-general-ocr-multipart",
+        [("key", EVENTS_APPKEY)],
+        *multipart_form(
+            fields=[("tag", "sample")], files=[("image", "phototest.tif", "image/tiff", phototest)], boundary=BOUNDARY
+        ),
+        path="/v3/recognition/general-ocr",
+    )
     tencent = json.dumps({"ImageBase64": base64.b64encode(phototest).decode()}).encode()
-    post("tencent-general-accurate-ocr", [], "application/json", tencent, path="/",
-         headers=[("X-TC-Action", "GeneralAccurateOCR"), ("X-TC-Version", "2018-11-19"),
-                  ("x-api-key", EVENTS_APPKEY)])
-    _write("usage", build_event(method="GET", path="/v1/usage", resource="/v1/usage", stage=spec.stage,
-                                headers=[*HEADERS, ("x-api-key", EVENTS_APPKEY)],
-                                request_id="00000000-0000-4000-8000-000000000002"))
-    _write("v1-ocr-demo", build_event(method="GET", path=PATH + "/demo", resource=PATH + "/demo", stage=spec.stage, headers=HEADERS, request_id="00000000-0000-4000-8000-000000000001"))
+    post(
+        "tencent-general-accurate-ocr",
+        [],
+        "application/json",
+        tencent,
+        path="/",
+        headers=[("X-TC-Action", "GeneralAccurateOCR"), ("X-TC-Version", "2018-11-19"), ("x-api-key", EVENTS_APPKEY)],
+    )
+    _write(
+        "usage",
+        build_event(
+            method="GET",
+            path="/v1/usage",
+            resource="/v1/usage",
+            stage=spec.stage,
+            headers=[*HEADERS, ("x-api-key", EVENTS_APPKEY)],
+            request_id="00000000-0000-4000-8000-000000000002",
+        ),
+    )
+    _write(
+        "v1-ocr-demo",
+        build_event(
+            method="GET",
+            path=PATH + "/demo",
+            resource=PATH + "/demo",
+            stage=spec.stage,
+            headers=HEADERS,
+            request_id="00000000-0000-4000-8000-000000000001",
+        ),
+    )
 
 
 def _pixel_bomb() -> bytes:

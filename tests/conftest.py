@@ -12,7 +12,11 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 
+from helpers import day_clock
+from image_server import ImageServer
+from local_server import LocalServer
 from ocr_api.adapters.dynamodb_keys import AppKeyStore
+
 # Imported once before any test, as Lambda imports it before any request: it sets up the
 # service's logging, which must not be tied to one test's captured output.
 from ocr_api.app import lambda_handler
@@ -34,10 +38,6 @@ from ocr_local.events import EVENTS_APPKEY
 from ocr_local.lambda_endpoint import LocalLambdaEndpoint
 from ocr_local.lambda_runtime import LambdaInstances, LocalLambdaContext
 from ocr_local.template import ApiSpec, load_template
-
-from helpers import day_clock
-from image_server import ImageServer
-from local_server import LocalServer
 
 # Property-based tests (fuzzing, the API checked against openapi.yaml): a bounded, repeatable
 # run by default and in CI; HYPOTHESIS_PROFILE=long for the longer search (README, Reliability).
@@ -114,8 +114,9 @@ def add_credential(store: AppKeyStore):
 
 @pytest.fixture
 def settings(tessdata_dir: str) -> Settings:
-    return Settings(appkeys_table=LOCAL_TABLE_NAME, tessdata_dir=tessdata_dir,
-                    tencent_secrets_key=LOCAL_SECRETS_KEY_ALIAS)
+    return Settings(
+        appkeys_table=LOCAL_TABLE_NAME, tessdata_dir=tessdata_dir, tencent_secrets_key=LOCAL_SECRETS_KEY_ALIAS
+    )
 
 
 class Deployment:
@@ -170,9 +171,7 @@ def invoke(spec: ApiSpec, service: OcrService, deployment: Deployment):
     function = spec.functions["OcrFunction"]
 
     def call(event: dict, remaining_seconds: float | None = None) -> dict:
-        context = LocalLambdaContext(
-            replace(function, timeout_seconds=remaining_seconds or function.timeout_seconds)
-        )
+        context = LocalLambdaContext(replace(function, timeout_seconds=remaining_seconds or function.timeout_seconds))
         return deployment.handler(event, context)
 
     return call

@@ -17,8 +17,13 @@ def poster(invoke, spec, path):
         else:
             content_type, body = multipart_form(fields=list(fields), files=list(files))
         event = build_event(
-            method="POST", path=path, resource=path, stage=spec.stage, query=list(query),
-            headers=[("Content-Type", content_type), *headers], body=body,
+            method="POST",
+            path=path,
+            resource=path,
+            stage=spec.stage,
+            query=list(query),
+            headers=[("Content-Type", content_type), *headers],
+            body=body,
             binary_media_types=spec.binary_media_types,
         )
         response = invoke(event)

@@ -20,8 +20,9 @@ class InMemoryKeys:
     """A ``KeyRepository`` in a dict: keys, plans, and counters per key and day. The rate is
     counted per second only; quotas hold as in DynamoDB (all of a request's calls, or none)."""
 
-    def __init__(self, keys: list[AppKey] = (), plans: list[Plan] = (),
-                 credentials: list[SigningCredential] = ()) -> None:
+    def __init__(
+        self, keys: list[AppKey] = (), plans: list[Plan] = (), credentials: list[SigningCredential] = ()
+    ) -> None:
         self.keys = {key.key_hash: key for key in keys}
         self.plans = {plan.name: plan for plan in plans}
         self.credentials = {credential.secret_id: credential for credential in credentials}
@@ -49,8 +50,11 @@ class InMemoryKeys:
     def charge(
         self, key_hash: str, plan: Plan, period: UsagePeriod, deadline: float | None = None, calls: int = 1
     ) -> bool:
-        limits = ((f"calls_{period.date}", plan.daily_quota), (f"calls_{period.month}", plan.monthly_quota),
-                  ("calls_total", plan.trial_calls))
+        limits = (
+            (f"calls_{period.date}", plan.daily_quota),
+            (f"calls_{period.month}", plan.monthly_quota),
+            ("calls_total", plan.trial_calls),
+        )
         if any(quota is not None and self.counters[(key_hash, name)] + calls > quota for name, quota in limits):
             return False
         for name, _ in limits:
@@ -58,8 +62,17 @@ class InMemoryKeys:
         self.counters[(key_hash, f"requests_{period.date}")] += 1
         return True
 
-    def record(self, key_hash: str, plan: Plan, period: UsagePeriod, outcome: Outcome,
-               refund: bool = False, deadline: float | None = None, calls: int = 1, kept_calls: int = 0) -> None:
+    def record(
+        self,
+        key_hash: str,
+        plan: Plan,
+        period: UsagePeriod,
+        outcome: Outcome,
+        refund: bool = False,
+        deadline: float | None = None,
+        calls: int = 1,
+        kept_calls: int = 0,
+    ) -> None:
         self.counters[(key_hash, f"{outcome.value}_{period.date}")] += 1
         if refund and calls > kept_calls:
             for name in (f"calls_{period.date}", f"calls_{period.month}", "calls_total"):
@@ -99,8 +112,17 @@ class BoundCipher:
 
 def line(text: str, confidence: float = 0.9, engine: str = "tesseract", top: int = 10) -> TextLine:
     box = BoundingBox(10, top, 8 * len(text), 20)
-    return TextLine(text=text, box=box, confidence=confidence, block=1, paragraph=1, line=1,
-                    words=(), quad=box.corners, engine=engine)
+    return TextLine(
+        text=text,
+        box=box,
+        confidence=confidence,
+        block=1,
+        paragraph=1,
+        line=1,
+        words=(),
+        quad=box.corners,
+        engine=engine,
+    )
 
 
 class ScriptedRecognizer:
@@ -115,8 +137,10 @@ class ScriptedRecognizer:
         self, images: list[bytes], deadline: float, options: RecognitionOptions = RecognitionOptions()
     ) -> list[RecognitionResult]:
         self.calls.append((images, deadline, options))
-        return [RecognitionResult(lines=self.read(data), image_width=100, image_height=50, languages="eng", angle=0.0)
-                for data in images]
+        return [
+            RecognitionResult(lines=self.read(data), image_width=100, image_height=50, languages="eng", angle=0.0)
+            for data in images
+        ]
 
     def check_options(self, options: RecognitionOptions, deadline: float) -> None:
         # As the page workers check them: Tesseract reads eng, no deep engine is deployed.
@@ -146,8 +170,12 @@ class ScriptedEngine:
     """An ``OcrEngine`` that reads every page as the same lines and never sees a turned page;
     it remembers each call's layout and deadline."""
 
-    def __init__(self, lines: list[TextLine], installed_languages: tuple[str, ...] = ("eng", "fake"),
-                 fails_with: Exception | None = None) -> None:
+    def __init__(
+        self,
+        lines: list[TextLine],
+        installed_languages: tuple[str, ...] = ("eng", "fake"),
+        fails_with: Exception | None = None,
+    ) -> None:
         self.lines = lines
         self.installed_languages = installed_languages
         self.fails_with = fails_with
@@ -172,7 +200,11 @@ class ScriptedEngine:
         return UPRIGHT_UNSURE
 
     def read_page(
-        self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO,
+        self,
+        image: PreparedImage,
+        languages: str,
+        deadline: float,
+        layout: PageLayout = PageLayout.AUTO,
         find_orientation: bool = True,
     ) -> tuple[list[TextLine], int]:
         self.orientation_allowed.append(find_orientation)

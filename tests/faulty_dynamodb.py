@@ -65,7 +65,8 @@ class FaultyDynamoDB:
     def __init__(self) -> None:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
-        self.moto_url = "http://%s:%d" % self._moto.get_host_and_port()
+        host, port = self._moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
         self.calls: list[Call] = []
         self.faulted: list[Call] = []
         self._fault: Fault | None = None
@@ -190,8 +191,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         host, port = moto_url.removeprefix("http://").split(":")
         upstream = http.client.HTTPConnection(host, int(port), timeout=30)
         try:
-            headers = {name: value for name, value in self.headers.items()
-                       if name.lower() not in _NOT_FORWARDED}
+            headers = {name: value for name, value in self.headers.items() if name.lower() not in _NOT_FORWARDED}
             upstream.request("POST", self.path, body=body, headers=headers)
             answer = upstream.getresponse()
             payload = answer.read()

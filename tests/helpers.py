@@ -15,8 +15,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from ocr_local.template import PROJECT_ROOT
-
 # The images the tests read, with their transcriptions and licences: all inside the repository.
 TEST_DATA = Path(__file__).resolve().parent / "data"
 

@@ -74,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
             # the part that came is no image.
             image = data_image("tesseract-test/phototest.tif")
             self._start_image(len(image) if route == "/trickle-body" else None)
-            return self._trickle([image[start:start + 1024] for start in range(0, len(image), 1024)])
+            return self._trickle([image[start : start + 1024] for start in range(0, len(image), 1024)])
         if route == "/short-body":
             # Announces the whole image, sends half of it and hangs up.
             image = data_image("tesseract-test/phototest.tif")

@@ -18,5 +18,6 @@ class LocalServer(ServerProcess):
 
     def upload(self, image, appkey=None, filename="page.png"):
         content_type, body = multipart_form(files=[("imagefile", filename, "image/png", image)])
-        return self.request("POST", PATH, body, {"Content-Type": content_type},
-                            query=[("appkey", appkey or self.appkey)])
+        return self.request(
+            "POST", PATH, body, {"Content-Type": content_type}, query=[("appkey", appkey or self.appkey)]
+        )

@@ -40,8 +40,9 @@ def signing_at(unix_time: float) -> Iterator[None]:
         yield
 
 
-def signed(params: dict, secret_id: str, secret_key: str, host: str = "ocr.example.com",
-           unsigned_payload: bool = False) -> tuple[dict[str, str], bytes]:
+def signed(
+    params: dict, secret_id: str, secret_key: str, host: str = "ocr.example.com", unsigned_payload: bool = False
+) -> tuple[dict[str, str], bytes]:
     """The headers and body the SDK would send for GeneralAccurateOCR(params), signed by the
     SDK's own code."""
     ocr = client(host, secret_id, secret_key, unsigned_payload)

@@ -41,10 +41,15 @@ def main(task_root: Path, sample_page: Path) -> None:
 
     page = io.BytesIO()
     Image.open(sample_page).save(page, format="PNG")
-    answer = deep_engine.handler({
-        "page": base64.b64encode(page.getvalue()).decode(), "languages": "chi_sim+eng", "layout": "auto",
-        "seconds": 15,
-    }, _Context())
+    answer = deep_engine.handler(
+        {
+            "page": base64.b64encode(page.getvalue()).decode(),
+            "languages": "chi_sim+eng",
+            "layout": "auto",
+            "seconds": 15,
+        },
+        _Context(),
+    )
     if "lines" not in answer:
         raise SystemExit(f"the sample page was not read: {answer}")
     texts = " ".join(line["text"] for line in answer["lines"])

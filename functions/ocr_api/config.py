@@ -154,18 +154,12 @@ class Settings:
             max_image_pixels=number("MAX_IMAGE_PIXELS", defaults.max_image_pixels),
             max_recognition_pixels=number("MAX_RECOGNITION_PIXELS", defaults.max_recognition_pixels),
             tessdata_dir=text("TESSDATA_PREFIX", defaults.tessdata_dir),
-            max_recognition_seconds=number(
-                "MAX_RECOGNITION_SECONDS", defaults.max_recognition_seconds, float
-            ),
-            response_reserve_seconds=number(
-                "RESPONSE_RESERVE_SECONDS", defaults.response_reserve_seconds, float
-            ),
+            max_recognition_seconds=number("MAX_RECOGNITION_SECONDS", defaults.max_recognition_seconds, float),
+            response_reserve_seconds=number("RESPONSE_RESERVE_SECONDS", defaults.response_reserve_seconds, float),
             appkey_cache_seconds=number("APPKEY_CACHE_SECONDS", defaults.appkey_cache_seconds, float),
             quota_utc_offset=text("QUOTA_UTC_OFFSET", defaults.quota_utc_offset),
             url_allowed_networks=tuple(
-                network.strip()
-                for network in (text("URL_ALLOWED_NETWORKS", "") or "").split(",")
-                if network.strip()
+                network.strip() for network in (text("URL_ALLOWED_NETWORKS", "") or "").split(",") if network.strip()
             ),
             url_timeout_seconds=number("URL_TIMEOUT_SECONDS", defaults.url_timeout_seconds, float),
             max_images_per_request=number("MAX_IMAGES_PER_REQUEST", defaults.max_images_per_request),

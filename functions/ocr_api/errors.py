@@ -160,8 +160,10 @@ class InternalError(ServiceError):
 
 
 def error_from_json(
-    document: object, kinds: tuple[type[ServiceError], ...] | None = None,
-    otherwise: type[ServiceError] = InternalError, description: str = "internal error",
+    document: object,
+    kinds: tuple[type[ServiceError], ...] | None = None,
+    otherwise: type[ServiceError] = InternalError,
+    description: str = "internal error",
 ) -> ServiceError:
     """The error ``as_json`` wrote, if its kind is one of ``kinds`` (any service error when not
     given); else ``otherwise``: a process or function reports only what it may. ``description``

@@ -73,7 +73,11 @@ def serve(args: argparse.Namespace) -> int:
         name: LambdaInstances(
             function,
             function_environment(
-                function, endpoint, args.layer_dir, args.allow_network, lambda_endpoint.endpoint_url,
+                function,
+                endpoint,
+                args.layer_dir,
+                args.allow_network,
+                lambda_endpoint.endpoint_url,
             ),
             args.instances,
         )
@@ -105,12 +109,15 @@ def _start_invoked_functions(
     """The functions another function names in its environment, warm, behind a local Lambda
     Invoke endpoint (as ``sam local start-lambda`` serves them)."""
     invoked = {
-        value for function in spec.functions.values() for value in function.environment.values()
+        value
+        for function in spec.functions.values()
+        for value in function.environment.values()
         if value in spec.functions
     }
     pools = {
-        name: LambdaInstances(spec.functions[name], function_environment(spec.functions[name], dynamodb_endpoint),
-                              instances)
+        name: LambdaInstances(
+            spec.functions[name], function_environment(spec.functions[name], dynamodb_endpoint), instances
+        )
         for name in sorted(invoked)
     }
     for pool in pools.values():
@@ -266,8 +273,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=3000)
     run.add_argument("--instances", type=int, default=2, help="Lambda instances per function")
     run.add_argument("--dynamodb-port", type=int, default=DEFAULT_DYNAMODB_PORT)
-    run.add_argument("--lambda-port", type=int, default=DEFAULT_LAMBDA_PORT,
-                     help="Lambda's Invoke API for the functions others invoke (the deep engine)")
+    run.add_argument(
+        "--lambda-port",
+        type=int,
+        default=DEFAULT_LAMBDA_PORT,
+        help="Lambda's Invoke API for the functions others invoke (the deep engine)",
+    )
     run.add_argument(
         "--dynamodb-endpoint",
         default=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
@@ -290,8 +301,9 @@ def _parser() -> argparse.ArgumentParser:
     one.set_defaults(command=invoke)
 
     bench = commands.add_parser("bench", help="the service against raw tesseract on an image set")
-    bench.add_argument("--eval-dir", type=Path, default=None,
-                       help="the evaluation set; default $OCR_EVAL_DIR, else ../shared/eval")
+    bench.add_argument(
+        "--eval-dir", type=Path, default=None, help="the evaluation set; default $OCR_EVAL_DIR, else ../shared/eval"
+    )
     bench.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "bench")
     bench.add_argument("--repeats", type=int, default=3, help="runs per image; the median counts")
     bench.add_argument("--languages", default="chi_sim+eng")

@@ -20,9 +20,7 @@ FUNCTION_FAILED = (502, {"message": "Internal server error"})
 
 def is_binary(content_type: str | None, binary_media_types: Iterable[str]) -> bool:
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    return bool(media_type) and any(
-        fnmatch.fnmatchcase(media_type, pattern.lower()) for pattern in binary_media_types
-    )
+    return bool(media_type) and any(fnmatch.fnmatchcase(media_type, pattern.lower()) for pattern in binary_media_types)
 
 
 def build_event(

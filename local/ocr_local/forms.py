@@ -24,8 +24,7 @@ def multipart_form(
         if filename is not None:
             disposition += f'; filename="{filename}"'
         chunks.append(
-            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
-            f"Content-Type: {content_type}\r\n\r\n".encode()
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\nContent-Type: {content_type}\r\n\r\n".encode()
             + data
             + b"\r\n"
         )

@@ -46,8 +46,9 @@ class LocalUsagePlans:
                 return api["id"]
         api_id = self._client.create_rest_api(name=LOCAL_API_NAME)["id"]
         root = self._client.get_resources(restApiId=api_id)["items"][0]["id"]
-        self._client.put_method(restApiId=api_id, resourceId=root, httpMethod="ANY",
-                                authorizationType="NONE", apiKeyRequired=True)
+        self._client.put_method(
+            restApiId=api_id, resourceId=root, httpMethod="ANY", authorizationType="NONE", apiKeyRequired=True
+        )
         self._client.put_integration(restApiId=api_id, resourceId=root, httpMethod="ANY", type="MOCK")
         self._client.create_deployment(restApiId=api_id, stageName=stage)
         return api_id
@@ -66,8 +67,10 @@ class LocalUsagePlans:
         return any(
             key["id"] == gateway_key_id
             for plan in self._client.get_usage_plans()["items"]
-            if any((stage["apiId"], stage["stage"]) == (self._stage["apiId"], self._stage["stage"])
-                   for stage in plan.get("apiStages", []))
+            if any(
+                (stage["apiId"], stage["stage"]) == (self._stage["apiId"], self._stage["stage"])
+                for stage in plan.get("apiStages", [])
+            )
             for key in self._client.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
         )
 

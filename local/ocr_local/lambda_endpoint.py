@@ -69,10 +69,15 @@ class LocalLambdaEndpoint(ThreadingHTTPServer):
             return self._run(function, event)
         slot = self._slots[name]
         if slot is None or not slot.acquire(blocking=False):
-            return 429, {"x-amzn-ErrorType": "TooManyRequestsException"}, {
-                "Type": "User", "message": "Rate Exceeded.",
-                "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
-            }
+            return (
+                429,
+                {"x-amzn-ErrorType": "TooManyRequestsException"},
+                {
+                    "Type": "User",
+                    "message": "Rate Exceeded.",
+                    "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                },
+            )
         try:
             return self._run(function, event)
         finally:
@@ -85,19 +90,29 @@ class LocalLambdaEndpoint(ThreadingHTTPServer):
             result = function.invoke(event)
             size = len(json.dumps(result, ensure_ascii=False).encode("utf-8"))
             if size > MAX_PAYLOAD_BYTES:
-                return 200, unhandled, {
-                    "errorType": "Function.ResponseSizeTooLarge",
-                    "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload "
-                                    f"size ({MAX_PAYLOAD_BYTES} bytes).",
-                }
+                return (
+                    200,
+                    unhandled,
+                    {
+                        "errorType": "Function.ResponseSizeTooLarge",
+                        "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload "
+                        f"size ({MAX_PAYLOAD_BYTES} bytes).",
+                    },
+                )
             return 200, {}, result
         except FunctionTimedOut:
             seconds = function.function.timeout_seconds
-            return 200, unhandled, {"errorType": "Sandbox.Timedout",
-                                    "errorMessage": f"Task timed out after {seconds:.2f} seconds"}
+            return (
+                200,
+                unhandled,
+                {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {seconds:.2f} seconds"},
+            )
         except FunctionCrashed:
-            return 200, unhandled, {"errorType": "Runtime.ExitError",
-                                    "errorMessage": "Runtime exited without providing a reason"}
+            return (
+                200,
+                unhandled,
+                {"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited without providing a reason"},
+            )
         except Exception as err:
             return 200, unhandled, {"errorType": type(err).__name__, "errorMessage": str(err)}
         finally:
@@ -117,19 +132,31 @@ class _InvokeHandler(BaseHTTPRequestHandler):
         match = _INVOKE_PATH.match(self.path.split("?")[0])
         name = unquote(match[1]).rsplit(":function:", 1)[-1] if match else None
         if name is None or name not in self.server.functions:
-            return self._send(404, {"x-amzn-ErrorType": "ResourceNotFoundException"},
-                              {"Type": "User", "Message": f"Function not found: {name}"})
+            return self._send(
+                404,
+                {"x-amzn-ErrorType": "ResourceNotFoundException"},
+                {"Type": "User", "Message": f"Function not found: {name}"},
+            )
         if self.headers.get("X-Amz-Invocation-Type", "RequestResponse") != "RequestResponse":
-            return self._send(400, {"x-amzn-ErrorType": "InvalidParameterValueException"},
-                              {"Type": "User", "message": "only RequestResponse invocations run locally"})
+            return self._send(
+                400,
+                {"x-amzn-ErrorType": "InvalidParameterValueException"},
+                {"Type": "User", "message": "only RequestResponse invocations run locally"},
+            )
         if length > MAX_PAYLOAD_BYTES:
-            return self._send(413, {"x-amzn-ErrorType": "RequestTooLargeException"},
-                              {"Type": "User", "message": "Request must be smaller than 6291456 bytes"})
+            return self._send(
+                413,
+                {"x-amzn-ErrorType": "RequestTooLargeException"},
+                {"Type": "User", "message": "Request must be smaller than 6291456 bytes"},
+            )
         try:
             event = json.loads(body or b"{}")
         except ValueError:
-            return self._send(400, {"x-amzn-ErrorType": "InvalidRequestContentException"},
-                              {"Type": "User", "message": "Could not parse request body into json"})
+            return self._send(
+                400,
+                {"x-amzn-ErrorType": "InvalidRequestContentException"},
+                {"Type": "User", "message": "Could not parse request body into json"},
+            )
         self._send(*self.server.invoke(name, event))
 
     def _send(self, status: int, headers: dict[str, str], document: dict) -> None:

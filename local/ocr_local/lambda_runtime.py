@@ -24,9 +24,7 @@ class LocalLambdaContext:
         self.function_name = function.logical_id
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = function.memory_mb
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:us-east-1:123456789012:function:{function.logical_id}"
-        )
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function.logical_id}"
         self.aws_request_id = request_id or str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function.logical_id}"
         self.log_stream_name = "local"

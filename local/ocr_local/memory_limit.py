@@ -80,7 +80,7 @@ def _own_memory_cgroup() -> Path | None:
 def _remove_abandoned(parent: Path) -> None:
     """Groups of instances that have ended (killed with their pool, say): empty, and removed."""
     for group in parent.glob(f"{_PREFIX}*"):
-        pid = group.name[len(_PREFIX):]
+        pid = group.name[len(_PREFIX) :]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             try:
                 group.rmdir()

@@ -42,12 +42,27 @@ class ServerProcess:
             # Everything the server, its instances and their page workers leave behind shows up here.
             environment["TMPDIR"] = str(temp_dir)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ocr_local", "serve", "--port", str(self.port),
-             "--dynamodb-port", str(self.dynamodb_port), "--lambda-port", str(self.lambda_port),
-             "--instances", str(instances),
-             *[option for network in allow_networks for option in ("--allow-network", network)], *layer],
-            cwd=PROJECT_ROOT, env=environment,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [
+                sys.executable,
+                "-m",
+                "ocr_local",
+                "serve",
+                "--port",
+                str(self.port),
+                "--dynamodb-port",
+                str(self.dynamodb_port),
+                "--lambda-port",
+                str(self.lambda_port),
+                "--instances",
+                str(instances),
+                *[option for network in allow_networks for option in ("--allow-network", network)],
+                *layer,
+            ],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         self.banner = self._read_banner(timeout=90)
         self.appkey = re.search(r"Demo appkey .*: ([0-9a-f]{32})", self.banner)[1]
@@ -104,8 +119,14 @@ class ServerProcess:
     def keys(self, *args: str) -> str:
         """The key command against this server's store and API Gateway, as the banner says."""
         environment = {**os.environ, "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{self.dynamodb_port}"}
-        done = subprocess.run([sys.executable, "-m", "ocr_local", "keys", *args], cwd=PROJECT_ROOT,
-                              env=environment, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "ocr_local", "keys", *args],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"keys {' '.join(args[:2])} failed: {done.stderr.strip()}")
         return done.stdout

@@ -109,19 +109,19 @@ def load_template(
         for event in properties.get("Events", {}).values():
             if event["Type"] == "Api":
                 event_properties = event["Properties"]
-                routes.append(Route(
-                    event_properties["Method"].upper(),
-                    event_properties["Path"],
-                    logical_id,
-                    bool(event_properties.get("Auth", {}).get("ApiKeyRequired", False)),
-                ))
+                routes.append(
+                    Route(
+                        event_properties["Method"].upper(),
+                        event_properties["Path"],
+                        logical_id,
+                        bool(event_properties.get("Auth", {}).get("ApiKeyRequired", False)),
+                    )
+                )
     table = next(r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table")
     catalog = next((r for r in resources.values() if r["Type"] == "Custom::PlanCatalog"), None)
     return ApiSpec(
         stage=str(resolver.resolve(api_properties.get("StageName", "Prod"))),
-        binary_media_types=tuple(
-            media.replace("~1", "/") for media in api_properties.get("BinaryMediaTypes", [])
-        ),
+        binary_media_types=tuple(media.replace("~1", "/") for media in api_properties.get("BinaryMediaTypes", [])),
         routes=tuple(routes),
         functions=functions,
         table_properties=table["Properties"],
@@ -143,8 +143,7 @@ class _Resolver:
 
     def __init__(self, document: dict, resource_names: dict[str, str], values: dict[str, Any]) -> None:
         self.parameters = {
-            name: values.get(name, spec.get("Default"))
-            for name, spec in document.get("Parameters", {}).items()
+            name: values.get(name, spec.get("Default")) for name, spec in document.get("Parameters", {}).items()
         }
         self.conditions = document.get("Conditions", {})
         self.resource_names = {"AWS::StackName": "ocr-api-local", **resource_names}
@@ -162,7 +161,7 @@ class _Resolver:
     def resolve(self, value: Any) -> Any:
         if not isinstance(value, dict) or len(value) != 1:
             return value
-        (name, argument), = value.items()
+        ((name, argument),) = value.items()
         if name == "Ref":
             if argument == "AWS::NoValue":
                 return _NO_VALUE

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -118,10 +119,13 @@ def run(eval_dir: Path, out_dir: Path, repeats: int, languages: str, limit: int 
         )
         reports.append(report)
         auto, deep = report.engines["auto"], report.engines["ppocr"]
-        print(f"  {folder}/{path.name}: raw {report.raw_seconds:.2f}s cer {report.raw_cer:.3f} | rapidocr "
-              f"{report.rapid_seconds:.2f}s cer {report.rapid_cer:.3f} | tesseract {report.service_seconds:.2f}s "
-              f"cer {report.service_cer:.3f} | auto ({auto['read_by']}) {auto['seconds']:.2f}s cer {auto['cer']:.3f} "
-              f"| ppocr {deep['seconds']:.2f}s cer {deep['cer']:.3f} ({deep['deep_peak_mb']:.0f} MB)", flush=True)
+        print(
+            f"  {folder}/{path.name}: raw {report.raw_seconds:.2f}s cer {report.raw_cer:.3f} | rapidocr "
+            f"{report.rapid_seconds:.2f}s cer {report.rapid_cer:.3f} | tesseract {report.service_seconds:.2f}s "
+            f"cer {report.service_cer:.3f} | auto ({auto['read_by']}) {auto['seconds']:.2f}s cer {auto['cer']:.3f} "
+            f"| ppocr {deep['seconds']:.2f}s cer {deep['cer']:.3f} ({deep['deep_peak_mb']:.0f} MB)",
+            flush=True,
+        )
     corpus = [path for _, path, _ in images[:-1]]
     photo_megabytes = round(images[-1][1].stat().st_size / 1e6, 1)
     summary = {
@@ -144,8 +148,12 @@ def run(eval_dir: Path, out_dir: Path, repeats: int, languages: str, limit: int 
     own = _in_fresh_process(engines_on_own_cpus, [str(path) for path in corpus], repeats, languages)
     raw_seconds = {str(path): report.raw_seconds for (_, path, _), report in zip(images, reports)}
     summary["engines_on_own_cpus"] = {
-        engine: {"ratio_median": round(statistics.median(seconds / raw_seconds[path] for path, seconds in by_path.items()), 3),
-                 "seconds_median": round(statistics.median(by_path.values()), 3)}
+        engine: {
+            "ratio_median": round(
+                statistics.median(seconds / raw_seconds[path] for path, seconds in by_path.items()), 3
+            ),
+            "seconds_median": round(statistics.median(by_path.values()), 3),
+        }
         for engine, by_path in own.items()
     }
     summary["engines"] = engine_summary(reports)
@@ -197,7 +205,9 @@ def raw_tesseract(path: Path, languages: str, measure_memory: bool = False) -> t
     started = time.perf_counter()
     process = subprocess.Popen(
         ["tesseract", str(path), "stdout", "-l", languages],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=environment,
     )
     sampler = PeakMemory(process.pid) if measure_memory else None
     output = process.stdout.read()
@@ -266,8 +276,9 @@ def raw_throughput(paths: list[Path], languages: str) -> float:
 
 def service_throughput(paths: list[Path], languages: str) -> float:
     """Two warm instances; measured from the first request's start to the last one's end."""
-    with ProcessPoolExecutor(2, mp_context=get_context("spawn"), initializer=_start_service,
-                             initargs=(languages, False)) as pool:
+    with ProcessPoolExecutor(
+        2, mp_context=get_context("spawn"), initializer=_start_service, initargs=(languages, False)
+    ) as pool:
         spans = list(pool.map(_serve_once, [str(path) for path in paths]))
     return len(paths) / (max(end for _, end in spans) - min(start for start, _ in spans))
 
@@ -307,8 +318,9 @@ class _Service:
         if own_cpus:
             os.sched_setaffinity(0, {cpus[0]})  # the handler's, and the page workers' it starts
         lambda_url = self.deep_endpoint.endpoint_url if self.deep_endpoint else None
-        os.environ.update(function_environment(self.function, None, lambda_endpoint_url=lambda_url),
-                          OCR_LANGUAGES=languages)
+        os.environ.update(
+            function_environment(self.function, None, lambda_endpoint_url=lambda_url), OCR_LANGUAGES=languages
+        )
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self._mock = mock_aws()
         self._mock.start()
@@ -343,8 +355,13 @@ class _Service:
             fields = [("engine", engine), ("need_location", "false")]
         content_type, body = multipart_form(fields=fields, files=[(part, "image", "application/octet-stream", data)])
         event = build_event(
-            method="POST", path=path, resource=path, stage=self.spec.stage, query=query,
-            headers=[("Content-Type", content_type), *headers], body=body,
+            method="POST",
+            path=path,
+            resource=path,
+            stage=self.spec.stage,
+            query=query,
+            headers=[("Content-Type", content_type), *headers],
+            body=body,
             binary_media_types=self.spec.binary_media_types,
         )
         handler = self.handler()
@@ -531,8 +548,9 @@ def _best_of_three(probe: str, env: dict, stdin: str = "") -> list[float]:
     """The values a probe prints after "RESULT ", from the best of three fresh interpreters."""
     runs = []
     for _ in range(3):
-        output = subprocess.run([sys.executable, "-c", probe], env=env, input=stdin, capture_output=True,
-                                text=True, check=True).stdout
+        output = subprocess.run(
+            [sys.executable, "-c", probe], env=env, input=stdin, capture_output=True, text=True, check=True
+        ).stdout
         [result] = [line for line in output.splitlines() if line.startswith("RESULT ")]
         runs.append([float(value) for value in result.split()[1:]])
     return min(runs)
@@ -579,8 +597,15 @@ def orientation_cost(paths: list[str], languages: str, repeats: int = 3) -> dict
         engine.read_lines(page, languages, deadline_in(120), PageLayout.AUTO)
         read_seconds = time.perf_counter() - started
         upright = statistics.median(upright_seconds)
-        pages.append({"image": path, "upright_seconds": round(upright, 4), "read_seconds": round(read_seconds, 4),
-                      "share": round(upright / read_seconds, 3), "angle": angle})
+        pages.append(
+            {
+                "image": path,
+                "upright_seconds": round(upright, 4),
+                "read_seconds": round(read_seconds, 4),
+                "share": round(upright / read_seconds, 3),
+                "angle": angle,
+            }
+        )
     return {
         "pages": pages,
         "upright_ms_median": round(statistics.median(p["upright_seconds"] for p in pages) * 1000),
@@ -607,39 +632,56 @@ def deep_path_hops(paths: list[str]) -> dict:
     steps: dict[str, list[float]] = {}
     sizes: dict[str, list[int]] = {"page sent (bytes)": [], "lines back (bytes)": []}
 
-    def timed(step: str, work):
+    @contextmanager
+    def timed(step: str):
         started = time.perf_counter()
-        value = work()
+        yield
         steps.setdefault(step, []).append(time.perf_counter() - started)
-        return value
 
     for path in paths:
         data = Path(path).read_bytes()
-        page = timed("decode the upload (page worker)", lambda: _as_page_workers_decode(data))
-        encoded, size = timed("encode the page for the deep engine (page worker)", lambda: encode_page(page, PAGE_SIDE))
-        payload = timed("base64 and JSON of the Invoke payload (handler)", lambda: json.dumps(
-            {"page": base64.b64encode(encoded).decode("ascii"), "languages": "chi_sim+eng", "layout": "auto",
-             "seconds": 25, "find_orientation": True}))
-        event = timed("parse the Invoke event and decode the page (deep engine)", lambda: json.loads(payload))
-        received = timed("parse the Invoke event and decode the page (deep engine)", lambda: decode_page(
-            base64.b64decode(event["page"], validate=True), PAGE_SIDE * PAGE_SIDE))
-        lines, angle = timed("PP-OCR reads the page (deep engine)", lambda: engine.read_page(
-            received, "chi_sim+eng", deadline_in(60)))
-        answer = timed("lines to JSON (deep engine)", lambda: json.dumps({"lines": lines_to_json(lines), "angle": angle}))
-        timed("lines from JSON, onto the upload's pixels (handler)", lambda: lines_on_upload(
-            lines_from_json(json.loads(answer)["lines"]), size, page.original_size))
+        with timed("decode the upload (page worker)"):
+            page = _as_page_workers_decode(data)
+        with timed("encode the page for the deep engine (page worker)"):
+            encoded, size = encode_page(page, PAGE_SIDE)
+        with timed("base64 and JSON of the Invoke payload (handler)"):
+            payload = json.dumps(
+                {
+                    "page": base64.b64encode(encoded).decode("ascii"),
+                    "languages": "chi_sim+eng",
+                    "layout": "auto",
+                    "seconds": 25,
+                    "find_orientation": True,
+                }
+            )
+        with timed("parse the Invoke event and decode the page (deep engine)"):
+            event = json.loads(payload)
+        with timed("parse the Invoke event and decode the page (deep engine)"):
+            received = decode_page(base64.b64decode(event["page"], validate=True), PAGE_SIDE * PAGE_SIDE)
+        with timed("PP-OCR reads the page (deep engine)"):
+            lines, angle = engine.read_page(received, "chi_sim+eng", deadline_in(60))
+        with timed("lines to JSON (deep engine)"):
+            answer = json.dumps({"lines": lines_to_json(lines), "angle": angle})
+        with timed("lines from JSON, onto the upload's pixels (handler)"):
+            lines_on_upload(lines_from_json(json.loads(answer)["lines"]), size, page.original_size)
         sizes["page sent (bytes)"].append(len(payload))
         sizes["lines back (bytes)"].append(len(answer))
     # One page's two steps of the deep engine's parsing are one step.
     parse = steps.pop("parse the Invoke event and decode the page (deep engine)")
     steps["parse the Invoke event and decode the page (deep engine)"] = [
-        first + second for first, second in zip(parse[::2], parse[1::2])]
+        first + second for first, second in zip(parse[::2], parse[1::2])
+    ]
     reading = statistics.median(steps["PP-OCR reads the page (deep engine)"])
     return {
         "steps_ms_median": {step: round(statistics.median(times) * 1000, 1) for step, times in steps.items()},
-        "outside_ppocr_share_median": round(statistics.median(
-            sum(times[index] for step, times in steps.items() if not step.startswith("PP-OCR"))
-            / steps["PP-OCR reads the page (deep engine)"][index] for index in range(len(paths))), 3),
+        "outside_ppocr_share_median": round(
+            statistics.median(
+                sum(times[index] for step, times in steps.items() if not step.startswith("PP-OCR"))
+                / steps["PP-OCR reads the page (deep engine)"][index]
+                for index in range(len(paths))
+            ),
+            3,
+        ),
         "ppocr_ms_median": round(reading * 1000, 1),
         "bytes_median": {name: int(statistics.median(values)) for name, values in sizes.items()},
     }
@@ -683,9 +725,12 @@ def cost_per_1000_images(reports: list[ImageReport]) -> dict:
         api = 1000 * (api_seconds * api_gb * PRICE_PER_GB_SECOND + PRICE_PER_REQUEST)
         deep = 1000 * (deep_seconds * deep_gb * PRICE_PER_GB_SECOND + deep_share * PRICE_PER_REQUEST)
         costs[engine] = {
-            "api_seconds_mean": round(api_seconds, 3), "api_gb": round(api_gb, 3),
-            "deep_seconds_mean": round(deep_seconds, 3), "deep_gb": round(deep_gb, 3),
-            "deep_share": round(deep_share, 3), "usd": round(api + deep, 4),
+            "api_seconds_mean": round(api_seconds, 3),
+            "api_gb": round(api_gb, 3),
+            "deep_seconds_mean": round(deep_seconds, 3),
+            "deep_gb": round(deep_gb, 3),
+            "deep_share": round(deep_share, 3),
+            "usd": round(api + deep, 4),
         }
     return costs
 
@@ -702,10 +747,13 @@ def engine_summary(reports: list[ImageReport]) -> dict:
             "raw_cer": round(statistics.mean(r.raw_cer for r in rows), 4),
             "rapid_cer": round(statistics.mean(r.rapid_cer for r in rows), 4),
             "rapid_ratio": round(statistics.median(r.rapid_seconds / r.raw_seconds for r in rows), 3),
-            **{f"{engine}_cer": round(statistics.mean(r.engines[engine]["cer"] for r in rows), 4)
-               for engine in ENGINES},
-            **{f"{engine}_ratio": round(statistics.median(r.engines[engine]["ratio"] for r in rows), 3)
-               for engine in ENGINES},
+            **{
+                f"{engine}_cer": round(statistics.mean(r.engines[engine]["cer"] for r in rows), 4) for engine in ENGINES
+            },
+            **{
+                f"{engine}_ratio": round(statistics.median(r.engines[engine]["ratio"] for r in rows), 3)
+                for engine in ENGINES
+            },
             "auto_read_by_ppocr": sum(r.engines["auto"]["read_by"] == "ppocr" for r in rows),
         }
 
@@ -740,8 +788,14 @@ def _demo_event(spec) -> dict:
 
     content_type, body = multipart_form(files=[("imagefile", "demo.png", "image/png", _warm_up_image())])
     return build_event(
-        method="POST", path=PATH, resource=PATH, stage=spec.stage, query=[("appkey", BENCH_APPKEY)],
-        headers=[("Content-Type", content_type)], body=body, binary_media_types=spec.binary_media_types,
+        method="POST",
+        path=PATH,
+        resource=PATH,
+        stage=spec.stage,
+        query=[("appkey", BENCH_APPKEY)],
+        headers=[("Content-Type", content_type)],
+        body=body,
+        binary_media_types=spec.binary_media_types,
     )
 
 
@@ -829,7 +883,8 @@ def markdown(summary: dict) -> str:
         f"Python {machine_info['python']}; {machine_info['date']}. Languages `{summary['languages']}`, "
         f"median of {summary['repeats']} runs per image.",
         "",
-        "| folder | images | raw s (median) | service s (median) | service/raw | raw CER | service CER | service peak MB |",
+        "| folder | images | raw s (median) | service s (median) | service/raw | raw CER | service CER "
+        "| service peak MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in summary["folders"].items():
@@ -891,8 +946,7 @@ def engines_markdown(summary: dict) -> str:
     everything = engines["all"]
     lines = [
         "",
-        "Engines side by side (CER mean; time as the median ratio to the raw command; auto: pages "
-        "PP-OCR read / all):",
+        "Engines side by side (CER mean; time as the median ratio to the raw command; auto: pages PP-OCR read / all):",
         "",
         "| folder | images | raw CER | RapidOCR defaults CER | tesseract CER | auto CER | ppocr CER | "
         "RapidOCR/raw | tesseract/raw | auto/raw | ppocr/raw | auto read by PP-OCR |",
@@ -920,20 +974,24 @@ def engines_markdown(summary: dict) -> str:
     ]
     for name, row in [*held_out["folders"].items(), ("**all**", overall)]:
         rapid = engines["folders"].get(name, everything)["rapid_cer"]
-        lines.append(f"| {name} | {row['tesseract']:.4f} | {row['ppocr']:.4f} | {row['better_engine_per_image']:.4f} "
-                     f"| {row['auto']:.4f} | {row['auto_skipping_clean_pages']:.4f} | {rapid:.4f} |")
+        lines.append(
+            f"| {name} | {row['tesseract']:.4f} | {row['ppocr']:.4f} | {row['better_engine_per_image']:.4f} "
+            f"| {row['auto']:.4f} | {row['auto_skipping_clean_pages']:.4f} | {rapid:.4f} |"
+        )
     generated = held_out["generated_pages"]
     lines += [
         "",
-        f"The shipped model on {generated['images']} pages made by `ocr_tools.generated_pages` (Latin text in the DejaVu "
-        "fonts; each layout as drawn, turned and photographed):",
+        f"The shipped model on {generated['images']} pages made by `ocr_tools.generated_pages` "
+        "(Latin text in the DejaVu fonts; each layout as drawn, turned and photographed):",
         "",
         "| layout | tesseract CER | ppocr CER | better engine per image | auto |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, row in [*generated["layouts"].items(), ("**all**", generated["overall"])]:
-        lines.append(f"| {name} | {row['tesseract']:.4f} | {row['ppocr']:.4f} | {row['better_engine_per_image']:.4f} "
-                     f"| {row['auto']:.4f} |")
+        lines.append(
+            f"| {name} | {row['tesseract']:.4f} | {row['ppocr']:.4f} | {row['better_engine_per_image']:.4f} "
+            f"| {row['auto']:.4f} |"
+        )
     worst = max((row["auto"] - min(row["tesseract"], row["ppocr"]), name) for name, row in held_out["folders"].items())
     lines += [
         "",
@@ -944,8 +1002,11 @@ def engines_markdown(summary: dict) -> str:
         f"defaults {everything['rapid_ratio']:.2f}x. tesseract: {everything['tesseract_ratio']:.2f}x (goal 0.7).",
         "- With each function on a CPU of its own (the API function and its page workers on one, the deep "
         "engine's on the other, as on Lambda each function has its own vCPUs), median time against the raw "
-        "command: " + ", ".join(f"{engine} {row['ratio_median']:.2f}x" for engine, row in
-                                summary.get("engines_on_own_cpus", {}).items()) + ".",
+        "command: "
+        + ", ".join(
+            f"{engine} {row['ratio_median']:.2f}x" for engine, row in summary.get("engines_on_own_cpus", {}).items()
+        )
+        + ".",
         f"- Deep engine function: INIT (import and both models) "
         f"{summary['deep_engine_cold_start']['init_seconds'] * 1000:.0f} ms (goal 1500); peak memory "
         f"{engines['photo_40mp_deep_peak_mb']} MB on the 40-megapixel photo (goal 1024), at most "
@@ -961,4 +1022,3 @@ def engines_markdown(summary: dict) -> str:
             f"{1 + cost['deep_share']:.2f} x 1000 requests x $0.0000002 = ${cost['usd']:.4f}"
         )
     return "\n".join(lines) + "\n"
-

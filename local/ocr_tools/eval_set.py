@@ -25,7 +25,9 @@ def default_eval_dir() -> Path:
 def require_eval_dir(eval_dir: Path) -> Path:
     """The set's folder, or an exit that says where it was looked for and how to name another."""
     if not eval_dir.is_dir():
-        sys.exit(f"no evaluation set at {eval_dir}: this tool measures on a larger set of images than "
-                 f"the tests carry. Pass --eval-dir DIR or set {EVAL_DIR_VARIABLE}; its layout is "
-                 "<folder>/<image> beside <image stem>.txt (see docs/performance.md).")
+        sys.exit(
+            f"no evaluation set at {eval_dir}: this tool measures on a larger set of images than "
+            f"the tests carry. Pass --eval-dir DIR or set {EVAL_DIR_VARIABLE}; its layout is "
+            "<folder>/<image> beside <image stem>.txt (see docs/performance.md)."
+        )
     return eval_dir

@@ -56,17 +56,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=default_eval_dir())
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--cache", type=Path, default=Path("build/fusion-readings.json"),
-                        help="both engines' readings, kept to fit again without reading again "
-                             "(delete it after changing either engine)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("build/fusion-readings.json"),
+        help="both engines' readings, kept to fit again without reading again (delete it after changing either engine)",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/fusion-fit.json"))
     parser.add_argument("--held-out-dir", type=Path, help="pages never fitted on, judged with the final model")
     args = parser.parse_args(argv)
     pages = readings(require_eval_dir(args.eval_dir), args.cache)
     report = cross_validated(pages, args.folds)
     final = fit(pages)
-    report["model"] = {"prefer_deep": final.prefer_deep, "keep_tesseract_alone": final.keep_tesseract_alone,
-                       "keep_deep_alone": final.keep_deep_alone}
+    report["model"] = {
+        "prefer_deep": final.prefer_deep,
+        "keep_tesseract_alone": final.keep_tesseract_alone,
+        "keep_deep_alone": final.keep_deep_alone,
+    }
     if args.held_out_dir is not None:
         report["held_out_pages"] = judged(readings(args.held_out_dir), final)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -100,24 +106,47 @@ def readings(eval_dir: Path, cache: Path | None = None) -> list[dict]:
     settings = Settings()
     tesseract = Tesseract(os.environ.get("TESSDATA_PREFIX") or system_tessdata_dir())
     tesseract.load("chi_sim+eng")
-    recognizer = Recognizer(tesseract, ImageLimits(settings.max_image_bytes, settings.max_image_pixels), "chi_sim+eng",
-                            settings.max_recognition_pixels, deep_languages=LANGUAGES, default_engine="auto")
+    recognizer = Recognizer(
+        tesseract,
+        ImageLimits(settings.max_image_bytes, settings.max_image_pixels),
+        "chi_sim+eng",
+        settings.max_recognition_pixels,
+        deep_languages=LANGUAGES,
+        default_engine="auto",
+    )
     deep = PpOcr()
     deep.load()
     pages = []
     for folder, path, truth in discover(eval_dir, None):
         both = read_both(recognizer, deep, path.read_bytes(), deadline_in(120))
         print(f"read {folder}/{path.name}", file=sys.stderr)
-        pages.append({"eval_dir": str(eval_dir.resolve()), "folder": folder, "image": path.name,
-                      "truth": truth.read_text(encoding="utf-8"), "tesseract": both.result,
-                      "deep": both.deep_lines or [], "deep_angle": both.deep_angle})
+        pages.append(
+            {
+                "eval_dir": str(eval_dir.resolve()),
+                "folder": folder,
+                "image": path.name,
+                "truth": truth.read_text(encoding="utf-8"),
+                "tesseract": both.result,
+                "deep": both.deep_lines or [],
+                "deep_angle": both.deep_angle,
+            }
+        )
     if cache is None:
         return pages
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps([
-        {**page, "tesseract": {**page["tesseract"].__dict__, "lines": lines_to_json(page["tesseract"].lines)},
-         "deep": lines_to_json(page["deep"])} for page in pages
-    ], ensure_ascii=False))
+    cache.write_text(
+        json.dumps(
+            [
+                {
+                    **page,
+                    "tesseract": {**page["tesseract"].__dict__, "lines": lines_to_json(page["tesseract"].lines)},
+                    "deep": lines_to_json(page["deep"]),
+                }
+                for page in pages
+            ],
+            ensure_ascii=False,
+        )
+    )
     return pages
 
 
@@ -134,13 +163,18 @@ def _examples(pages: list[dict]) -> dict[str, tuple[list, list, list]]:
             tesseract_lines = [first[i] for i in region.tesseract]
             deep_lines = [second[j] for j in region.deep]
             if tesseract_lines and deep_lines:
-                mine, theirs = (_comparable("".join(line.text for line in lines), page)
-                                for lines in (tesseract_lines, deep_lines))
+                mine, theirs = (
+                    _comparable("".join(line.text for line in lines), page) for lines in (tesseract_lines, deep_lines)
+                )
                 window = _truth_window(truth, mine, theirs)
                 at_stake = Levenshtein.distance(mine, window) - Levenshtein.distance(theirs, window)
                 if at_stake:
-                    _add(examples["prefer_deep"], region_features(reading_of(tesseract_lines), reading_of(deep_lines)),
-                         at_stake > 0, abs(at_stake))
+                    _add(
+                        examples["prefer_deep"],
+                        region_features(reading_of(tesseract_lines), reading_of(deep_lines)),
+                        at_stake > 0,
+                        abs(at_stake),
+                    )
             else:
                 name = "keep_tesseract_alone" if tesseract_lines else "keep_deep_alone"
                 lines = tesseract_lines or deep_lines
@@ -167,7 +201,7 @@ def _truth_window(truth: str, first: str, second: str) -> str:
                 spans.append((found.dest_start, found.dest_end))
     if not spans:
         return ""
-    return truth[min(start for start, _ in spans):max(end for _, end in spans)]
+    return truth[min(start for start, _ in spans) : max(end for _, end in spans)]
 
 
 def _comparable(text: str, page: dict) -> str:
@@ -223,10 +257,16 @@ def cross_validated(pages: list[dict], folds: int) -> dict:
         for index, page in enumerate(pages):
             if fold_of[index] == fold:
                 scores[page["folder"] + "/" + page["image"]] = _scored(page, model)
-    return {"images": len(pages), "folds": folds, "overall": _means(scores.values()),
-            "folders": {folder: _means([scores[folder + "/" + pages[i]["image"]] for i in indices])
-                        for folder, indices in sorted(by_folder.items())},
-            "per_image": scores}
+    return {
+        "images": len(pages),
+        "folds": folds,
+        "overall": _means(scores.values()),
+        "folders": {
+            folder: _means([scores[folder + "/" + pages[i]["image"]] for i in indices])
+            for folder, indices in sorted(by_folder.items())
+        },
+        "per_image": scores,
+    }
 
 
 def judged(pages: list[dict], model: FusionModel) -> dict:
@@ -234,8 +274,11 @@ def judged(pages: list[dict], model: FusionModel) -> dict:
     by_layout: dict[str, list[dict]] = defaultdict(list)
     for page in pages:
         by_layout[page["image"].split("_")[0]].append(_scored(page, model))
-    return {"images": len(pages), "overall": _means(score for scores in by_layout.values() for score in scores),
-            "layouts": {layout: _means(scores) for layout, scores in sorted(by_layout.items())}}
+    return {
+        "images": len(pages),
+        "overall": _means(score for scores in by_layout.values() for score in scores),
+        "layouts": {layout: _means(scores) for layout, scores in sorted(by_layout.items())},
+    }
 
 
 def _scored(page: dict, model: FusionModel) -> dict[str, float]:

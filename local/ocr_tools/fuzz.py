@@ -120,8 +120,14 @@ class Endpoint:
             all_headers.append(("Content-Type", content_type))
         spec = api_spec()
         return build_event(
-            method="POST", path=self.path, resource=self.path, stage=spec.stage, query=query,
-            headers=all_headers, body=body, binary_media_types=spec.binary_media_types,
+            method="POST",
+            path=self.path,
+            resource=self.path,
+            stage=spec.stage,
+            query=query,
+            headers=all_headers,
+            body=body,
+            binary_media_types=spec.binary_media_types,
         )
 
     def image_event(self, image: bytes, way: str, is_pdf: bool = False) -> dict:
@@ -139,8 +145,7 @@ class Endpoint:
         return self.event(content_type="application/json", body=json.dumps(document).encode())
 
 
-def _gugudata_reader(field_names: tuple[str, str, str, str, str], codes: dict[int, set[int]],
-                     server_codes: set[int]):
+def _gugudata_reader(field_names: tuple[str, str, str, str, str], codes: dict[int, set[int]], server_codes: set[int]):
     code_name, description_name, time_name, total_name, texts_name = field_names
 
     def read(status: int, body: Any) -> Answer:
@@ -186,29 +191,39 @@ def _read_universal(status: int, body: Any) -> Answer:
         results = body["results"]
         _require(isinstance(results, list) and results, "results is empty")
         for result in results:
-            _require(isinstance(result, dict) and _UNIVERSAL_RESULT <= set(result)
-                     and set(result) <= _UNIVERSAL_RESULT | {"markdown"}, f"a result is {result!r}")
+            _require(
+                isinstance(result, dict)
+                and _UNIVERSAL_RESULT <= set(result)
+                and set(result) <= _UNIVERSAL_RESULT | {"markdown"},
+                f"a result is {result!r}",
+            )
             _require(_is_list_of(result["blocks"], dict), "blocks is not a list of objects")
         return Answer("200", False, ())
     _expect_keys(body, {"code", "error", "message", "request_id"}, "the error body")
     _require(body["code"] == status, f"code {body['code']!r} is not the HTTP status {status}")
-    _require(body["error"] in _UNIVERSAL_ERRORS.get(status, ()),
-             f"error {body['error']!r} is not documented for HTTP {status}")
+    _require(
+        body["error"] in _UNIVERSAL_ERRORS.get(status, ()),
+        f"error {body['error']!r} is not documented for HTTP {status}",
+    )
     _require(isinstance(body["message"], str) and body["message"], "message is empty")
     return Answer(f"{status} {body['error']}", status >= 500, (body["message"],))
 
 
 def _read_tupu(status: int, body: Any) -> Answer:
     envelope = {"code", "message", "timestamp", "nonce"}
-    _require(isinstance(body, dict) and isinstance(body.get("timestamp"), int)
-             and isinstance(body.get("nonce"), str), "not tupu's envelope")
+    _require(
+        isinstance(body, dict) and isinstance(body.get("timestamp"), int) and isinstance(body.get("nonce"), str),
+        "not tupu's envelope",
+    )
     if status == 200:
         _expect_keys(body, envelope | {"data"}, "the body")
         _require(body["code"] == 0 and body["message"] == "success", "a success without code 0")
         _expect_keys(body["data"], {"fileList"}, "data")
         for entry in body["data"]["fileList"]:
-            _require(isinstance(entry, dict) and {"name", "objects"} <= set(entry) <= {"name", "objects", "tag"},
-                     f"a fileList entry is {entry!r}")
+            _require(
+                isinstance(entry, dict) and {"name", "objects"} <= set(entry) <= {"name", "objects", "tag"},
+                f"a fileList entry is {entry!r}",
+            )
         return Answer("200", False, ())
     _expect_keys(body, envelope, "the error body")
     _require(body["code"] == status, f"code {body['code']!r} is not the HTTP status {status}")
@@ -217,19 +232,33 @@ def _read_tupu(status: int, body: Any) -> Answer:
 
 
 _TENCENT_ERRORS = {
-    "InvalidAction", "NoSuchVersion", "UnknownParameter", "InvalidParameterValue.InvalidParameterValueLimit",
-    "FailedOperation.EmptyImageError", "FailedOperation.ImageDecodeFailed",
-    "FailedOperation.ImageNoText", "FailedOperation.ImageSizeTooLarge",
-    "LimitExceeded.TooLargeFileError", "FailedOperation.DownLoadError", "FailedOperation.OcrFailed",
-    "FailedOperation.EngineRecognizeTimeout", "AuthFailure.SecretIdNotFound",
-    "AuthFailure.InvalidAuthorization", "AuthFailure.SignatureFailure", "AuthFailure.SignatureExpire",
-    "AuthFailure.UnauthorizedOperation", "RequestLimitExceeded",
-    "ResourcesSoldOut.ChargeStatusException", "InternalError",
+    "InvalidAction",
+    "NoSuchVersion",
+    "UnknownParameter",
+    "InvalidParameterValue.InvalidParameterValueLimit",
+    "FailedOperation.EmptyImageError",
+    "FailedOperation.ImageDecodeFailed",
+    "FailedOperation.ImageNoText",
+    "FailedOperation.ImageSizeTooLarge",
+    "LimitExceeded.TooLargeFileError",
+    "FailedOperation.DownLoadError",
+    "FailedOperation.OcrFailed",
+    "FailedOperation.EngineRecognizeTimeout",
+    "AuthFailure.SecretIdNotFound",
+    "AuthFailure.InvalidAuthorization",
+    "AuthFailure.SignatureFailure",
+    "AuthFailure.SignatureExpire",
+    "AuthFailure.UnauthorizedOperation",
+    "RequestLimitExceeded",
+    "ResourcesSoldOut.ChargeStatusException",
+    "InternalError",
 }
 # Tencent's codes for what the other dialects answer with a 5xx.
 _TENCENT_SERVER_SIDE = {
-    "FailedOperation.DownLoadError", "FailedOperation.OcrFailed",
-    "FailedOperation.EngineRecognizeTimeout", "InternalError",
+    "FailedOperation.DownLoadError",
+    "FailedOperation.OcrFailed",
+    "FailedOperation.EngineRecognizeTimeout",
+    "InternalError",
 }
 
 
@@ -246,43 +275,82 @@ def _read_tencent(status: int, body: Any) -> Answer:
         return Answer(f"200 {code}", code in _TENCENT_SERVER_SIDE, (message,))
     _expect_keys(response, {"TextDetections", "Angle", "Angel", "RequestId"}, "Response")
     # An image without text is Tencent's error ImageNoText, never an empty success.
-    _require(_is_list_of(response["TextDetections"], dict) and response["TextDetections"],
-             "TextDetections is empty")
+    _require(_is_list_of(response["TextDetections"], dict) and response["TextDetections"], "TextDetections is empty")
     return Answer("200", False, ())
 
 
 ENDPOINTS: dict[str, Endpoint] = {
-    endpoint.name: endpoint for endpoint in (
+    endpoint.name: endpoint
+    for endpoint in (
         Endpoint(
-            "gugudata-v1", "/v1/imagerecognition/ocr",
+            "gugudata-v1",
+            "/v1/imagerecognition/ocr",
             frozenset({200, 400, 401, 403, 413, 415, 429, 500, 503}),
-            ("appkey", "imagefile", "image_base64"), key_query="appkey",
-            image_ways=("file", "body", "base64"), file_field="imagefile", base64_field="image_base64",
+            ("appkey", "imagefile", "image_base64"),
+            key_query="appkey",
+            image_ways=("file", "body", "base64"),
+            file_field="imagefile",
+            base64_field="image_base64",
         ),
         Endpoint(
-            "gugudata-legacy", "/imagerecognition/imagestreamocr", frozenset({200, 429}),
-            ("appkey", "imagefile", "image_base64"), key_query="appkey",
-            image_ways=("file", "body", "base64"), file_field="imagefile", base64_field="image_base64",
+            "gugudata-legacy",
+            "/imagerecognition/imagestreamocr",
+            frozenset({200, 429}),
+            ("appkey", "imagefile", "image_base64"),
+            key_query="appkey",
+            image_ways=("file", "body", "base64"),
+            file_field="imagefile",
+            base64_field="image_base64",
         ),
         Endpoint(
-            "universal", "/v1/ocr/universal",
+            "universal",
+            "/v1/ocr/universal",
             frozenset({200, 400, 401, 403, 413, 415, 429, 502, 503}),
-            ("file", "url", "image_base64", "image_name", "need_location", "return_markdown",
-             "enable_cls", "single_line", "languages", "enable_slicing", "pdf_page"),
+            (
+                "file",
+                "url",
+                "image_base64",
+                "image_name",
+                "need_location",
+                "return_markdown",
+                "enable_cls",
+                "single_line",
+                "languages",
+                "enable_slicing",
+                "pdf_page",
+            ),
             key_header="x-api-key",
-            image_ways=("file", "body", "base64"), file_field="file", base64_field="image_base64",
+            image_ways=("file", "body", "base64"),
+            file_field="file",
+            base64_field="image_base64",
         ),
         Endpoint(
-            "tupu", "/v3/recognition/general-ocr",
+            "tupu",
+            "/v3/recognition/general-ocr",
             frozenset({200, 400, 401, 403, 413, 415, 429, 500, 502, 503}),
-            ("image", "tag", "referer"), key_query="key", image_ways=("file",), file_field="image",
+            ("image", "tag", "referer"),
+            key_query="key",
+            image_ways=("file",),
+            file_field="image",
         ),
         Endpoint(
-            "tencent", "/", frozenset({200}),
-            ("ImageBase64", "ImageUrl", "IsPdf", "PdfPageNumber", "EnableDetectText", "ConfigID",
-             "EnableDetectSplit", "IsWords"),
-            key_header="x-api-key", headers=(("X-TC-Action", "GeneralAccurateOCR"),),
-            image_ways=("base64",), base64_field="ImageBase64",
+            "tencent",
+            "/",
+            frozenset({200}),
+            (
+                "ImageBase64",
+                "ImageUrl",
+                "IsPdf",
+                "PdfPageNumber",
+                "EnableDetectText",
+                "ConfigID",
+                "EnableDetectSplit",
+                "IsWords",
+            ),
+            key_header="x-api-key",
+            headers=(("X-TC-Action", "GeneralAccurateOCR"),),
+            image_ways=("base64",),
+            base64_field="ImageBase64",
         ),
     )
 }
@@ -290,8 +358,17 @@ ENDPOINTS: dict[str, Endpoint] = {
 _READERS = {
     "gugudata-v1": _gugudata_reader(
         ("statusCode", "statusDescription", "responseDateTime", "dataTotalCount", "resultText"),
-        {200: {100}, 400: {101}, 413: {101}, 415: {101}, 401: {104}, 403: {103},
-         429: {102, 103}, 500: {110}, 503: {110}},
+        {
+            200: {100},
+            400: {101},
+            413: {101},
+            415: {101},
+            401: {104},
+            403: {103},
+            429: {102, 103},
+            500: {110},
+            503: {110},
+        },
         server_codes={110},
     ),
     "gugudata-legacy": _gugudata_reader(
@@ -311,8 +388,10 @@ def check_answer(endpoint: Endpoint, response: Any, sent: str = "") -> Answer:
     ``sent`` is the request's own text: what the client sent may be echoed back (a field
     name, a bad value), so only what the server added counts as a leak.
     """
-    _require(isinstance(response, dict) and isinstance(response.get("statusCode"), int),
-             f"not a proxy response: {response!r:.200}")
+    _require(
+        isinstance(response, dict) and isinstance(response.get("statusCode"), int),
+        f"not a proxy response: {response!r:.200}",
+    )
     status, text = response["statusCode"], response.get("body") or ""
     if response.get("isBase64Encoded"):
         text = base64.b64decode(text).decode("utf-8", "replace")
@@ -322,9 +401,10 @@ def check_answer(endpoint: Endpoint, response: Any, sent: str = "") -> Answer:
         raise ContractViolation(f"HTTP {status}: the body is not JSON: {text[:200]!r}") from None
     _require(status < 500, f"a server-side failure: HTTP {status} {text[:300]}")
     _require(status in endpoint.statuses, f"HTTP {status} is not documented for {endpoint.name}")
-    headers = [*(response.get("headers") or {}).items(),
-               *((name, value) for name, values in (response.get("multiValueHeaders") or {}).items()
-                 for value in values)]
+    headers = [
+        *(response.get("headers") or {}).items(),
+        *((name, value) for name, values in (response.get("multiValueHeaders") or {}).items() for value in values),
+    ]
     content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
     _require(content_type.startswith("application/json"), f"Content-Type is {content_type!r}")
     answer = _READERS[endpoint.name](status, body)
@@ -382,8 +462,10 @@ def _require(condition: bool, problem: str) -> None:
 
 
 def _expect_keys(value: Any, keys: set[str], where: str) -> None:
-    _require(isinstance(value, dict) and set(value) == keys,
-             f"{where} has {sorted(value) if isinstance(value, dict) else value!r}, not {sorted(keys)}")
+    _require(
+        isinstance(value, dict) and set(value) == keys,
+        f"{where} has {sorted(value) if isinstance(value, dict) else value!r}, not {sorted(keys)}",
+    )
 
 
 def _is_list_of(value: Any, kind: type) -> bool:
@@ -409,10 +491,27 @@ def api_spec() -> ApiSpec:
 
 # Magic numbers of accepted formats, and of formats Pillow knows that the API refuses.
 MAGIC_NUMBERS = (
-    b"\x89PNG\r\n\x1a\n", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\xff\xd8\xff", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
-    b"\xff\xd8\xff\xe1", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*", b"II+\x00",
-    b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"RIFF\x00\x00\x00\x00WEBPVP8L", b"RIFF\x00\x00\x00\x00WEBPVP8X",
-    b"%PDF-1.4\n", b"%PDF-", b"\x00\x00\x01\x00", b"8BPS", b"P6\n", b"\x97JB2", b"\x00\x00\x00\x0cjP  ",
+    b"\x89PNG\r\n\x1a\n",
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    b"\xff\xd8\xff",
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+    b"\xff\xd8\xff\xe1",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+    b"II+\x00",
+    b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+    b"RIFF\x00\x00\x00\x00WEBPVP8L",
+    b"RIFF\x00\x00\x00\x00WEBPVP8X",
+    b"%PDF-1.4\n",
+    b"%PDF-",
+    b"\x00\x00\x01\x00",
+    b"8BPS",
+    b"P6\n",
+    b"\x97JB2",
+    b"\x00\x00\x00\x0cjP  ",
 )
 
 
@@ -483,8 +582,7 @@ def _text_pdf() -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 40 18] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 40 18] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
@@ -495,8 +593,13 @@ def _text_pdf() -> bytes:
 
 _ENDPOINT_ORDER = tuple(ENDPOINTS.values())
 _NO_KEY, _BASE64_FLAG, _OTHER_ACTION, _SIGNED = 1, 2, 4, 8
-_SIGNATURE_SEED = (b"Credential=AKID" + b"0" * 32 + time.strftime("/%Y-%m-%d/", time.gmtime()).encode()
-                   + b"ocr/tc3_request, SignedHeaders=content-type;host, Signature=" + b"0" * 64)
+_SIGNATURE_SEED = (
+    b"Credential=AKID"
+    + b"0" * 32
+    + time.strftime("/%Y-%m-%d/", time.gmtime()).encode()
+    + b"ocr/tc3_request, SignedHeaders=content-type;host, Signature="
+    + b"0" * 64
+)
 
 
 def parsing_event(data: bytes) -> tuple[Endpoint, dict]:
@@ -515,11 +618,15 @@ def parsing_event(data: bytes) -> tuple[Endpoint, dict]:
     content_type = content_type_line.decode("utf-8", "replace").strip() or None
     headers = [("X-TC-Action", "GeneralAccurateOCR ")] if flags & _OTHER_ACTION else []
     if flags & _SIGNED:
-        headers += [("Authorization", "TC3-HMAC-SHA256 " + query_line.decode("utf-8", "replace")),
-                    ("X-TC-Timestamp", str(int(time.time()))), ("Host", "ocr.example.com")]
+        headers += [
+            ("Authorization", "TC3-HMAC-SHA256 " + query_line.decode("utf-8", "replace")),
+            ("X-TC-Timestamp", str(int(time.time()))),
+            ("Host", "ocr.example.com"),
+        ]
         query = []
-    event = endpoint.event(content_type=content_type, body=body, query=query, headers=headers,
-                           with_key=not flags & _NO_KEY)
+    event = endpoint.event(
+        content_type=content_type, body=body, query=query, headers=headers, with_key=not flags & _NO_KEY
+    )
     if flags & _BASE64_FLAG:
         event["body"] = body.decode("utf-8", "replace")
         event["isBase64Encoded"] = True
@@ -548,8 +655,11 @@ def _parsing_seeds() -> list[bytes]:
     encoded = base64.b64encode(image)
     seeds = []
     for name, endpoint in ENDPOINTS.items():
-        fields = [(field, "true") for field in endpoint.fields if field not in
-                  (endpoint.file_field, endpoint.base64_field, "url", "ImageUrl", "image")]
+        fields = [
+            (field, "true")
+            for field in endpoint.fields
+            if field not in (endpoint.file_field, endpoint.base64_field, "url", "ImageUrl", "image")
+        ]
         files = [(endpoint.file_field, "a.png", "image/png", image)] if endpoint.file_field else []
         content_type, body = multipart_form(fields=fields, files=files)
         seeds.append(parsing_input(name, 0, b"", content_type.encode(), body))
@@ -557,26 +667,66 @@ def _parsing_seeds() -> list[bytes]:
         if endpoint.base64_field:
             document[endpoint.base64_field] = "data:image/png;base64," + encoded.decode()
         seeds.append(parsing_input(name, 0, b"", b"application/json", json.dumps(document).encode()))
-        seeds.append(parsing_input(name, 0, b"a=1&a=2", b"application/x-www-form-urlencoded",
-                                   b"image_base64=" + encoded.replace(b"+", b"%2B") + b"&appkey=x"))
+        seeds.append(
+            parsing_input(
+                name,
+                0,
+                b"a=1&a=2",
+                b"application/x-www-form-urlencoded",
+                b"image_base64=" + encoded.replace(b"+", b"%2B") + b"&appkey=x",
+            )
+        )
         seeds.append(parsing_input(name, _BASE64_FLAG, b"", b"image/png", b"iVBORw0KGgo="))
         seeds.append(parsing_input(name, _SIGNED, _SIGNATURE_SEED, b"application/json", b'{"ImageBase64": ""}'))
         seeds.append(parsing_input(name, 0, b"", b"image/png", image))
         # Round three: values nested where fields are expected, which the body's count bounds.
-        seeds.append(parsing_input(name, 0, b"", b"application/json",
-                                   b'{"%s": [%s]}' % ((endpoint.base64_field or "image").encode(), b",".join([b"{}"] * 40))))
+        seeds.append(
+            parsing_input(
+                name,
+                0,
+                b"",
+                b"application/json",
+                b'{"%s": [%s]}' % ((endpoint.base64_field or "image").encode(), b",".join([b"{}"] * 40)),
+            )
+        )
     return seeds
 
 
 def _parsing_dictionary() -> list[bytes]:
     """Words libFuzzer splices into inputs: the names and values a request is made of."""
     words = {name.encode() for endpoint in ENDPOINTS.values() for name in endpoint.fields}
-    words |= {b"appkey", b"key", FUZZ_APPKEY.encode(), b"true", b"false", b"1", b"0", b"-1",
-              "\u00b2".encode(), "\u0661".encode(), b"\\ud800", b"all", b"eng", b"OCR", b"MulOCR",
-              b"multipart/form-data; boundary=", b"application/x-www-form-urlencoded",
-              b"application/json", b"image/png", b"application/octet-stream",
-              b'Content-Disposition: form-data; name="', b'"; filename="', b"\r\n", b"--",
-              b"data:image/png;base64,", b"http://", b"https://", b"10.0.0.1", b"[::1]", b"%PDF-"}
+    words |= {
+        b"appkey",
+        b"key",
+        FUZZ_APPKEY.encode(),
+        b"true",
+        b"false",
+        b"1",
+        b"0",
+        b"-1",
+        "\u00b2".encode(),
+        "\u0661".encode(),
+        b"\\ud800",
+        b"all",
+        b"eng",
+        b"OCR",
+        b"MulOCR",
+        b"multipart/form-data; boundary=",
+        b"application/x-www-form-urlencoded",
+        b"application/json",
+        b"image/png",
+        b"application/octet-stream",
+        b'Content-Disposition: form-data; name="',
+        b'"; filename="',
+        b"\r\n",
+        b"--",
+        b"data:image/png;base64,",
+        b"http://",
+        b"https://",
+        b"10.0.0.1",
+        b"[::1]",
+        b"%PDF-",
+    }
     return sorted(words)
 
 
@@ -592,8 +742,7 @@ def _image_seeds() -> list[bytes]:
     seeds = []
     for index, (name, image) in enumerate(seed_images().items()):
         is_pdf = name.startswith("pdf")
-        readers = [(endpoint, way) for endpoint, way in targets
-                   if not is_pdf or endpoint in ("universal", "tencent")]
+        readers = [(endpoint, way) for endpoint, way in targets if not is_pdf or endpoint in ("universal", "tencent")]
         endpoint, way = readers[index % len(readers)]
         seeds.append(image_input(endpoint, way, image, is_pdf=is_pdf))
     return seeds
@@ -680,7 +829,7 @@ class FuzzRun:
 
 
 def _root_cause(trace: str) -> str:
-    """"PdfiumError at document.py:408 get_page": the exception and the frame that raised it."""
+    """ "PdfiumError at document.py:408 get_page": the exception and the frame that raised it."""
     frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', trace)
     exception = trace.strip().splitlines()[-1].split(":", 1)[0].rsplit(".", 1)[-1]
     if not frames:
@@ -697,8 +846,9 @@ def _fuzz_in_this_process(target: str, seconds: float, out_dir: Path) -> None:
     from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT
 
     os.environ.update(LOCAL_AWS_ENVIRONMENT)
-    os.environ.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_DISABLED="true",
-                      POWERTOOLS_LOG_LEVEL="ERROR")
+    os.environ.update(
+        POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_LOG_LEVEL="ERROR"
+    )
     # The service logs and writes metrics to stdout, thousands of lines a second while fuzzing;
     # failures are reported from the logged traces instead (LoggedTraceback).
     report = sys.stdout
@@ -720,12 +870,14 @@ def _fuzz_in_this_process(target: str, seconds: float, out_dir: Path) -> None:
         for seed in _parsing_seeds() if target == "parsing" else _image_seeds():
             (corpus / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
     dictionary = out_dir / f"{target}.dict"
-    dictionary.write_text(_dictionary_file(_parsing_dictionary() if target == "parsing" else
-                                           list(MAGIC_NUMBERS)), encoding="ascii")
+    dictionary.write_text(
+        _dictionary_file(_parsing_dictionary() if target == "parsing" else list(MAGIC_NUMBERS)), encoding="ascii"
+    )
     run = FuzzRun(target, seconds, out_dir, handler, function, tracebacks, report)
     atheris.Setup(
         [
-            sys.argv[0], str(corpus),
+            sys.argv[0],
+            str(corpus),
             f"-dict={dictionary}",
             f"-max_len={MAX_INPUT_BYTES}",
             f"-artifact_prefix={out_dir}/",

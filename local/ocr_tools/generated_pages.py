@@ -22,11 +22,29 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
-FACES = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansCondensed.ttf", "DejaVuSansMono.ttf",
-         "DejaVuSerif-Bold.ttf", "DejaVuSans-Oblique.ttf")
+FACES = (
+    "DejaVuSans.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSansCondensed.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSerif-Bold.ttf",
+    "DejaVuSans-Oblique.ttf",
+)
 TEXTS = Path("/usr/share/common-licenses")
-ITEMS = ("Coffee", "Green tea", "Bagel", "Croissant", "Orange juice", "Muffin", "Sandwich", "Salad",
-         "Soup of the day", "Sparkling water", "Cheesecake", "Fruit cup")
+ITEMS = (
+    "Coffee",
+    "Green tea",
+    "Bagel",
+    "Croissant",
+    "Orange juice",
+    "Muffin",
+    "Sandwich",
+    "Salad",
+    "Soup of the day",
+    "Sparkling water",
+    "Cheesecake",
+    "Fruit cup",
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,10 +166,13 @@ def _chat(rng: random.Random, words: list[str]) -> tuple[Image.Image, list[str]]
 
 def _form(rng: random.Random, words: list[str]) -> tuple[Image.Image, list[str]]:
     font = _font(rng, rng.choice((20, 22)))
-    fields = [("Name", "Alex Morgan"), ("Account", f"{rng.randrange(10**7, 10**8)}"),
-              ("Date", f"2026-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"),
-              ("Amount due", f"{rng.randrange(100, 9999)}.{rng.randrange(100):02d}"),
-              ("Reference", " ".join(words[rng.randrange(len(words))] for _ in range(3)))]
+    fields = [
+        ("Name", "Alex Morgan"),
+        ("Account", f"{rng.randrange(10**7, 10**8)}"),
+        ("Date", f"2026-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"),
+        ("Amount due", f"{rng.randrange(100, 9999)}.{rng.randrange(100):02d}"),
+        ("Reference", " ".join(words[rng.randrange(len(words))] for _ in range(3))),
+    ]
     image = Image.new("L", (900, 80 + 60 * len(fields)), 255)
     draw = ImageDraw.Draw(image)
     lines = []
@@ -169,9 +190,13 @@ def _photographed(image: Image.Image, rng: random.Random) -> Image.Image:
     image = image.convert("RGB")
     width, height = image.size
     skew = rng.uniform(0.02, 0.05)
-    image = image.transform(image.size, Image.Transform.PERSPECTIVE,
-                            (1, skew, -skew * height / 2, 0, 1, 0, 0, skew / width, 1),
-                            resample=Image.Resampling.BILINEAR, fillcolor=(200, 200, 200))
+    image = image.transform(
+        image.size,
+        Image.Transform.PERSPECTIVE,
+        (1, skew, -skew * height / 2, 0, 1, 0, 0, skew / width, 1),
+        resample=Image.Resampling.BILINEAR,
+        fillcolor=(200, 200, 200),
+    )
     shade = Image.linear_gradient("L").resize(image.size).point(lambda v: 255 - v // 4)
     image = Image.composite(image, Image.new("RGB", image.size, (150, 140, 120)), shade)
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.1)))

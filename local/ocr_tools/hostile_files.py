@@ -20,17 +20,19 @@ def pdf_with_costly_shading(operators: int = 3000, width_pt: int = 612, height_p
     that PDFium spends minutes on at 300 dpi."""
     program = b"{ add 0.5 mul " + b"dup mul sqrt " * (operators // 3) + b"}"
     content = b"/Sh0 sh"
-    return pdf_file([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R"
-        b" /Resources << /Shading << /Sh0 5 0 R >> >> >>" % (width_pt, height_pt),
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-        b"<< /ShadingType 1 /ColorSpace /DeviceGray /Domain [0 1 0 1] /Matrix [%d 0 0 %d 0 0]"
-        b" /Function 6 0 R >>" % (width_pt, height_pt),
-        b"<< /FunctionType 4 /Domain [0 1 0 1] /Range [0 1] /Length %d >>\nstream\n%s\nendstream"
-        % (len(program), program),
-    ])
+    return pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R"
+            b" /Resources << /Shading << /Sh0 5 0 R >> >> >>" % (width_pt, height_pt),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+            b"<< /ShadingType 1 /ColorSpace /DeviceGray /Domain [0 1 0 1] /Matrix [%d 0 0 %d 0 0]"
+            b" /Function 6 0 R >>" % (width_pt, height_pt),
+            b"<< /FunctionType 4 /Domain [0 1 0 1] /Range [0 1] /Length %d >>\nstream\n%s\nendstream"
+            % (len(program), program),
+        ]
+    )
 
 
 def pdf_with_a_huge_image(side: int = 26_000) -> bytes:
@@ -38,30 +40,37 @@ def pdf_with_a_huge_image(side: int = 26_000) -> bytes:
     deflated to well under a megabyte; rendering the page small still decodes all of it."""
     pixels = _deflated_white(side)
     content = b"q 612 0 0 792 0 0 cm /Im0 Do Q"
-    return pdf_file([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /XObject << /Im0 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray"
-        b" /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream"
-        % (side, side, len(pixels), pixels),
-    ])
+    return pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+            b" /Resources << /XObject << /Im0 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray"
+            b" /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream"
+            % (side, side, len(pixels), pixels),
+        ]
+    )
 
 
 def pdf_with_an_inline_image(side: int = 30_000) -> bytes:
     """A page whose content stream draws one ``side`` x ``side`` grey inline image (BI ... ID ...
     EI; 900 megapixels at the default, under a megabyte deflated): PDFium decodes it while it
     loads the page, before any of the page's objects can be looked at."""
-    content = (b"q 612 0 0 792 0 0 cm BI /W %d /H %d /CS /G /BPC 8 /F /Fl ID " % (side, side)
-               + _deflated_white(side) + b" EI Q")
-    return pdf_file([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-    ])
+    content = (
+        b"q 612 0 0 792 0 0 cm BI /W %d /H %d /CS /G /BPC 8 /F /Fl ID " % (side, side)
+        + _deflated_white(side)
+        + b" EI Q"
+    )
+    return pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        ]
+    )
 
 
 def _deflated_white(side: int) -> bytes:
@@ -82,7 +91,7 @@ def jpeg_with_many_scans(scans: int = 8000, side: int = 3000) -> bytes:
     last_scan = data.rindex(_SOS)
     # The tables the last scan needs (DHT) come right before it, from the previous scan's end.
     start = _segment_start_before(data, last_scan)
-    repeated = data[start:data.rindex(_EOI)]
+    repeated = data[start : data.rindex(_EOI)]
     return data[:start] + repeated * scans + _EOI
 
 
@@ -111,7 +120,7 @@ def _segment_start_before(data: bytes, scan: int) -> int:
     """Where the run of table segments (DHT, DQT) right before the scan at ``scan`` begins."""
     position, start = 2, scan
     while position < scan:
-        marker, length = data[position:position + 2], int.from_bytes(data[position + 2:position + 4], "big")
+        marker, length = data[position : position + 2], int.from_bytes(data[position + 2 : position + 4], "big")
         if marker == _SOS:
             # Entropy-coded data runs to the next marker that is not a stuffed 0xFF00 or RSTn.
             position += 2 + length

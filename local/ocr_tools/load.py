@@ -38,8 +38,7 @@ PLANS = {
     "daily-quota": ["--rps", "10000", "--daily", "25"],
     "slow": ["--rps", "1"],
 }
-KEYS = {"standard-1": "load", "standard-2": "load", "standard-3": "load",
-        "daily-quota": "daily-quota", "slow": "slow"}
+KEYS = {"standard-1": "load", "standard-2": "load", "standard-3": "load", "daily-quota": "daily-quota", "slow": "slow"}
 COUNTED_OUTCOMES = ("ok", "client_error", "server_error", "rate_limited", "quota_exceeded")
 # Memory may settle a little after warm-up (allocator arenas, caches); a leak grows with requests.
 MEMORY_GROWTH_ALLOWED_MB = 20.0
@@ -133,16 +132,34 @@ def _prepare(server: ServerProcess, out_dir: Path) -> tuple[dict[str, str], Path
 
 def _run_locust(server: ServerProcess, config: Path, duration: int, users: int, out_dir: Path) -> None:
     command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-        "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{duration}s",
-        "--stop-timeout", "60", "--host", server.base_url, "--csv", str(out_dir / "locust"),
-        "--only-summary", "--loglevel", "WARNING",
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--run-time",
+        f"{duration}s",
+        "--stop-timeout",
+        "60",
+        "--host",
+        server.base_url,
+        "--csv",
+        str(out_dir / "locust"),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
     ]
     environment = {**os.environ, "OCR_LOAD_CONFIG": str(config)}
     with open(out_dir / "locust.log", "w") as log:
         # locust exits 1 when a request failed; the report counts those failures itself.
-        subprocess.run(command, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                       timeout=duration + 180, check=False)
+        subprocess.run(
+            command, env=environment, stdout=log, stderr=subprocess.STDOUT, timeout=duration + 180, check=False
+        )
     if not (out_dir / "tally.json").exists():
         raise RuntimeError(f"locust did not finish; see {out_dir / 'locust.log'}")
 
@@ -151,9 +168,13 @@ def _read_locust_stats(report: LoadReport, stats_csv: Path) -> None:
     with stats_csv.open(newline="") as rows:
         for row in csv.DictReader(rows):
             entry = {
-                "endpoint": row["Name"], "requests": int(row["Request Count"]),
-                "failures": int(row["Failure Count"]), "per_second": round(float(row["Requests/s"]), 2),
-                "p50_ms": _ms(row["50%"]), "p95_ms": _ms(row["95%"]), "p99_ms": _ms(row["99%"]),
+                "endpoint": row["Name"],
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "per_second": round(float(row["Requests/s"]), 2),
+                "p50_ms": _ms(row["50%"]),
+                "p95_ms": _ms(row["95%"]),
+                "p99_ms": _ms(row["99%"]),
             }
             if row["Name"] == "Aggregated":
                 report.requests, report.failures = entry["requests"], entry["failures"]
@@ -179,8 +200,9 @@ def _check_usage(report: LoadReport, server: ServerProcess, key_ids: dict[str, s
         # Every request of the load test reads one image: one call each.
         expected["calls"] = expected["requests"] = expected["ok"] + expected["client_error"]
         matches = counted == expected
-        report.usage_checks.append({"key": label, "plan": KEYS[label], "answers_seen": expected,
-                                    "counted": counted, "matches": matches})
+        report.usage_checks.append(
+            {"key": label, "plan": KEYS[label], "answers_seen": expected, "counted": counted, "matches": matches}
+        )
         if not matches:
             report.problems.append(f"usage of {label} is {counted}, but its clients saw {expected}")
 
@@ -195,7 +217,7 @@ def _check_resources(report: LoadReport, samples: list[Sample]) -> None:
     # first half (the deep engine's heap grows to the largest pages of the mix; the API
     # function's stepped up once by about 30 MB in three runs, at a different moment each time,
     # and stayed flat after). A leak goes on growing with requests, into the second half.
-    start, end = samples[5 * tenth: 6 * tenth], samples[-tenth:]
+    start, end = samples[5 * tenth : 6 * tenth], samples[-tenth:]
     report.memory_start_mb = round(statistics.median(s.rss_mb for s in start), 1)
     report.memory_end_mb = round(statistics.median(s.rss_mb for s in end), 1)
     report.deep_memory_start_mb = round(min(s.deep_rss_mb for s in start), 1)
@@ -203,7 +225,7 @@ def _check_resources(report: LoadReport, samples: list[Sample]) -> None:
     report.server_memory_start_mb = round(statistics.median(s.server_rss_mb for s in start), 1)
     report.server_memory_end_mb = round(statistics.median(s.server_rss_mb for s in end), 1)
     report.memory_by_tenth_mb = [
-        round(statistics.median(s.rss_mb for s in samples[i * tenth: (i + 1) * tenth]), 1) for i in range(10)
+        round(statistics.median(s.rss_mb for s in samples[i * tenth : (i + 1) * tenth]), 1) for i in range(10)
     ]
     report.open_files_start = max(s.open_files for s in start)
     report.open_files_end = max(s.open_files for s in end)
@@ -251,9 +273,15 @@ class _Sampler:
                     deep_kb += rss_kb
                 else:
                     instances_kb += rss_kb
-            self._samples.append(Sample(
-                time.monotonic() - self._started, instances_kb / 1024, deep_kb / 1024, server_kb / 1024, open_files,
-            ))
+            self._samples.append(
+                Sample(
+                    time.monotonic() - self._started,
+                    instances_kb / 1024,
+                    deep_kb / 1024,
+                    server_kb / 1024,
+                    open_files,
+                )
+            )
 
 
 def _runs_the_deep_engine(pid: int) -> bool:
@@ -284,16 +312,23 @@ def markdown(report: LoadReport) -> str:
     ]
     for entry in report.endpoints:
         name = f"**{entry['endpoint'].lower()}**" if entry["endpoint"] == "Aggregated" else entry["endpoint"]
-        lines.append(f"| {name} | {entry['requests']} | {entry['failures']} | {entry['per_second']} | "
-                     f"{entry['p50_ms']} | {entry['p95_ms']} | {entry['p99_ms']} |")
-    lines += ["", "| key (plan) | ok | client_error | rate_limited | quota_exceeded | server_error | "
-                  "calls counted | counters match the answers |",
-              "|---|---:|---:|---:|---:|---:|---:|---|"]
+        lines.append(
+            f"| {name} | {entry['requests']} | {entry['failures']} | {entry['per_second']} | "
+            f"{entry['p50_ms']} | {entry['p95_ms']} | {entry['p99_ms']} |"
+        )
+    lines += [
+        "",
+        "| key (plan) | ok | client_error | rate_limited | quota_exceeded | server_error | "
+        "calls counted | counters match the answers |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for check in report.usage_checks:
         counted = check["counted"]
-        lines.append(f"| {check['key']} ({check['plan']}) | {counted['ok']} | {counted['client_error']} | "
-                     f"{counted['rate_limited']} | {counted['quota_exceeded']} | {counted['server_error']} | "
-                     f"{counted['calls']} | {'yes' if check['matches'] else 'NO'} |")
+        lines.append(
+            f"| {check['key']} ({check['plan']}) | {counted['ok']} | {counted['client_error']} | "
+            f"{counted['rate_limited']} | {counted['quota_exceeded']} | {counted['server_error']} | "
+            f"{counted['calls']} | {'yes' if check['matches'] else 'NO'} |"
+        )
     lines += [
         "",
         f"Resident memory of the API function's instances: {report.memory_start_mb} MB once warm (the "

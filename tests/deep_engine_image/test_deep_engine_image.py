@@ -32,8 +32,12 @@ class Context:
 def event_for(relative: str, languages: str = "chi_sim+eng", layout: str = "auto") -> dict:
     buffer = io.BytesIO()
     Image.open(TEST_DATA / relative).convert("RGB").save(buffer, format="PNG")
-    return {"page": base64.b64encode(buffer.getvalue()).decode(), "languages": languages, "layout": layout,
-            "seconds": 20}
+    return {
+        "page": base64.b64encode(buffer.getvalue()).decode(),
+        "languages": languages,
+        "layout": layout,
+        "seconds": 20,
+    }
 
 
 def texts(answer: dict) -> list[str]:
@@ -55,8 +59,7 @@ def test_chinese_is_read():
 
 
 def test_a_single_line():
-    answer = deep_engine.handler(event_for("cnocr-synthetic-zh/chn-00199980.jpg", "chi_sim", "single_line"),
-                                 Context())
+    answer = deep_engine.handler(event_for("cnocr-synthetic-zh/chn-00199980.jpg", "chi_sim", "single_line"), Context())
     truth = (TEST_DATA / "cnocr-synthetic-zh" / "chn-00199980.txt").read_text(encoding="utf-8").strip()
     assert texts(answer) == [truth]
 

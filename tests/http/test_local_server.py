@@ -13,11 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
+from helpers import data_image, data_truth, encode
+from image_server import ImageServer
 from ocr_local.forms import multipart_form
 from ocr_tools.scoring import cer
-
-from helpers import encode, data_image, data_truth
-from image_server import ImageServer
 
 pytestmark = pytest.mark.http
 
@@ -55,8 +54,9 @@ def test_base64_json_and_raw_bodies(server):
     as_json = json.dumps({"appkey": server.appkey, "image_base64": base64.b64encode(chinese).decode()})
     status, body = server.request("POST", PATH, as_json.encode(), {"Content-Type": "application/json"})
     assert status == 200 and body["Data"]["resultText"][0] == "古台摇落后，秋入望乡心。"
-    status, body = server.request("POST", PATH, chinese, {"Content-Type": "image/png"},
-                                  query=[("appkey", server.appkey)])
+    status, body = server.request(
+        "POST", PATH, chinese, {"Content-Type": "image/png"}, query=[("appkey", server.appkey)]
+    )
     assert status == 200 and "20个周年纪念日。" in [line.replace(" ", "") for line in body["Data"]["resultText"]]
 
 
@@ -72,8 +72,9 @@ def test_routes_outside_the_template_are_refused_like_api_gateway(server):
 
 def test_multi_value_query_parameters_reach_the_handler(server):
     content_type, body = multipart_form(files=[("imagefile", "a.png", "image/png", BLANK_PNG)])
-    answer = server.request("POST", PATH, body, {"Content-Type": content_type},
-                            query=[("appkey", server.appkey), ("appkey", "other")])
+    answer = server.request(
+        "POST", PATH, body, {"Content-Type": content_type}, query=[("appkey", server.appkey), ("appkey", "other")]
+    )
     assert codes(answer) == (400, 101)
 
 
@@ -85,23 +86,24 @@ def test_wrong_and_missing_keys(server):
 
 def test_body_over_api_gateways_10_mb_is_413_before_the_function(server):
     body = b"\0" * (10 * 1024 * 1024 + 1)
-    status, answer = server.request("POST", PATH, body, {"Content-Type": "image/png"},
-                                    query=[("appkey", server.appkey)])
+    status, answer = server.request(
+        "POST", PATH, body, {"Content-Type": "image/png"}, query=[("appkey", server.appkey)]
+    )
     assert status == 413 and "DataStatus" not in answer
 
 
 def test_event_over_lambdas_6_mb_is_413_before_the_function(server):
     # 5 MB of image grows past 6 MB once API Gateway base64-encodes it into the event.
     body = os.urandom(5 * 1024 * 1024)
-    status, answer = server.request("POST", PATH, body, {"Content-Type": "image/png"},
-                                    query=[("appkey", server.appkey)])
+    status, answer = server.request(
+        "POST", PATH, body, {"Content-Type": "image/png"}, query=[("appkey", server.appkey)]
+    )
     assert status == 413 and "DataStatus" not in answer
 
 
 def test_four_megabytes_still_reach_the_function(server):
     body = os.urandom(4 * 1024 * 1024)
-    answer = server.request("POST", PATH, body, {"Content-Type": "image/png"},
-                            query=[("appkey", server.appkey)])
+    answer = server.request("POST", PATH, body, {"Content-Type": "image/png"}, query=[("appkey", server.appkey)])
     assert codes(answer) == (415, 101)
 
 
@@ -135,8 +137,7 @@ def test_universal_endpoint_with_a_file_and_options(server):
         fields=[("enable_cls", "true"), ("return_markdown", "true")],
         files=[("file", "turned.png", "image/png", turned)],
     )
-    status, answer = server.request("POST", UNIVERSAL, body,
-                                    {"Content-Type": content_type, "x-api-key": server.appkey})
+    status, answer = server.request("POST", UNIVERSAL, body, {"Content-Type": content_type, "x-api-key": server.appkey})
     assert status == 200
     [result] = answer["results"]
     assert result["angle"] == 90.0 and result["markdown"].startswith(result["blocks"][0]["text"])
@@ -149,13 +150,15 @@ def test_universal_endpoint_fetches_urls_it_is_allowed_to(server):
     images = ImageServer()
     try:
         document = json.dumps({"url": images.url("/phototest.tif")}).encode()
-        status, answer = server.request("POST", UNIVERSAL, document,
-                                        {"Content-Type": "application/json", "x-api-key": server.appkey})
+        status, answer = server.request(
+            "POST", UNIVERSAL, document, {"Content-Type": "application/json", "x-api-key": server.appkey}
+        )
         assert status == 200 and answer["results"][0]["blocks"][0]["text"].startswith("This is")
         # 10.0.0.0/8 is not on the server's allow-list: refused before any connection
         document = json.dumps({"url": "http://10.1.2.3/a.png"}).encode()
-        status, answer = server.request("POST", UNIVERSAL, document,
-                                        {"Content-Type": "application/json", "x-api-key": server.appkey})
+        status, answer = server.request(
+            "POST", UNIVERSAL, document, {"Content-Type": "application/json", "x-api-key": server.appkey}
+        )
         assert (status, answer["error"]) == (400, "invalid_request")
     finally:
         images.stop()
@@ -165,21 +168,35 @@ def test_legacy_tupu_and_tencent_clients_work_over_http(server):
     page = data_image("tesseract-test/phototest.tif")
     # gugudata legacy
     content_type, body = multipart_form(files=[("imagefile", "p.tif", "image/tiff", page)])
-    status, answer = server.request("POST", "/imagerecognition/imagestreamocr", body,
-                                    {"Content-Type": content_type}, query=[("appkey", server.appkey)])
+    status, answer = server.request(
+        "POST",
+        "/imagerecognition/imagestreamocr",
+        body,
+        {"Content-Type": content_type},
+        query=[("appkey", server.appkey)],
+    )
     assert status == 200 and answer["DataStatus"]["StatusCode"] == 100
     assert answer["Data"]["ResultText"][0].startswith("This is")
     # tupu
     content_type, body = multipart_form(fields=[("tag", "t1")], files=[("image", "p.tif", "image/tiff", page)])
-    status, answer = server.request("POST", "/v3/recognition/general-ocr", body,
-                                    {"Content-Type": content_type}, query=[("key", server.appkey)])
+    status, answer = server.request(
+        "POST", "/v3/recognition/general-ocr", body, {"Content-Type": content_type}, query=[("key", server.appkey)]
+    )
     assert status == 200 and answer["code"] == 0
     assert answer["data"]["fileList"][0]["tag"] == "t1"
     # Tencent Cloud API 3.0
     document = json.dumps({"ImageBase64": base64.b64encode(page).decode()}).encode()
-    status, answer = server.request("POST", "/", document, {
-        "Content-Type": "application/json", "X-TC-Action": "GeneralAccurateOCR",
-        "X-TC-Version": "2018-11-19", "x-api-key": server.appkey})
+    status, answer = server.request(
+        "POST",
+        "/",
+        document,
+        {
+            "Content-Type": "application/json",
+            "X-TC-Action": "GeneralAccurateOCR",
+            "X-TC-Version": "2018-11-19",
+            "x-api-key": server.appkey,
+        },
+    )
     assert status == 200
     assert answer["Response"]["TextDetections"][0]["DetectedText"].startswith("This is")
 
@@ -189,8 +206,10 @@ def test_api_gateway_checks_the_key_on_native_routes(server):
     forbidden = (403, {"message": "Forbidden"})
     # no key, a key in the query only, an unknown key: API Gateway answers before the function
     assert server.request("POST", UNIVERSAL, body, {"Content-Type": content_type}) == forbidden
-    assert server.request("POST", UNIVERSAL, body, {"Content-Type": content_type},
-                          query=[("appkey", server.appkey)]) == forbidden
+    assert (
+        server.request("POST", UNIVERSAL, body, {"Content-Type": content_type}, query=[("appkey", server.appkey)])
+        == forbidden
+    )
     assert server.request("GET", "/v1/usage", headers={"x-api-key": "f" * 32}) == forbidden
     # a disabled key is refused at the gateway too, and works again once enabled
     created = server.keys("create", "--name", "gateway check")
@@ -215,7 +234,14 @@ def test_concurrent_requests_on_one_key_are_counted_exactly(server):
     assert answers.count((429, 103)) == 35
     report = json.loads(server.keys("usage", key_id, "--json"))
     assert report["trial_calls_used"] == 25 and report["remaining"]["trial"] == 0
-    assert report["today"] == {"calls": 25, "requests": 25, "ok": 25, "client_error": 0, "server_error": 0,
-                               "rate_limited": 0, "quota_exceeded": 35}
+    assert report["today"] == {
+        "calls": 25,
+        "requests": 25,
+        "ok": 25,
+        "client_error": 0,
+        "server_error": 0,
+        "rate_limited": 0,
+        "quota_exceeded": 35,
+    }
     status, seen_by_owner = server.request("GET", "/v1/usage", headers={"x-api-key": appkey})
     assert status == 200 and seen_by_owner["today"] == report["today"]

@@ -15,9 +15,8 @@ import pytest
 from PIL import Image
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
+from helpers import data_image, data_truth, encode
 from ocr_tools.scoring import cer
-
-from helpers import encode, data_image, data_truth
 from tencent_sdk import client, general_accurate_ocr, signed, signing_at
 
 pytestmark = pytest.mark.http
@@ -76,13 +75,17 @@ def test_the_printed_python_example_works_as_printed(server):
 
 
 def test_a_wrong_secret_key_raises_signature_failure(server):
-    refused_with("AuthFailure.SignatureFailure",
-                 lambda: general_accurate_ocr(sdk(server, secret_key="x" * 32), ImageBase64=ONE_LINE))
+    refused_with(
+        "AuthFailure.SignatureFailure",
+        lambda: general_accurate_ocr(sdk(server, secret_key="x" * 32), ImageBase64=ONE_LINE),
+    )
 
 
 def test_an_unknown_secret_id_raises_secret_id_not_found(server):
-    refused_with("AuthFailure.SecretIdNotFound",
-                 lambda: general_accurate_ocr(sdk(server, secret_id="AKID" + "0" * 32), ImageBase64=ONE_LINE))
+    refused_with(
+        "AuthFailure.SecretIdNotFound",
+        lambda: general_accurate_ocr(sdk(server, secret_id="AKID" + "0" * 32), ImageBase64=ONE_LINE),
+    )
 
 
 def test_a_request_signed_ten_minutes_ago_raises_signature_expire(server):
@@ -93,16 +96,20 @@ def test_a_request_signed_ten_minutes_ago_raises_signature_expire(server):
 def test_a_disabled_key_raises_unauthorized_operation(server):
     key_id, secret_id, secret_key = new_pair(server)
     server.keys("disable", key_id)
-    refused_with("AuthFailure.UnauthorizedOperation",
-                 lambda: general_accurate_ocr(sdk(server, secret_id, secret_key), ImageBase64=ONE_LINE))
+    refused_with(
+        "AuthFailure.UnauthorizedOperation",
+        lambda: general_accurate_ocr(sdk(server, secret_id, secret_key), ImageBase64=ONE_LINE),
+    )
 
 
 def test_a_disabled_pair_is_not_found_and_its_rotation_signs(server):
     key_id, secret_id, secret_key = new_pair(server)
     rotated = server.keys("tencent-credentials", "rotate", secret_id)
     new_id, new_key = re.search(r"SecretId:  (\S+)", rotated)[1], re.search(r"SecretKey: (\S+)", rotated)[1]
-    refused_with("AuthFailure.SecretIdNotFound",
-                 lambda: general_accurate_ocr(sdk(server, secret_id, secret_key), ImageBase64=ONE_LINE))
+    refused_with(
+        "AuthFailure.SecretIdNotFound",
+        lambda: general_accurate_ocr(sdk(server, secret_id, secret_key), ImageBase64=ONE_LINE),
+    )
     answer = general_accurate_ocr(sdk(server, new_id, new_key), ImageBase64=ONE_LINE)
     assert answer["TextDetections"][0]["DetectedText"].startswith("This is")
 
@@ -116,14 +123,17 @@ def test_a_used_up_quota_raises_charge_status_exception(server):
 
 
 def test_a_bad_image_raises_tencents_code(server):
-    refused_with("FailedOperation.ImageDecodeFailed",
-                 lambda: general_accurate_ocr(sdk(server), ImageBase64=base64.b64encode(b"not an image").decode()))
+    refused_with(
+        "FailedOperation.ImageDecodeFailed",
+        lambda: general_accurate_ocr(sdk(server), ImageBase64=base64.b64encode(b"not an image").decode()),
+    )
 
 
 def test_a_pdf_page_through_the_sdk(server):
     pdf = io.BytesIO()
-    Image.new("L", (640, 480), 255).save(pdf, format="PDF", save_all=True,
-                                         append_images=[Image.open(io.BytesIO(PHOTOTEST))])
+    Image.new("L", (640, 480), 255).save(
+        pdf, format="PDF", save_all=True, append_images=[Image.open(io.BytesIO(PHOTOTEST))]
+    )
     encoded = base64.b64encode(pdf.getvalue()).decode()
     answer = general_accurate_ocr(sdk(server), ImageBase64=encoded, IsPdf=True, PdfPageNumber=2)
     assert answer["TextDetections"][0]["DetectedText"].startswith("This is")
@@ -138,9 +148,10 @@ def test_the_sdks_unsigned_payload_option(server):
     # The second client: the SDK's own UNSIGNED-PAYLOAD signing, the body left out.
     answer = general_accurate_ocr(sdk(server, unsigned_payload=True), ImageBase64=ONE_LINE)
     assert answer["TextDetections"][0]["DetectedText"].startswith("This is")
-    refused_with("AuthFailure.SignatureFailure",
-                 lambda: general_accurate_ocr(sdk(server, secret_key="y" * 32, unsigned_payload=True),
-                                              ImageBase64=ONE_LINE))
+    refused_with(
+        "AuthFailure.SignatureFailure",
+        lambda: general_accurate_ocr(sdk(server, secret_key="y" * 32, unsigned_payload=True), ImageBase64=ONE_LINE),
+    )
 
 
 NODE_SDK = Path(__file__).parents[1] / "node_sdk"  # scripts/setup_node_sdk.sh installs it
@@ -150,7 +161,10 @@ def node_sdk(server, secret_key: str, **fields) -> dict:
     """GeneralAccurateOCR through Tencent's Node.js SDK: {"response": ...} or {"error": ...}."""
     done = subprocess.run(
         ["node", str(NODE_SDK / "general_accurate_ocr.js"), endpoint(server), server.secret_id, secret_key],
-        input=json.dumps(fields), capture_output=True, text=True, timeout=60,
+        input=json.dumps(fields),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

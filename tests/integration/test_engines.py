@@ -9,6 +9,8 @@ import json
 import pytest
 from PIL import Image
 
+from dialects import poster
+from helpers import data_image, data_truth
 from ocr_api.handlers import deep_engine as deep_engine_function
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.images import ImageLimits, prepare_image
@@ -17,9 +19,6 @@ from ocr_api.ocr.ppocr import PAGE_SIDE, PpOcr
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_tools.scoring import cer
-
-from dialects import poster
-from helpers import data_image, data_truth
 
 pytestmark = [pytest.mark.tesseract, pytest.mark.ppocr]
 
@@ -31,8 +30,10 @@ CLEAN_PAGE = "tesseract-test/phototest.tif"
 @pytest.fixture
 def deep_service(reconfigure, with_deep_engine):
     """The handler of a deployment with the deep-learning engine, its default engine auto."""
-    return reconfigure(deep_engine_function=with_deep_engine.deep_engine_function,
-                       lambda_endpoint_url=with_deep_engine.lambda_endpoint_url)
+    return reconfigure(
+        deep_engine_function=with_deep_engine.deep_engine_function,
+        lambda_endpoint_url=with_deep_engine.lambda_endpoint_url,
+    )
 
 
 @pytest.fixture
@@ -40,9 +41,11 @@ def call(invoke, spec):
     post = poster(invoke, spec, PATH)
 
     def send(image: str, key=EVENTS_APPKEY, **fields):
-        return post(headers=[("x-api-key", key)],
-                    files=[("file", image.rsplit("/", 1)[-1], "application/octet-stream", data_image(image))],
-                    fields=list(fields.items()))
+        return post(
+            headers=[("x-api-key", key)],
+            files=[("file", image.rsplit("/", 1)[-1], "application/octet-stream", data_image(image))],
+            fields=list(fields.items()),
+        )
 
     return send
 
@@ -96,10 +99,13 @@ def test_languages_ppocr_does_not_read_go_to_tesseract_under_auto(deep_service, 
     assert reading(call(RECEIPT, languages="eng+chi_sim_vert"))[0] == "tesseract"
 
 
-@pytest.mark.parametrize("fields, says", [
-    ({"engine": "ppocr", "languages": "chi_sim_vert"}, "ppocr engine reads"),
-    ({"engine": "paddle"}, "engine must be one of"),
-])
+@pytest.mark.parametrize(
+    "fields, says",
+    [
+        ({"engine": "ppocr", "languages": "chi_sim_vert"}, "ppocr engine reads"),
+        ({"engine": "paddle"}, "engine must be one of"),
+    ],
+)
 def test_bad_engine_requests_are_400(deep_service, call, fields, says):
     status, body = call(CLEAN_PAGE, **fields)
     assert status == 400 and body["error"] == "invalid_request" and says in body["message"], body
@@ -127,11 +133,15 @@ def test_the_function_reads_the_page_it_is_sent(spec):
     assert cer(text, data_truth(RECEIPT), ignore_case=True) < 0.08
 
 
-@pytest.mark.parametrize("event", [
-    {}, {"page": "not base64!", "languages": "eng", "seconds": 5},
-    {"page": base64.b64encode(b"GIF89a not a page").decode(), "languages": "eng", "seconds": 5},
-    {"page": "", "languages": "eng", "layout": "sideways", "seconds": 5},
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"page": "not base64!", "languages": "eng", "seconds": 5},
+        {"page": base64.b64encode(b"GIF89a not a page").decode(), "languages": "eng", "seconds": 5},
+        {"page": "", "languages": "eng", "layout": "sideways", "seconds": 5},
+    ],
+)
 def test_the_function_refuses_what_the_api_function_never_sends(spec, event):
     answer = deep_engine_function.handler(event, LocalLambdaContext(spec.functions["DeepEngineFunction"]))
     assert answer["error"]["kind"] == "RecognitionFailed"

@@ -16,26 +16,56 @@ from ocr_api.errors import DownloadFailed, InvalidRequest
 LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "10.0.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "240.0.0.1",
-    "::1", "::", "fe80::1", "fc00::1", "ff02::1",
-    # IPv4-compatible, IPv4-mapped, IPv4-translated (SIIT) and NAT64 forms of internal IPv4.
-    "::127.0.0.1", "::10.0.0.1", "::169.254.169.254",
-    "::ffff:127.0.0.1", "::ffff:169.254.169.254",
-    "::ffff:0:127.0.0.1", "::ffff:0:10.0.0.1",
-    "64:ff9b::127.0.0.1", "64:ff9b::a9fe:a9fe",
-    # NAT64 for local use and site-local: refused whatever they carry.
-    "64:ff9b:1::1.1.1.1", "64:ff9b:1::", "fec0::1", "fec0::8.8.8.8",
-    # 6to4 of a private IPv4.
-    "2002:a00:1::1", "2002:7f00:1::",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.0.0.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        # IPv4-compatible, IPv4-mapped, IPv4-translated (SIIT) and NAT64 forms of internal IPv4.
+        "::127.0.0.1",
+        "::10.0.0.1",
+        "::169.254.169.254",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "::ffff:0:127.0.0.1",
+        "::ffff:0:10.0.0.1",
+        "64:ff9b::127.0.0.1",
+        "64:ff9b::a9fe:a9fe",
+        # NAT64 for local use and site-local: refused whatever they carry.
+        "64:ff9b:1::1.1.1.1",
+        "64:ff9b:1::",
+        "fec0::1",
+        "fec0::8.8.8.8",
+        # 6to4 of a private IPv4.
+        "2002:a00:1::1",
+        "2002:7f00:1::",
+    ],
+)
 def test_internal_addresses_in_every_form_are_not_public(address):
     assert not is_public(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", [
-    "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "8.8.8.8",
+        "1.1.1.1",
+        "2606:4700:4700::1111",
+        "::ffff:8.8.8.8",
+        "64:ff9b::8.8.8.8",
+        "2002:808:808::1",
+    ],
+)
 def test_public_addresses_in_every_form_are_public(address):
     assert is_public(ipaddress.ip_address(address))
 

@@ -8,13 +8,12 @@ from datetime import datetime
 import pytest
 from PIL import Image
 
+from dialects import poster
+from helpers import CRASHES, data_image, data_truth, encode, fake_engine
 from ocr_api.keys import KeyStatus
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
-
-from dialects import poster
-from helpers import CRASHES, encode, data_image, data_truth, fake_engine
 
 PATH = "/imagerecognition/imagestreamocr"
 PHOTOTEST = data_image("tesseract-test/phototest.tif")
@@ -26,8 +25,9 @@ def call(invoke, spec):
     post = poster(invoke, spec, PATH)
 
     def upload(image=PHOTOTEST, appkey=EVENTS_APPKEY):
-        return post(files=[("imagefile", "page.tif", "image/tiff", image)],
-                    query=[("appkey", appkey)] if appkey else [])
+        return post(
+            files=[("imagefile", "page.tif", "image/tiff", image)], query=[("appkey", appkey)] if appkey else []
+        )
 
     return upload
 
@@ -74,8 +74,7 @@ def test_wrong_or_missing_key_is_504(call):
     assert_code(call(appkey=None), 200, 504)
 
 
-@pytest.mark.parametrize("overrides", [dict(status=KeyStatus.DISABLED),
-                                       dict(allowed_apis=frozenset({"gugudata-v1"}))])
+@pytest.mark.parametrize("overrides", [dict(status=KeyStatus.DISABLED), dict(allowed_apis=frozenset({"gugudata-v1"}))])
 def test_expired_or_not_permitted_key_is_503(call, add_key, overrides):
     assert_code(call(appkey=add_key("k-legacy-forbidden-0000", **overrides)), 200, 503)
 

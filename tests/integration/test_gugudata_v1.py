@@ -9,13 +9,12 @@ from datetime import datetime
 import pytest
 from PIL import Image
 
+from helpers import data_image, data_truth, encode
 from ocr_api.keys import KeyStatus
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_local.forms import multipart_form
 from ocr_tools.scoring import cer
-
-from helpers import encode, data_image, data_truth
 
 PATH = "/v1/imagerecognition/ocr"
 PHOTOTEST = data_image("tesseract-test/phototest.tif")
@@ -25,8 +24,14 @@ BLANK_PNG = encode(Image.new("L", (64, 32), 255), "PNG")
 def post(spec, *, query=None, content_type=None, body=b"", headers=()):
     all_headers = list(headers) + ([("Content-Type", content_type)] if content_type else [])
     return build_event(
-        method="POST", path=PATH, resource=PATH, stage=spec.stage, query=query,
-        headers=all_headers, body=body, binary_media_types=spec.binary_media_types,
+        method="POST",
+        path=PATH,
+        resource=PATH,
+        stage=spec.stage,
+        query=query,
+        headers=all_headers,
+        body=body,
+        binary_media_types=spec.binary_media_types,
     )
 
 
@@ -95,7 +100,9 @@ def test_event_demo(invoke):
     status, code, body = answer(invoke(load_event("v1-ocr-demo")))
     assert (status, code) == (200, 100)
     assert body["Data"]["resultText"] == [
-        "图片文字识别 OCR 示例", "Image to text in one API call", "支持中文、English 和数字 2026",
+        "图片文字识别 OCR 示例",
+        "Image to text in one API call",
+        "支持中文、English 和数字 2026",
     ]
 
 
@@ -125,15 +132,37 @@ def test_appkey_in_a_urlencoded_form_with_base64(invoke, spec):
 
 BAD_REQUESTS = {
     "missing imagefile": dict(query=[("appkey", EVENTS_APPKEY)]),
-    "empty imagefile": dict(query=[("appkey", EVENTS_APPKEY)], multipart=dict(files=[("imagefile", "a.png", "image/png", b"")])),
-    "imagefile as text in JSON": dict(query=[("appkey", EVENTS_APPKEY)], content_type="application/json", body=b'{"imagefile": "abc"}'),
-    "malformed multipart": dict(query=[("appkey", EVENTS_APPKEY)], content_type="multipart/form-data; boundary=zz", body=b"--zz\r\nbroken"),
-    "bad base64": dict(query=[("appkey", EVENTS_APPKEY)], content_type="application/json", body=b'{"image_base64": "%%%"}'),
-    "unknown field": dict(query=[("appkey", EVENTS_APPKEY), ("lang", "en")], multipart=dict(files=[("imagefile", "a.png", "image/png", BLANK_PNG)])),
-    "unknown body field": dict(query=[("appkey", EVENTS_APPKEY)], multipart=dict(fields=[("mode", "fast")], files=[("imagefile", "a.png", "image/png", BLANK_PNG)])),
-    "two images": dict(query=[("appkey", EVENTS_APPKEY)], multipart=dict(fields=[("image_base64", "QUJD")], files=[("imagefile", "a.png", "image/png", BLANK_PNG)])),
-    "imagefile twice": dict(query=[("appkey", EVENTS_APPKEY)], multipart=dict(files=[("imagefile", "a.png", "image/png", BLANK_PNG)] * 2)),
-    "conflicting appkeys": dict(query=[("appkey", EVENTS_APPKEY)], multipart=dict(fields=[("appkey", "another-key")], files=[("imagefile", "a.png", "image/png", BLANK_PNG)])),
+    "empty imagefile": dict(
+        query=[("appkey", EVENTS_APPKEY)], multipart=dict(files=[("imagefile", "a.png", "image/png", b"")])
+    ),
+    "imagefile as text in JSON": dict(
+        query=[("appkey", EVENTS_APPKEY)], content_type="application/json", body=b'{"imagefile": "abc"}'
+    ),
+    "malformed multipart": dict(
+        query=[("appkey", EVENTS_APPKEY)], content_type="multipart/form-data; boundary=zz", body=b"--zz\r\nbroken"
+    ),
+    "bad base64": dict(
+        query=[("appkey", EVENTS_APPKEY)], content_type="application/json", body=b'{"image_base64": "%%%"}'
+    ),
+    "unknown field": dict(
+        query=[("appkey", EVENTS_APPKEY), ("lang", "en")],
+        multipart=dict(files=[("imagefile", "a.png", "image/png", BLANK_PNG)]),
+    ),
+    "unknown body field": dict(
+        query=[("appkey", EVENTS_APPKEY)],
+        multipart=dict(fields=[("mode", "fast")], files=[("imagefile", "a.png", "image/png", BLANK_PNG)]),
+    ),
+    "two images": dict(
+        query=[("appkey", EVENTS_APPKEY)],
+        multipart=dict(fields=[("image_base64", "QUJD")], files=[("imagefile", "a.png", "image/png", BLANK_PNG)]),
+    ),
+    "imagefile twice": dict(
+        query=[("appkey", EVENTS_APPKEY)], multipart=dict(files=[("imagefile", "a.png", "image/png", BLANK_PNG)] * 2)
+    ),
+    "conflicting appkeys": dict(
+        query=[("appkey", EVENTS_APPKEY)],
+        multipart=dict(fields=[("appkey", "another-key")], files=[("imagefile", "a.png", "image/png", BLANK_PNG)]),
+    ),
 }
 
 EXPECTED_WORDS = {

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import boto3
 import pytest
 
+from helpers import day_clock
 from ocr_api.adapters.dynamodb_keys import AppKeyStore
 from ocr_api.cli import keys as keys_main
 from ocr_api.cli.keys import main as keys_command
@@ -21,8 +22,6 @@ from ocr_api.handlers.plan_catalog import handler as plan_catalog
 from ocr_api.keys import AccessGuard, Plan, hash_appkey
 from ocr_local.environment import LOCAL_TABLE_NAME, write_template_plans
 from ocr_local.gateway import LocalUsagePlans
-
-from helpers import day_clock
 
 API = "gugudata-v1"
 
@@ -101,8 +100,10 @@ def test_an_existing_appkey_is_imported_and_its_api_key_linked(store, usage_plan
     # THEN the same API key is linked into the trial usage plan, and the appkey works
     assert secret not in output
     assert existing in plan_members(usage_plans[1]["trial"])
-    assert len([k for k in boto3.client("apigateway").get_api_keys(includeValues=True)["items"]
-                if k["value"] == secret]) == 1
+    assert (
+        len([k for k in boto3.client("apigateway").get_api_keys(includeValues=True)["items"] if k["value"] == secret])
+        == 1
+    )
     assert AccessGuard(store).admit(secret, API).plan.name == "trial"
 
 
@@ -119,8 +120,7 @@ def test_operator_plans_have_usage_plans_and_limit_their_keys(store, usage_plans
     monkeypatch.setattr(keys_main, "AccessGuard", functools.partial(AccessGuard, clock=clock))
     run_keys(capsys, "plans", "create", "gold", "--rps", "20", "--burst", "40", "--daily", "2")
     gold = store.get_plan("gold")
-    assert gold == Plan("gold", requests_per_second=20, burst=40, daily_quota=2,
-                        usage_plan_id=gold.usage_plan_id)
+    assert gold == Plan("gold", requests_per_second=20, burst=40, daily_quota=2, usage_plan_id=gold.usage_plan_id)
     usage_plan = boto3.client("apigateway").get_usage_plan(usagePlanId=gold.usage_plan_id)
     assert usage_plan["name"] == "ocr-api-local-gold"
     standard = boto3.client("apigateway").get_usage_plan(usagePlanId=usage_plans[1]["standard"])
@@ -204,14 +204,21 @@ def catalog_event(request_type: str, url: str, plans: list[dict], table: str = L
 def test_deploying_writes_the_template_plans_and_answers_cloudformation(store, replies):
     plans = [
         {"Name": "trial", "RequestsPerSecond": "5", "TrialCalls": "50", "UsagePlanId": "up1"},
-        {"Name": "standard", "RequestsPerSecond": "100", "Burst": "0", "DailyQuota": "0",
-         "MonthlyQuota": "30000", "UsagePlanId": "up2"},
+        {
+            "Name": "standard",
+            "RequestsPerSecond": "100",
+            "Burst": "0",
+            "DailyQuota": "0",
+            "MonthlyQuota": "30000",
+            "UsagePlanId": "up2",
+        },
     ]
     plan_catalog(catalog_event("Update", replies.url, plans), None)
     assert replies.answers[-1]["Status"] == "SUCCESS"
     assert replies.answers[-1]["PhysicalResourceId"] == "1a2b3c-plan-catalog"
     assert store.get_plan("standard") == Plan(
-        "standard", requests_per_second=100, monthly_quota=30000, usage_plan_id="up2", from_template=True)
+        "standard", requests_per_second=100, monthly_quota=30000, usage_plan_id="up2", from_template=True
+    )
     assert store.get_plan("trial").trial_calls == 50
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -72,8 +72,8 @@ def test_disabled_key_is_403(store, add_key):
 
 
 def test_expired_key_is_403_and_a_future_expiry_is_fine(store, add_key):
-    past = add_key("k-expired-00000000000", expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
-    future = add_key("k-future-000000000000", expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+    past = add_key("k-expired-00000000000", expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    future = add_key("k-future-000000000000", expires_at=datetime.now(UTC) + timedelta(days=1))
     with pytest.raises(AppKeyForbidden, match="expired"):
         AccessGuard(store).admit(past, API)
     AccessGuard(store).admit(future, API)

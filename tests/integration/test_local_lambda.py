@@ -21,22 +21,36 @@ from ocr_local.template import FunctionSpec
 
 
 def function(name: str, handler: str, package_type: str = "Image", memory_mb: int = 512) -> FunctionSpec:
-    return FunctionSpec(logical_id=name, handler=f"local_functions.{handler}", timeout_seconds=20,
-                        memory_mb=memory_mb, environment={}, package_type=package_type)
+    return FunctionSpec(
+        logical_id=name,
+        handler=f"local_functions.{handler}",
+        timeout_seconds=20,
+        memory_mb=memory_mb,
+        environment={},
+        package_type=package_type,
+    )
 
 
 @pytest.fixture(scope="module")
 def invoke():
-    pools = {spec.logical_id: LambdaInstances(spec, {}, 1) for spec in (
-        function("Answers", "answer_of_size"),
-        function("ImageAllocates", "allocate"),
-        function("ZipAllocates", "allocate", package_type="Zip"),
-    )}
+    pools = {
+        spec.logical_id: LambdaInstances(spec, {}, 1)
+        for spec in (
+            function("Answers", "answer_of_size"),
+            function("ImageAllocates", "allocate"),
+            function("ZipAllocates", "allocate", package_type="Zip"),
+        )
+    }
     endpoint = LocalLambdaEndpoint(("127.0.0.1", 0), pools)
     endpoint.start()
-    client = boto3.client("lambda", endpoint_url=endpoint.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="local", aws_secret_access_key="local",
-                          config=Config(retries={"total_max_attempts": 1}, read_timeout=30))
+    client = boto3.client(
+        "lambda",
+        endpoint_url=endpoint.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=30),
+    )
 
     def call(name: str, event: dict) -> tuple[str | None, dict]:
         response = client.invoke(FunctionName=name, Payload=json.dumps(event))
@@ -79,12 +93,19 @@ def test_a_process_started_by_an_instance_counts_against_its_memory():
     # GIVEN an instance's process held to 256 MB, and a process it starts that needs 512 MB
     if not memory_cgroups_available():
         pytest.skip("this machine makes no memory cgroups")
-    script = ("import subprocess, sys\n"
-              "from ocr_local.memory_limit import hold_to_memory\n"
-              "print(hold_to_memory(256, single_process=False))\n"
-              "child = subprocess.run([sys.executable, '-c', 'bytearray(512 * 2**20); print(1)'])\n"
-              "print(child.returncode)\n")
-    answer = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    script = (
+        "import subprocess, sys\n"
+        "from ocr_local.memory_limit import hold_to_memory\n"
+        "print(hold_to_memory(256, single_process=False))\n"
+        "child = subprocess.run([sys.executable, '-c', 'bytearray(512 * 2**20); print(1)'])\n"
+        "print(child.returncode)\n"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+    )
     # THEN the started process is killed, as Lambda stops an instance whose processes need more
     assert answer.stdout.split() == ["cgroup", str(-signal.SIGKILL)], answer.stderr

@@ -11,11 +11,10 @@ import urllib.parse
 import pytest
 from PIL import Image, ImageDraw
 
+from helpers import CRASHES, encode, fake_engine, transparent_40_megapixel_png
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_local.forms import multipart_form
-
-from helpers import CRASHES, encode, fake_engine, transparent_40_megapixel_png
 
 # A small image with a word on it: quick to read on every endpoint.
 WORD = Image.new("L", (160, 48), 255)
@@ -32,19 +31,26 @@ def _multipart(path, part, secret, query_name=None, extra_fields=(), headers=())
 
 
 def _json(path, document, query=(), headers=()):
-    return dict(path=path, query=list(query), headers=[("Content-Type", "application/json"), *headers],
-                body=json.dumps(document).encode())
+    return dict(
+        path=path,
+        query=list(query),
+        headers=[("Content-Type", "application/json"), *headers],
+        body=json.dumps(document).encode(),
+    )
 
 
 # Each way a key reaches us: the request, then how that dialect says "rate" and "quota".
 KEY_LOCATIONS = {
     "v1 query": lambda k: _multipart("/v1/imagerecognition/ocr", "imagefile", k, "appkey"),
     "v1 form field": lambda k: dict(
-        path="/v1/imagerecognition/ocr", query=[],
+        path="/v1/imagerecognition/ocr",
+        query=[],
         headers=[("Content-Type", "application/x-www-form-urlencoded")],
-        body=urllib.parse.urlencode({"appkey": k, "image_base64": PNG_B64}).encode()),
-    "v1 multipart field": lambda k: _multipart("/v1/imagerecognition/ocr", "imagefile", k,
-                                               extra_fields=[("appkey", k)]),
+        body=urllib.parse.urlencode({"appkey": k, "image_base64": PNG_B64}).encode(),
+    ),
+    "v1 multipart field": lambda k: _multipart(
+        "/v1/imagerecognition/ocr", "imagefile", k, extra_fields=[("appkey", k)]
+    ),
     "v1 json field": lambda k: _json("/v1/imagerecognition/ocr", {"appkey": k, "image_base64": PNG_B64}),
     "legacy query": lambda k: _multipart("/imagerecognition/imagestreamocr", "imagefile", k, "appkey"),
     "tupu query": lambda k: _multipart("/v3/recognition/general-ocr", "image", k, "key"),
@@ -66,13 +72,17 @@ def refusal(path: str, status: int, body: dict):
 
 
 RATE_REFUSAL = {
-    "/v1/imagerecognition/ocr": (429, 102), "/imagerecognition/imagestreamocr": (429, 502),
-    "/v3/recognition/general-ocr": (429, 429), "/v1/ocr/universal": (429, "rate_limited"),
+    "/v1/imagerecognition/ocr": (429, 102),
+    "/imagerecognition/imagestreamocr": (429, 502),
+    "/v3/recognition/general-ocr": (429, 429),
+    "/v1/ocr/universal": (429, "rate_limited"),
     "/": (200, "RequestLimitExceeded"),
 }
 QUOTA_REFUSAL = {
-    "/v1/imagerecognition/ocr": (429, 103), "/imagerecognition/imagestreamocr": (200, 505),
-    "/v3/recognition/general-ocr": (429, 429), "/v1/ocr/universal": (429, "quota_exceeded"),
+    "/v1/imagerecognition/ocr": (429, 103),
+    "/imagerecognition/imagestreamocr": (200, 505),
+    "/v3/recognition/general-ocr": (429, 429),
+    "/v1/ocr/universal": (429, "quota_exceeded"),
     "/": (200, "ResourcesSoldOut.ChargeStatusException"),
 }
 
@@ -80,8 +90,13 @@ QUOTA_REFUSAL = {
 @pytest.fixture
 def send(invoke, spec):
     def call(request: dict, method="POST") -> tuple[int, dict]:
-        event = build_event(method=method, resource=request["path"], stage=spec.stage,
-                            binary_media_types=spec.binary_media_types, **request)
+        event = build_event(
+            method=method,
+            resource=request["path"],
+            stage=spec.stage,
+            binary_media_types=spec.binary_media_types,
+            **request,
+        )
         response = invoke(event)
         return response["statusCode"], json.loads(response["body"])
 
@@ -119,8 +134,9 @@ def test_the_rate_holds_wherever_the_key_is_sent(location, send, add_key, add_pl
     assert usage_of(service, secret).today.outcomes["rate_limited"] == 1
 
 
-def test_a_failure_on_our_side_costs_no_quota_and_the_next_call_works(send, add_key, add_plan, service,
-                                                                      reconfigure, tmp_path):
+def test_a_failure_on_our_side_costs_no_quota_and_the_next_call_works(
+    send, add_key, add_plan, service, reconfigure, tmp_path
+):
     # GIVEN a key with one call a day
     secret = add_key("k-refund-by-http-0000", plan=add_plan("one-a-day", daily_quota=1))
     request = KEY_LOCATIONS["v1 query"](secret)
@@ -132,15 +148,23 @@ def test_a_failure_on_our_side_costs_no_quota_and_the_next_call_works(send, add_
     assert refusal(request["path"], *send(request)) == (200, 100)
     assert refusal(request["path"], *send(request)) == (429, 103)
     today = usage_of(crashed, secret).today
-    assert today.as_json() == {"calls": 1, "requests": 1, "ok": 1, "client_error": 0, "server_error": 1,
-                               "rate_limited": 0, "quota_exceeded": 1}
+    assert today.as_json() == {
+        "calls": 1,
+        "requests": 1,
+        "ok": 1,
+        "client_error": 0,
+        "server_error": 1,
+        "rate_limited": 0,
+        "quota_exceeded": 1,
+    }
 
 
 def test_a_bad_image_after_admission_is_charged(send, add_key, add_plan, service):
     secret = add_key("k-bad-image-charged-0", plan=add_plan("one-a-day", daily_quota=1))
     content_type, body = multipart_form(files=[("imagefile", "a.png", "image/png", b"not a picture")])
-    request = dict(path="/v1/imagerecognition/ocr", query=[("appkey", secret)],
-                   headers=[("Content-Type", content_type)], body=body)
+    request = dict(
+        path="/v1/imagerecognition/ocr", query=[("appkey", secret)], headers=[("Content-Type", content_type)], body=body
+    )
     assert refusal(request["path"], *send(request)) == (415, 101)
     assert usage_of(service, secret).today.as_json()["client_error"] == 1
     assert refusal(request["path"], *send(request)) == (429, 103)
@@ -153,8 +177,14 @@ def test_usage_endpoint_reports_the_keys_plan_and_calls(send, invoke, add_key, a
     for _ in range(2):  # asking does not use the quota
         status, report = send(usage, method="GET")
     assert status == 200 and report["code"] == 0 and report["request_id"]
-    assert report["plan"] == {"name": "small", "requests_per_second": 100, "burst": None,
-                              "daily_quota": 5, "monthly_quota": 100, "trial_calls": None}
+    assert report["plan"] == {
+        "name": "small",
+        "requests_per_second": 100,
+        "burst": None,
+        "daily_quota": 5,
+        "monthly_quota": 100,
+        "trial_calls": None,
+    }
     assert report["today"]["calls"] == report["this_month"]["calls"] == report["today"]["ok"] == 1
     assert report["remaining"] == {"today": 4, "this_month": 99, "trial": None}
     assert report["key_id"] == service.access.check(secret, None).key_id and secret not in json.dumps(report)
@@ -166,12 +196,16 @@ def test_usage_endpoint_reports_the_keys_plan_and_calls(send, invoke, add_key, a
 def test_usage_endpoint_errors(send, service):
     status, body = send(dict(path="/v1/usage", query=[], headers=[], body=b""), method="GET")
     assert (status, body["error"]) == (401, "missing_appkey")
-    status, body = send(dict(path="/v1/usage", query=[("appkey", EVENTS_APPKEY)],
-                             headers=[("x-api-key", EVENTS_APPKEY)], body=b""), method="GET")
+    status, body = send(
+        dict(path="/v1/usage", query=[("appkey", EVENTS_APPKEY)], headers=[("x-api-key", EVENTS_APPKEY)], body=b""),
+        method="GET",
+    )
     assert (status, body["error"]) == (400, "invalid_request")
     # the key sent twice with different values: which one is meant is not for us to guess
-    status, body = send(dict(path="/v1/usage", query=[],
-                             headers=[("x-api-key", EVENTS_APPKEY), ("x-api-key", "f" * 32)], body=b""), method="GET")
+    status, body = send(
+        dict(path="/v1/usage", query=[], headers=[("x-api-key", EVENTS_APPKEY), ("x-api-key", "f" * 32)], body=b""),
+        method="GET",
+    )
     assert (status, body["error"]) == (400, "invalid_request")
 
 
@@ -227,16 +261,23 @@ def test_logs_hold_neither_keys_nor_image_bytes(send, add_key, caplog, reconfigu
         assert secret_text not in logs
 
 
-@pytest.mark.parametrize("path, part, key_in", [
-    ("/v1/ocr/universal", "file", "header"), ("/v3/recognition/general-ocr", "image", "key"),
-])
+@pytest.mark.parametrize(
+    "path, part, key_in",
+    [
+        ("/v1/ocr/universal", "file", "header"),
+        ("/v3/recognition/general-ocr", "image", "key"),
+    ],
+)
 def test_several_images_use_a_call_each(path, part, key_in, send, add_key, add_plan, service):
     # GIVEN a key with a trial of 4 calls
     secret = add_key(f"k-images-{part}-00000000", plan=add_plan("four", trial_calls=4))
     content_type, body = multipart_form(files=[(part, f"word{i}.png", "image/png", PNG) for i in range(3)])
-    request = dict(path=path, query=[("key", secret)] if key_in == "key" else [],
-                   headers=[("Content-Type", content_type), *([("x-api-key", secret)] if key_in == "header" else [])],
-                   body=body)
+    request = dict(
+        path=path,
+        query=[("key", secret)] if key_in == "key" else [],
+        headers=[("Content-Type", content_type), *([("x-api-key", secret)] if key_in == "header" else [])],
+        body=body,
+    )
     # WHEN it sends three images in one request, then the same again
     first, second = send(request), send(request)
     # THEN the first reads all three for three calls; the second does not fit in the one left
@@ -248,18 +289,25 @@ def test_several_images_use_a_call_each(path, part, key_in, send, add_key, add_p
     assert (report.today.calls, report.today.requests, report.trial_calls_used) == (3, 1, 3)
 
 
-@pytest.mark.parametrize("options, says", [
-    ([("languages", "xyz")], "unknown language"),
-    ([("languages", "all"), ("engine", "ppocr")], "ppocr engine"),
-    ([("engine", "fastest")], "engine must be one of"),
-])
-def test_options_no_page_can_be_read_with_are_refused_before_the_key_is_charged(options, says, send, add_key,
-                                                                               add_plan, service):
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        ([("languages", "xyz")], "unknown language"),
+        ([("languages", "all"), ("engine", "ppocr")], "ppocr engine"),
+        ([("engine", "fastest")], "engine must be one of"),
+    ],
+)
+def test_options_no_page_can_be_read_with_are_refused_before_the_key_is_charged(
+    options, says, send, add_key, add_plan, service
+):
     # GIVEN a key, and three images asked to be read in a language or by an engine that reads none
     secret = add_key("k-options-refused-000", plan=add_plan("four", trial_calls=4))
-    content_type, body = multipart_form(fields=options, files=[("file", f"w{i}.png", "image/png", PNG) for i in range(3)])
-    request = dict(path="/v1/ocr/universal", query=[], headers=[("Content-Type", content_type), ("x-api-key", secret)],
-                   body=body)
+    content_type, body = multipart_form(
+        fields=options, files=[("file", f"w{i}.png", "image/png", PNG) for i in range(3)]
+    )
+    request = dict(
+        path="/v1/ocr/universal", query=[], headers=[("Content-Type", content_type), ("x-api-key", secret)], body=body
+    )
     # WHEN it is sent
     status, answer = send(request)
     # THEN it is a 400 saying why, and the key was charged nothing
@@ -268,11 +316,16 @@ def test_options_no_page_can_be_read_with_are_refused_before_the_key_is_charged(
     assert (report.today.calls, report.trial_calls_used) == (0, 0)
 
 
-@pytest.mark.parametrize("path, part, key_in", [
-    ("/v1/ocr/universal", "file", "header"), ("/v3/recognition/general-ocr", "image", "key"),
-])
+@pytest.mark.parametrize(
+    "path, part, key_in",
+    [
+        ("/v1/ocr/universal", "file", "header"),
+        ("/v3/recognition/general-ocr", "image", "key"),
+    ],
+)
 def test_pages_read_before_a_later_page_fails_are_charged_and_only_the_rest_given_back(
-        path, part, key_in, send, add_key, add_plan, reconfigure):
+    path, part, key_in, send, add_key, add_plan, reconfigure
+):
     # GIVEN a key with a trial of 4 calls, page workers of 300 MB, and a request of two pages
     # and a transparent 40-megapixel page that needs more memory than that (413: a failure
     # whose call is given back)
@@ -281,9 +334,12 @@ def test_pages_read_before_a_later_page_fails_are_charged_and_only_the_rest_give
     files = [(part, f"w{i}.png", "image/png", PNG) for i in range(2)]
     files.append((part, "big.png", "image/png", transparent_40_megapixel_png("RGBA")))
     content_type, body = multipart_form(files=files)
-    request = dict(path=path, query=[("key", secret)] if key_in == "key" else [],
-                   headers=[("Content-Type", content_type), *([("x-api-key", secret)] if key_in == "header" else [])],
-                   body=body)
+    request = dict(
+        path=path,
+        query=[("key", secret)] if key_in == "key" else [],
+        headers=[("Content-Type", content_type), *([("x-api-key", secret)] if key_in == "header" else [])],
+        body=body,
+    )
     # WHEN it is sent
     status, answer = send(request)
     # THEN the request answers the big page's error, and the two pages read are the calls it costs

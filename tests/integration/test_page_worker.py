@@ -11,6 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
+from helpers import (
+    ABORTS,
+    CRASHES,
+    KILLED,
+    busy_worker,
+    data_image,
+    encode,
+    fake_engine,
+    process_state,
+    transparent_40_megapixel_png,
+)
 from ocr_api.config import MIN_WORKER_MEMORY_MB, Settings
 from ocr_api.errors import ImageNeedsTooMuchMemory, RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
@@ -20,18 +31,6 @@ from ocr_api.service.page_workers import IsolatedRecognizer
 from ocr_api.service.worker_process import WorkerLimits
 from ocr_api.service.worker_protocol import RecognizerSettings
 from ocr_tools.hostile_files import pdf_with_an_inline_image, pdf_with_costly_shading
-
-from helpers import (
-    ABORTS,
-    CRASHES,
-    KILLED,
-    busy_worker,
-    encode,
-    data_image,
-    fake_engine,
-    process_state,
-    transparent_40_megapixel_png,
-)
 
 pytestmark = pytest.mark.tesseract
 
@@ -46,11 +45,21 @@ SLOW_PAGE = "zh-rendered/document_01.jpg"
 def isolated(tessdata_dir):
     recognizers = []
 
-    def make(engine: str = Settings.engine, memory_mb: int = 700, decode_seconds: float = 10.0, workers: int = 1,
-             models: str = tessdata_dir, languages: str = "eng"):
+    def make(
+        engine: str = Settings.engine,
+        memory_mb: int = 700,
+        decode_seconds: float = 10.0,
+        workers: int = 1,
+        models: str = tessdata_dir,
+        languages: str = "eng",
+    ):
         settings = RecognizerSettings(
-            tessdata_dir=models, max_image_bytes=LIMITS.max_bytes, max_image_pixels=LIMITS.max_pixels,
-            languages=languages, max_recognition_pixels=12_000_000, engine=engine,
+            tessdata_dir=models,
+            max_image_bytes=LIMITS.max_bytes,
+            max_image_pixels=LIMITS.max_pixels,
+            languages=languages,
+            max_recognition_pixels=12_000_000,
+            engine=engine,
         )
         recognizer = IsolatedRecognizer(settings, WorkerLimits(memory_mb * 1024 * 1024, decode_seconds), workers)
         recognizers.append(recognizer)
@@ -86,7 +95,9 @@ def test_started_workers_say_when_they_are_ready(isolated):
     recognizer.wait_until_ready(deadline_in(30))
     # THEN both run, and the next page is read at once by one of them
     assert len(recognizer.worker_processes()) == 2
-    assert "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert (
+        "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    )
     assert len(recognizer.worker_processes()) == 2
 
 
@@ -117,7 +128,9 @@ def test_a_worker_keeps_its_models_loaded_across_pages(isolated, tessdata_dir):
         recognizer.recognize(page, deadline_in(60))
     # THEN the same process read them, and read no model again: only the pages came in
     assert recognizer.worker_processes() == [worker]
-    smallest_model = min(os.path.getsize(os.path.join(tessdata_dir, f"{name}.traineddata")) for name in ("eng", "chi_sim"))
+    smallest_model = min(
+        os.path.getsize(os.path.join(tessdata_dir, f"{name}.traineddata")) for name in ("eng", "chi_sim")
+    )
     assert _bytes_read(worker) - read_before < sum(map(len, pages)) + smallest_model // 2
 
 
@@ -144,9 +157,11 @@ def test_an_engine_that_takes_its_worker_down_fails_that_page_only(isolated, fau
 
 @pytest.mark.parametrize(
     "sent, seconds, error, says",
-    [(signal.SIGSEGV, 60, RecognitionFailed, "recognition engine failed"),
-     # Stopped, as a deadlocked or swapped-out process would be: it never answers.
-     (signal.SIGSTOP, 3, RecognitionTimedOut, "did not finish")],
+    [
+        (signal.SIGSEGV, 60, RecognitionFailed, "recognition engine failed"),
+        # Stopped, as a deadlocked or swapped-out process would be: it never answers.
+        (signal.SIGSTOP, 3, RecognitionTimedOut, "did not finish"),
+    ],
     ids=["crashes", "hangs"],
 )
 def test_a_worker_that_crashes_or_hangs_mid_page_is_answered_and_replaced(isolated, sent, seconds, error, says):
@@ -163,7 +178,9 @@ def test_a_worker_that_crashes_or_hangs_mid_page_is_answered_and_replaced(isolat
             reading.result()
     # AND the worker is gone, and a new one reads the next page
     assert not os.path.exists(f"/proc/{worker}") or process_state(worker) == "Z"
-    assert "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert (
+        "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    )
     assert worker not in recognizer.worker_processes()
 
 
@@ -178,17 +195,26 @@ def test_a_worker_without_its_models_says_so_and_every_page_is_unavailable(isola
     assert recognizer.worker_processes() == []
 
 
-@pytest.mark.parametrize("limits, pdf, error, says", [
-    # A 14 KB PDF whose page takes PDFium minutes to render, given 2 s to decode
-    ({"decode_seconds": 2.0}, pdf_with_costly_shading, RecognitionTimedOut,
-     "decoding the image took more time than allowed"),
-    # An 875 KB PDF drawing a 30000x30000 inline image, which PDFium decodes as it loads the page
-    # (no limit can read its size first) and aborts on when the memory cap refuses it: the
-    # documented 413 for a page that needs too much memory
-    ({"memory_mb": 700}, pdf_with_an_inline_image, ImageNeedsTooMuchMemory, "more memory"),
-], ids=["renders past its time", "inline image over the memory cap"])
+@pytest.mark.parametrize(
+    "limits, pdf, error, says",
+    [
+        # A 14 KB PDF whose page takes PDFium minutes to render, given 2 s to decode
+        (
+            {"decode_seconds": 2.0},
+            pdf_with_costly_shading,
+            RecognitionTimedOut,
+            "decoding the image took more time than allowed",
+        ),
+        # An 875 KB PDF drawing a 30000x30000 inline image, which PDFium decodes as it loads the page
+        # (no limit can read its size first) and aborts on when the memory cap refuses it: the
+        # documented 413 for a page that needs too much memory
+        ({"memory_mb": 700}, pdf_with_an_inline_image, ImageNeedsTooMuchMemory, "more memory"),
+    ],
+    ids=["renders past its time", "inline image over the memory cap"],
+)
 def test_a_pdf_page_that_stops_its_worker_while_decoding_is_answered_and_the_worker_replaced(
-        isolated, limits, pdf, error, says):
+    isolated, limits, pdf, error, says
+):
     # GIVEN a worker that has read a page
     recognizer = isolated(**limits)
     recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60))
@@ -198,7 +224,9 @@ def test_a_pdf_page_that_stops_its_worker_while_decoding_is_answered_and_the_wor
         recognizer.recognize(pdf(), deadline_in(60), RecognitionOptions(pdf_page=1))
     # THEN its worker is gone, and a new one reads the next page
     assert not os.path.exists(f"/proc/{before}")
-    assert "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert (
+        "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    )
     assert recognizer.worker_processes() != [before]
 
 
@@ -206,7 +234,9 @@ def test_a_page_over_the_memory_cap_is_refused_and_the_worker_replaced(isolated)
     recognizer = isolated(memory_mb=300)
     with pytest.raises(ImageNeedsTooMuchMemory, match="more memory"):
         recognizer.recognize(transparent_40_megapixel_png("RGBA"), deadline_in(60))
-    assert "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    assert (
+        "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text
+    )
 
 
 class CountingDeepEngine:
@@ -233,11 +263,17 @@ def test_a_worker_that_sends_more_than_a_page_needs_is_stopped_and_replaced(misb
     # answers out of turn
     deep = CountingDeepEngine()
     settings = RecognizerSettings(
-        tessdata_dir=tessdata_dir, max_image_bytes=LIMITS.max_bytes, max_image_pixels=LIMITS.max_pixels,
-        languages=misbehaves, max_recognition_pixels=12_000_000, engine=Settings.engine, deep_engine=True,
+        tessdata_dir=tessdata_dir,
+        max_image_bytes=LIMITS.max_bytes,
+        max_image_pixels=LIMITS.max_pixels,
+        languages=misbehaves,
+        max_recognition_pixels=12_000_000,
+        engine=Settings.engine,
+        deep_engine=True,
     )
-    recognizer = IsolatedRecognizer(settings, WorkerLimits(700 * 1024 * 1024, 10.0), 1, deep_engine=deep,
-                                    worker_module="hostile_worker")
+    recognizer = IsolatedRecognizer(
+        settings, WorkerLimits(700 * 1024 * 1024, 10.0), 1, deep_engine=deep, worker_module="hostile_worker"
+    )
     try:
         recognizer.start()
         [before] = recognizer.worker_processes()
@@ -262,14 +298,20 @@ def test_the_handler_that_starts_workers_is_not_dumpable(tessdata_dir):
         "from ocr_api.service.worker_protocol import RecognizerSettings\n"
         "libc = ctypes.CDLL(None)\n"
         "print(libc.prctl(3, 0, 0, 0, 0))\n"  # PR_GET_DUMPABLE before any worker
-        f"settings = RecognizerSettings({tessdata_dir!r}, 10**7, 10**7, 'eng', None, 'ocr_api.ocr.tesseract:Tesseract')\n"
+        f"settings = RecognizerSettings({tessdata_dir!r}, 10**7, 10**7, 'eng', None,"
+        " 'ocr_api.ocr.tesseract:Tesseract')\n"
         "workers = IsolatedRecognizer(settings, WorkerLimits(700 * 2**20, 10.0), 1)\n"
         "workers.start()\n"
         "print(libc.prctl(3, 0, 0, 0, 0))\n"
         "workers.close()\n"
     )
-    answer = subprocess.run([sys.executable, "-c", handler], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    answer = subprocess.run(
+        [sys.executable, "-c", handler],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+    )
     assert answer.stdout.split() == ["1", "0"], answer.stderr
 
 
@@ -305,8 +347,13 @@ def test_the_lambda_init_starts_one_worker_before_any_request(tessdata_dir):
         "started = workers.worker_processes(); workers.wait_until_ready(time.monotonic() + 30, count=1); "
         "print(len(started), workers.worker_processes() == started); app.service.close()"
     )
-    environment = {**os.environ, "APPKEYS_TABLE": "t", "AWS_DEFAULT_REGION": "us-east-1",
-                   "POWERTOOLS_TRACE_DISABLED": "true", "TESSDATA_PREFIX": tessdata_dir}
+    environment = {
+        **os.environ,
+        "APPKEYS_TABLE": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "TESSDATA_PREFIX": tessdata_dir,
+    }
     # WHEN the handler is imported
     done = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True, timeout=60)
     # THEN one page worker was started by the import itself, and it became ready

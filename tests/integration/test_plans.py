@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,7 +26,7 @@ class Clock:
 
 
 def utc(*parts) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 def admitted(guard: AccessGuard, secret: str, times: int) -> list[bool]:
@@ -104,8 +104,15 @@ def test_a_call_that_fails_on_our_side_gives_its_quota_back(store, add_key, add_
         guard.admit(secret, API)
     today = guard.usage(guard.check(secret, API)).today
     assert today.calls == 2
-    assert today.as_json() == {"calls": 2, "requests": 2, "ok": 1, "client_error": 1, "server_error": 1,
-                               "rate_limited": 0, "quota_exceeded": 1}
+    assert today.as_json() == {
+        "calls": 2,
+        "requests": 2,
+        "ok": 1,
+        "client_error": 1,
+        "server_error": 1,
+        "rate_limited": 0,
+        "quota_exceeded": 1,
+    }
 
 
 def test_a_failed_trial_call_is_given_back_to_the_trial(store, add_key, add_plan):
@@ -138,12 +145,15 @@ def test_asking_for_usage_is_rate_limited_but_uses_no_quota(store, add_key, add_
     guard.admit(secret, API)
 
 
-@pytest.mark.parametrize("limits, message", [
-    ({"requests_per_second": 0}, "requests per second"),
-    ({"requests_per_second": 10, "burst": 5}, "burst must be at least the rate"),
-    ({"daily_quota": 0}, "daily quota"),
-    ({"trial_calls": 10, "monthly_quota": 100}, "trial plan"),
-])
+@pytest.mark.parametrize(
+    "limits, message",
+    [
+        ({"requests_per_second": 0}, "requests per second"),
+        ({"requests_per_second": 10, "burst": 5}, "burst must be at least the rate"),
+        ({"daily_quota": 0}, "daily quota"),
+        ({"trial_calls": 10, "monthly_quota": 100}, "trial plan"),
+    ],
+)
 def test_nonsense_plans_are_refused(limits, message):
     with pytest.raises(PlanError, match=message):
         Plan("bad", **limits)

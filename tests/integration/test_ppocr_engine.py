@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from helpers import data_image, data_truth
 from ocr_api.errors import RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.engine import PageLayout
@@ -18,8 +19,6 @@ from ocr_api.ocr.images import ImageLimits, PreparedImage, prepare_image
 from ocr_api.ocr.ppocr import MODEL_FILES, PpOcr, packaged_model_dir
 from ocr_local.template import PROJECT_ROOT
 from ocr_tools.scoring import cer
-
-from helpers import data_image, data_truth
 
 pytestmark = pytest.mark.ppocr
 
@@ -87,8 +86,11 @@ def test_rotated_text_keeps_rotated_corners(engine):
     ImageDraw.Draw(canvas).text((120, 170), "ROTATED TEXT 2026", fill=0, font=ImageFont.load_default(size=56))
     turned = canvas.rotate(12, resample=Image.Resampling.BICUBIC, fillcolor=255)
     # WHEN it is read
-    [line] = [line for line in engine.read_lines(PreparedImage(turned, "PNG", None), "eng", deadline_in(30))
-              if "ROTATED" in line.text]
+    [line] = [
+        line
+        for line in engine.read_lines(PreparedImage(turned, "PNG", None), "eng", deadline_in(30))
+        if "ROTATED" in line.text
+    ]
     # THEN its corners run along the text, not along the page
     (x0, y0), (x1, y1) = line.quad[0], line.quad[1]
     slope = math.degrees(math.atan2(y0 - y1, x1 - x0))
@@ -96,11 +98,16 @@ def test_rotated_text_keeps_rotated_corners(engine):
     assert line.quad != line.box.corners
 
 
-@pytest.mark.parametrize("image, angle", [
-    ("tesseract-test/phototest.tif", 0), ("tesseract-test/phototest-rotated-L.png", -90),
-    ("tesseract-test/phototest-rotated-R.png", 90), ("tesseract-test/phototest-rotated-180.png", 180),
-    ("zh-rendered/rotated_05.png", 90),
-])
+@pytest.mark.parametrize(
+    "image, angle",
+    [
+        ("tesseract-test/phototest.tif", 0),
+        ("tesseract-test/phototest-rotated-L.png", -90),
+        ("tesseract-test/phototest-rotated-R.png", 90),
+        ("tesseract-test/phototest-rotated-180.png", 180),
+        ("zh-rendered/rotated_05.png", 90),
+    ],
+)
 def test_a_page_is_read_upright_however_it_stands_with_lines_on_the_page_as_given(engine, image, angle):
     # GIVEN a page upright, or turned a quarter either way, or upside down
     given = page(image)
@@ -120,8 +127,9 @@ def test_a_page_is_read_upright_however_it_stands_with_lines_on_the_page_as_give
 
 
 def test_a_single_line_is_read_without_detection(engine):
-    lines = engine.read_lines(page("cnocr-synthetic-zh/chn-00199980.jpg"), "chi_sim", deadline_in(30),
-                              PageLayout.SINGLE_LINE)
+    lines = engine.read_lines(
+        page("cnocr-synthetic-zh/chn-00199980.jpg"), "chi_sim", deadline_in(30), PageLayout.SINGLE_LINE
+    )
     assert [line.text for line in lines] == [data_truth("cnocr-synthetic-zh/chn-00199980.jpg").strip()]
 
 
@@ -157,8 +165,13 @@ def test_a_line_a_hundred_times_longer_than_high_is_read_within_bounds(engine, l
     seen = []
     recognizer = engine._engine._load_rec_model()
     original = type(recognizer).__call__
-    monkeypatch.setattr(type(recognizer), "__call__", lambda self, args: (seen.extend(
-        image.shape[1] / image.shape[0] for image in args.img), original(self, args))[1])
+    monkeypatch.setattr(
+        type(recognizer),
+        "__call__",
+        lambda self, args: (seen.extend(image.shape[1] / image.shape[0] for image in args.img), original(self, args))[
+            1
+        ],
+    )
     engine.read_lines(long_line(4000, 40), "chi_sim+eng", deadline_in(30), layout)
     assert seen and max(seen) <= 100.5
     # And a long line of an ordinary shape is still read.

@@ -9,6 +9,7 @@ import re
 import pytest
 from PIL import Image
 
+from helpers import data_image, data_truth, encode
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
@@ -17,8 +18,6 @@ from ocr_api.ocr.result import join_words
 from ocr_api.ocr.tesseract import Tesseract
 from ocr_local.environment import system_tessdata_dir
 from ocr_tools.scoring import cer
-
-from helpers import encode, data_image, data_truth
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -141,7 +140,9 @@ def test_language_sets_are_kept_loaded_up_to_their_number(tessdata_dir):
     engine = Tesseract(tessdata_dir, kept_language_sets=2)
     page = Recognizer(engine, LIMITS, "eng")
     for languages in ("eng", "chi_sim", "eng", "chi_sim+eng"):
-        page.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(30), RecognitionOptions(languages=languages))
+        page.recognize(
+            data_image("tesseract-test/phototest.tif"), deadline_in(30), RecognitionOptions(languages=languages)
+        )
     # THEN the least recently used one was let go
     assert list(engine._loaded) == ["eng", "chi_sim+eng"]
 
@@ -201,7 +202,8 @@ def test_a_doubtful_reading_is_retried_upright_by_default():
 def test_orientation_can_be_switched_off():
     turned = data_image("tesseract-test/phototest-rotated-L.png")
     result = Recognizer(Tesseract(system_tessdata_dir()), LIMITS, "eng").recognize(
-        turned, deadline_in(60), RecognitionOptions(correct_orientation=False))
+        turned, deadline_in(60), RecognitionOptions(correct_orientation=False)
+    )
     assert result.angle == 0.0
     assert cer(result.full_text, data_truth("tesseract-test/phototest.tif")) > 0.5
 
@@ -218,11 +220,14 @@ def test_images_over_the_recognition_cap_are_read_smaller_with_boxes_on_the_uplo
     # GIVEN phototest enlarged three times (2.8 megapixels) and a cap of 1 megapixel
     page = Image.open(io.BytesIO(data_image("tesseract-test/phototest.tif"))).convert("L")
     big = page.resize((1920, 1440), Image.Resampling.LANCZOS)
-    upright = Recognizer(Tesseract(system_tessdata_dir()), LIMITS, "eng").recognize(encode(page, "PNG"), deadline_in(60))
+    upright = Recognizer(Tesseract(system_tessdata_dir()), LIMITS, "eng").recognize(
+        encode(page, "PNG"), deadline_in(60)
+    )
     for format in ("PNG", "JPEG"):
         engine = CountingEngine()
         result = Recognizer(engine, LIMITS, "eng", max_recognition_pixels=1_000_000).recognize(
-            encode(big, format, **({"quality": 95} if format == "JPEG" else {})), deadline_in(60))
+            encode(big, format, **({"quality": 95} if format == "JPEG" else {})), deadline_in(60)
+        )
         # THEN the text is the same, and every box is the upright page's, three times larger
         assert cer(result.full_text, data_truth("tesseract-test/phototest.tif")) <= 0.03
         assert (result.image_width, result.image_height) == (1920, 1440)
@@ -235,7 +240,9 @@ def test_images_over_the_recognition_cap_are_read_smaller_with_boxes_on_the_uplo
 def test_chinese_lines_misread_as_latin_are_read_again_in_chinese():
     # GIVEN a document page where plain chi_sim+eng turns whole lines of verse into Latin junk
     engine = CountingEngine()
-    result = Recognizer(engine, LIMITS, "chi_sim+eng").recognize(data_image("zh-rendered/document_06.jpg"), deadline_in(60))
+    result = Recognizer(engine, LIMITS, "chi_sim+eng").recognize(
+        data_image("zh-rendered/document_06.jpg"), deadline_in(60)
+    )
     # THEN one extra run re-reads those lines with chi_sim alone, and the page reads right
     assert engine.reads == 2
     assert cer(result.full_text, data_truth("zh-rendered/document_06.jpg")) <= 0.15

@@ -9,12 +9,11 @@ import json
 import pytest
 from PIL import Image
 
+from dialects import poster
+from helpers import CRASHES, HANGS, data_image, data_truth, encode, fake_engine
 from ocr_api.keys import KeyStatus
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
-
-from dialects import poster
-from helpers import CRASHES, HANGS, encode, data_image, data_truth, fake_engine
 
 PHOTOTEST = data_image("tesseract-test/phototest.tif")
 PHOTOTEST_B64 = base64.b64encode(PHOTOTEST).decode()
@@ -47,7 +46,15 @@ def test_success_has_tencents_fields_and_types(call):
     detections = response["TextDetections"]
     assert cer("\n".join(d["DetectedText"] for d in detections), data_truth("tesseract-test/phototest.tif")) <= 0.02
     first = detections[0]
-    assert set(first) == {"DetectedText", "Confidence", "Polygon", "AdvancedInfo", "ItemPolygon", "Words", "WordCoordPoint"}
+    assert set(first) == {
+        "DetectedText",
+        "Confidence",
+        "Polygon",
+        "AdvancedInfo",
+        "ItemPolygon",
+        "Words",
+        "WordCoordPoint",
+    }
     assert isinstance(first["Confidence"], int) and 50 <= first["Confidence"] <= 100
     assert [set(point) for point in first["Polygon"]] == [{"X", "Y"}] * 4
     box = first["ItemPolygon"]
@@ -75,8 +82,10 @@ def test_pdf_page(call):
     response = call({"ImageBase64": encoded, "IsPdf": True, "PdfPageNumber": 2})
     assert response["TextDetections"][0]["DetectedText"].startswith("This is")
     assert_error(call({"ImageBase64": encoded}), "FailedOperation.ImageDecodeFailed")
-    assert_error(call({"ImageBase64": encoded, "IsPdf": True, "PdfPageNumber": 5}),
-                 "InvalidParameterValue.InvalidParameterValueLimit")
+    assert_error(
+        call({"ImageBase64": encoded, "IsPdf": True, "PdfPageNumber": 5}),
+        "InvalidParameterValue.InvalidParameterValueLimit",
+    )
 
 
 def test_single_line_and_multilingual_modes(call):
@@ -101,13 +110,25 @@ def test_event_file(invoke):
         ({"ImageBase64": PHOTOTEST_B64, "Scene": "doc"}, "UnknownParameter"),
         ({"ImageBase64": ""}, "FailedOperation.EmptyImageError"),
         ({"ImageBase64": base64.b64encode(b"plain text").decode()}, "FailedOperation.ImageDecodeFailed"),
-        ({"ImageBase64": base64.b64encode(encode(Image.new("L", (300, 100), 255), "PNG")).decode()},
-         "FailedOperation.ImageNoText"),
-        ({"ImageBase64": base64.b64encode(encode(Image.new("1", (10_000, 10_000), 1), "PNG")).decode()},
-         "FailedOperation.ImageSizeTooLarge"),
+        (
+            {"ImageBase64": base64.b64encode(encode(Image.new("L", (300, 100), 255), "PNG")).decode()},
+            "FailedOperation.ImageNoText",
+        ),
+        (
+            {"ImageBase64": base64.b64encode(encode(Image.new("1", (10_000, 10_000), 1), "PNG")).decode()},
+            "FailedOperation.ImageSizeTooLarge",
+        ),
     ],
-    ids=["no-image", "bad-config", "bad-base64", "unknown-parameter", "empty", "not-an-image",
-         "no-text", "too-many-pixels"],
+    ids=[
+        "no-image",
+        "bad-config",
+        "bad-base64",
+        "unknown-parameter",
+        "empty",
+        "not-an-image",
+        "no-text",
+        "too-many-pixels",
+    ],
 )
 def test_request_and_image_errors(call, body, code):
     assert_error(call(body), code)

@@ -11,12 +11,11 @@ import re
 import boto3
 import pytest
 
+from dialects import poster
 from ocr_api.adapters.kms_secrets import KmsSecretCipher
 from ocr_api.cli.keys import main as keys_command
 from ocr_api.errors import InternalError, KeyStoreUnavailable
 from ocr_local.environment import LOCAL_SECRETS_KEY_ALIAS, LOCAL_TABLE_NAME
-
-from dialects import poster
 from tencent_sdk import signed, signing_at
 
 
@@ -28,8 +27,10 @@ def run_keys(capsys, *args) -> str:
 
 
 def issued_pair(output: str) -> tuple[str, str]:
-    return (re.search(r"SecretId:  (AKID[A-Za-z0-9]{32})", output)[1],
-            re.search(r"SecretKey: ([A-Za-z0-9]{32})", output)[1])
+    return (
+        re.search(r"SecretId:  (AKID[A-Za-z0-9]{32})", output)[1],
+        re.search(r"SecretKey: ([A-Za-z0-9]{32})", output)[1],
+    )
 
 
 @pytest.fixture
@@ -46,9 +47,10 @@ def tencent(invoke, spec, service):
         # Signed by the service's clock, which these tests fix at a day's noon.
         with signing_at(service.access.clock()):
             headers, body = signed(params or {"ImageBase64": "aGVsbG8="}, secret_id, secret_key, host="127.0.0.1")
-        status, answer = post(json_body=json.loads(body), headers=[
-            (name, value) for name, value in headers.items() if name != "Content-Type"
-        ])
+        status, answer = post(
+            json_body=json.loads(body),
+            headers=[(name, value) for name, value in headers.items() if name != "Content-Type"],
+        )
         assert status == 200
         return answer["Response"]
 
@@ -93,8 +95,11 @@ def test_several_pairs_per_key_each_sign(store, key_id, capsys, tencent):
 def test_the_secret_key_is_stored_only_sealed(store, key_id, capsys, caplog):
     caplog.set_level(logging.DEBUG)
     secret_id, secret_key = issued_pair(run_keys(capsys, "tencent-credentials", "create", key_id))
-    [item] = [item for item in boto3.client("dynamodb").scan(TableName=LOCAL_TABLE_NAME)["Items"]
-              if item["pk"]["S"] == f"secret#{secret_id}"]
+    [item] = [
+        item
+        for item in boto3.client("dynamodb").scan(TableName=LOCAL_TABLE_NAME)["Items"]
+        if item["pk"]["S"] == f"secret#{secret_id}"
+    ]
     stored = json.dumps({name: str(value) for name, value in item.items()})
     assert secret_key not in stored and secret_key.encode() not in item["sealed_secret"]["B"]
     assert secret_key not in caplog.text
@@ -122,8 +127,7 @@ def test_issuing_needs_the_kms_key(store, key_id, capsys, monkeypatch):
     assert code == 1 and "KMS key" in capsys.readouterr().err
 
 
-def test_kms_out_of_reach_is_tencents_internal_error_and_charges_nothing(store, key_id, capsys, tencent,
-                                                                        reconfigure):
+def test_kms_out_of_reach_is_tencents_internal_error_and_charges_nothing(store, key_id, capsys, tencent, reconfigure):
     secret_id, secret_key = issued_pair(run_keys(capsys, "tencent-credentials", "create", key_id))
     reconfigure(kms_endpoint_url="http://127.0.0.1:9")
     assert tencent(secret_id, secret_key)["Error"]["Code"] == "InternalError"

@@ -8,11 +8,10 @@ import json
 import pytest
 from PIL import Image
 
+from dialects import poster
+from helpers import REFUSES_THE_PAGE, data_image, data_truth, encode, fake_engine
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
-
-from dialects import poster
-from helpers import REFUSES_THE_PAGE, encode, data_image, data_truth, fake_engine
 
 PATH = "/v3/recognition/general-ocr"
 PHOTOTEST = data_image("tesseract-test/phototest.tif")
@@ -62,12 +61,17 @@ def test_success_has_tupus_fields_and_types(call):
 
 
 def test_several_files_with_tags_filled_by_the_last(call):
-    status, body = call(files=[image(), image(CHINESE, "poem.png"), image(CHINESE, "again.png")],
-                        fields=[("tag", "room-1"), ("tag", "room-2")])
+    status, body = call(
+        files=[image(), image(CHINESE, "poem.png"), image(CHINESE, "again.png")],
+        fields=[("tag", "room-1"), ("tag", "room-2")],
+    )
     assert status == 200
     files = body["data"]["fileList"]
     assert [(f["name"], f["tag"]) for f in files] == [
-        ("phototest.tif", "room-1"), ("poem.png", "room-2"), ("again.png", "room-2")]
+        ("phototest.tif", "room-1"),
+        ("poem.png", "room-2"),
+        ("again.png", "room-2"),
+    ]
     assert files[1]["objects"][0]["text"] == "古台摇落后，秋入望乡心。"
 
 
@@ -146,6 +150,10 @@ def test_key_errors(call, add_key):
 def test_download_and_engine_failures(call, reconfigure, image_server, tmp_path):
     reconfigure(url_allowed_networks=("127.0.0.1/32",))
     assert_error(call(fields=[("image", image_server.url("/missing"))]), 502, "HTTP 404")
-    assert_error(call(fields=[("image", "http://169.254.169.254/latest/meta-data/")]), 400, "does not resolve to a public address")
+    assert_error(
+        call(fields=[("image", "http://169.254.169.254/latest/meta-data/")]),
+        400,
+        "does not resolve to a public address",
+    )
     reconfigure(engine=fake_engine(REFUSES_THE_PAGE))
     assert_error(call(files=[image()]), 500, "failed")

@@ -10,11 +10,10 @@ import json
 import pytest
 from PIL import Image
 
+from dialects import poster
+from helpers import CRASHES, TEST_DATA, data_image, data_truth, encode, fake_engine
 from ocr_local.events import EVENTS_APPKEY
 from ocr_tools.scoring import cer
-
-from dialects import poster
-from helpers import CRASHES, TEST_DATA, encode, data_image, data_truth, fake_engine
 
 PATH = "/v1/ocr/universal"
 PHOTOTEST = data_image("tesseract-test/phototest.tif")
@@ -52,14 +51,22 @@ def test_file_upload_returns_blocks_made_for_drawing(call):
     status, body = call(files=[file_part()])
     assert status == 200 and body["code"] == 0 and body["request_id"]
     [result] = body["results"]
-    assert (result["image_name"], result["width"], result["height"], result["angle"]) == ("phototest.tif", 640, 480, 0.0)
+    assert (result["image_name"], result["width"], result["height"], result["angle"]) == (
+        "phototest.tif",
+        640,
+        480,
+        0.0,
+    )
     assert cer(result["text"], PHOTOTEST_TRUTH) <= 0.02
     first = result["blocks"][0]
     assert first["text"] == "This is alot of 12 point text to test the"
     assert 0.5 < first["confidence"] <= 1
-    assert first["points"] == [[first["x"], first["y"]], [first["x"] + first["width"], first["y"]],
-                               [first["x"] + first["width"], first["y"] + first["height"]],
-                               [first["x"], first["y"] + first["height"]]]
+    assert first["points"] == [
+        [first["x"], first["y"]],
+        [first["x"] + first["width"], first["y"]],
+        [first["x"] + first["width"], first["y"] + first["height"]],
+        [first["x"], first["y"] + first["height"]],
+    ]
     assert [word["text"] for word in first["words"]][:3] == ["This", "is", "alot"]
     assert all({"x", "y", "width", "height", "points", "confidence"} <= set(w) for w in first["words"])
     assert [block["paragraph"] for block in result["blocks"]] == [1, 1, 1, 2, 2, 2, 2, 2]
@@ -86,8 +93,10 @@ def test_image_url_through_the_allow_list(call, reconfigure, image_server):
 
 def test_url_redirects_are_followed_and_no_credentials_are_forwarded(call, reconfigure, image_server):
     reconfigure(url_allowed_networks=LOCAL)
-    status, _ = call(fields=[("url", image_server.url("/redirect?from=test"))],
-                     headers=[("Authorization", "Bearer secret"), ("Cookie", "session=1")])
+    status, _ = call(
+        fields=[("url", image_server.url("/redirect?from=test"))],
+        headers=[("Authorization", "Bearer secret"), ("Cookie", "session=1")],
+    )
     assert status == 200
     path, headers = image_server.requests[-1]
     assert path == "/phototest.tif"
@@ -106,10 +115,12 @@ def test_several_images_get_one_result_each_in_order(call):
 
 def test_several_urls_and_names(call, reconfigure, image_server):
     reconfigure(url_allowed_networks=LOCAL)
-    status, body = call(json_body={
-        "url": [image_server.url("/phototest.tif"), image_server.url("/screenshot.png")],
-        "image_name": ["a", "b"],
-    })
+    status, body = call(
+        json_body={
+            "url": [image_server.url("/phototest.tif"), image_server.url("/screenshot.png")],
+            "image_name": ["a", "b"],
+        }
+    )
     assert status == 200
     assert [r["image_name"] for r in body["results"]] == ["a", "b"]
 
@@ -124,8 +135,12 @@ def test_pdf_page_made_from_a_real_image(call):
     assert cer(body["results"][0]["text"], PHOTOTEST_TRUTH) <= 0.03
     status, body = call(files=[file_part(pdf.getvalue(), "scan.pdf")], fields=[("pdf_page", "2")])
     assert status == 200 and body["results"][0]["blocks"] == []
-    assert_error(call(files=[file_part(pdf.getvalue(), "scan.pdf")], fields=[("pdf_page", "3")]),
-                 400, "invalid_request", "has 2 page(s); page 3 does not exist")
+    assert_error(
+        call(files=[file_part(pdf.getvalue(), "scan.pdf")], fields=[("pdf_page", "3")]),
+        400,
+        "invalid_request",
+        "has 2 page(s); page 3 does not exist",
+    )
 
 
 def test_damaged_pdf_is_415(call):
@@ -155,8 +170,11 @@ def test_markdown_keeps_paragraphs(call):
 
 @pytest.mark.parametrize(
     "image, angle",
-    [("tesseract-test/phototest-rotated-L.png", -90.0), ("tesseract-test/phototest-rotated-R.png", 90.0),
-     ("tesseract-test/phototest-rotated-180.png", 180.0)],
+    [
+        ("tesseract-test/phototest-rotated-L.png", -90.0),
+        ("tesseract-test/phototest-rotated-R.png", 90.0),
+        ("tesseract-test/phototest-rotated-180.png", 180.0),
+    ],
 )
 def test_enable_cls_turns_pages_upright_and_reports_the_angle(call, image, angle):
     status, body = call(files=[file_part(data_image(image), "turned.png")], fields=[("enable_cls", "true")])
@@ -169,8 +187,10 @@ def test_enable_cls_turns_pages_upright_and_reports_the_angle(call, image, angle
 def test_boxes_of_a_turned_page_land_on_the_uploaded_pixels(call):
     # GIVEN the upright page's boxes, and the same page turned 90° counter-clockwise
     _, upright = call(files=[file_part()])
-    _, turned = call(files=[file_part(data_image("tesseract-test/phototest-rotated-L.png"), "l.png")],
-                     fields=[("enable_cls", "true")])
+    _, turned = call(
+        files=[file_part(data_image("tesseract-test/phototest-rotated-L.png"), "l.png")],
+        fields=[("enable_cls", "true")],
+    )
     width = upright["results"][0]["width"]
     for before, after in zip(upright["results"][0]["blocks"], turned["results"][0]["blocks"]):
         # THEN each corner is the upright corner turned the same way: (x, y) -> (y, width - x)
@@ -182,8 +202,9 @@ def test_boxes_of_a_turned_page_land_on_the_uploaded_pixels(call):
 
 
 def test_skewed_transparent_page_is_read_after_deskew(call):
-    status, body = call(files=[file_part(data_image("tess4j/eurotext_deskew.png"), "skew.png")],
-                        fields=[("enable_cls", "true")])
+    status, body = call(
+        files=[file_part(data_image("tess4j/eurotext_deskew.png"), "skew.png")], fields=[("enable_cls", "true")]
+    )
     assert status == 200
     result = body["results"][0]
     assert 15 <= result["angle"] <= 25
@@ -219,8 +240,12 @@ def test_single_line_mode_reads_one_line(call):
 def test_languages_all_and_a_named_subset(call):
     assert call(files=[file_part()], fields=[("languages", "all")])[0] == 200
     assert call(files=[file_part()], fields=[("languages", "eng")])[0] == 200
-    assert_error(call(files=[file_part()], fields=[("languages", "klingon")]), 400,
-                 "invalid_request", "unknown language(s) klingon")
+    assert_error(
+        call(files=[file_part()], fields=[("languages", "klingon")]),
+        400,
+        "invalid_request",
+        "unknown language(s) klingon",
+    )
 
 
 def test_slicing_reads_a_tall_page_once_per_line(call):
@@ -257,8 +282,19 @@ def test_slicing_reads_a_tall_page_once_per_line(call):
         (dict(json_body={"url": "http://user:pw@example.com/a.png"}), "user name or password"),
         (dict(json_body={"url": "http://exa mple.com:99999/"}), "malformed"),
     ],
-    ids=["no-source", "two-sources", "bad-base64", "bad-boolean", "bad-page", "names-mismatch",
-         "too-many", "unknown-field", "not-http", "credentials", "malformed-url"],
+    ids=[
+        "no-source",
+        "two-sources",
+        "bad-base64",
+        "bad-boolean",
+        "bad-page",
+        "names-mismatch",
+        "too-many",
+        "unknown-field",
+        "not-http",
+        "credentials",
+        "malformed-url",
+    ],
 )
 def test_bad_requests_are_400(call, request_kwargs, says):
     assert_error(call(**request_kwargs), 400, "invalid_request", says)
@@ -266,9 +302,17 @@ def test_bad_requests_are_400(call, request_kwargs, says):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1/a.png", "http://localhost:8080/a.png", "http://10.0.0.1/a.png",
-     "http://192.168.1.10/a.png", "http://169.254.169.254/latest/meta-data/", "http://[::1]/a.png",
-     "http://[fd00:ec2::254]/", "http://[::ffff:127.0.0.1]/a.png", "http://0.0.0.0/"],
+    [
+        "http://127.0.0.1/a.png",
+        "http://localhost:8080/a.png",
+        "http://10.0.0.1/a.png",
+        "http://192.168.1.10/a.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/a.png",
+        "http://[fd00:ec2::254]/",
+        "http://[::ffff:127.0.0.1]/a.png",
+        "http://0.0.0.0/",
+    ],
 )
 def test_private_loopback_and_metadata_addresses_are_refused(call, url):
     assert_error(call(json_body={"url": url}), 400, "invalid_request", "does not resolve to a public address")
@@ -277,13 +321,21 @@ def test_private_loopback_and_metadata_addresses_are_refused(call, url):
 def test_redirects_to_private_addresses_are_refused(call, reconfigure, image_server):
     reconfigure(url_allowed_networks=LOCAL)
     for path in ("/to-metadata", "/to-private"):
-        assert_error(call(json_body={"url": image_server.url(path)}), 400, "invalid_request", "does not resolve to a public address")
+        assert_error(
+            call(json_body={"url": image_server.url(path)}),
+            400,
+            "invalid_request",
+            "does not resolve to a public address",
+        )
 
 
 def test_download_failures_are_502(call, reconfigure, image_server):
     reconfigure(url_allowed_networks=LOCAL, url_timeout_seconds=1)
-    for path, says in (("/loop", "redirected more than 3 times"), ("/missing", "HTTP 404"),
-                       ("/slow", "took longer than allowed")):
+    for path, says in (
+        ("/loop", "redirected more than 3 times"),
+        ("/missing", "HTTP 404"),
+        ("/slow", "took longer than allowed"),
+    ):
         assert_error(call(json_body={"url": image_server.url(path)}), 502, "download_failed", says)
 
 
@@ -294,7 +346,9 @@ def test_oversized_downloads_are_413(call, reconfigure, image_server):
 
 
 def test_image_errors(call, reconfigure):
-    assert_error(call(files=[file_part(b"plain text, not an image", "a.png")]), 415, "unsupported_image", "not a supported image")
+    assert_error(
+        call(files=[file_part(b"plain text, not an image", "a.png")]), 415, "unsupported_image", "not a supported image"
+    )
     bomb = encode(Image.new("1", (10_000, 10_000), 1), "PNG", optimize=True)
     assert_error(call(files=[file_part(bomb, "bomb.png")]), 413, "image_too_large", "pixels")
 

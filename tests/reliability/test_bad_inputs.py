@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from ocr_tools.scoring import cer
-
 from corpus import (
     LEGACY,
     NO_TEXT,
@@ -31,6 +29,7 @@ from corpus import (
     expected,
     pairs,
 )
+from ocr_tools.scoring import cer
 
 pytestmark = [pytest.mark.http, pytest.mark.tesseract, pytest.mark.reliability]
 
@@ -136,9 +135,7 @@ def assert_read_correctly(case: Case, endpoint: str, request: HttpRequest, answe
             assert report["Angle"] == 0.0
 
 
-@pytest.mark.parametrize(
-    ("case", "endpoint"), pairs(), ids=[f"{case.name}-{endpoint}" for case, endpoint in pairs()]
-)
+@pytest.mark.parametrize(("case", "endpoint"), pairs(), ids=[f"{case.name}-{endpoint}" for case, endpoint in pairs()])
 def test_each_input_gets_its_documented_answer(case: Case, endpoint: str, request, image_server):
     # GIVEN the input in the endpoint's request format, with a valid key
     server = request.getfixturevalue("strict_local_server" if case.strict else "local_server")
@@ -146,8 +143,9 @@ def test_each_input_gets_its_documented_answer(case: Case, endpoint: str, reques
 
     # WHEN it is sent over HTTP
     started = time.monotonic()
-    status, headers, raw = server.send("POST", http_request.path, http_request.body, http_request.headers,
-                                       http_request.query)
+    status, headers, raw = server.send(
+        "POST", http_request.path, http_request.body, http_request.headers, http_request.query
+    )
     elapsed = time.monotonic() - started
     content_type = headers.get("Content-Type", "")
 
@@ -170,9 +168,8 @@ def test_each_input_gets_its_documented_answer(case: Case, endpoint: str, reques
 
 def test_the_instances_answer_right_after_a_page_is_stopped(local_server):
     # GIVEN a page that keeps the decoder busy until its worker is stopped
-    from ocr_local.template import PROJECT_ROOT
-
     from corpus import PATHS, Target, jpeg_with_many_scans, upload
+    from ocr_local.template import PROJECT_ROOT
 
     target = Target(local_server.appkey, "http://127.0.0.1:1")
     stopped = upload(V1, target, jpeg_with_many_scans(), "scans.jpg", "image/jpeg")
@@ -183,8 +180,9 @@ def test_the_instances_answer_right_after_a_page_is_stopped(local_server):
     demo_image = (PROJECT_ROOT / "functions" / "ocr_api" / "service" / "demo.png").read_bytes()
     page = upload(V1, target, demo_image, "demo.png")
     with ThreadPoolExecutor(max_workers=2) as clients:
-        answers = list(clients.map(
-            lambda _: local_server.send("POST", page.path, page.body, page.headers, page.query), range(2)))
+        answers = list(
+            clients.map(lambda _: local_server.send("POST", page.path, page.body, page.headers, page.query), range(2))
+        )
     # THEN every answer is a success with the demo's text
     assert demo_status == 200 and "OCR" in demo.decode()
     for status, _, raw in answers:

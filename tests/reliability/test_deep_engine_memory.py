@@ -12,6 +12,8 @@ import time
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from corpus import CASES, SUCCESS_CODES, TENCENT, UNIVERSAL, Target, expected
+from helpers import encode, transparent_40_megapixel_png
 from ocr_api.errors import ServiceError
 from ocr_api.ocr import ImageLimits, prepare_image
 from ocr_api.ocr.page_transfer import encode_page
@@ -20,9 +22,6 @@ from ocr_api.ocr.recognizer import MIN_TEXT_SIDE
 from ocr_local.lambda_endpoint import LocalLambdaEndpoint
 from ocr_local.lambda_runtime import LambdaInstances
 from ocr_local.template import FunctionSpec
-
-from corpus import CASES, SUCCESS_CODES, TENCENT, UNIVERSAL, Target, expected
-from helpers import encode, transparent_40_megapixel_png
 
 pytestmark = [pytest.mark.ppocr, pytest.mark.reliability]
 
@@ -57,14 +56,16 @@ def hostile_pages() -> dict[str, bytes]:
             continue  # a body built to be malformed
         if isinstance(encoded, str):
             pages[case.name] = base64.b64decode(encoded.split(",")[-1] + "===", validate=False)
-    pages.update({
-        "line 100:1 (4000x40)": text_page(4000, 40),
-        "column 1:100 (40x4000)": text_page(40, 4000),
-        "line 100:1 (32000x320)": text_page(32000, 320),
-        "strip 100:1 (800x8)": text_page(800, MIN_TEXT_SIDE),
-        "dense 2000x2000": text_page(2000, 2000),
-        "transparent 40 megapixels": transparent_40_megapixel_png("RGBA"),
-    })
+    pages.update(
+        {
+            "line 100:1 (4000x40)": text_page(4000, 40),
+            "column 1:100 (40x4000)": text_page(40, 4000),
+            "line 100:1 (32000x320)": text_page(32000, 320),
+            "strip 100:1 (800x8)": text_page(800, MIN_TEXT_SIDE),
+            "dense 2000x2000": text_page(2000, 2000),
+            "transparent 40 megapixels": transparent_40_megapixel_png("RGBA"),
+        }
+    )
     return pages
 
 
@@ -80,17 +81,26 @@ def deep_engine_events() -> dict[str, dict]:
             continue  # read as no text, with no engine
         encoded, _ = encode_page(page, PAGE_SIDE)
         for layout in ("auto", "single_line"):
-            events[f"{name}, {layout}"] = {"page": base64.b64encode(encoded).decode(), "languages": "chi_sim+eng",
-                                           "layout": layout, "seconds": 25}
+            events[f"{name}, {layout}"] = {
+                "page": base64.b64encode(encoded).decode(),
+                "languages": "chi_sim+eng",
+                "layout": layout,
+                "seconds": 25,
+            }
     return events
 
 
 @pytest.fixture(scope="module")
 def measured_deep_engine(spec):
     deep = spec.functions["DeepEngineFunction"]
-    measured = FunctionSpec(logical_id="MeasuredDeepEngine", handler="local_functions.deep_engine_measured",
-                            timeout_seconds=deep.timeout_seconds, memory_mb=deep.memory_mb, environment={},
-                            package_type=deep.package_type)
+    measured = FunctionSpec(
+        logical_id="MeasuredDeepEngine",
+        handler="local_functions.deep_engine_measured",
+        timeout_seconds=deep.timeout_seconds,
+        memory_mb=deep.memory_mb,
+        environment={},
+        package_type=deep.package_type,
+    )
     instances = LambdaInstances(measured, {}, 1)
     # Invoked directly, not over HTTP: the endpoint answers as Lambda does, its port unused.
     endpoint = LocalLambdaEndpoint(("127.0.0.1", 0), {measured.logical_id: instances})

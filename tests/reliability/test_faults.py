@@ -6,12 +6,12 @@ still count it, the quota left unchanged); and once the fault is gone the same r
 The key's plan allows one call a day, so a charge that was not given back would turn that next
 request into a 429.
 
-The engine's faults come from a stand-in engine (the real Tesseract with a fault before each
-read, in the page worker's process) and from real signals sent to a worker mid-page. DynamoDB's are real ones at the HTTP level: the
-store talks to moto's server through a proxy that throttles, hangs or refuses connections
-(``faulty_dynamodb.py``). Each invocation is held to its Lambda deadline as Lambda holds it: one
-still running at the deadline (and a grace for this machine) is stopped, and API Gateway answers
-502, which no test expects.
+The engine's faults come from a stand-in engine (the real Tesseract with a fault before each read,
+in the page worker's process) and from real signals sent to a worker mid-page. DynamoDB's are real
+ones at the HTTP level: the store talks to moto's server through a proxy that throttles, hangs or
+refuses connections (``faulty_dynamodb.py``). Each invocation is held to its Lambda deadline as
+Lambda holds it: one still running at the deadline (and a grace for this machine) is stopped, and
+API Gateway answers 502, which no test expects.
 """
 
 from __future__ import annotations
@@ -33,6 +33,23 @@ import boto3
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from faulty_dynamodb import Call, Fault, FaultyDynamoDB
+from helpers import (
+    ABORTS,
+    CRASHES,
+    HANGS,
+    KILLED,
+    RAISES,
+    REFUSES_THE_PAGE,
+    TEST_DATA,
+    busy_worker,
+    day_clock,
+    encode,
+    fake_deep_engine,
+    fake_engine,
+    touches,
+    transparent_40_megapixel_png,
+)
 from ocr_api.adapters.dynamodb_keys import IN_REGION, AppKeyStore
 from ocr_api.config import Settings
 from ocr_api.errors import KeyStoreUnavailable, RecognitionUnavailable
@@ -48,24 +65,6 @@ from ocr_local.lambda_endpoint import LocalLambdaEndpoint
 from ocr_local.lambda_runtime import LambdaInstances, LocalLambdaContext
 from ocr_local.server_process import free_port
 from ocr_tools.hostile_files import jpeg_with_many_scans
-
-from faulty_dynamodb import Call, Fault, FaultyDynamoDB
-from helpers import (
-    ABORTS,
-    CRASHES,
-    TEST_DATA,
-    HANGS,
-    KILLED,
-    RAISES,
-    REFUSES_THE_PAGE,
-    busy_worker,
-    day_clock,
-    encode,
-    fake_deep_engine,
-    fake_engine,
-    touches,
-    transparent_40_megapixel_png,
-)
 
 pytestmark = [pytest.mark.tesseract, pytest.mark.reliability]
 
@@ -110,29 +109,48 @@ class Endpoint:
 OK, ENGINE_FAILED, OUT_OF_TIME, STORE_UNAVAILABLE = "ok", "engine failed", "out of time", "store unavailable"
 OVER_MEMORY, ENGINE_UNAVAILABLE = "over memory", "engine unavailable"
 # What each error answer's description names.
-SAYS = {ENGINE_FAILED: "recognition engine", OUT_OF_TIME: "time", STORE_UNAVAILABLE: "appkey store",
-        OVER_MEMORY: "more memory", ENGINE_UNAVAILABLE: "not available"}
+SAYS = {
+    ENGINE_FAILED: "recognition engine",
+    OUT_OF_TIME: "time",
+    STORE_UNAVAILABLE: "appkey store",
+    OVER_MEMORY: "more memory",
+    ENGINE_UNAVAILABLE: "not available",
+}
 
 ENDPOINTS = {
-    endpoint.name: endpoint for endpoint in (
+    endpoint.name: endpoint
+    for endpoint in (
         Endpoint(
             "gugudata v1",
             lambda key, image=PNG: _multipart("/v1/imagerecognition/ocr", "imagefile", [("appkey", key)], image=image),
             lambda body: body["DataStatus"]["statusCode"],
             lambda body: body["DataStatus"]["statusDescription"],
             lambda body: " ".join(body["Data"]["resultText"]),
-            {OK: (200, 100), ENGINE_FAILED: (500, 110), OUT_OF_TIME: (503, 110),
-             STORE_UNAVAILABLE: (503, 110), OVER_MEMORY: (413, 101), ENGINE_UNAVAILABLE: (503, 110)},
+            {
+                OK: (200, 100),
+                ENGINE_FAILED: (500, 110),
+                OUT_OF_TIME: (503, 110),
+                STORE_UNAVAILABLE: (503, 110),
+                OVER_MEMORY: (413, 101),
+                ENGINE_UNAVAILABLE: (503, 110),
+            },
         ),
         Endpoint(
             "gugudata legacy",
-            lambda key, image=PNG: _multipart("/imagerecognition/imagestreamocr", "imagefile", [("appkey", key)],
-                                              image=image),
+            lambda key, image=PNG: _multipart(
+                "/imagerecognition/imagestreamocr", "imagefile", [("appkey", key)], image=image
+            ),
             lambda body: body["DataStatus"]["StatusCode"],
             lambda body: body["DataStatus"]["StatusDescription"],
             lambda body: " ".join(body["Data"]["ResultText"]),
-            {OK: (200, 100), ENGINE_FAILED: (200, -1), OUT_OF_TIME: (200, -1),
-             STORE_UNAVAILABLE: (200, -1), OVER_MEMORY: (200, 501), ENGINE_UNAVAILABLE: (200, -1)},
+            {
+                OK: (200, 100),
+                ENGINE_FAILED: (200, -1),
+                OUT_OF_TIME: (200, -1),
+                STORE_UNAVAILABLE: (200, -1),
+                OVER_MEMORY: (200, 501),
+                ENGINE_UNAVAILABLE: (200, -1),
+            },
         ),
         Endpoint(
             "universal",
@@ -140,9 +158,14 @@ ENDPOINTS = {
             lambda body: body.get("error", body["code"]),
             lambda body: body["message"],
             lambda body: body["results"][0]["text"],
-            {OK: (200, 0), ENGINE_FAILED: (502, "recognition_failed"), OUT_OF_TIME: (503, "unavailable"),
-             STORE_UNAVAILABLE: (503, "unavailable"), OVER_MEMORY: (413, "image_too_large"),
-             ENGINE_UNAVAILABLE: (503, "unavailable")},
+            {
+                OK: (200, 0),
+                ENGINE_FAILED: (502, "recognition_failed"),
+                OUT_OF_TIME: (503, "unavailable"),
+                STORE_UNAVAILABLE: (503, "unavailable"),
+                OVER_MEMORY: (413, "image_too_large"),
+                ENGINE_UNAVAILABLE: (503, "unavailable"),
+            },
         ),
         Endpoint(
             "tupu",
@@ -150,22 +173,39 @@ ENDPOINTS = {
             lambda body: body["code"],
             lambda body: body["message"],
             lambda body: " ".join(o["text"] for o in body["data"]["fileList"][0]["objects"]),
-            {OK: (200, 0), ENGINE_FAILED: (500, 500), OUT_OF_TIME: (503, 503),
-             STORE_UNAVAILABLE: (503, 503), OVER_MEMORY: (413, 413), ENGINE_UNAVAILABLE: (503, 503)},
+            {
+                OK: (200, 0),
+                ENGINE_FAILED: (500, 500),
+                OUT_OF_TIME: (503, 503),
+                STORE_UNAVAILABLE: (503, 503),
+                OVER_MEMORY: (413, 413),
+                ENGINE_UNAVAILABLE: (503, 503),
+            },
         ),
         Endpoint(
             "tencent",
             lambda key, image=PNG: dict(
-                path="/", query=[], body=json.dumps({"ImageBase64": base64.b64encode(image).decode()}).encode(),
-                headers=[("Content-Type", "application/json"), ("X-TC-Action", "GeneralAccurateOCR"),
-                         ("X-TC-Version", "2018-11-19"), ("x-api-key", key)]),
+                path="/",
+                query=[],
+                body=json.dumps({"ImageBase64": base64.b64encode(image).decode()}).encode(),
+                headers=[
+                    ("Content-Type", "application/json"),
+                    ("X-TC-Action", "GeneralAccurateOCR"),
+                    ("X-TC-Version", "2018-11-19"),
+                    ("x-api-key", key),
+                ],
+            ),
             lambda body: body["Response"].get("Error", {}).get("Code", "success"),
             lambda body: body["Response"]["Error"]["Message"],
             lambda body: " ".join(d["DetectedText"] for d in body["Response"]["TextDetections"]),
-            {OK: (200, "success"), ENGINE_FAILED: (200, "FailedOperation.OcrFailed"),
-             OUT_OF_TIME: (200, "FailedOperation.EngineRecognizeTimeout"),
-             STORE_UNAVAILABLE: (200, "InternalError"), OVER_MEMORY: (200, "FailedOperation.ImageSizeTooLarge"),
-             ENGINE_UNAVAILABLE: (200, "InternalError")},
+            {
+                OK: (200, "success"),
+                ENGINE_FAILED: (200, "FailedOperation.OcrFailed"),
+                OUT_OF_TIME: (200, "FailedOperation.EngineRecognizeTimeout"),
+                STORE_UNAVAILABLE: (200, "InternalError"),
+                OVER_MEMORY: (200, "FailedOperation.ImageSizeTooLarge"),
+                ENGINE_UNAVAILABLE: (200, "InternalError"),
+            },
         ),
     )
 }
@@ -190,9 +230,11 @@ class Answer:
 
     def is_documented(self, situation: str, appkey: str) -> bool:
         """The status and code README gives, a description that says why, and nothing private."""
-        return (self.situation == self.endpoint.answers[situation]
-                and SAYS[situation] in self.endpoint.message(self.body)
-                and not any(leak in self.raw for leak in ("Traceback", "/tmp", "/work", ".py", appkey)))
+        return (
+            self.situation == self.endpoint.answers[situation]
+            and SAYS[situation] in self.endpoint.message(self.body)
+            and not any(leak in self.raw for leak in ("Traceback", "/tmp", "/work", ".py", appkey))
+        )
 
 
 # Fixtures: one moto server behind the proxy for the module; a fresh key and handler per test.
@@ -204,8 +246,7 @@ def dynamodb(spec) -> Iterator[FaultyDynamoDB]:
         for name, value in LOCAL_AWS_ENVIRONMENT.items():
             environment.setenv(name, value)
         server = FaultyDynamoDB()
-        create_table(boto3.client("dynamodb", endpoint_url=server.moto_url), LOCAL_TABLE_NAME,
-                     spec.table_properties)
+        create_table(boto3.client("dynamodb", endpoint_url=server.moto_url), LOCAL_TABLE_NAME, spec.table_properties)
         direct = AppKeyStore(LOCAL_TABLE_NAME, server.moto_url)
         write_template_plans(direct, spec, usage_plan_ids={})
         for plan in (ONE_A_DAY, TWO_A_DAY, TRIAL_OF_ONE):
@@ -271,8 +312,13 @@ def call(spec, deployment) -> Callable[..., Answer]:
 
     def send(endpoint: Endpoint, appkey: str, remaining_seconds: float = FULL_TIME, image: bytes = PNG) -> Answer:
         request = endpoint.request(appkey, image)
-        event = build_event(method="POST", resource=request["path"], stage=spec.stage,
-                            binary_media_types=spec.binary_media_types, **request)
+        event = build_event(
+            method="POST",
+            resource=request["path"],
+            stage=spec.stage,
+            binary_media_types=spec.binary_media_types,
+            **request,
+        )
         context = LocalLambdaContext(replace(function, timeout_seconds=remaining_seconds))
         with ThreadPoolExecutor(max_workers=1) as lambda_instance:
             invocation = lambda_instance.submit(deployment.handler, event, context)
@@ -296,8 +342,16 @@ def usage_of(table: AppKeyStore, secret: str) -> dict:
 
 def day(calls=0, ok=0, server_error=0, left=1, client_error=0) -> dict:
     # Each request here reads one image: as many requests charged as calls.
-    return {"calls": calls, "requests": calls, "ok": ok, "client_error": client_error, "server_error": server_error,
-            "rate_limited": 0, "quota_exceeded": 0, "left": left}
+    return {
+        "calls": calls,
+        "requests": calls,
+        "ok": ok,
+        "client_error": client_error,
+        "server_error": server_error,
+        "rate_limited": 0,
+        "quota_exceeded": 0,
+        "left": left,
+    }
 
 
 def assert_succeeds(answer: Answer) -> None:
@@ -374,8 +428,9 @@ DEEP_ENGINE_FAULTS = {
     "deep engine crashes (SIGSEGV)": DeepEngineFault("DeepEngineCrashes", ENGINE_FAILED),
     "deep engine raises": DeepEngineFault("DeepEngineRaises", ENGINE_FAILED),
     "deep engine models missing": DeepEngineFault("DeepEngineWithoutModels", ENGINE_UNAVAILABLE),
-    "deep engine hangs past its time": DeepEngineFault("DeepEngineHangs", OUT_OF_TIME, remaining_seconds=3.0,
-                                                       reserve_seconds=1.5),
+    "deep engine hangs past its time": DeepEngineFault(
+        "DeepEngineHangs", OUT_OF_TIME, remaining_seconds=3.0, reserve_seconds=1.5
+    ),
 }
 
 
@@ -399,8 +454,9 @@ def deep_engines(spec) -> Iterator[DeepEngines]:
         "DeepEngineRaises": replace(healthy, handler=fake_deep_engine(RAISES)),
         # Lambda stops it at its timeout, and throws the instance away.
         "DeepEngineHangs": replace(healthy, handler=fake_deep_engine(HANGS), timeout_seconds=4),
-        "DeepEngineWithoutModels": replace(healthy, environment={**healthy.environment,
-                                                                 "PPOCR_MODEL_DIR": "/nonexistent/models"}),
+        "DeepEngineWithoutModels": replace(
+            healthy, environment={**healthy.environment, "PPOCR_MODEL_DIR": "/nonexistent/models"}
+        ),
     }
     pools = {
         name: LambdaInstances(replace(function, logical_id=name), function_environment(function, None), 1)
@@ -529,19 +585,19 @@ class StoppedPage:
 
 STOPPED_PAGES = {
     # A progressive JPEG of 8,000 scans keeps a decoder busy for about a minute.
-    "decodes past its time": StoppedPage({"max_decode_seconds": 2.0}, lambda: jpeg_with_many_scans(),
-                                         OUT_OF_TIME, {"server_error": 1}),
+    "decodes past its time": StoppedPage(
+        {"max_decode_seconds": 2.0}, lambda: jpeg_with_many_scans(), OUT_OF_TIME, {"server_error": 1}
+    ),
     # A 40-megapixel transparent PNG is within the pixel limit, and needs more than 300 MB.
-    "needs more than the worker's memory": StoppedPage({"worker_memory_mb": 300},
-                                                       lambda: transparent_40_megapixel_png("RGBA"),
-                                                       OVER_MEMORY, {"client_error": 1}),
+    "needs more than the worker's memory": StoppedPage(
+        {"worker_memory_mb": 300}, lambda: transparent_40_megapixel_png("RGBA"), OVER_MEMORY, {"client_error": 1}
+    ),
 }
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("stopped", STOPPED_PAGES)
-def test_a_page_the_worker_is_stopped_for_is_answered_and_given_back(stopped, endpoint, new_key, install,
-                                                                      call, table):
+def test_a_page_the_worker_is_stopped_for_is_answered_and_given_back(stopped, endpoint, new_key, install, call, table):
     # GIVEN a key with two calls a day, and a page that overruns its worker's limits
     endpoint, stopped = ENDPOINTS[endpoint], STOPPED_PAGES[stopped]
     secret = new_key(TWO_A_DAY)
@@ -560,8 +616,9 @@ def test_a_page_the_worker_is_stopped_for_is_answered_and_given_back(stopped, en
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_lambda_nearly_out_of_time_answers_at_once_and_charges_nothing(endpoint, new_key, install,
-                                                                         call, table, dynamodb):
+def test_a_lambda_nearly_out_of_time_answers_at_once_and_charges_nothing(
+    endpoint, new_key, install, call, table, dynamodb
+):
     # GIVEN a request that reaches the function with half a second left: less than one call to
     # the key store may take, so the key cannot be checked in time
     endpoint = ENDPOINTS[endpoint]
@@ -612,8 +669,9 @@ STORE_FAULT_SECONDS = 3.0
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("fault", STORE_FAULTS, ids=lambda fault: fault.value)
-def test_store_fault_at_admission_is_503_and_charges_nothing(fault, endpoint, new_key, install, call,
-                                                            table, dynamodb, caplog):
+def test_store_fault_at_admission_is_503_and_charges_nothing(
+    fault, endpoint, new_key, install, call, table, dynamodb, caplog
+):
     # GIVEN a key with one call a day, and DynamoDB failing
     endpoint = ENDPOINTS[endpoint]
     secret = new_key()
@@ -685,8 +743,9 @@ def test_a_trial_charge_is_never_left_half_done(new_key, install, call, table, d
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 # Both throttling errors take one path; ProvisionedThroughputExceededException stands for them.
 @pytest.mark.parametrize("fault", [Fault.THROTTLED, Fault.REFUSED, Fault.HANGS], ids=lambda fault: fault.value)
-def test_store_fault_when_settling_still_answers_with_the_text(fault, endpoint, new_key, install, call,
-                                                              table, dynamodb, tmp_path, caplog):
+def test_store_fault_when_settling_still_answers_with_the_text(
+    fault, endpoint, new_key, install, call, table, dynamodb, tmp_path, caplog
+):
     # GIVEN a key with two calls a day, and DynamoDB failing from the moment recognition starts
     endpoint = ENDPOINTS[endpoint]
     secret = new_key(TWO_A_DAY)
@@ -757,7 +816,8 @@ def test_a_throttled_store_is_tried_three_times(dynamodb, install):
 
 
 def test_out_of_time_with_a_hanging_store_still_answers_503_before_the_deadline(
-        new_key, install, call, table, dynamodb, tmp_path, caplog):
+    new_key, install, call, table, dynamodb, tmp_path, caplog
+):
     # GIVEN Tesseract hanging until recognition's time is up, and DynamoDB hanging from then on
     secret = new_key()
     started = tmp_path / "recognition-started"

@@ -138,15 +138,65 @@ TEXT = st.text(max_size=24)
 # JSON escapes can carry lone surrogates ("\ud800") into a parsed string: half of these are.
 JSON_TEXT = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"])), max_size=24)
 ODD_VALUES = (
-    "", " ", "\t", "\x00", "true", "TRUE", "False", "yes", "1", "0", "-1", "+1", "01", "1.5",
-    "\u00b2", "\u0661", "\U0001d7d9", "\u216b", "9" * 30, "1e400", "NaN", "Infinity",
-    "all", "eng", "chi_sim+eng", "+", "eng+", "../eng", "OCR", "MulOCR", "null", "[]", "{}",
-    "data:", "data:image/png;base64,", "data:text/plain;base64,QUJD", "data:image/png,raw",
-    "data:application/pdf;base64,JVBERi0xLjQK", "=", "====", "QQ", "QUJD", "_-_-",
-    "http://", "https://", "ftp://example.com/a.png", "file:///etc/passwd", "http://10.0.0.1/a.png",
-    "http://169.254.169.254/latest/meta-data/", "http://[::1]/a.png", "http://[::ffff:10.0.0.1]/",
-    "http://user:secret@10.0.0.1/", "http://10.0.0.1:99999/", "http://[zz]/", "http://[::1/",
-    f"{IMAGE_SERVER}/to-private", f"{IMAGE_SERVER}/to-metadata", EVENTS_APPKEY, f" {EVENTS_APPKEY} ",
+    "",
+    " ",
+    "\t",
+    "\x00",
+    "true",
+    "TRUE",
+    "False",
+    "yes",
+    "1",
+    "0",
+    "-1",
+    "+1",
+    "01",
+    "1.5",
+    "\u00b2",
+    "\u0661",
+    "\U0001d7d9",
+    "\u216b",
+    "9" * 30,
+    "1e400",
+    "NaN",
+    "Infinity",
+    "all",
+    "eng",
+    "chi_sim+eng",
+    "+",
+    "eng+",
+    "../eng",
+    "OCR",
+    "MulOCR",
+    "null",
+    "[]",
+    "{}",
+    "data:",
+    "data:image/png;base64,",
+    "data:text/plain;base64,QUJD",
+    "data:image/png,raw",
+    "data:application/pdf;base64,JVBERi0xLjQK",
+    "=",
+    "====",
+    "QQ",
+    "QUJD",
+    "_-_-",
+    "http://",
+    "https://",
+    "ftp://example.com/a.png",
+    "file:///etc/passwd",
+    "http://10.0.0.1/a.png",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/a.png",
+    "http://[::ffff:10.0.0.1]/",
+    "http://user:secret@10.0.0.1/",
+    "http://10.0.0.1:99999/",
+    "http://[zz]/",
+    "http://[::1/",
+    f"{IMAGE_SERVER}/to-private",
+    f"{IMAGE_SERVER}/to-metadata",
+    EVENTS_APPKEY,
+    f" {EVENTS_APPKEY} ",
 )
 BASE64_TEXTS = st.one_of(
     st.binary(max_size=48).map(lambda data: base64.b64encode(data).decode()),
@@ -163,14 +213,39 @@ _NEAR_VALUES = {
     "number": ("1", "2", "0", "-1", "01", "+1", " 1 ", "1.0", "1e3", "0x1", "9" * 30, ""),
     # What str.isdigit() calls a digit and int() may not read: superscripts, other scripts.
     "digits": ("\u00b2", "\u0661", "\U0001d7d9", "\u216b", "\uff11", "\u2460"),
-    "text": ("\u4f8b\u5b50", "line\nbreak", "\r\nX-Injected: 1", "tab\there", "\x7f", "\u00e9",
-             "x" * 300, "", " "),
-    "language": ("eng", "chi_sim", "osd", "eng+eng", "+eng", "eng+", "ENG", "../eng", "all", "ALL",
-                 "OCR", "MulOCR", "ocr", ""),
+    "text": ("\u4f8b\u5b50", "line\nbreak", "\r\nX-Injected: 1", "tab\there", "\x7f", "\u00e9", "x" * 300, "", " "),
+    "language": (
+        "eng",
+        "chi_sim",
+        "osd",
+        "eng+eng",
+        "+eng",
+        "eng+",
+        "ENG",
+        "../eng",
+        "all",
+        "ALL",
+        "OCR",
+        "MulOCR",
+        "ocr",
+        "",
+    ),
 }
 _FIELD_KINDS = {
-    **dict.fromkeys(["need_location", "return_markdown", "enable_cls", "single_line", "enable_slicing",
-                     "IsPdf", "EnableDetectText", "EnableDetectSplit", "IsWords"], "boolean"),
+    **dict.fromkeys(
+        [
+            "need_location",
+            "return_markdown",
+            "enable_cls",
+            "single_line",
+            "enable_slicing",
+            "IsPdf",
+            "EnableDetectText",
+            "EnableDetectSplit",
+            "IsWords",
+        ],
+        "boolean",
+    ),
     **dict.fromkeys(["pdf_page", "PdfPageNumber"], "number"),
     **dict.fromkeys(["languages", "ConfigID"], "language"),
     **dict.fromkeys(["tag", "image_name", "referer", "appkey"], "text"),
@@ -205,9 +280,7 @@ def field_names(endpoint: Endpoint) -> st.SearchStrategy[str]:
 
 
 def on_every_endpoint(requests_for) -> st.SearchStrategy[tuple[str, Request]]:
-    return st.sampled_from(ENDPOINT_NAMES).flatmap(
-        lambda name: st.tuples(st.just(name), requests_for(ENDPOINTS[name]))
-    )
+    return st.sampled_from(ENDPOINT_NAMES).flatmap(lambda name: st.tuples(st.just(name), requests_for(ENDPOINTS[name])))
 
 
 @dataclass(frozen=True)
@@ -228,8 +301,11 @@ def image_sources(endpoint: Endpoint, files: bool = True) -> st.SearchStrategy[F
         sources.append(NOT_IMAGES.map(lambda data: FormField(endpoint.file_field, data, "upload.png")))
     if endpoint.base64_field:
         encoded = NOT_IMAGES.map(lambda data: base64.b64encode(data).decode())
-        sources.append(st.one_of(encoded, encoded, encoded, BASE64_TEXTS).map(
-            lambda text: FormField(endpoint.base64_field, text.encode())))
+        sources.append(
+            st.one_of(encoded, encoded, encoded, BASE64_TEXTS).map(
+                lambda text: FormField(endpoint.base64_field, text.encode())
+            )
+        )
     if endpoint.name in _URL_FIELDS:
         sources.append(IMAGE_SERVER_URLS.map(lambda url: FormField(_URL_FIELDS[endpoint.name], url.encode())))
     return st.one_of(sources)
@@ -245,7 +321,8 @@ def field_plans(draw, endpoint: Endpoint, files: bool = True) -> list[FormField]
     sometimes no image, sometimes a field the endpoint does not read."""
     fields = [draw(image_sources(endpoint, files))] if draw(st.integers(0, 3)) < 3 else []
     own = st.sampled_from(endpoint.fields).flatmap(
-        lambda name: field_values(name).map(lambda value: FormField(name, value.encode())))
+        lambda name: field_values(name).map(lambda value: FormField(name, value.encode()))
+    )
     fields += draw(st.lists(own, max_size=3))
     if draw(st.integers(0, 4)) == 4:
         foreign = st.one_of(st.sampled_from(ALL_FIELDS), TEXT)
@@ -267,20 +344,36 @@ def multipart_parts(draw, field: FormField) -> bytes:
     if draw(st.integers(0, 5)) == 5:
         filename = draw(st.one_of(TEXT, st.sampled_from(["", "a.png", "../../etc/passwd", 'a"b.png'])))
     file_part = b"" if filename is None else b'; filename="' + filename.encode() + b'"'
-    disposition = draw(weighted(
-        b'Content-Disposition: form-data; name="' + name + b'"' + file_part,
-        b"Content-Disposition: form-data; name=" + name + file_part,
-        b"content-disposition:form-data;name=\"" + name + b"\";filename*=UTF-8''" + quote(filename or "").encode(),
-        b"Content-Disposition: form-data" + file_part,
-        b'Content-Disposition: attachment; name="' + name + b'"',
-        b"",
-    ))
-    extra_headers = draw(st.lists(st.one_of(
-        st.sampled_from([b"Content-Type: image/png", b"Content-Type: text/plain; charset=latin-1",
-                         b"Content-Length: 3", b"Content-Length: -1", b"Content-Transfer-Encoding: base64",
-                         b"no colon here", b" folded continuation", b"X-Empty:"]),
-        st.binary(max_size=24),
-    ), max_size=2))
+    disposition = draw(
+        weighted(
+            b'Content-Disposition: form-data; name="' + name + b'"' + file_part,
+            b"Content-Disposition: form-data; name=" + name + file_part,
+            b'content-disposition:form-data;name="' + name + b"\";filename*=UTF-8''" + quote(filename or "").encode(),
+            b"Content-Disposition: form-data" + file_part,
+            b'Content-Disposition: attachment; name="' + name + b'"',
+            b"",
+        )
+    )
+    extra_headers = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        b"Content-Type: image/png",
+                        b"Content-Type: text/plain; charset=latin-1",
+                        b"Content-Length: 3",
+                        b"Content-Length: -1",
+                        b"Content-Transfer-Encoding: base64",
+                        b"no colon here",
+                        b" folded continuation",
+                        b"X-Empty:",
+                    ]
+                ),
+                st.binary(max_size=24),
+            ),
+            max_size=2,
+        )
+    )
     headers = [line for line in [disposition, *extra_headers] if line]
     return b"\r\n".join(headers) + b"\r\n\r\n" + field.value
 
@@ -307,14 +400,16 @@ def multipart_requests(draw, endpoint: Endpoint) -> Request:
     body += b"".join(delimiter + newline + part + newline for part in parts)
     body += draw(weighted(delimiter + b"--\r\n", delimiter + b"--", b"", delimiter))
     body += draw(weighted(b"", b"epilogue", b"\r\n--" + boundary.encode() + b"--\r\n"))
-    content_type = draw(weighted(
-        f"multipart/form-data; boundary={written}",
-        f'multipart/form-data; boundary="{boundary}"',
-        "multipart/form-data",
-        f"Multipart/Form-Data; BOUNDARY={written}; charset=latin-1",
-        f"multipart/form-data; boundary={written}; boundary=other",
-        f"multipart/form-data; boundary*=UTF-8''{quote(boundary)}",
-    ))
+    content_type = draw(
+        weighted(
+            f"multipart/form-data; boundary={written}",
+            f'multipart/form-data; boundary="{boundary}"',
+            "multipart/form-data",
+            f"Multipart/Form-Data; BOUNDARY={written}; charset=latin-1",
+            f"multipart/form-data; boundary={written}; boundary=other",
+            f"multipart/form-data; boundary*=UTF-8''{quote(boundary)}",
+        )
+    )
     return Request(content_type, body)
 
 
@@ -324,21 +419,31 @@ def form_requests(draw, endpoint: Endpoint) -> Request:
     pairs = [(field.name, field.value.decode()) for field in fields]
     # ':' and '/' stay as they are, so the image server placeholder can be found and swapped.
     body = urlencode(pairs, safe=":/").encode()
-    junk = draw(st.one_of(
-        st.sampled_from([b"", b"&", b"&&", b"=", b"a", b"%", b"%zz", b"%ff%fe", b"a=b=c", b";", b"\xff\xfe"]),
-        st.binary(max_size=16),
-    ))
+    junk = draw(
+        st.one_of(
+            st.sampled_from([b"", b"&", b"&&", b"=", b"a", b"%", b"%zz", b"%ff%fe", b"a=b=c", b";", b"\xff\xfe"]),
+            st.binary(max_size=16),
+        )
+    )
     body = junk + body if draw(st.booleans()) else body + junk
-    content_type = draw(weighted(
-        "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8",
-        "APPLICATION/X-WWW-FORM-URLENCODED", "application/x-www-form-urlencoded; charset=latin-1",
-    ))
+    content_type = draw(
+        weighted(
+            "application/x-www-form-urlencoded",
+            "application/x-www-form-urlencoded; charset=utf-8",
+            "APPLICATION/X-WWW-FORM-URLENCODED",
+            "application/x-www-form-urlencoded; charset=latin-1",
+        )
+    )
     return Request(content_type, body)
 
 
 JSON_LEAVES = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**40), max_value=10**40),
-    st.floats(allow_nan=True, allow_infinity=True), JSON_TEXT, VALUES,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    JSON_TEXT,
+    VALUES,
 )
 JSON_VALUES = st.recursive(
     JSON_LEAVES,
@@ -347,9 +452,19 @@ JSON_VALUES = st.recursive(
 )
 # Text no encoder writes: numbers past Python's digit limit, deep nesting, lone surrogates.
 RAW_JSON = (
-    '{"pdf_page": ' + "9" * 5000 + "}", '{"PdfPageNumber": 1' + "0" * 400 + "}", "[", "{", '"x"',
-    "\ufeff{}", '{"a": 1} trailing', '{"a": NaN, "b": -Infinity}', '{"x": "\\ud800"}',
-    '{"x": "\\udfff\\ud800"}', '{"x": "\\u0000"}', "1" * 5000, "[" * 5000 + "]" * 5000,
+    '{"pdf_page": ' + "9" * 5000 + "}",
+    '{"PdfPageNumber": 1' + "0" * 400 + "}",
+    "[",
+    "{",
+    '"x"',
+    "\ufeff{}",
+    '{"a": 1} trailing',
+    '{"a": NaN, "b": -Infinity}',
+    '{"x": "\\ud800"}',
+    '{"x": "\\udfff\\ud800"}',
+    '{"x": "\\u0000"}',
+    "1" * 5000,
+    "[" * 5000 + "]" * 5000,
 )
 
 
@@ -374,28 +489,61 @@ def json_requests(draw, endpoint: Endpoint) -> Request:
         text = draw(st.sampled_from(RAW_JSON))
     # A lone surrogate written raw (ensure_ascii=False) is bytes no UTF-8 decoder accepts.
     body = text.encode("utf-8", "surrogatepass")
-    content_type = draw(weighted(
-        "application/json", "application/json; charset=utf-8", "Application/JSON",
-        "application/json; charset=utf-16",
-    ))
+    content_type = draw(
+        weighted(
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/json; charset=utf-16",
+        )
+    )
     return Request(content_type, body)
 
 
 CONTENT_TYPES = st.one_of(
-    st.sampled_from([
-        "image/png", "image/*", "image/", "IMAGE/PNG", "image/svg+xml", "application/octet-stream",
-        "application/pdf", "text/plain", "text/html; charset=utf-8", "application/xml",
-        "multipart/mixed", "multipart/form-data; boundary=", "application/x-www-form-urlencoded;",
-        "application/json;;;", ";", "", " ", "*/*", 'image/png; name="a\\"b"', "\x00",
-    ]),
+    st.sampled_from(
+        [
+            "image/png",
+            "image/*",
+            "image/",
+            "IMAGE/PNG",
+            "image/svg+xml",
+            "application/octet-stream",
+            "application/pdf",
+            "text/plain",
+            "text/html; charset=utf-8",
+            "application/xml",
+            "multipart/mixed",
+            "multipart/form-data; boundary=",
+            "application/x-www-form-urlencoded;",
+            "application/json;;;",
+            ";",
+            "",
+            " ",
+            "*/*",
+            'image/png; name="a\\"b"',
+            "\x00",
+        ]
+    ),
     TEXT,
     st.tuples(TEXT, TEXT).map("; ".join),
 )
 # HTTP cannot carry line breaks or NUL in a header value.
 HEADER_VALUES = VALUES.filter(lambda value: not any(character in value for character in "\r\n\x00"))
 HEADER_NAMES = st.one_of(
-    st.sampled_from(["Content-Type", "content-type", "X-Api-Key", "x-api-key", "X-TC-Action",
-                     "x-tc-action", "Content-Encoding", "Content-Length", "Transfer-Encoding"]),
+    st.sampled_from(
+        [
+            "Content-Type",
+            "content-type",
+            "X-Api-Key",
+            "x-api-key",
+            "X-TC-Action",
+            "x-tc-action",
+            "Content-Encoding",
+            "Content-Length",
+            "Transfer-Encoding",
+        ]
+    ),
     st.text("abcdefghijklmnopqrstuvwxyz-ABCXYZ0123456789_.", min_size=1, max_size=16),
 )
 
@@ -408,14 +556,27 @@ def raw_body_requests(draw, endpoint: Endpoint) -> Request:
 
 @st.composite
 def base64_flag_requests(draw, endpoint: Endpoint) -> Request:
-    text = draw(st.one_of(
-        BASE64_TEXTS, TEXT, st.sampled_from(["=", "A", "AB=", "A===", "====", "QUJD\n", "QUJD====", "Q U J D"]),
-    ))
-    content_type = draw(st.one_of(
-        st.sampled_from(["image/png", "application/octet-stream", "multipart/form-data; boundary=x",
-                         "application/json", "application/x-www-form-urlencoded"]),
-        CONTENT_TYPES,
-    ))
+    text = draw(
+        st.one_of(
+            BASE64_TEXTS,
+            TEXT,
+            st.sampled_from(["=", "A", "AB=", "A===", "====", "QUJD\n", "QUJD====", "Q U J D"]),
+        )
+    )
+    content_type = draw(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "image/png",
+                    "application/octet-stream",
+                    "multipart/form-data; boundary=x",
+                    "application/json",
+                    "application/x-www-form-urlencoded",
+                ]
+            ),
+            CONTENT_TYPES,
+        )
+    )
     return Request(content_type, base64_text=text)
 
 
@@ -438,8 +599,7 @@ def query_requests(draw, endpoint: Endpoint) -> Request:
 # A part header byte that is no UTF-8: the answer named the decoder's exception and echoed bytes.
 PART_HEADER_NOT_UTF8 = Request(
     "multipart/form-data; boundary=0",
-    b'--0\r\nContent-Disposition: form-data; name="imagefile"; filename="upload.png"\r\n\x80\r\n\r\n'
-    b"\x00\r\n--0--\r\n",
+    b'--0\r\nContent-Disposition: form-data; name="imagefile"; filename="upload.png"\r\n\x80\r\n\r\n\x00\r\n--0--\r\n',
 )
 # JSON nested deeper than Python recurses: RecursionError, a 500.
 DEEP_JSON = Request("application/json", b"[" * 5000 + b"]" * 5000)
@@ -508,15 +668,32 @@ def test_json_documents_of_any_shape_get_documented_answers(answer, case):
 # Signed requests (TC3-HMAC-SHA256) to the Tencent route, their header values hostile: a timestamp
 # of 400 zeros or of other scripts' digits was an InternalError with a trace in the log.
 TIMESTAMPS = st.one_of(
-    st.sampled_from(["1" + "0" * 400, "9" * 5000, "\u0661\u0667\u0668", "\uff11\uff17", "-1", "1e9", "0", "",
-                     str(int(time.time())), " " + str(int(time.time())) + " "]),
-    st.integers(-(10**20), 10**20).map(str), TEXT,
+    st.sampled_from(
+        [
+            "1" + "0" * 400,
+            "9" * 5000,
+            "\u0661\u0667\u0668",
+            "\uff11\uff17",
+            "-1",
+            "1e9",
+            "0",
+            "",
+            str(int(time.time())),
+            " " + str(int(time.time())) + " ",
+        ]
+    ),
+    st.integers(-(10**20), 10**20).map(str),
+    TEXT,
 )
-ONE_PIXEL_PNG = base64.b64encode(bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
-    "3a7e9b550000000a4944415478016360000000020001e221bc330000000049454e44ae426082")).decode()
+ONE_PIXEL_PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+        "3a7e9b550000000a4944415478016360000000020001e221bc330000000049454e44ae426082"
+    )
+).decode()
 CREDENTIALS = st.one_of(
-    st.sampled_from(["AKID" + "0" * 32, "AKID" + "a" * 3000, "AKID", ""]), TEXT.map(lambda text: "AKID" + text),
+    st.sampled_from(["AKID" + "0" * 32, "AKID" + "a" * 3000, "AKID", ""]),
+    TEXT.map(lambda text: "AKID" + text),
 )
 
 
@@ -524,11 +701,14 @@ CREDENTIALS = st.one_of(
 def signed_requests(draw, endpoint: Endpoint) -> Request:
     date = time.strftime("%Y-%m-%d", time.gmtime())
     service = draw(st.sampled_from(["ocr", "cvm", "x", "", "ocr/extra"]))
-    authorization = (f"TC3-HMAC-SHA256 Credential={draw(CREDENTIALS)}/{date}/{service}/tc3_request, "
-                     f"SignedHeaders=content-type;host, Signature={'0' * 64}")
+    authorization = (
+        f"TC3-HMAC-SHA256 Credential={draw(CREDENTIALS)}/{date}/{service}/tc3_request, "
+        f"SignedHeaders=content-type;host, Signature={'0' * 64}"
+    )
     headers = (("Authorization", authorization), ("X-TC-Timestamp", draw(TIMESTAMPS)), ("Host", "ocr.example.com"))
-    return Request("application/json", json.dumps({"ImageBase64": ONE_PIXEL_PNG}).encode(), headers=headers,
-                   with_key=False)
+    return Request(
+        "application/json", json.dumps({"ImageBase64": ONE_PIXEL_PNG}).encode(), headers=headers, with_key=False
+    )
 
 
 @scaled(PARSING_EXAMPLES_FACTOR)
@@ -561,11 +741,28 @@ def test_odd_query_strings_and_headers_get_documented_answers(answer, case):
 
 FORMATS = ("png", "jpeg", "gif", "bmp", "tiff", "webp", "pdf")
 # The universal endpoint first: it reads every format, PDFs too.
-IMAGE_TARGETS = [(name, way) for name in ("universal", "tupu", "tencent", "gugudata-v1", "gugudata-legacy")
-                 for way in ENDPOINTS[name].image_ways]
+IMAGE_TARGETS = [
+    (name, way)
+    for name in ("universal", "tupu", "tencent", "gugudata-v1", "gugudata-legacy")
+    for way in ENDPOINTS[name].image_ways
+]
 _MAGIC_LENGTH = 8
-_INTERESTING_INTS = (0, 1, 2, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0x8000, 0xFFFF, 0x10000,
-                     0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)
+_INTERESTING_INTS = (
+    0,
+    1,
+    2,
+    0x7F,
+    0x80,
+    0xFF,
+    0x100,
+    0x7FFF,
+    0x8000,
+    0xFFFF,
+    0x10000,
+    0x7FFFFFFF,
+    0x80000000,
+    0xFFFFFFFF,
+)
 
 
 @st.composite
@@ -586,18 +783,18 @@ def damaged(draw, seeds: list[bytes]) -> bytes:
             at = draw(st.integers(2, 96))
             width, order = draw(st.sampled_from([(4, ">"), (4, "<"), (2, ">"), (2, "<"), (1, "<")]))
             value = draw(st.one_of(st.sampled_from(_INTERESTING_INTS), st.integers(0, 2 ** (8 * width) - 1)))
-            data[at:at + width] = struct.pack(order + {1: "B", 2: "H", 4: "I"}[width], value % 2 ** (8 * width))
+            data[at : at + width] = struct.pack(order + {1: "B", 2: "H", 4: "I"}[width], value % 2 ** (8 * width))
         elif kind == "cut":
-            data = data[:len(data) - draw(st.integers(1, max(len(data) - 1, 1)))]
+            data = data[: len(data) - draw(st.integers(1, max(len(data) - 1, 1)))]
         elif kind == "splice":
             other = draw(st.sampled_from(every_seed))
-            data = data[:at] + other[draw(st.integers(0, len(other) - 1)):]
+            data = data[:at] + other[draw(st.integers(0, len(other) - 1)) :]
         elif kind == "insert":
             data[at:at] = draw(st.binary(min_size=1, max_size=16))
         elif kind == "delete":
-            del data[at:at + draw(st.integers(1, 64))]
+            del data[at : at + draw(st.integers(1, 64))]
         elif kind == "repeat":
-            data[at:at] = data[at:at + draw(st.integers(1, 64))] * draw(st.integers(1, 4))
+            data[at:at] = data[at : at + draw(st.integers(1, 64))] * draw(st.integers(1, 4))
     if data.startswith(b"\x89PNG") and draw(st.integers(0, 3)) < 3:
         # Damage that PNG's checksums would catch first goes deeper when they are made right.
         data = _with_png_checksums_fixed(data)
@@ -607,11 +804,11 @@ def damaged(draw, seeds: list[bytes]) -> bytes:
 def _with_png_checksums_fixed(data: bytearray) -> bytearray:
     offset = 8
     while offset + 12 <= len(data):
-        (length,) = struct.unpack(">I", data[offset:offset + 4])
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
         end = offset + 8 + length
         if end + 4 > len(data):
             break
-        data[end:end + 4] = struct.pack(">I", zlib.crc32(data[offset + 4:end]))
+        data[end : end + 4] = struct.pack(">I", zlib.crc32(data[offset + 4 : end]))
         offset = end + 4
     return data
 
@@ -657,7 +854,6 @@ BAD_REQUEST = {
     "tupu": "400",
     "tencent": "200 InvalidParameterValue.InvalidParameterValueLimit",
 }
-
 
 
 def test_a_part_header_that_is_no_utf8_is_a_bad_request_without_the_decoders_details(answer):
@@ -708,7 +904,10 @@ def test_a_referer_in_any_script_goes_out_percent_encoded_on_one_line(answer, im
 
 @pytest.mark.parametrize(
     "target, label",
-    [(("universal", "file"), "415 unsupported_image"), (("tencent", "base64"), "200 FailedOperation.ImageDecodeFailed")],
+    [
+        (("universal", "file"), "415 unsupported_image"),
+        (("tencent", "base64"), "200 FailedOperation.ImageDecodeFailed"),
+    ],
 )
 def test_a_pdf_whose_page_is_damaged_is_refused_as_unreadable(answer, target, label):
     result = _send_image(answer, target, pdf_with_a_damaged_page(), is_pdf=True)
@@ -729,8 +928,9 @@ def test_the_fuzz_harness_saves_an_input_the_handler_fails_on(spec, tmp_path):
     def failing_handler(event, context):
         raise KeyError("boom")
 
-    run = FuzzRun("parsing", 60, tmp_path, failing_handler, spec.functions["OcrFunction"],
-                  LoggedTraceback(), io.StringIO())
+    run = FuzzRun(
+        "parsing", 60, tmp_path, failing_handler, spec.functions["OcrFunction"], LoggedTraceback(), io.StringIO()
+    )
     data = parsing_input("tupu", 0, b"", b"application/json", b"{}")
     run.one_input(data)
     assert run.failures == 1
@@ -743,11 +943,13 @@ def test_the_fuzz_harness_saves_an_input_the_handler_fails_on(spec, tmp_path):
 
 def test_the_fuzz_harness_counts_a_5xx_answer_as_a_failure(spec, tmp_path):
     def unavailable(event, context):
-        return {"statusCode": 503, "headers": {"Content-Type": "application/json"},
-                "body": json.dumps({"code": 503, "error": "unavailable", "message": "x", "request_id": "r"})}
+        return {
+            "statusCode": 503,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"code": 503, "error": "unavailable", "message": "x", "request_id": "r"}),
+        }
 
-    run = FuzzRun("images", 60, tmp_path, unavailable, spec.functions["OcrFunction"],
-                  LoggedTraceback(), io.StringIO())
+    run = FuzzRun("images", 60, tmp_path, unavailable, spec.functions["OcrFunction"], LoggedTraceback(), io.StringIO())
     run.one_input(image_input("universal", "file", seed_images()["png-grey"]))
     assert run.failures == 1 and list(run.failure_kinds)[0].startswith("universal: ContractViolation")
 
@@ -757,7 +959,10 @@ def test_a_short_atheris_run_finds_nothing(tmp_path):
     pytest.importorskip("atheris")
     finished = subprocess.run(
         [sys.executable, "-m", "ocr_local", "fuzz", "--seconds", "2", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr[-5000:]
     for target in ("parsing", "images"):

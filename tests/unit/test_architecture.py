@@ -12,8 +12,15 @@ from ocr_local.template import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "functions" / "ocr_api"
 # Outside libraries the core may not use: the cloud, and every way onto the network.
-OUTSIDE_THE_CORE = ("boto3", "botocore", "aws_lambda_powertools", "http.client", "urllib.request", "socket",
-                    "multipart")
+OUTSIDE_THE_CORE = (
+    "boto3",
+    "botocore",
+    "aws_lambda_powertools",
+    "http.client",
+    "urllib.request",
+    "socket",
+    "multipart",
+)
 # Which parts of ocr_api each part may import (besides config and errors, which all may).
 MAY_IMPORT = {
     "ocr": {"ocr"},
@@ -62,8 +69,9 @@ def test_the_ocr_core_knows_nothing_of_aws_or_the_network(module):
 
 
 # ``python -m ocr_api.keys`` forwards to the command line's module: an entry point, not a layer.
-@pytest.mark.parametrize("module", sorted(name for name in modules()
-                                          if part(name) in MAY_IMPORT and not name.endswith(".__main__")))
+@pytest.mark.parametrize(
+    "module", sorted(name for name in modules() if part(name) in MAY_IMPORT and not name.endswith(".__main__"))
+)
 def test_each_part_imports_only_the_parts_below_it(module):
     own = modules()
     reached = {part(name) for name in imports(own[module]) if name in own} - SHARED
@@ -72,8 +80,10 @@ def test_each_part_imports_only_the_parts_below_it(module):
 
 def test_there_is_no_import_circle():
     own = modules()
-    graph = {module: {name for name in imports(path, top_level_only=True) if name in own and name != module}
-             for module, path in own.items()}
+    graph = {
+        module: {name for name in imports(path, top_level_only=True) if name in own and name != module}
+        for module, path in own.items()
+    }
     # A package's __init__ importing its own modules is how a package is made, not a circle.
     for module, targets in graph.items():
         if own[module].name == "__init__.py":
@@ -82,7 +92,7 @@ def test_there_is_no_import_circle():
 
     def visit(module: str) -> None:
         if module in on_path:
-            pytest.fail("import circle: " + " -> ".join([*on_path[on_path.index(module):], module]))
+            pytest.fail("import circle: " + " -> ".join([*on_path[on_path.index(module) :], module]))
         if module in done:
             return
         on_path.append(module)
@@ -98,7 +108,9 @@ def test_there_is_no_import_circle():
 def test_no_module_keeps_state_that_callers_must_swap():
     # Dependencies are handed over, never installed into a module for others to read.
     rebinding = [
-        f"{module}:{node.lineno}" for module, path in modules().items()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(node, ast.Global)
+        f"{module}:{node.lineno}"
+        for module, path in modules().items()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Global)
     ]
     assert rebinding == []

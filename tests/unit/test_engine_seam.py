@@ -8,14 +8,13 @@ import time
 import pytest
 from PIL import Image
 
+from fakes import ScriptedEngine, line
+from helpers import encode
 from ocr_api.errors import InvalidRequest, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, PageLayout, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.in_process import recognize_in_process
 from ocr_api.ocr.recognizer import MIN_TEXT_SIDE
-
-from fakes import ScriptedEngine, line
-from helpers import encode
 
 PAGE = encode(Image.new("L", (400, 200), 255), "PNG")
 LIMITS = ImageLimits(max_bytes=10**7, max_pixels=10**7)
@@ -46,8 +45,9 @@ def test_a_page_too_thin_for_a_line_of_text_reads_as_none_without_any_engine(eng
     deep = ScriptedEngine([line("deep reading")], installed_languages=("eng",))
     recognizer = Recognizer(tesseract, LIMITS, "eng", deep_languages=deep.installed_languages)
     thin = encode(Image.new("L", (600, MIN_TEXT_SIDE - 1), 0), "PNG")
-    result = recognize_in_process(recognizer, deep, thin, deadline_in(30),
-                                  RecognitionOptions(engine=engine_name, single_line=True))
+    result = recognize_in_process(
+        recognizer, deep, thin, deadline_in(30), RecognitionOptions(engine=engine_name, single_line=True)
+    )
     assert (result.lines, result.image_width, result.image_height) == ((), 600, MIN_TEXT_SIDE - 1)
     assert tesseract.reads == deep.reads == [] and tesseract.orientation_checks == []
 
@@ -105,21 +105,28 @@ def test_auto_keeps_per_region_the_reading_more_likely_right_and_names_its_engin
     result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30))
     # THEN each place keeps the better reading, in reading order, each line naming its engine
     assert [(line.text, line.engine) for line in result.lines] == [
-        ("Invoice 2024", "ppocr"), ("Total amount due 42.00", "tesseract"), ("Thank you", "ppocr"),
+        ("Invoice 2024", "ppocr"),
+        ("Total amount due 42.00", "tesseract"),
+        ("Thank you", "ppocr"),
     ]
     assert deep.orientation_allowed == [True]
 
 
 def test_under_auto_a_failing_deep_engine_leaves_tesseracts_reading():
-    tesseract, deep, recognizer = engines([line("tesseract reading", 0.5)], [line("deep reading", 0.99, "ppocr")],
-                                          deep_fails=RecognitionUnavailable("throttled"))
+    tesseract, deep, recognizer = engines(
+        [line("tesseract reading", 0.5)],
+        [line("deep reading", 0.99, "ppocr")],
+        deep_fails=RecognitionUnavailable("throttled"),
+    )
     result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30))
     assert (result.engine, result.texts) == ("tesseract", ["tesseract reading"]) and deep.reads
 
 
 def test_languages_the_deep_engine_does_not_read_stay_with_tesseract():
     tesseract, deep, recognizer = engines([line("tesseract reading", 0.5)], [line("deep reading", 0.99, "ppocr")])
-    result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30), RecognitionOptions(languages="fake", engine="auto"))
+    result = recognize_in_process(
+        recognizer, deep, PAGE, deadline_in(30), RecognitionOptions(languages="fake", engine="auto")
+    )
     assert result.engine == "tesseract" and not deep.reads
     with pytest.raises(InvalidRequest, match="ppocr engine reads eng only"):
         recognizer.recognize(PAGE, deadline_in(30), RecognitionOptions(languages="fake", engine="ppocr"))
@@ -137,7 +144,12 @@ def test_ppocr_without_a_deep_engine_is_a_bad_request_and_auto_is_tesseract():
 @pytest.mark.parametrize("correct_orientation, turns", [(None, True), (False, False)])
 def test_ppocr_reads_alone_and_turns_the_page_itself(correct_orientation, turns):
     tesseract, deep, recognizer = engines([line("tesseract reading", 0.5)], [line("deep reading", 0.99, "ppocr")])
-    result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30),
-                                  RecognitionOptions(engine="ppocr", correct_orientation=correct_orientation))
+    result = recognize_in_process(
+        recognizer,
+        deep,
+        PAGE,
+        deadline_in(30),
+        RecognitionOptions(engine="ppocr", correct_orientation=correct_orientation),
+    )
     assert (result.engine, result.texts) == ("ppocr", ["deep reading"])
     assert tesseract.reads == [] and tesseract.orientation_checks == [] and deep.orientation_allowed == [turns]

@@ -8,12 +8,21 @@ from ocr_api.ocr.fusion import FusionModel, fused, in_columns, regions, upright_
 from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine
 
 # A model that always prefers PP-OCR's reading and keeps every line found alone.
-DEEP_ALWAYS = FusionModel(prefer_deep=(9.0, 0, 0, 0, 0, 0), keep_tesseract_alone=(9.0, 0, 0, 0, 0),
-                          keep_deep_alone=(9.0, 0, 0, 0, 0))
+DEEP_ALWAYS = FusionModel(
+    prefer_deep=(9.0, 0, 0, 0, 0, 0), keep_tesseract_alone=(9.0, 0, 0, 0, 0), keep_deep_alone=(9.0, 0, 0, 0, 0)
+)
 
 
-def at(text: str, left: int, top: int, width: int, height: int = 20, engine: str = "tesseract",
-       block: int = 1, confidence: float = 0.9) -> TextLine:
+def at(
+    text: str,
+    left: int,
+    top: int,
+    width: int,
+    height: int = 20,
+    engine: str = "tesseract",
+    block: int = 1,
+    confidence: float = 0.9,
+) -> TextLine:
     box = BoundingBox(left, top, width, height)
     return TextLine(text, box, confidence, block, 1, 1, (), box.corners, engine)
 
@@ -24,8 +33,11 @@ def page(lines: list[TextLine], angle: float = 0.0) -> RecognitionResult:
 
 def test_a_tight_box_and_a_padded_one_are_one_place_and_a_long_line_joins_two_short_ones():
     tesseract = [at("$2.70 1 $2.70", 336, 559, 314, 13)]
-    deep = [at("$2.70", 328, 550, 46, 29, "ppocr"), at("$2.70", 611, 550, 46, 29, "ppocr"),
-            at("elsewhere", 300, 700, 100, 20, "ppocr")]
+    deep = [
+        at("$2.70", 328, 550, 46, 29, "ppocr"),
+        at("$2.70", 611, 550, 46, 29, "ppocr"),
+        at("elsewhere", 300, 700, 100, 20, "ppocr"),
+    ]
     assert sorted((r.tesseract, r.deep) for r in regions(tesseract, deep)) == [((), (2,)), ((0,), (0, 1))]
 
 
@@ -41,19 +53,26 @@ def test_side_by_side_blocks_of_prose_are_columns_and_short_rows_are_not():
 
 def test_columns_keep_tesseracts_order_and_rows_ppocrs():
     prose = "a line of prose, long enough"
-    tesseract = ([at(f"L{k} {prose}", 50, 100 + 30 * k, 400, block=1) for k in range(3)]
-                 + [at(f"R{k} {prose}", 550, 100 + 30 * k, 400, block=2) for k in range(3)])
+    tesseract = [at(f"L{k} {prose}", 50, 100 + 30 * k, 400, block=1) for k in range(3)] + [
+        at(f"R{k} {prose}", 550, 100 + 30 * k, 400, block=2) for k in range(3)
+    ]
     # PP-OCR reads across the columns, row by row
-    deep = [at(line.text.upper(), line.box.left, line.box.top, line.box.width, engine="ppocr")
-            for k in range(3) for line in (tesseract[k], tesseract[3 + k])]
+    deep = [
+        at(line.text.upper(), line.box.left, line.box.top, line.box.width, engine="ppocr")
+        for k in range(3)
+        for line in (tesseract[k], tesseract[3 + k])
+    ]
     result = fused(page(tesseract), deep, 0.0, DEEP_ALWAYS)
     assert [line.text[:2] for line in result.lines] == ["L0", "L1", "L2", "R0", "R1", "R2"]
     assert {line.engine for line in result.lines} == {"ppocr"}
     # A receipt's rows (short lines in side-by-side blocks) stay in PP-OCR's order
     items = [at(f"Item {k}", 50, 100 + 30 * k, 200, block=1) for k in range(3)]
     prices = [at(f"${k}.00", 800, 100 + 30 * k, 60, block=2) for k in range(3)]
-    deep = [at(line.text, line.box.left, line.box.top, line.box.width, engine="ppocr")
-            for k in range(3) for line in (items[k], prices[k])]
+    deep = [
+        at(line.text, line.box.left, line.box.top, line.box.width, engine="ppocr")
+        for k in range(3)
+        for line in (items[k], prices[k])
+    ]
     result = fused(page(items + prices), deep, 0.0, DEEP_ALWAYS)
     assert [line.text for line in result.lines] == ["Item 0", "$0.00", "Item 1", "$1.00", "Item 2", "$2.00"]
 
@@ -64,8 +83,12 @@ def test_a_line_only_one_engine_found_goes_after_the_line_above_it_on_the_uprigh
     first = at("first", 900, 50, 20, 300, "ppocr")
     third = at("third", 840, 50, 20, 300, "ppocr")
     second = at("second", 870, 50, 20, 300, "tesseract")
-    result = fused(page([second], angle=90.0), [first, third], 90.0,
-                   FusionModel((9.0, 0, 0, 0, 0, 0), (9.0, 0, 0, 0, 0), (9.0, 0, 0, 0, 0)))
+    result = fused(
+        page([second], angle=90.0),
+        [first, third],
+        90.0,
+        FusionModel((9.0, 0, 0, 0, 0, 0), (9.0, 0, 0, 0, 0), (9.0, 0, 0, 0, 0)),
+    )
     assert [line.text for line in result.lines] == ["first", "second", "third"]
     assert result.angle == 90.0
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw
 
+from helpers import data_image, encode
 from ocr_api.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
 from ocr_api.ocr import ImageLimits, prepare_image
 from ocr_api.ocr.images import sniff_format
-
-from helpers import encode, data_image
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 

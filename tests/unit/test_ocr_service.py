@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from fakes import FixedFetcher, InMemoryKeys, ScriptedRecognizer, line
+from helpers import day_clock
 from ocr_api.config import Settings
 from ocr_api.errors import (
     AppKeyUnknown,
@@ -20,16 +22,14 @@ from ocr_api.service.budget import Budget
 from ocr_api.service.ocr_service import OcrService
 from ocr_api.service.request import ImageUrl, OcrRequest
 
-from fakes import FixedFetcher, InMemoryKeys, ScriptedRecognizer, line
-from helpers import day_clock
-
 SECRET = "k-use-case-0000000000001"
 FIVE_A_DAY = Plan("five-a-day", daily_quota=5)
 BUDGET = Budget(recognition_deadline=1_000_000.0, key_store_deadline=1_000_001.0)
 
 
-def build(recognizer: ScriptedRecognizer | None = None, fetcher: FixedFetcher | None = None,
-          plan: Plan = FIVE_A_DAY) -> OcrService:
+def build(
+    recognizer: ScriptedRecognizer | None = None, fetcher: FixedFetcher | None = None, plan: Plan = FIVE_A_DAY
+) -> OcrService:
     keys = InMemoryKeys([AppKey.for_secret(SECRET, "use case", plan=plan.name)], [plan])
     return OcrService(
         settings=Settings(),
@@ -54,8 +54,15 @@ def test_each_image_is_one_call_and_a_request_is_settled_once():
     results = service.recognize(request(b"a", b"b", b"c"), BUDGET)
     # THEN three results came back, three calls were charged to one request, settled as ok
     assert [result.texts for result in results] == [["text"]] * 3
-    assert today(service) == {"calls": 3, "requests": 1, "ok": 1, "client_error": 0, "server_error": 0,
-                              "rate_limited": 0, "quota_exceeded": 0}
+    assert today(service) == {
+        "calls": 3,
+        "requests": 1,
+        "ok": 1,
+        "client_error": 0,
+        "server_error": 0,
+        "rate_limited": 0,
+        "quota_exceeded": 0,
+    }
 
 
 def test_the_budget_reaches_the_store_the_download_and_the_recognizer_unchanged():
@@ -64,23 +71,30 @@ def test_the_budget_reaches_the_store_the_download_and_the_recognizer_unchanged(
     fetcher = FixedFetcher({"https://images.example/page.png": b"downloaded"})
     service = build(recognizer, fetcher)
     options = RecognitionOptions(single_line=True)
-    service.recognize(request(ImageUrl("https://images.example/page.png"), b"sent", options=options,
-                              referer="https://shop.example/"), BUDGET)
+    service.recognize(
+        request(ImageUrl("https://images.example/page.png"), b"sent", options=options, referer="https://shop.example/"),
+        BUDGET,
+    )
     # THEN the key store kept to the key-store deadline, the download and recognition to the
     # recognition deadline, the very instants the budget holds
     assert service.access.store.deadlines_seen == [BUDGET.key_store_deadline]
-    assert fetcher.downloads == [("https://images.example/page.png", BUDGET.recognition_deadline,
-                                  "https://shop.example/")]
+    assert fetcher.downloads == [
+        ("https://images.example/page.png", BUDGET.recognition_deadline, "https://shop.example/")
+    ]
     assert recognizer.calls == [([b"downloaded", b"sent"], BUDGET.recognition_deadline, options)]
 
 
-@pytest.mark.parametrize("failure, outcome, calls_kept", [
-    # Ours: stopped for time, or a bug; the calls are given back.
-    (RecognitionTimedOut("recognition did not finish in the time this request has"), "server_error", 0),
-    (ValueError("a bug"), "server_error", 0),
-    # The client's: the work was asked for, and stays charged.
-    (UnsupportedImage("the image could not be decoded"), "client_error", 2),
-], ids=["timed-out", "unexpected", "undecodable"])
+@pytest.mark.parametrize(
+    "failure, outcome, calls_kept",
+    [
+        # Ours: stopped for time, or a bug; the calls are given back.
+        (RecognitionTimedOut("recognition did not finish in the time this request has"), "server_error", 0),
+        (ValueError("a bug"), "server_error", 0),
+        # The client's: the work was asked for, and stays charged.
+        (UnsupportedImage("the image could not be decoded"), "client_error", 2),
+    ],
+    ids=["timed-out", "unexpected", "undecodable"],
+)
 def test_a_failed_request_is_settled_by_whose_failure_it_was(failure, outcome, calls_kept):
     def fail(data: bytes):
         raise failure

@@ -27,8 +27,9 @@ def document() -> dict:
 
 
 def documented_routes(document: dict) -> set[tuple[str, str]]:
-    return {(method.upper(), path) for path, item in document["paths"].items() for method in HTTP_METHODS
-            if method in item}
+    return {
+        (method.upper(), path) for path, item in document["paths"].items() for method in HTTP_METHODS if method in item
+    }
 
 
 def test_the_document_is_valid_openapi_3(document):
@@ -43,7 +44,8 @@ def test_it_describes_exactly_the_routes_of_the_template(document, spec):
 def test_the_api_gateway_key_is_required_exactly_where_the_template_requires_it(document, spec):
     # GIVEN the one scheme for the header API Gateway reads keys from
     [gateway_key] = [
-        name for name, scheme in document["components"]["securitySchemes"].items()
+        name
+        for name, scheme in document["components"]["securitySchemes"].items()
         if scheme["type"] == "apiKey" and scheme["in"] == "header" and scheme["name"].lower() == "x-api-key"
     ]
     for route in spec.routes:
@@ -65,15 +67,39 @@ def test_the_server_url_offers_the_stages_the_template_allows(document):
 # Each dialect: the operation it serves, how it renders an error, where its answer carries the
 # code, and the document's schema that lists the codes.
 DIALECTS = {
-    "gugudata-v1": (gugudata_v1, "post", gugudata_v1.PATH, gugudata_v1.ENVELOPE.error,
-                    lambda body: body["DataStatus"]["statusCode"], "GugudataV1ErrorCode"),
-    "gugudata-legacy": (gugudata_legacy, "post", gugudata_legacy.PATH, gugudata_legacy.ENVELOPE.error,
-                        lambda body: body["DataStatus"]["StatusCode"], "GugudataLegacyErrorCode"),
-    "universal": (universal, "post", universal.PATH, universal.render_error,
-                  lambda body: body["error"], "UniversalErrorName"),
+    "gugudata-v1": (
+        gugudata_v1,
+        "post",
+        gugudata_v1.PATH,
+        gugudata_v1.ENVELOPE.error,
+        lambda body: body["DataStatus"]["statusCode"],
+        "GugudataV1ErrorCode",
+    ),
+    "gugudata-legacy": (
+        gugudata_legacy,
+        "post",
+        gugudata_legacy.PATH,
+        gugudata_legacy.ENVELOPE.error,
+        lambda body: body["DataStatus"]["StatusCode"],
+        "GugudataLegacyErrorCode",
+    ),
+    "universal": (
+        universal,
+        "post",
+        universal.PATH,
+        universal.render_error,
+        lambda body: body["error"],
+        "UniversalErrorName",
+    ),
     "tupu": (tupu, "post", tupu.PATH, tupu.render_error, lambda body: body["code"], "TupuErrorCode"),
-    "tencent": (tencent, "post", tencent.PATH, tencent.render_error,
-                lambda body: body["Response"]["Error"]["Code"], "TencentErrorCode"),
+    "tencent": (
+        tencent,
+        "post",
+        tencent.PATH,
+        tencent.render_error,
+        lambda body: body["Response"]["Error"]["Code"],
+        "TencentErrorCode",
+    ),
 }
 
 
@@ -123,8 +149,10 @@ def test_every_error_a_dialect_renders_is_documented_under_its_status(document, 
         body = json.loads(response.body)
         rendered_codes.add(code_of(body))
         # THEN the document promises that body under that status
-        problems = [error.message for error in
-                    response_validator(document, method, path, response.status_code).iter_errors(body)]
+        problems = [
+            error.message
+            for error in response_validator(document, method, path, response.status_code).iter_errors(body)
+        ]
         assert not problems, f"{kind.__name__} -> HTTP {response.status_code} {body}: {problems}"
     # AND the document lists no code the dialect never answers with
     assert set(document["components"]["schemas"][codes_schema]["enum"]) == rendered_codes

@@ -20,8 +20,14 @@ PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 def received(content_type: str | None, body: bytes, query=None):
     headers = [("Content-Type", content_type)] if content_type else []
     event = build_event(
-        method="POST", path="/p", resource="/p", stage="prod", query=query,
-        headers=headers, body=body, binary_media_types=BINARY_TYPES,
+        method="POST",
+        path="/p",
+        resource="/p",
+        stage="prod",
+        query=query,
+        headers=headers,
+        body=body,
+        binary_media_types=BINARY_TYPES,
     )
     return read_request(APIGatewayProxyEvent(event))
 
@@ -81,16 +87,36 @@ def test_no_body_reads_as_no_fields():
     "content_type, body, message",
     [
         ("multipart/form-data", b"--x\r\n\r\n--x--", "no boundary"),
-        ("multipart/form-data; boundary=abc", b"--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--xyz--\r\n", "malformed"),
-        ("multipart/form-data; boundary=abc", b"--abc\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\ncut off here", "malformed"),
-        ("multipart/form-data; boundary=abc", b"--abc\r\nContent-Disposition: form-data\r\n\r\n1\r\n--abc--\r\n", "name"),
+        (
+            "multipart/form-data; boundary=abc",
+            b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xyz--\r\n',
+            "malformed",
+        ),
+        (
+            "multipart/form-data; boundary=abc",
+            b'--abc\r\nContent-Disposition: form-data; name="a"\r\n\r\ncut off here',
+            "malformed",
+        ),
+        (
+            "multipart/form-data; boundary=abc",
+            b"--abc\r\nContent-Disposition: form-data\r\n\r\n1\r\n--abc--\r\n",
+            "name",
+        ),
         ("application/json", b"{not json", "JSON body is malformed"),
         ("application/json", b"[1, 2]", "object"),
         ("application/json", b'{"image_base64": {"nested": 1}}', "must be a string"),
         ("application/x-www-form-urlencoded", "appkey=\u00e9".encode(), "malformed"),
     ],
-    ids=["no-boundary", "wrong-boundary", "truncated", "part-without-name", "bad-json",
-         "json-array", "json-number", "form-not-ascii"],
+    ids=[
+        "no-boundary",
+        "wrong-boundary",
+        "truncated",
+        "part-without-name",
+        "bad-json",
+        "json-array",
+        "json-number",
+        "form-not-ascii",
+    ],
 )
 def test_malformed_bodies_are_bad_requests(content_type, body, message):
     with pytest.raises(InvalidRequest, match=message):
@@ -104,9 +130,15 @@ def test_unreadable_content_types_are_415(content_type):
 
 
 def test_base64_body_from_api_gateway_that_is_corrupt_is_a_bad_request():
-    event = build_event(method="POST", path="/p", resource="/p", stage="prod",
-                        headers=[("Content-Type", "image/png")], body=PNG_BYTES,
-                        binary_media_types=BINARY_TYPES)
+    event = build_event(
+        method="POST",
+        path="/p",
+        resource="/p",
+        stage="prod",
+        headers=[("Content-Type", "image/png")],
+        body=PNG_BYTES,
+        binary_media_types=BINARY_TYPES,
+    )
     event["body"] = "***"
     with pytest.raises(InvalidRequest, match="not valid base64"):
         read_request(APIGatewayProxyEvent(event))
@@ -121,7 +153,7 @@ ENCODED = base64.b64encode(PNG_BYTES).decode()
         ENCODED,
         f"data:image/png;base64,{ENCODED}",
         f"data:;base64,{ENCODED}",
-        "\n".join(ENCODED[i:i + 76] for i in range(0, len(ENCODED), 76)),
+        "\n".join(ENCODED[i : i + 76] for i in range(0, len(ENCODED), 76)),
         ENCODED.replace("+", " "),
         base64.urlsafe_b64encode(PNG_BYTES).decode().rstrip("="),
         f"  {ENCODED}  ",
@@ -155,6 +187,7 @@ def test_data_uri_without_base64_is_a_bad_request():
 
 # Round two of hostile inputs: the cost of reading fields grows with the body, never faster,
 # and the count of fields is bounded before any check walks them.
+
 
 def test_a_json_body_of_a_hundred_thousand_names_is_refused_for_its_field_count():
     body = json.dumps({f"n{index}": "x" for index in range(100_000)}).encode()

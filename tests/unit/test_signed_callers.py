@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from fakes import BoundCipher, InMemoryKeys
 from ocr_api.errors import (
     AppKeyForbidden,
     AuthorizationMalformed,
@@ -21,8 +22,6 @@ from ocr_api.keys import AccessGuard, AppKey, KeyStatus, Plan
 from ocr_api.keys.access import CIPHER_BACKOFF_SECONDS, SECRET_CACHE_SECONDS
 from ocr_api.keys.credentials import issue, new_secret_id, new_secret_key
 from ocr_api.keys.signature import SignedRequest
-
-from fakes import BoundCipher, InMemoryKeys
 from tencent_sdk import signed, signing_at
 
 APPKEY = "k-signed-callers-000000001"
@@ -141,8 +140,11 @@ def test_without_a_cipher_signed_requests_are_refused_plainly(keys, clock, pair)
         guard.admit(request_signed(*pair), "tencent")
 
 
-@pytest.mark.parametrize("secret_id", ["AKID" + "a" * 3000, "AKID", "not-a-secret-id" + "0" * 21, "AKID" + "0" * 31 + "!"],
-                         ids=["3000-characters", "prefix-only", "other-form", "other-character"])
+@pytest.mark.parametrize(
+    "secret_id",
+    ["AKID" + "a" * 3000, "AKID", "not-a-secret-id" + "0" * 21, "AKID" + "0" * 31 + "!"],
+    ids=["3000-characters", "prefix-only", "other-form", "other-character"],
+)
 def test_a_secret_id_not_of_the_issued_form_is_unknown_without_asking_the_store(guard, keys, cipher, pair, secret_id):
     # Real DynamoDB refuses a key over 2048 bytes with a ValidationException (a 503 and an ERROR).
     with pytest.raises(SecretIdUnknown):
@@ -190,5 +192,7 @@ def test_with_the_cipher_failing_a_pair_costs_one_opening_per_backoff_period(key
     assert cipher.opened == 1
     clock.now += CIPHER_BACKOFF_SECONDS + 1
     cipher.healthy = True
-    admission = guard.admit(request_signed(credential.secret_id, "the-right-key-00000000000000000", at=clock.now), "tencent")
+    admission = guard.admit(
+        request_signed(credential.secret_id, "the-right-key-00000000000000000", at=clock.now), "tencent"
+    )
     assert admission.charged and cipher.opened == 2

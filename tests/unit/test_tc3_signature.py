@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from tencentcloud.common.sign import Sign
 
 from ocr_api.errors import AuthorizationMalformed, SignatureExpired, SignatureMismatch
 from ocr_api.keys.signature import WINDOW_SECONDS, SignedRequest
-
 from tencent_sdk import signed, signing_at
 
 SECRET_ID = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"
@@ -34,19 +33,24 @@ def check(headers: dict[str, str], body: bytes, now: float = NOW, secret_key: st
     request.verify(authorization, secret_key)
 
 
-def documented_signature(headers: dict[str, str], body: bytes, signed_names: list[str], timestamp: int,
-                         service: str = "ocr") -> str:
+def documented_signature(
+    headers: dict[str, str], body: bytes, signed_names: list[str], timestamp: int, service: str = "ocr"
+) -> str:
     """An Authorization header built step by step as Tencent's signing document describes, for
     headers the SDK does not sign; the SDK's HMAC chain (Sign.sign_tc3) makes the signature."""
     lower = {name.lower(): value for name, value in headers.items()}
     names = sorted(signed_names)
-    canonical = "\n".join([
-        "POST", "/", "",
-        "".join(f"{name}:{lower[name].strip().lower()}\n" for name in names),
-        ";".join(names),
-        hashlib.sha256(body).hexdigest(),
-    ])
-    date = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
+    canonical = "\n".join(
+        [
+            "POST",
+            "/",
+            "",
+            "".join(f"{name}:{lower[name].strip().lower()}\n" for name in names),
+            ";".join(names),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
     scope = f"{date}/{service}/tc3_request"
     to_sign = "\n".join(["TC3-HMAC-SHA256", str(timestamp), scope, hashlib.sha256(canonical.encode()).hexdigest()])
     signature = Sign.sign_tc3(SECRET_KEY, date, service, to_sign)
@@ -73,8 +77,10 @@ def test_a_wrong_secret_key_fails():
 
 def test_header_names_in_any_case_and_any_order():
     headers, body = sdk_request()
-    shuffled = {name.upper() if i % 2 else name.lower(): value
-                for i, (name, value) in enumerate(reversed(list(headers.items())))}
+    shuffled = {
+        name.upper() if i % 2 else name.lower(): value
+        for i, (name, value) in enumerate(reversed(list(headers.items())))
+    }
     check(shuffled, body)
 
 
@@ -138,7 +144,7 @@ def test_a_replay_after_the_window_has_expired(late):
 def test_the_credential_date_must_be_the_timestamps_utc_day():
     # Tencent's documented pitfall: a date taken in UTC+8 is tomorrow from 16:00 UTC.
     headers, body = sdk_request()
-    beijing_date = datetime.fromtimestamp(NOW + 8 * 3600, timezone.utc).strftime("%Y-%m-%d")
+    beijing_date = datetime.fromtimestamp(NOW + 8 * 3600, UTC).strftime("%Y-%m-%d")
     headers["Authorization"] = headers["Authorization"].replace("/2026-05-28/", f"/{beijing_date}/")
     with pytest.raises(SignatureMismatch, match="UTC date"):
         check(headers, body)
@@ -189,8 +195,16 @@ def test_the_host_may_be_signed_without_its_port():
         lambda a: a.split(", Signature=")[0],
         lambda a: "",
     ],
-    ids=["other-algorithm", "other-terminator", "no-service", "host-unsigned", "content-type-unsigned", "short-signature",
-         "no-signature", "empty"],
+    ids=[
+        "other-algorithm",
+        "other-terminator",
+        "no-service",
+        "host-unsigned",
+        "content-type-unsigned",
+        "short-signature",
+        "no-signature",
+        "empty",
+    ],
 )
 def test_a_malformed_authorization_is_refused_as_such(change):
     headers, body = sdk_request()
@@ -208,13 +222,23 @@ def test_a_credential_scoped_to_another_service_is_refused(service):
         check(headers, body)
 
 
-@pytest.mark.parametrize("timestamp", [
-    "", "soon", "-5", "1.5e9",
-    # Once an OverflowError or a ValueError of int() (an InternalError, with a trace in the log).
-    "1" + "0" * 400, "9" * 5000,
-    # Digits of other scripts, which str.isdigit() takes: Arabic-Indic, fullwidth, superscript.
-    "\u0661\u0667\u0668\u0660\u0660\u0660\u0660\u0660\u0660\u0660", "\uff11\uff17\uff18\uff10", "\u00b9\u00b2",
-], ids=["empty", "word", "negative", "float", "huge", "5000-digits", "arabic-indic", "fullwidth", "superscript"])
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "",
+        "soon",
+        "-5",
+        "1.5e9",
+        # Once an OverflowError or a ValueError of int() (an InternalError, with a trace in the log).
+        "1" + "0" * 400,
+        "9" * 5000,
+        # Digits of other scripts, which str.isdigit() takes: Arabic-Indic, fullwidth, superscript.
+        "\u0661\u0667\u0668\u0660\u0660\u0660\u0660\u0660\u0660\u0660",
+        "\uff11\uff17\uff18\uff10",
+        "\u00b9\u00b2",
+    ],
+    ids=["empty", "word", "negative", "float", "huge", "5000-digits", "arabic-indic", "fullwidth", "superscript"],
+)
 def test_a_timestamp_that_is_not_unix_seconds_is_refused(timestamp):
     headers, body = sdk_request()
     with pytest.raises(AuthorizationMalformed, match="X-TC-Timestamp"):

@@ -50,11 +50,14 @@ def test_api_gateway_checks_keys_on_the_native_routes_only(spec):
     assert checked == {("POST", "/v1/ocr/universal"), ("GET", "/v1/usage")}
 
 
-@pytest.mark.parametrize("parameters", [
-    {},
-    {"StandardPlanBurst": 300, "StandardPlanDailyQuota": 1000},
-    {"StandardPlanDailyQuota": 1000, "StandardPlanMonthlyQuota": 20000, "TrialPlanCalls": 7},
-])
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {},
+        {"StandardPlanBurst": 300, "StandardPlanDailyQuota": 1000},
+        {"StandardPlanDailyQuota": 1000, "StandardPlanMonthlyQuota": 20000, "TrialPlanCalls": 7},
+    ],
+)
 def test_usage_plans_mirror_the_plans_the_catalog_writes(parameters):
     # GIVEN the template deployed with these parameters
     spec = load_template(parameter_values=parameters)
@@ -63,8 +66,10 @@ def test_usage_plans_mirror_the_plans_the_catalog_writes(parameters):
     for plan in plans.values():
         usage_plan = spec.usage_plans[plan.usage_plan_id]
         mirrored = usage_plan_limits(plan)
-        assert usage_plan["Throttle"] == {"RateLimit": mirrored["throttle"]["rateLimit"],
-                                          "BurstLimit": mirrored["throttle"]["burstLimit"]}
+        assert usage_plan["Throttle"] == {
+            "RateLimit": mirrored["throttle"]["rateLimit"],
+            "BurstLimit": mirrored["throttle"]["burstLimit"],
+        }
         expected_quota = mirrored.get("quota")
         assert usage_plan.get("Quota") == (
             {"Limit": expected_quota["limit"], "Period": expected_quota["period"]} if expected_quota else None
@@ -139,10 +144,16 @@ def test_the_deep_engine_may_be_given_reserved_concurrency(template):
     assert parameter["Default"] == 0 and parameter["MinValue"] == 0
     reserved = template["Resources"]["DeepEngineFunction"]["Properties"]["ReservedConcurrentExecutions"]
     # 0 would throttle every call: it means "none reserved", and the property is left out.
-    assert reserved == {"Fn::If": ["DeepEngineHasReservedConcurrency", {"Ref": "DeepEngineReservedConcurrency"},
-                                   {"Ref": "AWS::NoValue"}]}
+    assert reserved == {
+        "Fn::If": [
+            "DeepEngineHasReservedConcurrency",
+            {"Ref": "DeepEngineReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
     assert template["Conditions"]["DeepEngineHasReservedConcurrency"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "DeepEngineReservedConcurrency"}, 0]}]}
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "DeepEngineReservedConcurrency"}, 0]}]
+    }
 
 
 def test_a_custom_domain_serves_the_api_at_its_root(template):
@@ -159,9 +170,15 @@ def test_outputs_name_the_url_the_table_and_the_secrets_key_the_key_command_read
 
 @pytest.mark.parametrize(
     "variable, value",
-    [("MAX_IMAGE_BYTES", "12"), ("MAX_IMAGE_PIXELS", "lots"), ("OCR_LANGUAGES", "eng;rm -rf"),
-     ("PARALLEL_IMAGES", "0"), ("MAX_RECOGNITION_SECONDS", "0.1"),
-     ("QUOTA_UTC_OFFSET", "+8"), ("QUOTA_UTC_OFFSET", "+15:00")],
+    [
+        ("MAX_IMAGE_BYTES", "12"),
+        ("MAX_IMAGE_PIXELS", "lots"),
+        ("OCR_LANGUAGES", "eng;rm -rf"),
+        ("PARALLEL_IMAGES", "0"),
+        ("MAX_RECOGNITION_SECONDS", "0.1"),
+        ("QUOTA_UTC_OFFSET", "+8"),
+        ("QUOTA_UTC_OFFSET", "+15:00"),
+    ],
 )
 def test_settings_out_of_bounds_fail_at_start_up(variable, value):
     with pytest.raises(ConfigurationError, match=variable):
@@ -201,8 +218,11 @@ def test_one_tesseract_ships_and_the_layer_checks_its_models_with_it():
     # The function's Tesseract is the pinned tesserocr wheel; the layer holds models only, and its
     # build reads them with the same pin; the development install uses it too.
     root = TEMPLATE_PATH.parent
-    [pin] = [line for line in (root / "functions" / "requirements.txt").read_text().splitlines()
-             if line.startswith("tesserocr")]
+    [pin] = [
+        line
+        for line in (root / "functions" / "requirements.txt").read_text().splitlines()
+        if line.startswith("tesserocr")
+    ]
     version = pin.split("==")[1]
     dockerfile = (root / "layers" / "tesseract" / "Dockerfile").read_text()
     assert f"ARG TESSEROCR_VERSION={version}\n" in dockerfile

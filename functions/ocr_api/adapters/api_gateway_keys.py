@@ -20,9 +20,7 @@ KEY_ID_TAG = "ocr-api:key-id"
 def usage_plan_limits(plan: Plan) -> dict:
     """The throttle and quota of the usage plan that mirrors ``plan``. API Gateway keeps one
     quota period and no lifetime count, so it holds the nearest bound; the function is exact."""
-    limits: dict = {
-        "throttle": {"rateLimit": float(plan.requests_per_second), "burstLimit": plan.calls_per_second}
-    }
+    limits: dict = {"throttle": {"rateLimit": float(plan.requests_per_second), "burstLimit": plan.calls_per_second}}
     if plan.monthly_quota:
         limits["quota"] = {"limit": plan.monthly_quota, "period": "MONTH"}
     elif plan.daily_quota:
@@ -59,11 +57,17 @@ class GatewayKeys:
 
     def move(self, gateway_key_id: str, from_plan: str | None, to_plan: str | None) -> None:
         if from_plan:
-            self._ignoring("NotFoundException", self._client.delete_usage_plan_key,
-                           usagePlanId=from_plan, keyId=gateway_key_id)
+            self._ignoring(
+                "NotFoundException", self._client.delete_usage_plan_key, usagePlanId=from_plan, keyId=gateway_key_id
+            )
         if to_plan:
-            self._ignoring("ConflictException", self._client.create_usage_plan_key,
-                           usagePlanId=to_plan, keyId=gateway_key_id, keyType="API_KEY")
+            self._ignoring(
+                "ConflictException",
+                self._client.create_usage_plan_key,
+                usagePlanId=to_plan,
+                keyId=gateway_key_id,
+                keyType="API_KEY",
+            )
 
     def set_enabled(self, gateway_key_id: str, enabled: bool) -> None:
         self._client.update_api_key(
@@ -91,10 +95,13 @@ class GatewayKeys:
         plan = self._client.get_usage_plan(usagePlanId=usage_plan_id)
         if plan.get("apiStages"):
             # API Gateway deletes only a usage plan no stage is attached to.
-            self._client.update_usage_plan(usagePlanId=usage_plan_id, patchOperations=[
-                {"op": "remove", "path": "/apiStages", "value": f"{stage['apiId']}:{stage['stage']}"}
-                for stage in plan["apiStages"]
-            ])
+            self._client.update_usage_plan(
+                usagePlanId=usage_plan_id,
+                patchOperations=[
+                    {"op": "remove", "path": "/apiStages", "value": f"{stage['apiId']}:{stage['stage']}"}
+                    for stage in plan["apiStages"]
+                ],
+            )
         self._ignoring("NotFoundException", self._client.delete_usage_plan, usagePlanId=usage_plan_id)
 
     def _find_by_value(self, secret: str) -> dict | None:

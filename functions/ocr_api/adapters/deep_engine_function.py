@@ -36,7 +36,10 @@ _REPORTED = (RecognitionFailed, RecognitionUnavailable, RecognitionTimedOut)
 
 class DeepEngineFunction:
     def __init__(
-        self, function_name: str, endpoint_url: str | None = None, longest_call_seconds: float = 30.0,
+        self,
+        function_name: str,
+        endpoint_url: str | None = None,
+        longest_call_seconds: float = 30.0,
         calls_at_once: int = 4,
     ) -> None:
         self.function_name = function_name
@@ -46,17 +49,20 @@ class DeepEngineFunction:
         self._client = None
         self._client_lock = threading.Lock()
 
-    def start(
-        self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool
-    ) -> PendingCall:
+    def start(self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool) -> PendingCall:
         """Invokes the function with the page now; its reading is the returned call's ``result()``."""
         wait = deadline - time.monotonic()
         if wait <= 0:
             raise RecognitionTimedOut("no time is left to recognise the image")
-        payload = json.dumps({
-            "page": base64.b64encode(page).decode("ascii"), "languages": languages, "layout": layout,
-            "seconds": round(wait, 3), "find_orientation": find_orientation,
-        })
+        payload = json.dumps(
+            {
+                "page": base64.b64encode(page).decode("ascii"),
+                "languages": languages,
+                "layout": layout,
+                "seconds": round(wait, 3),
+                "find_orientation": find_orientation,
+            }
+        )
         return PendingCall(self._calls.submit(self._invoke, payload), deadline, self.function_name)
 
     def _invoke(self, payload: str) -> tuple[str | None, bytes]:
@@ -71,7 +77,9 @@ class DeepEngineFunction:
             code = err.response.get("Error", {}).get("Code", "")
             if code in _THROTTLED:
                 logger.warning("deep-learning engine throttled", extra={"code": code})
-                raise RecognitionUnavailable("the recognition engine is not available right now (busy); try again shortly") from None
+                raise RecognitionUnavailable(
+                    "the recognition engine is not available right now (busy); try again shortly"
+                ) from None
             logger.error("deep-learning engine cannot be invoked", extra={"code": code})
             raise RecognitionUnavailable("the recognition engine is not available") from None
         except ReadTimeoutError:
@@ -87,12 +95,16 @@ class DeepEngineFunction:
                 import boto3
                 from botocore.config import Config
 
-                self._client = boto3.client("lambda", endpoint_url=self.endpoint_url, config=Config(
-                    connect_timeout=2,
-                    read_timeout=self.longest_call_seconds,
-                    # A retry would start the page again past its time; the caller answers instead.
-                    retries={"total_max_attempts": 1},
-                ))
+                self._client = boto3.client(
+                    "lambda",
+                    endpoint_url=self.endpoint_url,
+                    config=Config(
+                        connect_timeout=2,
+                        read_timeout=self.longest_call_seconds,
+                        # A retry would start the page again past its time; the caller answers instead.
+                        retries={"total_max_attempts": 1},
+                    ),
+                )
             return self._client
 
     def close(self) -> None:
@@ -138,8 +150,9 @@ def _reading_or_error(response: tuple[str | None, bytes]) -> tuple[list[dict], f
         document = {}
     if function_error:
         error_type = document.get("errorType") if isinstance(document, dict) else None
-        logger.error("deep-learning engine function failed", extra={"function_error": function_error,
-                                                                   "error_type": error_type})
+        logger.error(
+            "deep-learning engine function failed", extra={"function_error": function_error, "error_type": error_type}
+        )
         if error_type == _FUNCTION_TIMED_OUT:
             raise RecognitionTimedOut("recognition did not finish in the time this request has")
         raise RecognitionFailed("the recognition engine failed on this image")
@@ -150,7 +163,11 @@ def _reading_or_error(response: tuple[str | None, bytes]) -> tuple[list[dict], f
             document = {}
     error = document.get("error") if isinstance(document, dict) else None
     if isinstance(error, dict):
-        raise error_from_json(error, kinds=_REPORTED, otherwise=RecognitionFailed,
-                              description="the recognition engine failed on this image")
+        raise error_from_json(
+            error,
+            kinds=_REPORTED,
+            otherwise=RecognitionFailed,
+            description="the recognition engine failed on this image",
+        )
     logger.error("deep-learning engine answered something unreadable")
     raise RecognitionFailed("the recognition engine failed on this image")

@@ -53,14 +53,16 @@ _BACKOFF_SECONDS = 0.05  # doubled each attempt, with full jitter, as DynamoDB r
 # Writes that add to counters: not idempotent, so repeated only when they surely did not land.
 _COUNTING_OPERATIONS = frozenset({"update_item"})
 # DynamoDB's throttling and its own transient faults: worth another attempt after a pause.
-_TRANSIENT_ERRORS = frozenset({
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-})
+_TRANSIENT_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
 
 
 class KeyNotFound(LookupError):
@@ -125,7 +127,8 @@ class AppKeyStore:
     def get(self, key_hash: str, deadline: float | None = None) -> AppKey | None:
         with _unavailable_on_error("read the appkey"):
             reply = self._call(
-                "get_item", deadline,
+                "get_item",
+                deadline,
                 TableName=self.table_name,
                 Key=_item_key(key_hash, _KEY_RECORD),
                 ConsistentRead=True,
@@ -158,7 +161,8 @@ class AppKeyStore:
     def set_plan(self, key_hash: str, plan: str, gateway_key_id: str | None) -> None:
         with _unavailable_on_error("update the appkey"):
             self._call(
-                "update_item", None,
+                "update_item",
+                None,
                 TableName=self.table_name,
                 Key=_item_key(key_hash, _KEY_RECORD),
                 UpdateExpression="SET #plan = :plan"
@@ -207,7 +211,8 @@ class AppKeyStore:
     def put_plan(self, plan: Plan, replace: bool = False) -> None:
         with _unavailable_on_error("store the plan"):
             self._call(
-                "put_item", None,
+                "put_item",
+                None,
                 TableName=self.table_name,
                 Item=_plan_to_item(plan),
                 **({} if replace else {"ConditionExpression": "attribute_not_exists(pk)"}),
@@ -222,9 +227,7 @@ class AppKeyStore:
 
     # Counting.
 
-    def admit_request(
-        self, key_hash: str, epoch_second: int, plan: Plan, deadline: float | None = None
-    ) -> bool:
+    def admit_request(self, key_hash: str, epoch_second: int, plan: Plan, deadline: float | None = None) -> bool:
         """Counts one request against the plan's rate, unless its second or window is full."""
         window = epoch_second - epoch_second % RATE_WINDOW_SECONDS
         return self._add_within(
@@ -240,29 +243,51 @@ class AppKeyStore:
     ) -> bool:
         """Counts one request of ``calls`` calls against the plan's quota; False, counting
         nothing, when they do not all fit in what is left."""
-        if any(quota is not None and calls > quota
-               for quota in (plan.daily_quota, plan.monthly_quota, plan.trial_calls)):
+        if any(
+            quota is not None and calls > quota for quota in (plan.daily_quota, plan.monthly_quota, plan.trial_calls)
+        ):
             return False
-        month = _counting(key_hash, f"usage#{period.month}", _charged(period, calls),
-                          limits={"calls": plan.monthly_quota, f"calls_{period.day}": plan.daily_quota})
+        month = _counting(
+            key_hash,
+            f"usage#{period.month}",
+            _charged(period, calls),
+            limits={"calls": plan.monthly_quota, f"calls_{period.day}": plan.daily_quota},
+        )
         if plan.trial_calls is None:
             return self._add(month, deadline)
         # A trial call is counted on the key's lifetime and on its month: both, or neither.
-        return self._add_together([
-            _counting(key_hash, _LIFETIME, {"calls": calls}, limits={"calls": plan.trial_calls}),
-            month,
-        ], deadline)
+        return self._add_together(
+            [
+                _counting(key_hash, _LIFETIME, {"calls": calls}, limits={"calls": plan.trial_calls}),
+                month,
+            ],
+            deadline,
+        )
 
-    def record(self, key_hash: str, plan: Plan, period: UsagePeriod, outcome: Outcome,
-               refund: bool = False, deadline: float | None = None, calls: int = 1, kept_calls: int = 0) -> None:
+    def record(
+        self,
+        key_hash: str,
+        plan: Plan,
+        period: UsagePeriod,
+        outcome: Outcome,
+        refund: bool = False,
+        deadline: float | None = None,
+        calls: int = 1,
+        kept_calls: int = 0,
+    ) -> None:
         """Counts a request's outcome for its day; ``refund`` gives back the ``calls`` that
         ``charge`` counted for it, less ``kept_calls`` (the request stays counted with them)."""
         changes = {f"{outcome.value}_{period.day}": 1}
         given_back = calls - kept_calls
         refund = refund and given_back > 0
         if refund:
-            changes.update({name: -count for name, count in _charged(period, given_back).items()
-                            if not (kept_calls and name.startswith("requests"))})
+            changes.update(
+                {
+                    name: -count
+                    for name, count in _charged(period, given_back).items()
+                    if not (kept_calls and name.startswith("requests"))
+                }
+            )
         month = _counting(key_hash, f"usage#{period.month}", changes)
         if refund and plan.trial_calls is not None:
             self._add_together([month, _counting(key_hash, _LIFETIME, {"calls": -given_back})], deadline)
@@ -283,8 +308,7 @@ class AppKeyStore:
             calls=month.get("calls", 0),
             requests=month.get("requests", 0),
             outcomes={
-                o.value: sum(n for name, n in month.items() if name.rsplit("_", 1)[0] == o.value)
-                for o in Outcome
+                o.value: sum(n for name, n in month.items() if name.rsplit("_", 1)[0] == o.value) for o in Outcome
             },
         )
         in_life = self._counters(key_hash, _LIFETIME, deadline).get("calls", 0) if lifetime else None
@@ -293,8 +317,11 @@ class AppKeyStore:
     def _counters(self, key_hash: str, sort_key: str, deadline: float | None) -> dict[str, int]:
         with _unavailable_on_error("read the usage"):
             item = self._call(
-                "get_item", deadline,
-                TableName=self.table_name, Key=_item_key(key_hash, sort_key), ConsistentRead=True,
+                "get_item",
+                deadline,
+                TableName=self.table_name,
+                Key=_item_key(key_hash, sort_key),
+                ConsistentRead=True,
             ).get("Item", {})
         return {name: int(value["N"]) for name, value in item.items() if "N" in value}
 
@@ -327,7 +354,8 @@ class AppKeyStore:
         counter is at its limit)."""
         try:
             self._call(
-                "transact_write_items", deadline,
+                "transact_write_items",
+                deadline,
                 TransactItems=[{"Update": {"TableName": self.table_name, **update}} for update in updates],
                 # Attempts carry one token, so a retry of a transaction that did land is not
                 # applied twice.
@@ -356,8 +384,11 @@ class AppKeyStore:
                 return getattr(self._client, operation)(**parameters)
             except (ClientError, BotoCoreError) as err:
                 pause = random.uniform(0, _BACKOFF_SECONDS * 2 ** (attempt - 1))
-                if (attempt == _MAX_ATTEMPTS or not _transient(err, operation)
-                        or not self.timeouts.fit(deadline, after=pause)):
+                if (
+                    attempt == _MAX_ATTEMPTS
+                    or not _transient(err, operation)
+                    or not self.timeouts.fit(deadline, after=pause)
+                ):
                     raise
             time.sleep(pause)
             attempt += 1
@@ -366,7 +397,8 @@ class AppKeyStore:
         """Stores an item that must not exist yet (keys and credentials are never overwritten)."""
         with _unavailable_on_error(action):
             self._call(
-                "put_item", None,
+                "put_item",
+                None,
                 TableName=self.table_name,
                 Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
@@ -375,7 +407,8 @@ class AppKeyStore:
     def _set_status(self, item_key: dict, status: KeyStatus, action: str) -> None:
         with _unavailable_on_error(action):
             self._call(
-                "update_item", None,
+                "update_item",
+                None,
                 TableName=self.table_name,
                 Key=item_key,
                 UpdateExpression="SET #status = :status",
@@ -556,4 +589,3 @@ def _from_item(item: dict) -> AppKey:
         allowed_apis=frozenset(item.get("allowed_apis", {}).get("SS", [])),
         gateway_key_id=item.get("gateway_key_id", {}).get("S"),
     )
-

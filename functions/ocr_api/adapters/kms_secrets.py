@@ -54,8 +54,10 @@ class KmsSecretCipher:
         except ClientError as err:
             if err.response["Error"]["Code"] in _UNOPENABLE:
                 # Never the secret, nor the sealed bytes: only whose record would not open.
-                logger.error("sealed SecretKey does not open", extra={"secret_id": secret_id,
-                                                                      "error_code": err.response["Error"]["Code"]})
+                logger.error(
+                    "sealed SecretKey does not open",
+                    extra={"secret_id": secret_id, "error_code": err.response["Error"]["Code"]},
+                )
                 raise InternalError() from err
             raise _unavailable("open", err) from err
         except BotoCoreError as err:

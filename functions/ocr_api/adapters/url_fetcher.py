@@ -37,9 +37,15 @@ USER_AGENT = "ocr-api/0.1 (+image download for text recognition)"
 # IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (::a.b.c.d),
 # IPv4-mapped (::ffff:a.b.c.d), SIIT's IPv4-translated (::ffff:0:a.b.c.d) and NAT64's
 # well-known prefix (64:ff9b::a.b.c.d). Each is judged by the IPv4 address it carries.
-_CARRYING_IPV4 = tuple(ipaddress.ip_network(network) for network in (
-    "::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96",
-))
+_CARRYING_IPV4 = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "::/96",
+        "::ffff:0:0/96",
+        "::ffff:0:0:0/96",
+        "64:ff9b::/96",
+    )
+)
 # Never fetched, whatever they carry: NAT64 for local use and the deprecated site-local range,
 # which Python's is_global does not count as internal.
 _NEVER_FETCHED = tuple(ipaddress.ip_network(network) for network in ("64:ff9b:1::/48", "fec0::/10"))
@@ -137,9 +143,7 @@ class UrlFetcher:
                 break
             size += len(chunk)
             if size > self.limits.max_bytes:
-                raise ImageTooManyBytes(
-                    f"the image at the URL is over the limit of {self.limits.max_bytes} bytes"
-                )
+                raise ImageTooManyBytes(f"the image at the URL is over the limit of {self.limits.max_bytes} bytes")
             chunks.append(chunk)
         # The watchdog's cut ends the stream as a closing server would: a part of an image is
         # no image, and not the client's fault.

@@ -20,7 +20,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 
 import boto3
@@ -85,7 +85,10 @@ def create(operator: Operator, args: argparse.Namespace) -> int:
     secret = _imported_secret() if args.import_secret else new_appkey()
     plan = operator.plan(args.plan)
     key = AppKey.for_secret(
-        secret, args.name, plan=plan.name, expires_at=args.expires,
+        secret,
+        args.name,
+        plan=plan.name,
+        expires_at=args.expires,
         allowed_apis=frozenset(args.api or ()),
     )
     if operator.store.get(key.key_hash) is not None:
@@ -102,8 +105,11 @@ def create(operator: Operator, args: argparse.Namespace) -> int:
     if not args.import_secret:
         print(f"appkey: {secret}")
     print(f"key id: {key.key_id}  name: {key.name}  plan: {plan.name}")
-    print(f"API Gateway API key: {gateway_key_id}" if gateway_key_id else
-          "API Gateway: the plan has no usage plan, so the key is not an API Gateway API key")
+    print(
+        f"API Gateway API key: {gateway_key_id}"
+        if gateway_key_id
+        else "API Gateway: the plan has no usage plan, so the key is not an API Gateway API key"
+    )
     if not args.import_secret:
         print("The appkey is shown only now; only its SHA-256 is stored.")
     return 0
@@ -128,17 +134,19 @@ def usage(operator: Operator, args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
         return 0
     plan = report["plan"]
-    print(f"key {report['key_id']} ({report['name']}), {report['status']}, plan {plan['name']}: "
-          + _plan_summary(plan))
-    for label, counts in ((f"today ({report['date']})", report["today"]),
-                          (f"this month ({report['month']})", report["this_month"])):
+    print(f"key {report['key_id']} ({report['name']}), {report['status']}, plan {plan['name']}: " + _plan_summary(plan))
+    for label, counts in (
+        (f"today ({report['date']})", report["today"]),
+        (f"this month ({report['month']})", report["this_month"]),
+    ):
         outcomes = "  ".join(f"{name} {count}" for name, count in counts.items() if name != "calls")
         print(f"{label:<26} calls {counts['calls']:<8} {outcomes}")
     if report["trial_calls_used"] is not None:
         print(f"{'trial calls used':<26} {report['trial_calls_used']}")
     remaining = {name: left for name, left in report["remaining"].items() if left is not None}
-    print("remaining: " + (", ".join(f"{left} {name}" for name, left in remaining.items())
-                           if remaining else "no quota"))
+    print(
+        "remaining: " + (", ".join(f"{left} {name}" for name, left in remaining.items()) if remaining else "no quota")
+    )
     return 0
 
 
@@ -149,8 +157,11 @@ def move_to_plan(operator: Operator, args: argparse.Namespace) -> int:
     if gateway_key_id:
         operator.gateway.move(gateway_key_id, old.usage_plan_id, new.usage_plan_id)
     elif new.usage_plan_id:
-        print("note: the key is not an API Gateway API key (its secret is not stored), so it "
-              "stays off API Gateway's routes; create a new key to have one", file=sys.stderr)
+        print(
+            "note: the key is not an API Gateway API key (its secret is not stored), so it "
+            "stays off API Gateway's routes; create a new key to have one",
+            file=sys.stderr,
+        )
     operator.store.set_plan(key.key_hash, new.name, gateway_key_id)
     print(f"{key.key_id} ({key.name}) is now on the {new.name} plan")
     return 0
@@ -190,8 +201,10 @@ def _imported_secret() -> str:
     """An existing appkey, from standard input so it stays out of shell history."""
     secret = sys.stdin.readline().strip()
     if len(secret) < _MIN_IMPORTED_LENGTH or not secret.isprintable() or " " in secret:
-        raise ValueError(f"an imported appkey must be {_MIN_IMPORTED_LENGTH}+ printable characters "
-                         "without spaces (API Gateway's rule for API keys)")
+        raise ValueError(
+            f"an imported appkey must be {_MIN_IMPORTED_LENGTH}+ printable characters "
+            "without spaces (API Gateway's rule for API keys)"
+        )
     return secret
 
 
@@ -213,8 +226,10 @@ def list_credentials(operator: Operator, args: argparse.Namespace) -> int:
         if owner and credential.key_hash != owner:
             continue
         key = keys.get(credential.key_hash)
-        print(f"{credential.secret_id:<38}{credential.status.value:<10}{credential.key_hash[:12]:<14}"
-              f"{credential.created_at.isoformat():<27}{key.name if key else '(key deleted)'}")
+        print(
+            f"{credential.secret_id:<38}{credential.status.value:<10}{credential.key_hash[:12]:<14}"
+            f"{credential.created_at.isoformat():<27}{key.name if key else '(key deleted)'}"
+        )
     return 0
 
 
@@ -284,8 +299,12 @@ def list_plans(operator: Operator, args: argparse.Namespace) -> int:
 
 def create_plan(operator: Operator, args: argparse.Namespace) -> int:
     plan = Plan(
-        name=args.name, requests_per_second=args.rps, burst=args.burst,
-        daily_quota=args.daily, monthly_quota=args.monthly, trial_calls=args.trial,
+        name=args.name,
+        requests_per_second=args.rps,
+        burst=args.burst,
+        daily_quota=args.daily,
+        monthly_quota=args.monthly,
+        trial_calls=args.trial,
     )
     if operator.store.get_plan(plan.name) is not None:
         raise ValueError(f"a plan named {plan.name!r} exists already")
@@ -293,8 +312,10 @@ def create_plan(operator: Operator, args: argparse.Namespace) -> int:
     model = next((p.usage_plan_id for p in operator.store.plans() if p.usage_plan_id), None)
     usage_plan_id = operator.gateway.create_usage_plan(plan, model) if model else None
     operator.store.put_plan(replace(plan, usage_plan_id=usage_plan_id))
-    print(f"plan {plan.name}: {_plan_summary(plan.describe())}; "
-          f"API Gateway usage plan {usage_plan_id or '- (none: no template plans found)'}")
+    print(
+        f"plan {plan.name}: {_plan_summary(plan.describe())}; "
+        f"API Gateway usage plan {usage_plan_id or '- (none: no template plans found)'}"
+    )
     return 0
 
 
@@ -338,8 +359,11 @@ def _deployment(args: argparse.Namespace) -> tuple[str, str, str | None]:
         parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
         if TABLE_OUTPUT not in outputs:
             raise LookupError(f"stack {args.stack} has no {TABLE_OUTPUT} output")
-        return (outputs[TABLE_OUTPUT], parameters.get(OFFSET_PARAMETER) or offset,
-                args.kms_key or outputs.get(SECRETS_KEY_OUTPUT))
+        return (
+            outputs[TABLE_OUTPUT],
+            parameters.get(OFFSET_PARAMETER) or offset,
+            args.kms_key or outputs.get(SECRETS_KEY_OUTPUT),
+        )
     if os.environ.get("APPKEYS_TABLE"):
         return os.environ["APPKEYS_TABLE"], offset, secrets_key
     raise LookupError("name the table: --stack NAME, --table NAME or APPKEYS_TABLE")
@@ -347,7 +371,7 @@ def _deployment(args: argparse.Namespace) -> tuple[str, str, str | None]:
 
 def _expiry(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _count(text: str) -> int:
@@ -358,8 +382,9 @@ def _count(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ocr_api.keys", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m ocr_api.keys", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--stack", help="a deployed stack; its AppKeysTableName output is used")
     where.add_argument("--table", help="the DynamoDB table name")
@@ -368,8 +393,9 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
         help="an endpoint other than AWS's for DynamoDB, API Gateway and KMS (the local server's)",
     )
-    parser.add_argument("--kms-key", help="the KMS key that seals Tencent SecretKeys (default: the stack's, "
-                        "or TENCENT_SECRETS_KEY)")
+    parser.add_argument(
+        "--kms-key", help="the KMS key that seals Tencent SecretKeys (default: the stack's, or TENCENT_SECRETS_KEY)"
+    )
     parser.add_argument("--utc-offset", help="where quota days begin (default: the stack's)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -378,8 +404,12 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--plan", default=DEFAULT_PLAN, help=f"the key's plan ({DEFAULT_PLAN})")
     new.add_argument("--expires", type=_expiry, help="ISO date or time the key stops working")
     new.add_argument("--api", action="append", help="allow only this API (repeatable)")
-    new.add_argument("--import", dest="import_secret", action="store_true",
-                     help="register an existing appkey, read from standard input")
+    new.add_argument(
+        "--import",
+        dest="import_secret",
+        action="store_true",
+        help="register an existing appkey, read from standard input",
+    )
     new.set_defaults(command=create)
 
     commands.add_parser("list", help="list keys (never their secrets)").set_defaults(command=list_keys)
@@ -400,9 +430,9 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(command=action)
 
     plans = commands.add_parser("plans", help="list, create or delete plans").add_subparsers(
-        required=True, metavar="ACTION")
-    plans.add_parser("list", help="every plan, from the template and the table").set_defaults(
-        command=list_plans)
+        required=True, metavar="ACTION"
+    )
+    plans.add_parser("list", help="every plan, from the template and the table").set_defaults(command=list_plans)
     make = plans.add_parser("create", help="a plan of your own, with its API Gateway usage plan")
     make.add_argument("name")
     make.add_argument("--rps", type=_count, default=100, help="requests per second (100)")

@@ -122,8 +122,10 @@ def read_request(event) -> ReceivedRequest:
 def unknown_fields(names: Iterable[str], noun: str = "field") -> str:
     """``unknown field(s): a, b, ...``: the first few names, each cut short, for a 400."""
     names = sorted(names)
-    shown = [name if len(name) <= _NAME_CHARACTERS_SHOWN else name[:_NAME_CHARACTERS_SHOWN] + "..."
-             for name in names[:_NAMES_SHOWN]]
+    shown = [
+        name if len(name) <= _NAME_CHARACTERS_SHOWN else name[:_NAME_CHARACTERS_SHOWN] + "..."
+        for name in names[:_NAMES_SHOWN]
+    ]
     more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
     return f"unknown {noun}(s): {', '.join(shown)}{more}"
 
@@ -244,8 +246,7 @@ def _count(query: dict[str, list[str]]) -> int:
 def _check_field_count(count: int) -> None:
     if count > MAX_FIELDS:
         raise InvalidRequest(
-            f"the request has more than {MAX_FIELDS} fields (query and body together); "
-            f"at most {MAX_FIELDS} are read"
+            f"the request has more than {MAX_FIELDS} fields (query and body together); at most {MAX_FIELDS} are read"
         )
 
 
@@ -272,8 +273,7 @@ def _multipart_fields(body: bytes, boundary: str | None) -> tuple[Field, ...]:
         reason = err.args[0] if err.args and isinstance(err.args[0], str) else "unreadable"
         raise InvalidRequest(f"the multipart body is malformed: {reason}") from None
     fields = tuple(
-        Field(part.name or "", part.raw, in_multipart=True, filename=part.filename or None)
-        for part in parts
+        Field(part.name or "", part.raw, in_multipart=True, filename=part.filename or None) for part in parts
     )
     if any(not field.name for field in fields):
         raise InvalidRequest("a multipart part has no field name")
@@ -305,7 +305,8 @@ def _json_fields(body: bytes) -> tuple[Field, ...]:
             depth -= 1
         if count > _MAX_JSON_TOKENS:
             raise InvalidRequest(
-                f"the JSON body has more than {MAX_FIELDS} fields' worth of values; at most {MAX_FIELDS} fields are read"
+                f"the JSON body has more than {MAX_FIELDS} fields' worth of values; "
+                f"at most {MAX_FIELDS} fields are read"
             )
     try:
         document = json.loads(body, object_pairs_hook=_object_without_repeated_names)
@@ -326,9 +327,7 @@ def _json_fields(body: bytes) -> tuple[Field, ...]:
             elif isinstance(item, (int, float)):
                 item = str(item)
             if not isinstance(item, str):
-                raise InvalidRequest(
-                    f"the JSON field {name} must be a string, a number, a boolean or a list of those"
-                )
+                raise InvalidRequest(f"the JSON field {name} must be a string, a number, a boolean or a list of those")
             fields.append(Field(name, _json_text_bytes(item)))
     return tuple(fields)
 

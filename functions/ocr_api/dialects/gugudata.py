@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -50,15 +50,18 @@ class Envelope:
 
     def _respond(self, status: int, code: int, description: str, texts: list[str] | None) -> Response:
         code_name, description_name, time_name, total_name, texts_name = self.field_names
-        return json_response(status, {
-            "DataStatus": {
-                code_name: code,
-                description_name: description,
-                time_name: datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                total_name: len(texts) if texts is not None else 0,
+        return json_response(
+            status,
+            {
+                "DataStatus": {
+                    code_name: code,
+                    description_name: description,
+                    time_name: datetime.now(UTC).isoformat(timespec="seconds"),
+                    total_name: len(texts) if texts is not None else 0,
+                },
+                "Data": {texts_name: texts} if texts is not None else None,
             },
-            "Data": {texts_name: texts} if texts is not None else None,
-        })
+        )
 
 
 def dialect(api_name: str, path: str, demo_path: str, envelope: Envelope) -> Dialect:
@@ -80,16 +83,17 @@ def dialect(api_name: str, path: str, demo_path: str, envelope: Envelope) -> Dia
 
         return router
 
-    return Dialect(routes, {
-        ("POST", path): Endpoint(api_name, envelope.error),
-        ("GET", demo_path): Endpoint(f"{api_name}-demo", envelope.error),
-    })
+    return Dialect(
+        routes,
+        {
+            ("POST", path): Endpoint(api_name, envelope.error),
+            ("GET", demo_path): Endpoint(f"{api_name}-demo", envelope.error),
+        },
+    )
 
 
 def read(request: ReceivedRequest, api_name: str) -> OcrRequest:
-    refuse_unknown_fields(
-        request, _QUERY_FIELDS, _BODY_FIELDS, "; this API reads appkey, imagefile and image_base64"
-    )
+    refuse_unknown_fields(request, _QUERY_FIELDS, _BODY_FIELDS, "; this API reads appkey, imagefile and image_base64")
     appkey = one_key(request.texts_named("appkey"), "appkey")
     return OcrRequest(api=api_name, caller=appkey, images=(_image(request),))
 
@@ -101,16 +105,12 @@ def _image(request: ReceivedRequest) -> bytes:
     if given == 0:
         raise InvalidRequest("imagefile is required: send the image as a multipart file part")
     if given > 1:
-        raise InvalidRequest(
-            "send exactly one image: one imagefile part, one image_base64 field, or the body"
-        )
+        raise InvalidRequest("send exactly one image: one imagefile part, one image_base64 field, or the body")
     if request.image_body is not None:
         return request.image_body
     if files:
         if not files[0].in_multipart:
-            raise InvalidRequest(
-                "imagefile must be a multipart file part; send base64 text as image_base64"
-            )
+            raise InvalidRequest("imagefile must be a multipart file part; send base64 text as image_base64")
         if not files[0].value:
             raise EmptyImage("imagefile is empty (0 bytes)")
         return files[0].value

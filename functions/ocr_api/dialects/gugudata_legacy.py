@@ -30,8 +30,14 @@ OVER_REQUEST_LIMIT = 505
 INTERNAL_ERROR = 900
 
 business_code = ErrorCodes(
-    {AppKeyMissing: WRONG_KEY, AppKeyUnknown: WRONG_KEY, AppKeyForbidden: KEY_EXPIRED_OR_NOT_PERMITTED,
-     RateLimited: RATE_LIMITED, QuotaExceeded: OVER_REQUEST_LIMIT, InternalError: INTERNAL_ERROR},
+    {
+        AppKeyMissing: WRONG_KEY,
+        AppKeyUnknown: WRONG_KEY,
+        AppKeyForbidden: KEY_EXPIRED_OR_NOT_PERMITTED,
+        RateLimited: RATE_LIMITED,
+        QuotaExceeded: OVER_REQUEST_LIMIT,
+        InternalError: INTERNAL_ERROR,
+    },
     server_error=REQUEST_FAILED,
     client_error=PARAMETER_ERROR,
 )

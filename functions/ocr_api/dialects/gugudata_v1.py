@@ -20,9 +20,13 @@ KEY_INVALID = 104
 SERVICE_ERROR = 110
 
 business_code = ErrorCodes(
-    {AppKeyMissing: KEY_INVALID, AppKeyUnknown: KEY_INVALID,
-     AppKeyForbidden: KEY_FORBIDDEN, QuotaExceeded: KEY_FORBIDDEN,
-     RateLimited: RATE_LIMITED},
+    {
+        AppKeyMissing: KEY_INVALID,
+        AppKeyUnknown: KEY_INVALID,
+        AppKeyForbidden: KEY_FORBIDDEN,
+        QuotaExceeded: KEY_FORBIDDEN,
+        RateLimited: RATE_LIMITED,
+    },
     server_error=SERVICE_ERROR,
     client_error=BAD_INPUT,
 )

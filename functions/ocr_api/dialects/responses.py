@@ -14,9 +14,7 @@ from ocr_api.errors import ServiceError
 Code = TypeVar("Code")
 
 
-def json_response(
-    http_status: int, body: dict, content_type: str = "application/json; charset=utf-8"
-) -> Response:
+def json_response(http_status: int, body: dict, content_type: str = "application/json; charset=utf-8") -> Response:
     return Response(
         status_code=http_status,
         content_type=content_type,

@@ -50,8 +50,16 @@ API_NAME = "tencent"
 PATH = "/"
 ACTION = "GeneralAccurateOCR"
 VERSION = "2018-11-19"
-_FIELDS = {"ImageBase64", "ImageUrl", "IsPdf", "PdfPageNumber", "EnableDetectText", "ConfigID",
-           "EnableDetectSplit", "IsWords"}
+_FIELDS = {
+    "ImageBase64",
+    "ImageUrl",
+    "IsPdf",
+    "PdfPageNumber",
+    "EnableDetectText",
+    "ConfigID",
+    "EnableDetectSplit",
+    "IsWords",
+}
 
 
 class UnknownAction(InvalidRequest):
@@ -100,10 +108,14 @@ error_code = ErrorCodes(
 
 def render_error(err: ServiceError, request_id: str | None) -> Response:
     # Tencent's errors all travel as HTTP 200.
-    return _tencent_json({"Response": {
-        "Error": {"Code": error_code(err), "Message": err.description},
-        "RequestId": request_id,
-    }})
+    return _tencent_json(
+        {
+            "Response": {
+                "Error": {"Code": error_code(err), "Message": err.description},
+                "RequestId": request_id,
+            }
+        }
+    )
 
 
 def routes(service: OcrService) -> APIGatewayRouter:
@@ -165,9 +177,7 @@ def _caller(event, request: fields.ReceivedRequest) -> Caller:
     """The request's signature when it has an Authorization header, else its appkey."""
     if (event.headers.get("authorization") or "").strip():
         return SignedRequest.received(event.http_method, dict(event.headers or {}), fields.body_bytes(event))
-    return fields.one_key(
-        [*request.query.get("appkey", []), *fields.header_values(event, "x-api-key")], "the appkey"
-    )
+    return fields.one_key([*request.query.get("appkey", []), *fields.header_values(event, "x-api-key")], "the appkey")
 
 
 def _tencent_json(body: dict) -> Response:
@@ -175,28 +185,33 @@ def _tencent_json(body: dict) -> Response:
 
 
 def _answer(result: RecognitionResult, request_id: str | None) -> Response:
-    return _tencent_json({"Response": {
-        "TextDetections": _detections(result),
-        "Angle": result.angle,
-        # Tencent's older, misspelt name for the same value; clients still read it.
-        "Angel": result.angle,
-        "RequestId": request_id,
-    }})
+    return _tencent_json(
+        {
+            "Response": {
+                "TextDetections": _detections(result),
+                "Angle": result.angle,
+                # Tencent's older, misspelt name for the same value; clients still read it.
+                "Angel": result.angle,
+                "RequestId": request_id,
+            }
+        }
+    )
 
 
 def _detections(result: RecognitionResult) -> list[dict]:
     detections = []
     for line, paragraph in zip(result.lines, result.paragraph_numbers()):
-        detections.append({
-            "DetectedText": line.text,
-            "Confidence": round(line.confidence * 100),
-            "Polygon": _polygon(line.quad),
-            "AdvancedInfo": json.dumps({"Parag": {"ParagNo": paragraph}}),
-            "ItemPolygon": _item_polygon(line.box),
-            "Words": [{"Confidence": round(word.confidence * 100), "Character": word.text}
-                      for word in line.words],
-            "WordCoordPoint": [{"WordCoordinate": _polygon(word.quad)} for word in line.words],
-        })
+        detections.append(
+            {
+                "DetectedText": line.text,
+                "Confidence": round(line.confidence * 100),
+                "Polygon": _polygon(line.quad),
+                "AdvancedInfo": json.dumps({"Parag": {"ParagNo": paragraph}}),
+                "ItemPolygon": _item_polygon(line.box),
+                "Words": [{"Confidence": round(word.confidence * 100), "Character": word.text} for word in line.words],
+                "WordCoordPoint": [{"WordCoordinate": _polygon(word.quad)} for word in line.words],
+            }
+        )
     return detections
 
 

@@ -102,8 +102,10 @@ def read(request: ReceivedRequest, settings) -> tuple[OcrRequest, list[str], lis
 def _answer(results: list[RecognitionResult], names: list[str], tags: list[str | None]) -> Response:
     files = []
     for result, name, tag in zip(results, names, tags):
-        entry = {"name": name, "objects": [_object(line.quad, line.text, line.confidence, result)
-                                           for line in result.lines]}
+        entry = {
+            "name": name,
+            "objects": [_object(line.quad, line.text, line.confidence, result) for line in result.lines],
+        }
         if tag is not None:
             entry["tag"] = tag
         files.append(entry)

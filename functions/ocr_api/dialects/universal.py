@@ -179,15 +179,18 @@ def _images(request: ReceivedRequest) -> tuple[list[ImageSource], list[str]]:
 
 
 def _answer(results: list[RecognitionResult], request: UniversalRequest, request_id: str | None) -> Response:
-    return json_response(200, {
-        "code": 0,
-        "message": "success",
-        "request_id": request_id,
-        "results": [
-            _result_json(result, name, request.need_location, request.return_markdown)
-            for result, name in zip(results, request.names)
-        ],
-    })
+    return json_response(
+        200,
+        {
+            "code": 0,
+            "message": "success",
+            "request_id": request_id,
+            "results": [
+                _result_json(result, name, request.need_location, request.return_markdown)
+                for result, name in zip(results, request.names)
+            ],
+        },
+    )
 
 
 def _result_json(result: RecognitionResult, name: str, need_location: bool, markdown: bool) -> dict:
@@ -197,8 +200,11 @@ def _result_json(result: RecognitionResult, name: str, need_location: bool, mark
         if need_location:
             block.update(_location(line.box, line.quad))
         block["words"] = [
-            {"text": word.text, "confidence": word.confidence,
-             **(_location(word.box, word.quad) if need_location else {})}
+            {
+                "text": word.text,
+                "confidence": word.confidence,
+                **(_location(word.box, word.quad) if need_location else {}),
+            }
             for word in line.words
         ]
         blocks.append(block)

@@ -29,9 +29,15 @@ def routes(service: OcrService) -> APIGatewayRouter:
     def usage() -> Response:
         # Any key may see its own usage, whichever APIs it is limited to.
         report = service.usage(read(router.current_event), Budget.for_request(router.lambda_context, service.settings))
-        return json_response(200, {
-            "code": 0, "message": "success", "request_id": request_id(router.current_event), **report.as_json(),
-        })
+        return json_response(
+            200,
+            {
+                "code": 0,
+                "message": "success",
+                "request_id": request_id(router.current_event),
+                **report.as_json(),
+            },
+        )
 
     return router
 

@@ -33,12 +33,14 @@ def plans_from_properties(items: Iterable[Mapping[str, object]]) -> list[Plan]:
     plans = []
     for item in items:
         numbers = {field: int(str(item[name])) for name, field in _NUMBERS.items() if name in item}
-        plans.append(Plan(
-            name=str(item["Name"]),
-            usage_plan_id=str(item["UsagePlanId"]) if item.get("UsagePlanId") else None,
-            from_template=True,
-            **{field: value for field, value in numbers.items() if value != 0},
-        ))
+        plans.append(
+            Plan(
+                name=str(item["Name"]),
+                usage_plan_id=str(item["UsagePlanId"]) if item.get("UsagePlanId") else None,
+                from_template=True,
+                **{field: value for field, value in numbers.items() if value != 0},
+            )
+        )
     return plans
 
 
@@ -65,8 +67,7 @@ def _answer(event: dict, context, status: str, reason: str) -> None:
     document = {
         "Status": status,
         "Reason": reason or f"see log stream {getattr(context, 'log_stream_name', '')}",
-        "PhysicalResourceId": event.get("PhysicalResourceId")
-        or f"{event['StackId'].rsplit('/', 1)[-1]}-plan-catalog",
+        "PhysicalResourceId": event.get("PhysicalResourceId") or f"{event['StackId'].rsplit('/', 1)[-1]}-plan-catalog",
         "StackId": event["StackId"],
         "RequestId": event["RequestId"],
         "LogicalResourceId": event["LogicalResourceId"],
@@ -75,7 +76,9 @@ def _answer(event: dict, context, status: str, reason: str) -> None:
     body = json.dumps(document).encode("utf-8")
     # The pre-signed S3 URL takes a PUT with no content type.
     request = urllib.request.Request(
-        event["ResponseURL"], data=body, method="PUT",
+        event["ResponseURL"],
+        data=body,
+        method="PUT",
         headers={"Content-Type": "", "Content-Length": str(len(body))},
     )
     with urllib.request.urlopen(request, timeout=30) as reply:

@@ -83,9 +83,7 @@ class AccessGuard:
         self._secrets: _TimedCache[str] = _TimedCache(SECRET_CACHE_SECONDS, clock)
         self._cipher_failures: _TimedCache[ServiceError] = _TimedCache(CIPHER_BACKOFF_SECONDS, clock)
 
-    def admit(
-        self, caller: Caller, api: str | None, calls: int = 1, deadline: float | None = None
-    ) -> Admission:
+    def admit(self, caller: Caller, api: str | None, calls: int = 1, deadline: float | None = None) -> Admission:
         """Raises the refusal, or counts the request against the rate and its ``calls`` against
         the quota: the rate counts requests, the quota the images (or PDF pages) they read.
 
@@ -168,8 +166,13 @@ class AccessGuard:
             refund = not outcome.keeps_charge
         try:
             self.store.record(
-                admission.key.key_hash, admission.plan, admission.period, outcome,
-                refund=refund, deadline=admission.deadline, calls=admission.calls,
+                admission.key.key_hash,
+                admission.plan,
+                admission.period,
+                outcome,
+                refund=refund,
+                deadline=admission.deadline,
+                calls=admission.calls,
                 kept_calls=min(pages_read, admission.calls),
             )
         except KeyStoreUnavailable:
@@ -214,8 +217,11 @@ def _quota_description(plan: Plan, calls: int) -> str:
     needs = f"; this request's {calls} images need {calls} calls" if calls > 1 else ""
     if plan.trial_calls is not None:
         return f"the appkey has used all {plan.trial_calls} calls of its trial{needs}"
-    limits = [f"{quota} a {period}" for quota, period in
-              ((plan.daily_quota, "day"), (plan.monthly_quota, "month")) if quota is not None]
+    limits = [
+        f"{quota} a {period}"
+        for quota, period in ((plan.daily_quota, "day"), (plan.monthly_quota, "month"))
+        if quota is not None
+    ]
     return f"the appkey's quota is used up ({' and '.join(limits)}){needs}"
 
 

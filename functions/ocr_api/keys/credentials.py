@@ -11,7 +11,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 from ocr_api.keys.model import KeyStatus
@@ -48,7 +48,7 @@ class SigningCredential:
 
     @classmethod
     def issued(cls, secret_id: str, key_hash: str, sealed_secret: bytes) -> SigningCredential:
-        return cls(secret_id, key_hash, sealed_secret, KeyStatus.ACTIVE, datetime.now(timezone.utc))
+        return cls(secret_id, key_hash, sealed_secret, KeyStatus.ACTIVE, datetime.now(UTC))
 
 
 def issue(key_hash: str, cipher: SecretCipher) -> tuple[SigningCredential, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 
 from ocr_api.keys.plans import DEFAULT_PLAN
@@ -58,7 +58,7 @@ class AppKey:
             key_hash=hash_appkey(secret),
             name=name,
             status=status,
-            created_at=datetime.now(timezone.utc),
+            created_at=datetime.now(UTC),
             plan=plan,
             expires_at=expires_at,
             allowed_apis=allowed_apis,
@@ -78,4 +78,4 @@ class AppKey:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

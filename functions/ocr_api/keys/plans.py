@@ -86,4 +86,3 @@ class UsagePeriod:
     @property
     def date(self) -> str:
         return f"{self.month}-{self.day}"
-

@@ -33,8 +33,17 @@ class KeyRepository(Protocol):
     ) -> bool:
         """Counts ``calls`` against the plan's quotas; False, counting nothing, when they do not fit."""
 
-    def record(self, key_hash: str, plan: Plan, period: UsagePeriod, outcome: Outcome,
-               refund: bool = False, deadline: float | None = None, calls: int = 1, kept_calls: int = 0) -> None:
+    def record(
+        self,
+        key_hash: str,
+        plan: Plan,
+        period: UsagePeriod,
+        outcome: Outcome,
+        refund: bool = False,
+        deadline: float | None = None,
+        calls: int = 1,
+        kept_calls: int = 0,
+    ) -> None:
         """Counts a request's outcome; ``refund`` gives back the ``calls`` it was charged, less
         ``kept_calls`` (pages read before the failure; the request then stays counted too)."""
 

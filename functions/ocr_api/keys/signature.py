@@ -18,7 +18,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ocr_api.errors import AuthorizationMalformed, SignatureExpired, SignatureMismatch
 
@@ -79,8 +79,13 @@ class SignedRequest:
                 "Date/ocr/tc3_request, SignedHeaders=content-type;host, Signature=...'"
             )
         parts = match["credential"].split("/")
-        if (len(parts) != 4 or parts[3] != "tc3_request" or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[1])
-                or not parts[0] or not parts[2]):
+        if (
+            len(parts) != 4
+            or parts[3] != "tc3_request"
+            or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[1])
+            or not parts[0]
+            or not parts[2]
+        ):
             raise AuthorizationMalformed("the Credential in Authorization is not SecretId/Date/Service/tc3_request")
         signed = tuple(match["signed"].split(";"))
         missing = [name for name in _REQUIRED_SIGNED if name not in signed]
@@ -106,7 +111,7 @@ class SignedRequest:
                 f"X-TC-Timestamp is {int(now - timestamp)} s from the server's clock; a signature is "
                 f"accepted within {WINDOW_SECONDS} s of it"
             )
-        day = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
         if authorization.date != day:
             raise SignatureMismatch(
                 f"the Credential's date {authorization.date} is not the UTC date of X-TC-Timestamp ({day})"
@@ -125,21 +130,27 @@ class SignedRequest:
         """SignatureMismatch unless ``secret_key`` signs this request as ``authorization`` says."""
         key = signing_key(secret_key, authorization.date, authorization.service)
         # Every reading is computed and compared, so that the time taken does not tell which matched.
-        matches = [hmac.compare_digest(_hmac(key, text).hex(), authorization.signature)
-                   for text in self.strings_to_sign(authorization)]
+        matches = [
+            hmac.compare_digest(_hmac(key, text).hex(), authorization.signature)
+            for text in self.strings_to_sign(authorization)
+        ]
         if not any(matches):
-            raise SignatureMismatch("the signature does not match the request; check the SecretKey and "
-                                    "that the request is sent as it was signed")
+            raise SignatureMismatch(
+                "the signature does not match the request; check the SecretKey and "
+                "that the request is sent as it was signed"
+            )
 
     def strings_to_sign(self, authorization: Authorization) -> list[str]:
         """What the client signed, in each reading of the host an SDK of Tencent's makes."""
         return [
-            "\n".join((
-                ALGORITHM,
-                self.headers.get("x-tc-timestamp", "").strip(),
-                authorization.credential_scope,
-                hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-            ))
+            "\n".join(
+                (
+                    ALGORITHM,
+                    self.headers.get("x-tc-timestamp", "").strip(),
+                    authorization.credential_scope,
+                    hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+                )
+            )
             for canonical in self.canonical_requests(authorization.signed_headers)
         ]
 
@@ -153,11 +164,16 @@ class SignedRequest:
             readings.append({**headers, "host": host})
         payload_hash = self.payload_hash()  # once: the body may be megabytes
         return [
-            "\n".join((
-                self.method.upper(), _CANONICAL_URI, "",
-                "".join(f"{name}:{value}\n" for name, value in reading.items()),
-                ";".join(signed_headers), payload_hash,
-            ))
+            "\n".join(
+                (
+                    self.method.upper(),
+                    _CANONICAL_URI,
+                    "",
+                    "".join(f"{name}:{value}\n" for name, value in reading.items()),
+                    ";".join(signed_headers),
+                    payload_hash,
+                )
+            )
             for reading in readings
         ]
 

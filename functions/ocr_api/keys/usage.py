@@ -33,8 +33,11 @@ class CallCounts:
     outcomes: dict[str, int]
 
     def as_json(self) -> dict:
-        return {"calls": self.calls, "requests": self.requests,
-                **{outcome.value: self.outcomes.get(outcome.value, 0) for outcome in Outcome}}
+        return {
+            "calls": self.calls,
+            "requests": self.requests,
+            **{outcome.value: self.outcomes.get(outcome.value, 0) for outcome in Outcome},
+        }
 
 
 @dataclass(frozen=True)

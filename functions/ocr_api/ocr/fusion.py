@@ -78,8 +78,14 @@ def reading_of(lines: list[TextLine]) -> Reading:
 def region_features(tesseract: Reading, deep: Reading) -> tuple[float, ...]:
     """What the region model weighs: a bias, each engine's confidence, the log of how much more
     Tesseract read, the share of CJK in PP-OCR's reading, the share of symbols in Tesseract's."""
-    return (1.0, tesseract.confidence, deep.confidence,
-            math.log((tesseract.characters + 1) / (deep.characters + 1)), deep.cjk, tesseract.symbols)
+    return (
+        1.0,
+        tesseract.confidence,
+        deep.confidence,
+        math.log((tesseract.characters + 1) / (deep.characters + 1)),
+        deep.cjk,
+        tesseract.symbols,
+    )
 
 
 def line_features(reading: Reading) -> tuple[float, ...]:
@@ -116,7 +122,7 @@ def regions(tesseract: list[TextLine], deep: list[TextLine]) -> list[Region]:
 
     for i, first in enumerate(tesseract):
         start = bisect.bisect_left(tops, first.box.top - tallest)
-        for j in by_top[start:bisect.bisect_right(tops, first.box.bottom)]:
+        for j in by_top[start : bisect.bisect_right(tops, first.box.bottom)]:
             if _same_place(first.box, deep[j].box):
                 parent[root(i)] = root(len(tesseract) + j)
     members: dict[int, tuple[list[int], list[int]]] = {}
@@ -140,8 +146,9 @@ def fused(
         region_of.update({(0, i): region for i in region.tesseract})
         region_of.update({(1, j): region for j in region.deep})
         if region.tesseract and region.deep:
-            features = region_features(reading_of([first[i] for i in region.tesseract]),
-                                       reading_of([second[j] for j in region.deep]))
+            features = region_features(
+                reading_of([first[i] for i in region.tesseract]), reading_of([second[j] for j in region.deep])
+            )
             if likelihood(model.prefer_deep, features) >= 0.5:
                 kept.update((1, j) for j in region.deep)
             else:
@@ -178,17 +185,28 @@ def fused(
         region = region_of[(backbone, index)]
         if id(region) not in emitted:
             emitted.add(id(region))
-            lines += [in_paragraph(engine, member) for engine, members in ((0, region.tesseract), (1, region.deep))
-                      for member in members if (engine, member) in kept]
+            lines += [
+                in_paragraph(engine, member)
+                for engine, members in ((0, region.tesseract), (1, region.deep))
+                for member in members
+                if (engine, member) in kept
+            ]
     other = 1 - backbone
-    lone = [in_paragraph(other, k) for k in range(len(readings[other]))
-            if (other, k) in kept and id(region_of[(other, k)]) not in emitted]
+    lone = [
+        in_paragraph(other, k)
+        for k in range(len(readings[other]))
+        if (other, k) in kept and id(region_of[(other, k)]) not in emitted
+    ]
     angle = tesseract.angle if by_columns else deep_angle
     lines = _placed_among(lines, lone, angle, size)
     deep_characters = sum(len(line.text) for line in lines if line.engine == PPOCR)
     mostly_deep = deep_characters * 2 > sum(len(line.text) for line in lines)
-    return replace(tesseract, lines=tuple(lines), angle=deep_angle if mostly_deep else tesseract.angle,
-                   engine=PPOCR if mostly_deep else TESSERACT)
+    return replace(
+        tesseract,
+        lines=tuple(lines),
+        angle=deep_angle if mostly_deep else tesseract.angle,
+        engine=PPOCR if mostly_deep else TESSERACT,
+    )
 
 
 # Side-by-side blocks of Tesseract's, each at least this many lines of at least this many
@@ -209,7 +227,7 @@ def in_columns(lines: list[TextLine], angle: float, size: tuple[int, int]) -> bo
         and sum(len(line.text) for line in members) / len(members) >= _COLUMN_LINE_CHARACTERS
     ]
     for k, first in enumerate(columns):
-        for second in columns[k + 1:]:
+        for second in columns[k + 1 :]:
             apart = min(first.right, second.right) <= max(first.left, second.left)
             level = min(first.bottom, second.bottom) - max(first.top, second.top)
             if apart and level >= 0.5 * min(first.height, second.height):
@@ -236,8 +254,9 @@ def _placed_among(lines: list[TextLine], lone: list[TextLine], angle: float, siz
     column (else above it anywhere) on the upright page."""
     placed = list(lines)
     boxes = [upright_box(line.box, angle, size) for line in placed]
-    for box, line in sorted(((upright_box(line.box, angle, size), line) for line in lone),
-                            key=lambda pair: (pair[0].top, pair[0].left)):
+    for box, line in sorted(
+        ((upright_box(line.box, angle, size), line) for line in lone), key=lambda pair: (pair[0].top, pair[0].left)
+    ):
         above = [k for k, other in enumerate(boxes) if other.top <= box.top]
         in_column = [k for k in above if _columns_overlap(boxes[k], box)]
         at = (in_column or above or [-1])[-1] + 1
@@ -251,8 +270,12 @@ def _same_place(first: BoundingBox, second: BoundingBox) -> bool:
     boxes hug the ink, PP-OCR's leave a margin, and one engine's line may be two of the other's."""
     width = min(first.right, second.right) - max(first.left, second.left)
     height = min(first.bottom, second.bottom) - max(first.top, second.top)
-    return (width >= SAME_PLACE * min(first.width, second.width) and width > 0
-            and height >= SAME_PLACE * min(first.height, second.height) and height > 0)
+    return (
+        width >= SAME_PLACE * min(first.width, second.width)
+        and width > 0
+        and height >= SAME_PLACE * min(first.height, second.height)
+        and height > 0
+    )
 
 
 def _columns_overlap(first: BoundingBox, second: BoundingBox) -> bool:

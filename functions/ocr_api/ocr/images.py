@@ -12,15 +12,17 @@ import struct
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
-# Registering only the decoders we accept keeps other formats' parsers away from client bytes.
-from PIL import (  # noqa: F401  (imported for their registration side effect)
+# The *ImagePlugin names are imported for their side effect: registering only the decoders we
+# accept keeps other formats' parsers away from client bytes.
+from PIL import (  # noqa: F401
     BmpImagePlugin,
     GifImagePlugin,
+    Image,
+    ImageOps,
     JpegImagePlugin,
     PngImagePlugin,
     TiffImagePlugin,
+    UnidentifiedImageError,
     WebPImagePlugin,
 )
 
@@ -99,9 +101,7 @@ def prepare_image(
     if not data:
         raise EmptyImage("the image is empty (0 bytes)")
     if len(data) > limits.max_bytes:
-        raise ImageTooManyBytes(
-            f"the image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
-        )
+        raise ImageTooManyBytes(f"the image is {len(data)} bytes; the limit is {limits.max_bytes} bytes")
     source_format = sniff_format(data)
     if source_format == "PDF" and pdf_page is not None:
         page, dpi = pdf.render_page(data, pdf_page, limits.max_pixels, TESSERACT_MAX_SIDE)
@@ -195,8 +195,7 @@ def _check_dimensions(image: Image.Image, limits: ImageLimits) -> None:
 def _check_shape(width: int, height: int) -> None:
     if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
         raise ImageTooManyPixels(
-            f"the image is {width}x{height} pixels; its longer side may be at most {MAX_ASPECT_RATIO} "
-            "times its shorter"
+            f"the image is {width}x{height} pixels; its longer side may be at most {MAX_ASPECT_RATIO} times its shorter"
         )
 
 

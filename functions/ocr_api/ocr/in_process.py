@@ -26,7 +26,11 @@ class BothReadings:
 
 
 def read_both(
-    recognizer: Recognizer, deep_engine, data: bytes, deadline: float, options: RecognitionOptions = RecognitionOptions(),
+    recognizer: Recognizer,
+    deep_engine,
+    data: bytes,
+    deadline: float,
+    options: RecognitionOptions = RecognitionOptions(),
 ) -> BothReadings:
     """Each engine's reading of the page as the service makes them; ``deep_engine`` has PP-OCR's
     ``read_page``."""
@@ -37,15 +41,19 @@ def read_both(
     [task] = handed
     sent, size = encode_page(task.page, PAGE_SIDE)
     try:
-        lines, angle = deep_engine.read_page(decode_page(sent, PAGE_SIDE * PAGE_SIDE), task.languages,
-                                             task.deadline, task.layout, task.find_orientation)
+        lines, angle = deep_engine.read_page(
+            decode_page(sent, PAGE_SIDE * PAGE_SIDE), task.languages, task.deadline, task.layout, task.find_orientation
+        )
     except (RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable) as err:
         return BothReadings(result, task, deep_error=err)
     return BothReadings(result, task, lines_on_upload(lines, size, (result.image_width, result.image_height)), angle)
 
 
 def recognize_in_process(
-    recognizer: Recognizer, deep_engine, data: bytes, deadline: float,
+    recognizer: Recognizer,
+    deep_engine,
+    data: bytes,
+    deadline: float,
     options: RecognitionOptions = RecognitionOptions(),
 ) -> RecognitionResult:
     """The page as the service answers it."""

@@ -25,8 +25,7 @@ MIN_SKEW_DEGREES = 0.4
 MIN_SKEW_SIDE = 100
 
 # Each clockwise turn of the text, and the counter-clockwise turn that undoes it.
-QUARTER_TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
-                  270: Image.Transpose.ROTATE_270}
+QUARTER_TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 
 
 def make_upright(
@@ -48,9 +47,7 @@ def make_upright(
         before = page.image.size
         # Bilevel pixels cannot be interpolated: a turned scan becomes grey.
         image = page.image.convert("L") if page.image.mode == "1" else page.image
-        page = page.replaced(
-            image.rotate(skew, resample=Image.Resampling.BILINEAR, expand=True, fillcolor="white")
-        )
+        page = page.replaced(image.rotate(skew, resample=Image.Resampling.BILINEAR, expand=True, fillcolor="white"))
         transform = transform.turned(skew, before, page.image.size)
     else:
         skew = 0.0
@@ -120,6 +117,7 @@ def _small_copy(page: PreparedImage) -> PreparedImage:
     if image.mode == "1":
         image = image.convert("L")
     scale = DECISION_SIDE / max(image.size)
-    small = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                         Image.Resampling.BOX)
+    small = image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BOX
+    )
     return PreparedImage(small, page.source_format, round(page.dpi * scale) if page.dpi else None)

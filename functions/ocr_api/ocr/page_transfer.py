@@ -73,12 +73,16 @@ def line_from_json(document: dict) -> TextLine:
     def quad(points: list) -> tuple:
         return tuple(tuple(point) for point in points)
 
-    return TextLine(**{
-        **document, "box": box(document["box"]), "quad": quad(document["quad"]),
-        "words": tuple(
-            Word(**{**word, "box": box(word["box"]), "quad": quad(word["quad"])}) for word in document["words"]
-        ),
-    })
+    return TextLine(
+        **{
+            **document,
+            "box": box(document["box"]),
+            "quad": quad(document["quad"]),
+            "words": tuple(
+                Word(**{**word, "box": box(word["box"]), "quad": quad(word["quad"])}) for word in document["words"]
+            ),
+        }
+    )
 
 
 def lines_on_upload(lines: list[TextLine], sent_size: tuple[int, int], upload_size: tuple[int, int]) -> list[TextLine]:

@@ -47,7 +47,10 @@ MODEL_FILES = {
     "detection": ("PP-OCRv6_det_small.onnx", "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"),
     "recognition": ("PP-OCRv6_rec_small.onnx", "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884"),
     # Whether a cut-out line is upside down (0 or 180 degrees): small, and cheap per line.
-    "direction": ("ch_ppocr_mobile_v2.0_cls_mobile.onnx", "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"),
+    "direction": (
+        "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+        "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+    ),
 }
 # Pages are read at most this long on their longer side (recognition crops lines from it).
 PAGE_SIDE = 2000
@@ -108,21 +111,23 @@ class PpOcr:
             logger.error("deep-learning models missing", extra={"missing": missing})
             raise RecognitionUnavailable("the deep-learning engine's models are not available")
         try:
-            engine = _rapidocr_with_bounded_lines(params={
-                "Global.log_level": "error",
-                "Global.use_cls": self.line_direction,
-                "Cls.model_path": str(paths["direction"]),
-                "Global.max_side_len": self.page_side,
-                "Global.return_word_box": True,
-                "Det.model_path": str(paths["detection"]),
-                "Det.limit_side_len": self.detection_side,
-                "Det.limit_type": self.detection_limit,
-                "Rec.model_path": str(paths["recognition"]),
-                "Rec.rec_batch_num": self.recognition_batch,
-                "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
-                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                "EngineConfig.onnxruntime.enable_cpu_mem_arena": False,
-            })
+            engine = _rapidocr_with_bounded_lines(
+                params={
+                    "Global.log_level": "error",
+                    "Global.use_cls": self.line_direction,
+                    "Cls.model_path": str(paths["direction"]),
+                    "Global.max_side_len": self.page_side,
+                    "Global.return_word_box": True,
+                    "Det.model_path": str(paths["detection"]),
+                    "Det.limit_side_len": self.detection_side,
+                    "Det.limit_type": self.detection_limit,
+                    "Rec.model_path": str(paths["recognition"]),
+                    "Rec.rec_batch_num": self.recognition_batch,
+                    "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+                    "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                    "EngineConfig.onnxruntime.enable_cpu_mem_arena": False,
+                }
+            )
             # rapidocr creates its sessions on first use; load them now, not on the first page.
             engine._load_det_model()
             engine._load_rec_model()
@@ -143,7 +148,12 @@ class PpOcr:
         single_line = layout is PageLayout.SINGLE_LINE
         self._engine.deadline = deadline
         try:
-            output = self._engine(pixels, use_det=not single_line, use_cls=self.line_direction and not single_line, return_word_box=not single_line)
+            output = self._engine(
+                pixels,
+                use_det=not single_line,
+                use_cls=self.line_direction and not single_line,
+                return_word_box=not single_line,
+            )
         except (RecognitionTimedOut, _PageTurned):
             raise
         except Exception as err:
@@ -156,7 +166,11 @@ class PpOcr:
         return _lines(output)
 
     def read_page(
-        self, image: PreparedImage, languages: str, deadline: float, layout: PageLayout = PageLayout.AUTO,
+        self,
+        image: PreparedImage,
+        languages: str,
+        deadline: float,
+        layout: PageLayout = PageLayout.AUTO,
         find_orientation: bool = True,
     ) -> tuple[list[TextLine], int]:
         """The page's lines, read after turning it upright where ``find_orientation`` allows and
@@ -292,10 +306,19 @@ def _lines(output) -> list[TextLine]:
         quad = _quad(polygon)
         box = _enclosing(quad)
         words = words_by_line[index] or (Word(text, box, float(score), quad),)
-        lines.append(TextLine(
-            text=text, box=box, confidence=float(score), block=1, paragraph=index + 1, line=1,
-            words=words, quad=quad, engine=ENGINE_NAME,
-        ))
+        lines.append(
+            TextLine(
+                text=text,
+                box=box,
+                confidence=float(score),
+                block=1,
+                paragraph=index + 1,
+                line=1,
+                words=words,
+                quad=quad,
+                engine=ENGINE_NAME,
+            )
+        )
     return lines
 
 

@@ -69,15 +69,12 @@ def requested_languages(requested: str | None, default: str, installed: tuple[st
     unknown = [name for name in requested.split("+") if name not in installed]
     if unknown or not requested:
         raise InvalidRequest(
-            f"unknown language(s) {', '.join(unknown) or '(none)'}; installed: "
-            f"{', '.join(installed)}, or 'all'"
+            f"unknown language(s) {', '.join(unknown) or '(none)'}; installed: {', '.join(installed)}, or 'all'"
         )
     return requested
 
 
-def engine_choice(
-    requested: str | None, default: str, languages: str, deep_languages: tuple[str, ...] | None
-) -> str:
+def engine_choice(requested: str | None, default: str, languages: str, deep_languages: tuple[str, ...] | None) -> str:
     """The engine that reads: as asked, else the deployment's default; "auto" is Tesseract alone
     where PP-OCR is not deployed (``deep_languages`` None) or does not read the languages."""
     choice = requested or default
@@ -155,8 +152,13 @@ class Recognizer:
         cap = None if options.slice_large_images else self.max_recognition_pixels
         page = prepare_image(data, limits, options.pdf_page, options.formats, options.still_only, cap)
         on_decoded()
-        nothing = RecognitionResult(lines=(), image_width=page.original_size[0], image_height=page.original_size[1],
-                                    languages=languages, engine=PPOCR if choice == PPOCR else TESSERACT)
+        nothing = RecognitionResult(
+            lines=(),
+            image_width=page.original_size[0],
+            image_height=page.original_size[1],
+            languages=languages,
+            engine=PPOCR if choice == PPOCR else TESSERACT,
+        )
         if min(page.image.size) < MIN_TEXT_SIDE:
             return nothing
         transform = PageTransform(*page.original_size).scaled_to(page.image.size)
@@ -168,12 +170,21 @@ class Recognizer:
             # Under auto, PP-OCR's reading has at most its share of the time, so that a slow
             # (cold, busy) deep engine never costs Tesseract's reading its answer.
             share = 1.0 if choice == PPOCR else SECOND_OPINION_TIME_SHARE
-            hand_over(DeepEngineTask(page, languages, layout, may_turn,
-                                     time.monotonic() + max(0.0, seconds_left(deadline)) * share, choice == PPOCR))
+            hand_over(
+                DeepEngineTask(
+                    page,
+                    languages,
+                    layout,
+                    may_turn,
+                    time.monotonic() + max(0.0, seconds_left(deadline)) * share,
+                    choice == PPOCR,
+                )
+            )
         if choice == PPOCR:
             return nothing
         lines, transform, angle = self._read_with_tesseract(
-            page, transform, languages, options, layout, may_turn, deadline)
+            page, transform, languages, options, layout, may_turn, deadline
+        )
         return RecognitionResult(
             lines=tuple(line_on_original(line, transform) for line in lines),
             image_width=transform.width,
@@ -183,15 +194,22 @@ class Recognizer:
         )
 
     def _read_with_tesseract(
-        self, page: PreparedImage, transform: PageTransform, languages: str, options: RecognitionOptions,
-        layout: PageLayout, may_turn: bool, deadline: float,
+        self,
+        page: PreparedImage,
+        transform: PageTransform,
+        languages: str,
+        options: RecognitionOptions,
+        layout: PageLayout,
+        may_turn: bool,
+        deadline: float,
     ) -> tuple[list[TextLine], PageTransform, float]:
         """Tesseract's lines, and the page's turn they were read at: upright first where asked,
         else as the page stands, and once more upright where that reading is doubtful."""
 
         def upright() -> tuple[PreparedImage, PageTransform, float]:
             return orientation.make_upright(
-                page, transform, lambda small: self.engine.detect_orientation(small, deadline))
+                page, transform, lambda small: self.engine.detect_orientation(small, deadline)
+            )
 
         in_strips = options.slice_large_images and not options.single_line
         if options.correct_orientation:

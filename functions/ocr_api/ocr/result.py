@@ -29,8 +29,7 @@ class BoundingBox:
 
     @property
     def corners(self) -> Quad:
-        return ((self.left, self.top), (self.right, self.top),
-                (self.right, self.bottom), (self.left, self.bottom))
+        return ((self.left, self.top), (self.right, self.top), (self.right, self.bottom), (self.left, self.bottom))
 
     def shifted(self, dx: int, dy: int) -> BoundingBox:
         return BoundingBox(self.left + dx, self.top + dy, self.width, self.height)

@@ -29,7 +29,8 @@ from ocr_api.ocr.result import BoundingBox, TextLine, Word, join_words
 logger = logging.getLogger(__name__)
 
 _PAGE_SEGMENTATION_MODES = {
-    PageLayout.AUTO: tesserocr.PSM.AUTO, PageLayout.BLOCK: tesserocr.PSM.SINGLE_BLOCK,
+    PageLayout.AUTO: tesserocr.PSM.AUTO,
+    PageLayout.BLOCK: tesserocr.PSM.SINGLE_BLOCK,
     PageLayout.SINGLE_LINE: tesserocr.PSM.SINGLE_LINE,
 }
 _ORIENTATION_MODEL = "osd"
@@ -134,8 +135,9 @@ class Tesseract:
         try:
             return tesserocr.PyTessBaseAPI(path=self.tessdata_dir, lang=languages, variables=_VARIABLES)
         except RuntimeError as err:
-            logger.error("tesseract models cannot be loaded",
-                         extra={"languages": languages, "tessdata_dir": self.tessdata_dir})
+            logger.error(
+                "tesseract models cannot be loaded", extra={"languages": languages, "tessdata_dir": self.tessdata_dir}
+            )
             raise RecognitionUnavailable("the recognition engine is not available") from err
 
 

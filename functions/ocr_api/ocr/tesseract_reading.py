@@ -102,7 +102,6 @@ class TesseractReading:
         return merged
 
 
-
 def _background(image: Image.Image) -> int | tuple[int, ...]:
     """The image's median colour: on a line of text, its background."""
     median = tuple(int(value) for value in ImageStat.Stat(image).median)
@@ -125,7 +124,6 @@ def _moved(reread: TextLine, original: TextLine, dx: int, dy: int) -> TextLine:
 
 
 def _shifted(line: TextLine, dy: int, block_offset: int) -> TextLine:
-    words = tuple(replace(w, box=w.box.shifted(0, dy), quad=w.box.shifted(0, dy).corners)
-                  for w in line.words)
+    words = tuple(replace(w, box=w.box.shifted(0, dy), quad=w.box.shifted(0, dy).corners) for w in line.words)
     box = line.box.shifted(0, dy)
     return replace(line, box=box, quad=box.corners, words=words, block=line.block + block_offset)

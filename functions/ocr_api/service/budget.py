@@ -29,8 +29,7 @@ class Budget:
             return cls(now + settings.max_recognition_seconds, None)
         remaining = lambda_context.get_remaining_time_in_millis() / 1000.0
         return cls(
-            recognition_deadline=now + min(
-                settings.max_recognition_seconds, remaining - settings.response_reserve_seconds
-            ),
+            recognition_deadline=now
+            + min(settings.max_recognition_seconds, remaining - settings.response_reserve_seconds),
             key_store_deadline=now + remaining - ANSWER_SECONDS,
         )

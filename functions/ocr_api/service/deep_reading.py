@@ -52,8 +52,9 @@ def start_deep_reading(deep_engine: DeepReader | None, asked: DeepPage, page: by
     if deep_engine is None:
         return _Failed(RecognitionUnavailable("the recognition engine is not available"))
     try:
-        return deep_engine.start(page, asked.languages, asked.layout, min(asked.deadline, deadline),
-                                 asked.find_orientation)
+        return deep_engine.start(
+            page, asked.languages, asked.layout, min(asked.deadline, deadline), asked.find_orientation
+        )
     except ServiceError as err:
         return _Failed(err)
 

@@ -68,9 +68,7 @@ class MeasuredRecognizer:
 
 
 def _measure(started: float, images: list[bytes], results: list[RecognitionResult]) -> None:
-    metrics.add_metric(
-        name="RecognitionTime", unit=MetricUnit.Milliseconds, value=(time.monotonic() - started) * 1000
-    )
+    metrics.add_metric(name="RecognitionTime", unit=MetricUnit.Milliseconds, value=(time.monotonic() - started) * 1000)
     metrics.add_metric(name="Images", unit=MetricUnit.Count, value=len(images))
     for data, result in zip(images, results):
         # Which engine's reading each page got: a metric of its own, dimensioned by engine only,
@@ -80,6 +78,7 @@ def _measure(started: float, images: list[bytes], results: list[RecognitionResul
         logger.info("page read", extra={"engine": result.engine, "lines": len(result.lines)})
         metrics.add_metric(name="ImageBytes", unit=MetricUnit.Bytes, value=len(data))
         metrics.add_metric(
-            name="ImageMegapixels", unit=MetricUnit.Count,
+            name="ImageMegapixels",
+            unit=MetricUnit.Count,
             value=round(result.image_width * result.image_height / 1e6, 3),
         )

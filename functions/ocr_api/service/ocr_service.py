@@ -39,9 +39,7 @@ class OcrService:
         the calls back, and nothing is ever counted twice."""
         # Options that no page can be read with are the client's error, refused before charging.
         self.recognizer.check_options(request.options, budget.recognition_deadline)
-        admission = self.access.admit(
-            request.caller, request.api, len(request.images), budget.key_store_deadline
-        )
+        admission = self.access.admit(request.caller, request.api, len(request.images), budget.key_store_deadline)
         try:
             images = load_images(request.images, self.fetcher, budget.recognition_deadline, request.referer)
             results = self.recognizer.recognize_many(images, budget.recognition_deadline, request.options)
@@ -92,8 +90,11 @@ def build_service(
             store or AppKeyStore(settings.appkeys_table, settings.dynamodb_endpoint_url),
             cache_seconds=settings.appkey_cache_seconds,
             utc_offset=settings.quota_day_offset,
-            cipher=(KmsSecretCipher(settings.tencent_secrets_key, settings.kms_endpoint_url)
-                    if settings.tencent_secrets_key else None),
+            cipher=(
+                KmsSecretCipher(settings.tencent_secrets_key, settings.kms_endpoint_url)
+                if settings.tencent_secrets_key
+                else None
+            ),
         ),
         fetcher=UrlFetcher(
             FetchLimits(max_bytes=settings.max_image_bytes, total_timeout=settings.url_timeout_seconds),

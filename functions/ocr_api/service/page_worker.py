@@ -59,14 +59,25 @@ def serve(frames_in, frames_out) -> None:
 
         def hand_over(task: DeepEngineTask) -> None:
             page, size = encode_page(task.page, PPOCR_PAGE_SIDE)
-            send_message(frames_out, DeepPage(
-                task.languages, task.layout.value, task.find_orientation, task.deadline, task.alone, size,
-            ))
+            send_message(
+                frames_out,
+                DeepPage(
+                    task.languages,
+                    task.layout.value,
+                    task.find_orientation,
+                    task.deadline,
+                    task.alone,
+                    size,
+                ),
+            )
             send_frame(frames_out, page)
 
         try:
             result = recognizer.recognize(
-                data, job.deadline, job.options, on_decoded=lambda: send_message(frames_out, Decoded()),
+                data,
+                job.deadline,
+                job.options,
+                on_decoded=lambda: send_message(frames_out, Decoded()),
                 hand_over=hand_over,
             )
             reply = PageRead(result=result)

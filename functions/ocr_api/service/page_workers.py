@@ -28,7 +28,11 @@ class IsolatedRecognizer:
     """A ``Recognizer`` whose work happens in ``workers`` worker processes, one page each."""
 
     def __init__(
-        self, settings: RecognizerSettings, limits: WorkerLimits, workers: int, deep_engine: DeepReader | None = None,
+        self,
+        settings: RecognizerSettings,
+        limits: WorkerLimits,
+        workers: int,
+        deep_engine: DeepReader | None = None,
         worker_module: str = WORKER_MODULE,
     ) -> None:
         """``worker_module`` is what each worker runs with ``python -m``: the page path's worker
@@ -64,8 +68,12 @@ class IsolatedRecognizer:
         if installed is None:
             return
         languages = requested_languages(options.languages, self.settings.languages, installed)
-        engine_choice(options.engine, self.settings.default_engine, languages,
-                      PPOCR_LANGUAGES if self.settings.deep_engine else None)
+        engine_choice(
+            options.engine,
+            self.settings.default_engine,
+            languages,
+            PPOCR_LANGUAGES if self.settings.deep_engine else None,
+        )
 
     def _installed_languages(self, deadline: float) -> tuple[str, ...] | None:
         """What a ready worker reads; the first worker is waited for if none is ready yet, and

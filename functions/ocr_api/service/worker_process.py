@@ -36,7 +36,6 @@ from ocr_api.errors import (
 from ocr_api.ocr.recognizer import RecognitionOptions
 from ocr_api.ocr.result import RecognitionResult
 from ocr_api.service.deep_reading import DeepReader, start_deep_reading, with_pending_reading
-from ocr_api.service.worker_sandbox import keep_handler_from_workers, worker_environment
 from ocr_api.service.worker_protocol import (
     TOO_MUCH_MEMORY,
     Decoded,
@@ -56,6 +55,7 @@ from ocr_api.service.worker_protocol import (
     send_frame,
     send_message,
 )
+from ocr_api.service.worker_sandbox import keep_handler_from_workers, worker_environment
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,10 @@ class PageWorker:
     """One worker process, started when needed, killed when it overruns."""
 
     def __init__(
-        self, settings: RecognizerSettings, limits: WorkerLimits, deep_engine: DeepReader | None = None,
+        self,
+        settings: RecognizerSettings,
+        limits: WorkerLimits,
+        deep_engine: DeepReader | None = None,
         module: str = WORKER_MODULE,
     ) -> None:
         self.settings = settings

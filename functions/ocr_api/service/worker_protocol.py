@@ -165,8 +165,12 @@ def _deep_page_field(name: str, value):
         return value
     if name == "deadline" and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
-    if (name == "size" and isinstance(value, list) and len(value) == 2
-            and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in value)):
+    if (
+        name == "size"
+        and isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in value)
+    ):
         return tuple(value)
     raise TypeError(name)
 
