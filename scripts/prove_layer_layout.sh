@@ -5,7 +5,7 @@
 # tesserocr wheel, with its own libtesseract). This script assembles a layer-shaped tree from
 # THIS machine's models, checks it with layers/tesseract/verify_layer.py, then hides the
 # system's models, its tesseract binary and its libtesseract/liblept in a private mount
-# namespace and runs the test suite with TESSDATA_PREFIX pointing at the tree, as the template
+# namespace and runs the layer's tests with TESSDATA_PREFIX pointing at the tree, as the template
 # sets it. What it proves: the function reads only the layer's models, with its own Tesseract.
 # What it does not prove: the models the Docker build downloads (tessdata_fast), which only
 # `sam build` with Docker fetches.
@@ -52,7 +52,7 @@ unshare "${unshare_flags[@]}" bash -euo pipefail -c '
     || { echo "tesserocr does not use the libtesseract it ships with"; exit 1; }
   echo "system tesseract hidden; models from $TESSDATA_PREFIX"
 
-  # The reliability checks (hostile inputs, faults, fuzzing, load) ran once already in scripts/test.sh;
-  # they exercise parsing and bookkeeping, not where the models come from.
-  .venv/bin/python -m pytest -q -p no:cacheprovider -m "not reliability" "$@"
+  # Only the tests that prove the layer (marked layer): Tesseract reading English, Chinese and
+  # turned pages from its models, and the local server end to end. No other lane runs them.
+  .venv/bin/python -m pytest -q -p no:cacheprovider -m layer "$@"
 ' prove "$@"

@@ -10,10 +10,20 @@ from ocr_local.server_process import ServerProcess
 PATH = "/v1/imagerecognition/ocr"
 
 
+# The limits a hostile input runs into, shorter than deployed (10 s each): the bad-input corpus
+# waits them out on every endpoint. Real pages decode and download well inside them.
+TEST_TIME_LIMITS = {"MAX_DECODE_SECONDS": "4", "URL_TIMEOUT_SECONDS": "3"}
+
+
 class LocalServer(ServerProcess):
     def __init__(self, allow_networks: tuple[str, ...] = ("127.0.0.1/32",), instances: int = 2) -> None:
         # Under scripts/prove_layer_layout.sh the server takes Tesseract from the layer tree.
-        super().__init__(allow_networks, instances, layer_dir=os.environ.get("OCR_LAYER_DIR"))
+        super().__init__(
+            allow_networks,
+            instances,
+            layer_dir=os.environ.get("OCR_LAYER_DIR"),
+            function_variables=TEST_TIME_LIMITS,
+        )
         self.curl_line = next(line.strip() for line in self.banner.splitlines() if "imagefile=@" in line)
 
     def upload(self, image, appkey=None, filename="page.png"):

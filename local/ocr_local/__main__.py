@@ -78,7 +78,8 @@ def serve(args: argparse.Namespace) -> int:
                 args.layer_dir,
                 args.allow_network,
                 lambda_endpoint.endpoint_url,
-            ),
+            )
+            | dict(args.env),
             args.instances,
         )
         for name, function in spec.functions.items()
@@ -101,6 +102,13 @@ def serve(args: argparse.Namespace) -> int:
         if embedded:
             embedded.stop()
     return 0
+
+
+def _variable(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def _start_invoked_functions(
@@ -291,6 +299,15 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="CIDR",
         help="let image URLs reach this private network (e.g. 127.0.0.1/32); repeatable",
+    )
+    run.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        type=_variable,
+        metavar="NAME=VALUE",
+        help="set a variable of the API functions' environment over the template's "
+        "(as sam local start-api --env-vars does), e.g. MAX_DECODE_SECONDS=4; repeatable",
     )
     run.set_defaults(command=serve)
 

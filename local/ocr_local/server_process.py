@@ -32,6 +32,7 @@ class ServerProcess:
         instances: int = 2,
         layer_dir: str | None = None,
         temp_dir: Path | None = None,
+        function_variables: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.dynamodb_port = free_port()
@@ -57,6 +58,7 @@ class ServerProcess:
                 str(instances),
                 *[option for network in allow_networks for option in ("--allow-network", network)],
                 *layer,
+                *[f"--env={name}={value}" for name, value in (function_variables or {}).items()],
             ],
             cwd=PROJECT_ROOT,
             env=environment,

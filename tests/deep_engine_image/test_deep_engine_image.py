@@ -2,8 +2,8 @@
 
 scripts/prove_deep_engine_image.sh installs the image's requirements (functions/deep_engine/
 requirements.txt) and copies the files its Dockerfile copies into a clean directory, then runs
-these tests under Python 3.12 with that directory as the only place packages come from. They run
-in the project's own suite too. They use nothing beyond what the image holds.
+these tests under Python 3.12 with that directory as the only place packages come from. Only that
+proof runs them. They use nothing beyond what the image holds.
 """
 
 from __future__ import annotations

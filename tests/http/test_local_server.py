@@ -18,7 +18,8 @@ from image_server import ImageServer
 from ocr_local.forms import multipart_form
 from ocr_tools.scoring import cer
 
-pytestmark = pytest.mark.http
+# The layer proof runs these with the system's Tesseract hidden (scripts/prove_layer_layout.sh).
+pytestmark = [pytest.mark.http, pytest.mark.layer]
 
 PATH = "/v1/imagerecognition/ocr"
 BLANK_PNG = encode(Image.new("L", (64, 32), 255), "PNG")

@@ -73,6 +73,7 @@ def test_auto_reads_a_receipt_as_well_as_ppocr_naming_the_engine_of_each_line(de
     assert {block["engine"] for block in result["blocks"]} <= {"tesseract", "ppocr"}
 
 
+@pytest.mark.slow
 def test_auto_reads_columns_in_tesseracts_order_better_than_either_engine_alone(deep_service, call):
     # GIVEN a two-column magazine page: PP-OCR reads its lines better, but across the columns
     page = "tesseract-test/8087_054.3B.tif"

@@ -22,7 +22,8 @@ from ocr_tools.scoring import cer
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
-pytestmark = pytest.mark.tesseract
+# The layer proof runs these with the system's Tesseract hidden (scripts/prove_layer_layout.sh).
+pytestmark = [pytest.mark.tesseract, pytest.mark.layer]
 
 
 @pytest.fixture(scope="module")

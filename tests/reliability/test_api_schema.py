@@ -30,7 +30,7 @@ from schemathesis.transport.serialization import Binary
 
 from helpers import encode
 
-pytestmark = [pytest.mark.http, pytest.mark.tesseract, pytest.mark.reliability]
+pytestmark = [pytest.mark.http, pytest.mark.tesseract, pytest.mark.reliability, pytest.mark.slow]
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Body fields that carry an image as base64 or as a URL to download it from.

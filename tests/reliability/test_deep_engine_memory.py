@@ -23,7 +23,7 @@ from ocr_local.lambda_endpoint import LocalLambdaEndpoint
 from ocr_local.lambda_runtime import LambdaInstances
 from ocr_local.template import FunctionSpec
 
-pytestmark = [pytest.mark.ppocr, pytest.mark.reliability]
+pytestmark = [pytest.mark.ppocr, pytest.mark.reliability, pytest.mark.slow]
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
 

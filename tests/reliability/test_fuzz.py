@@ -954,6 +954,7 @@ def test_the_fuzz_harness_counts_a_5xx_answer_as_a_failure(spec, tmp_path):
     assert run.failures == 1 and list(run.failure_kinds)[0].startswith("universal: ContractViolation")
 
 
+@pytest.mark.slow
 def test_a_short_atheris_run_finds_nothing(tmp_path):
     # The command end to end, briefly: longer runs are `python -m ocr_local fuzz --seconds N`.
     pytest.importorskip("atheris")

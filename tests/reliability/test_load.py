@@ -6,7 +6,7 @@ import pytest
 
 from ocr_tools import load
 
-pytestmark = [pytest.mark.http, pytest.mark.reliability]
+pytestmark = [pytest.mark.http, pytest.mark.reliability, pytest.mark.slow]
 
 
 def test_the_server_under_load_answers_everything_and_counts_every_call_once(tmp_path):
