@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The longer reliability runs behind README's "Reliability" figures (CI runs shorter ones):
+# The longer reliability runs behind docs/reliability.md's figures (CI runs shorter ones):
 #   1. the bad-input corpus, the faults, the API checked against openapi.yaml and the
 #      hypothesis fuzzing, with the "long" profile (1000 examples per property);
 #   2. coverage-guided fuzzing with atheris for FUZZ_SECONDS (default 600);

@@ -40,7 +40,7 @@ from ocr_local.lambda_runtime import LambdaInstances, LocalLambdaContext
 from ocr_local.template import ApiSpec, load_template
 
 # Property-based tests (fuzzing, the API checked against openapi.yaml): a bounded, repeatable
-# run by default and in CI; HYPOTHESIS_PROFILE=long for the longer search (README, Reliability).
+# run by default and in CI; HYPOTHESIS_PROFILE=long for the longer search (docs/reliability.md).
 _PROFILE = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck)}
 hypothesis_settings.register_profile("ci", max_examples=40, derandomize=True, **_PROFILE)
 hypothesis_settings.register_profile("long", max_examples=1000, **_PROFILE)

@@ -1,9 +1,9 @@
-"""Bad and awkward inputs for every endpoint, and the answer README documents for each.
+"""Bad and awkward inputs for every endpoint, and the answer the docs give for each.
 
 ``CASES`` says how each input is built (deterministically: Pillow, hand-made bytes, hand-made
 PDFs) and how it travels in each endpoint's request format. ``EXPECTED`` is the whole contract
 in one table: for every case and endpoint, the HTTP status and the dialect's business code, or
-``None`` where the case cannot be said in that endpoint's format. Where README's tables do not
+``None`` where the case cannot be said in that endpoint's format. Where the docs' tables do not
 name a case, the cell holds the answer chosen for it, with the reason in a comment above its
 row. ``expectation_table()`` prints the same table as Markdown (``python tests/corpus.py``).
 
@@ -95,7 +95,7 @@ EXPECTED: dict[str, tuple] = {
     "multipart_broken_boundary": ((400, 101), (200, 501), (400, "invalid_request"), (400, 400), (200, _PARAM)),
     # Fields given twice, or without what they need. Universal and tupu take several images; a
     # JSON name given twice is refused, not silently narrowed to its last value; tupu reads a
-    # part without a file name as an image URL, as README says.
+    # part without a file name as an image URL, as docs/api/universal.md says.
     "image_field_twice": ((400, 101), (200, 501), (200, 0), (200, 0), (200, _PARAM)),
     "key_twice_different_values": ((400, 101), (200, 501), (400, "invalid_request"), (400, 400), (200, _PARAM)),
     "option_twice": (None, None, (400, "invalid_request"), (400, 400), (200, _PARAM)),
@@ -978,7 +978,7 @@ def pairs() -> list[tuple[Case, str]]:
 
 
 def expectation_table() -> str:
-    """EXPECTED as Markdown, for README."""
+    """EXPECTED as Markdown, for docs/reliability.md."""
     names = {V1: "gugudata v1", LEGACY: "gugudata legacy", UNIVERSAL: "universal", TUPU: "tupu", TENCENT: "Tencent"}
     rows = [
         "| input | " + " | ".join(names[endpoint] for endpoint in ENDPOINTS) + " |",

@@ -64,11 +64,11 @@ FUZZ_APPKEY = EVENTS_APPKEY
 MAX_INPUT_BYTES = 64 * 1024
 
 
-# --- What each endpoint documents (README: its section and error table) ----------------------
+# --- What each endpoint documents (docs/api/: its page and error table) ----------------------
 
 
 class ContractViolation(AssertionError):
-    """An answer outside what README documents for its endpoint, or a server-side failure."""
+    """An answer outside what the docs give for its endpoint, or a server-side failure."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class Answer:
 class Endpoint:
     name: str
     path: str
-    # The HTTP statuses README documents for this endpoint.
+    # The HTTP statuses the docs give for this endpoint.
     statuses: frozenset[int]
     # The body fields it reads: what structured fuzzing draws field names from.
     fields: tuple[str, ...]
@@ -174,7 +174,7 @@ _UNIVERSAL_ERRORS = {
     401: {"missing_appkey", "invalid_appkey"},
     403: {"forbidden"},
     413: {"image_too_large"},
-    # README's table names unsupported_image; openapi.yaml adds the name for a body type the
+    # The docs' table names unsupported_image; openapi.yaml adds the name for a body type the
     # endpoint does not read.
     415: {"unsupported_image", "unsupported_content_type"},
     429: {"rate_limited", "quota_exceeded"},
@@ -563,7 +563,7 @@ def seed_images() -> dict[str, bytes]:
         "webp-animated": encoded(rgb, "WEBP", save_all=True, append_images=[inverted.convert("RGB")], duration=100),
         "pdf-text": _text_pdf(),
         "pdf-image": encoded(page, "PDF", resolution=300),
-        # Small, quick forms of the hostile inputs of README's Reliability section, for the
+        # Small, quick forms of the hostile inputs of docs/reliability.md, for the
         # fuzzers to grow: a calculator-function shading, repeated progressive scans, a PNG
         # whose text says %PDF-, and a PNG carrying a whole PDF.
         "pdf-shading-function": pdf_with_costly_shading(operators=30, width_pt=40, height_pt=18),

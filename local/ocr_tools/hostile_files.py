@@ -1,4 +1,4 @@
-"""Files that cost a decoder far more than their size: the hostile inputs of README's Reliability
+"""Files that cost a decoder far more than their size: the hostile inputs of docs/reliability.md
 section, made here byte by byte so tests, the corpus and fuzzing seeds share them."""
 
 from __future__ import annotations

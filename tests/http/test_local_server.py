@@ -1,4 +1,4 @@
-"""The local server over real HTTP: what README promises and what API Gateway would do."""
+"""The local server over real HTTP: what README and the API pages promise, and what API Gateway would do."""
 
 from __future__ import annotations
 

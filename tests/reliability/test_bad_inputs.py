@@ -1,7 +1,7 @@
 """Every case of the bad-input corpus against every endpoint, over real HTTP.
 
-Each answer must carry exactly the HTTP status and business code README documents (the table
-is ``corpus.EXPECTED``), in the dialect's own JSON envelope, with a message that says what was
+Each answer must carry exactly the HTTP status and business code the docs give (docs/reliability.md's
+table is ``corpus.EXPECTED``), in the dialect's own JSON envelope, with a message that says what was
 wrong and nothing of the service's insides; each success must carry the right text.
 """
 

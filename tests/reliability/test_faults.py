@@ -1,6 +1,6 @@
 """Fault injection: every endpoint against every fault of its engine, its key store and its clock.
 
-For each fault and endpoint: the answer is the one README's tables give; the key's quota is not
+For each fault and endpoint: the answer is the one docs/api/'s tables give; the key's quota is not
 charged (calls charged unchanged, the call counted as ``server_error`` wherever the store can
 still count it, the quota left unchanged); and once the fault is gone the same request succeeds.
 The key's plan allows one call a day, so a charge that was not given back would turn that next
@@ -102,7 +102,7 @@ class Endpoint:
     code: Callable[[dict], object]  # the answer's business code
     message: Callable[[dict], str]  # what an error answer says was wrong
     text: Callable[[dict], str]  # the recognised text of a success
-    # situation -> (HTTP status, business code), as README's tables give them
+    # situation -> (HTTP status, business code), as docs/api/'s tables give them
     answers: dict[str, tuple[int, object]]
 
 
@@ -229,7 +229,7 @@ class Answer:
         return self.endpoint.text(self.body)
 
     def is_documented(self, situation: str, appkey: str) -> bool:
-        """The status and code README gives, a description that says why, and nothing private."""
+        """The status and code the docs give, a description that says why, and nothing private."""
         return (
             self.situation == self.endpoint.answers[situation]
             and SAYS[situation] in self.endpoint.message(self.body)

@@ -846,7 +846,7 @@ def test_every_seed_image_decodes(name):
 
 # --- Regressions: what fuzzing found, now answered as documented ----------------------------------
 
-# How each dialect answers a bad request (README's tables).
+# How each dialect answers a bad request (the tables of docs/api/).
 BAD_REQUEST = {
     "gugudata-v1": "400/101",
     "gugudata-legacy": "200/501",

@@ -12,7 +12,7 @@ the paragraphs are Tesseract's wherever it read the region. A line only one engi
 after the line above it on the upright page.
 
 The weights come from ``local/ocr_tools/fit_fusion.py``, which fits them on the evaluation set and
-reports the scores on folds the model did not see (README, Engines).
+reports the scores on folds the model did not see (docs/engines.md).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class FusionModel:
     keep_deep_alone: tuple[float, ...]
 
 
-# Fitted by fit_fusion.py on the 46 images of the evaluation set (README, Engines: the scores of
+# Fitted by fit_fusion.py on the 46 images of the evaluation set (docs/engines.md: the scores of
 # folds fitted without each image). What they say: PP-OCR's reading wins a region unless it holds
 # much less text than Tesseract's or PP-OCR is very unsure of it; a line PP-OCR alone found is
 # kept, one Tesseract alone found only when it is sure of it and it is more than a few characters.

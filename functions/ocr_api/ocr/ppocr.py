@@ -5,7 +5,7 @@ The models are the ones the pinned rapidocr wheel ships, loaded by path: nothing
 downloaded (rapidocr would fetch a model it cannot find). Their digests are pinned below; the
 container image checks them when it is built, and the tests check the installed copies.
 
-Tuned for a Lambda vCPU or two, each choice measured on the evaluation set (README, Engines):
+Tuned for a Lambda vCPU or two, each choice measured on the evaluation set (docs/engines.md):
 - detection sees the page at most ``DETECTION_SIDE`` pixels on its longer side and never
   enlarged (rapidocr's default enlarges the shorter side to 736: a 280x32 line became 6440x736,
   ten times the time, for the same reading); recognition crops each line from the page itself;
