@@ -12,6 +12,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 
+from faulty_engines import ReadingSignal
 from helpers import day_clock
 from image_server import ImageServer
 from local_server import LocalServer
@@ -218,3 +219,11 @@ def strict_local_server() -> Iterator[LocalServer]:
     server = LocalServer(allow_networks=())
     yield server
     server.stop()
+
+
+@pytest.fixture
+def reading_signal() -> Iterator[ReadingSignal]:
+    """Which page workers have begun a page (engines of faulty_engines), and their release."""
+    signal = ReadingSignal()
+    yield signal
+    signal.clear()

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from dialects import poster
-from helpers import CRASHES, data_image, data_truth, encode, fake_engine
+from faulty_engines import Crashes, engine_setting
+from helpers import data_image, data_truth, encode
 from ocr_api.keys import KeyStatus
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
@@ -95,7 +96,7 @@ def test_request_count_over_the_quota_is_505(call, add_key, add_plan, service):
 
 
 def test_engine_failure_is_minus_1(call, reconfigure, tmp_path):
-    reconfigure(engine=fake_engine(CRASHES))
+    reconfigure(engine=engine_setting(Crashes))
     assert_code(call(), 200, -1)
     reconfigure(tessdata_dir=str(tmp_path / "no-models"))
     assert_code(call(), 200, -1)

@@ -11,7 +11,8 @@ import urllib.parse
 import pytest
 from PIL import Image, ImageDraw
 
-from helpers import CRASHES, encode, fake_engine, transparent_40_megapixel_png
+from faulty_engines import Crashes, engine_setting
+from helpers import encode, transparent_40_megapixel_png
 from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_local.forms import multipart_form
@@ -141,7 +142,7 @@ def test_a_failure_on_our_side_costs_no_quota_and_the_next_call_works(
     secret = add_key("k-refund-by-http-0000", plan=add_plan("one-a-day", daily_quota=1))
     request = KEY_LOCATIONS["v1 query"](secret)
     # WHEN Tesseract crashes on its call
-    crashed = reconfigure(engine=fake_engine(CRASHES))
+    crashed = reconfigure(engine=engine_setting(Crashes))
     assert refusal(request["path"], *send(request)) == (500, 110)
     # THEN the same key's next call succeeds, and only then is the day's call used
     reconfigure()
@@ -252,7 +253,7 @@ def test_logs_hold_neither_keys_nor_image_bytes(send, add_key, caplog, reconfigu
     for location in ("v1 query", "v1 json field", "universal header", "tencent header"):
         send(KEY_LOCATIONS[location](secret))
     send(KEY_LOCATIONS["v1 query"]("no-such-key-in-the-table-0"))
-    reconfigure(engine=fake_engine(CRASHES))
+    reconfigure(engine=engine_setting(Crashes))
     send(KEY_LOCATIONS["tupu query"](secret))
     # THEN the logs say what happened without a key or a byte of the image
     logs = "\n".join(json.dumps(record.__dict__, default=str) for record in caplog.records)

@@ -11,17 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
-from helpers import (
-    ABORTS,
-    CRASHES,
-    KILLED,
-    busy_worker,
-    data_image,
-    encode,
-    fake_engine,
-    process_state,
-    transparent_40_megapixel_png,
-)
+from faulty_engines import Aborts, Blocks, Crashes, Killed, engine_setting
+from helpers import data_image, encode, process_state, transparent_40_megapixel_png
 from ocr_api.config import MIN_WORKER_MEMORY_MB, Settings
 from ocr_api.errors import ImageNeedsTooMuchMemory, RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, RecognitionOptions, Recognizer
@@ -35,10 +26,6 @@ from ocr_tools.hostile_files import pdf_with_an_inline_image, pdf_with_costly_sh
 pytestmark = pytest.mark.tesseract
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
-
-
-# A page Tesseract takes over a second to read.
-SLOW_PAGE = "zh-rendered/document_01.jpg"
 
 
 @pytest.fixture
@@ -144,10 +131,10 @@ def _bytes_read(pid: int) -> int:
 # The engine's faults, in the worker's process: each answered, the worker replaced.
 
 
-@pytest.mark.parametrize("fault", [CRASHES, ABORTS, KILLED], ids=["segfault", "abort", "killed"])
+@pytest.mark.parametrize("fault", [Crashes, Aborts, Killed], ids=["segfault", "abort", "killed"])
 def test_an_engine_that_takes_its_worker_down_fails_that_page_only(isolated, fault):
     # GIVEN a stand-in engine that crashes its worker on every read, and then the real one
-    crashing = isolated(fake_engine(fault))
+    crashing = isolated(engine_setting(fault))
     # WHEN a page is read
     with pytest.raises(RecognitionFailed, match="recognition engine failed"):
         crashing.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60))
@@ -164,19 +151,22 @@ def test_an_engine_that_takes_its_worker_down_fails_that_page_only(isolated, fau
     ],
     ids=["crashes", "hangs"],
 )
-def test_a_worker_that_crashes_or_hangs_mid_page_is_answered_and_replaced(isolated, sent, seconds, error, says):
-    # GIVEN a ready worker reading a page that takes it over a second
-    recognizer = isolated(languages="chi_sim+eng")
+def test_a_worker_that_crashes_or_hangs_mid_page_is_answered_and_replaced(
+    isolated, reading_signal, sent, seconds, error, says
+):
+    # GIVEN a ready worker whose engine holds each page until it is released
+    recognizer = isolated(engine_setting(Blocks))
     recognizer.wait_until_ready(deadline_in(30))
     [worker] = recognizer.worker_processes()
     with ThreadPoolExecutor(1) as pool:
-        reading = pool.submit(recognizer.recognize, data_image(SLOW_PAGE), deadline_in(seconds))
+        reading = pool.submit(recognizer.recognize, data_image("tesseract-test/phototest.tif"), deadline_in(seconds))
         # WHEN it crashes or stops in the middle of the page
-        os.kill(busy_worker([worker]), sent)
+        os.kill(reading_signal.wait_for_reader(), sent)
         # THEN the page fails as the engine's failure, or as out of time
         with pytest.raises(error, match=says):
             reading.result()
     # AND the worker is gone, and a new one reads the next page
+    reading_signal.release()
     assert not os.path.exists(f"/proc/{worker}") or process_state(worker) == "Z"
     assert (
         "12 point text" in recognizer.recognize(data_image("tesseract-test/phototest.tif"), deadline_in(60)).full_text

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from dialects import poster
-from helpers import CRASHES, HANGS, data_image, data_truth, encode, fake_engine
+from faulty_engines import Crashes, Hangs, engine_setting
+from helpers import data_image, data_truth, encode
 from ocr_api.keys import KeyStatus
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
@@ -143,9 +144,9 @@ def test_size_download_and_engine_errors(call, reconfigure, image_server, tmp_pa
     reconfigure(max_image_bytes=20_000, url_allowed_networks=("127.0.0.1/32",))
     assert_error(call({"ImageBase64": PHOTOTEST_B64}), "LimitExceeded.TooLargeFileError")
     assert_error(call({"ImageUrl": image_server.url("/missing")}), "FailedOperation.DownLoadError")
-    reconfigure(engine=fake_engine(CRASHES))
+    reconfigure(engine=engine_setting(Crashes))
     assert_error(call({"ImageBase64": PHOTOTEST_B64}), "FailedOperation.OcrFailed")
-    reconfigure(engine=fake_engine(HANGS), max_recognition_seconds=1)
+    reconfigure(engine=engine_setting(Hangs), max_recognition_seconds=1)
     assert_error(call({"ImageBase64": PHOTOTEST_B64}), "FailedOperation.EngineRecognizeTimeout")
     reconfigure(tessdata_dir=str(tmp_path / "no-models"))
     assert_error(call({"ImageBase64": PHOTOTEST_B64}), "InternalError")

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from dialects import poster
-from helpers import REFUSES_THE_PAGE, data_image, data_truth, encode, fake_engine
+from faulty_engines import RefusesThePage, engine_setting
+from helpers import data_image, data_truth, encode
 from ocr_local.events import EVENTS_APPKEY, load_event
 from ocr_tools.scoring import cer
 
@@ -155,5 +156,5 @@ def test_download_and_engine_failures(call, reconfigure, image_server, tmp_path)
         400,
         "does not resolve to a public address",
     )
-    reconfigure(engine=fake_engine(REFUSES_THE_PAGE))
+    reconfigure(engine=engine_setting(RefusesThePage))
     assert_error(call(files=[image()]), 500, "failed")

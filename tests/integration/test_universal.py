@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from dialects import poster
-from helpers import CRASHES, TEST_DATA, data_image, data_truth, encode, fake_engine
+from faulty_engines import Crashes, engine_setting
+from helpers import TEST_DATA, data_image, data_truth, encode
 from ocr_local.events import EVENTS_APPKEY
 from ocr_tools.scoring import cer
 
@@ -363,7 +364,7 @@ def test_the_key_is_the_x_api_key_header_and_its_errors(call):
 
 
 def test_engine_failure_is_502_and_unavailability_503(call, reconfigure, tmp_path):
-    reconfigure(engine=fake_engine(CRASHES))
+    reconfigure(engine=engine_setting(Crashes))
     assert_error(call(files=[file_part()]), 502, "recognition_failed", "failed")
     reconfigure(tessdata_dir=str(tmp_path / "no-models"))
     assert_error(call(files=[file_part()]), 503, "unavailable", "not available")

@@ -34,22 +34,22 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from faulty_dynamodb import Call, Fault, FaultyDynamoDB
-from helpers import (
-    ABORTS,
-    CRASHES,
-    HANGS,
-    KILLED,
-    RAISES,
-    REFUSES_THE_PAGE,
-    TEST_DATA,
-    busy_worker,
-    day_clock,
-    encode,
-    fake_deep_engine,
-    fake_engine,
-    touches,
-    transparent_40_megapixel_png,
+from faulty_engines import (
+    Aborts,
+    Blocks,
+    Crashes,
+    Hangs,
+    Killed,
+    Reading,
+    ReadingThenHangs,
+    RefusesThePage,
+    deep_engine_crashes,
+    deep_engine_hangs,
+    deep_engine_raises,
+    engine_setting,
+    handler_setting,
 )
+from helpers import TEST_DATA, day_clock, encode, transparent_40_megapixel_png
 from ocr_api.adapters.dynamodb_keys import IN_REGION, AppKeyStore
 from ocr_api.config import Settings
 from ocr_api.errors import KeyStoreUnavailable, RecognitionUnavailable
@@ -373,15 +373,17 @@ class EngineFault:
 
 
 ENGINE_FAULTS = {
-    "tesseract crashes (SIGSEGV)": EngineFault({"engine": fake_engine(CRASHES)}, FULL_TIME, ENGINE_FAILED),
-    "tesseract aborts (SIGABRT)": EngineFault({"engine": fake_engine(ABORTS)}, FULL_TIME, ENGINE_FAILED),
+    "tesseract crashes (SIGSEGV)": EngineFault({"engine": engine_setting(Crashes)}, FULL_TIME, ENGINE_FAILED),
+    "tesseract aborts (SIGABRT)": EngineFault({"engine": engine_setting(Aborts)}, FULL_TIME, ENGINE_FAILED),
     # What the kernel's OOM killer sends when the Lambda's memory runs out.
-    "worker killed (SIGKILL)": EngineFault({"engine": fake_engine(KILLED)}, FULL_TIME, ENGINE_FAILED),
-    "tesseract refuses the page": EngineFault({"engine": fake_engine(REFUSES_THE_PAGE)}, FULL_TIME, ENGINE_FAILED),
+    "worker killed (SIGKILL)": EngineFault({"engine": engine_setting(Killed)}, FULL_TIME, ENGINE_FAILED),
+    "tesseract refuses the page": EngineFault({"engine": engine_setting(RefusesThePage)}, FULL_TIME, ENGINE_FAILED),
     "models missing": EngineFault({"tessdata_dir": "/nonexistent/tessdata"}, FULL_TIME, ENGINE_UNAVAILABLE),
     # Recognition gets 1 s; the reserve is wider than the template's 1 s so that settling the
     # call never waits on this shared machine's scheduler (test_settling_fits_in_the_reserve).
-    "tesseract hangs past its time": EngineFault({"engine": fake_engine(HANGS)}, 2.5, OUT_OF_TIME, reserve_seconds=1.5),
+    "tesseract hangs past its time": EngineFault(
+        {"engine": engine_setting(Hangs)}, 2.5, OUT_OF_TIME, reserve_seconds=1.5
+    ),
 }
 
 
@@ -450,10 +452,10 @@ def deep_engines(spec) -> Iterator[DeepEngines]:
     healthy = spec.functions[HEALTHY_DEEP_ENGINE]
     variants = {
         HEALTHY_DEEP_ENGINE: healthy,
-        "DeepEngineCrashes": replace(healthy, handler=fake_deep_engine(CRASHES)),
-        "DeepEngineRaises": replace(healthy, handler=fake_deep_engine(RAISES)),
+        "DeepEngineCrashes": replace(healthy, handler=handler_setting(deep_engine_crashes)),
+        "DeepEngineRaises": replace(healthy, handler=handler_setting(deep_engine_raises)),
         # Lambda stops it at its timeout, and throws the instance away.
-        "DeepEngineHangs": replace(healthy, handler=fake_deep_engine(HANGS), timeout_seconds=4),
+        "DeepEngineHangs": replace(healthy, handler=handler_setting(deep_engine_hangs), timeout_seconds=4),
         "DeepEngineWithoutModels": replace(
             healthy, environment={**healthy.environment, "PPOCR_MODEL_DIR": "/nonexistent/models"}
         ),
@@ -510,45 +512,45 @@ def test_under_auto_a_failing_deep_engine_leaves_tesseracts_reading(deep_engines
 # The page worker: killed or hung mid-page, dead between requests, stopped for time or memory.
 # Each time the same installed handler (one warm instance) answers the next request with text.
 
-# A page the real Tesseract takes over a second to read: time to reach its worker mid-page.
-SLOW_PAGE = (TEST_DATA / "zh-rendered" / "document_01.jpg").read_bytes()
-
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("sent", [signal.SIGSEGV, signal.SIGKILL], ids=["segfault", "killed"])
-def test_a_worker_that_dies_mid_page_is_answered_and_replaced(sent, endpoint, new_key, install, call, table):
-    # GIVEN a key with two calls a day, and a worker that dies while it reads the key's page
+def test_a_worker_that_dies_mid_page_is_answered_and_replaced(
+    sent, endpoint, new_key, install, call, table, reading_signal
+):
+    # GIVEN a key with two calls a day, and a worker that dies while it holds the key's page
     endpoint = ENDPOINTS[endpoint]
     secret = new_key(TWO_A_DAY)
-    installed = install(languages="chi_sim+eng")
+    installed = install(engine=engine_setting(Blocks))
     workers = installed.recognizer.worker_processes()
     with ThreadPoolExecutor(1) as killer:
-        killed = killer.submit(lambda: _signalled(busy_worker(workers), sent))
+        killed = killer.submit(lambda: _signalled(reading_signal.wait_for_reader(), sent))
         # WHEN the key calls
-        answer = call(endpoint, secret, image=SLOW_PAGE)
+        answer = call(endpoint, secret)
         assert killed.result() in workers
     # THEN it is the engine's documented failure, given back
     assert answer.is_documented(ENGINE_FAILED, secret), answer.body
     assert usage_of(table, secret) == day(server_error=1, left=2)
     # AND the same instance reads the next request, in a new worker
+    reading_signal.release()
     assert_succeeds(call(endpoint, secret))
     assert usage_of(table, secret) == day(calls=1, ok=1, server_error=1, left=1)
 
 
-def test_a_worker_that_hangs_mid_page_is_stopped_and_given_back(new_key, install, call, table):
-    # GIVEN a key with two calls a day, and a worker that stops answering while it reads
+def test_a_worker_that_hangs_mid_page_is_stopped_and_given_back(new_key, install, call, table, reading_signal):
+    # GIVEN a key with two calls a day, and a worker that stops answering while it holds the page
     secret = new_key(TWO_A_DAY)
-    installed = install(languages="chi_sim+eng", response_reserve_seconds=1.5)
-    workers = installed.recognizer.worker_processes()
+    installed = install(engine=engine_setting(Blocks), response_reserve_seconds=1.5)
     with ThreadPoolExecutor(1) as staller:
-        stalled = staller.submit(lambda: _signalled(busy_worker(workers), signal.SIGSTOP))
+        stalled = staller.submit(lambda: _signalled(reading_signal.wait_for_reader(), signal.SIGSTOP))
         # WHEN the key calls with three seconds left
-        answer = call(ENDPOINTS["gugudata v1"], secret, 3.0, image=SLOW_PAGE)
+        answer = call(ENDPOINTS["gugudata v1"], secret, 3.0)
         stopped = stalled.result()
     # THEN the client is told it ran out of time, the call is given back, the worker is gone
     assert answer.is_documented(OUT_OF_TIME, secret), answer.body
     assert usage_of(table, secret) == day(server_error=1, left=2)
     assert stopped not in installed.recognizer.worker_processes()
+    reading_signal.release()
     assert_succeeds(call(ENDPOINTS["gugudata v1"], secret))
 
 
@@ -744,14 +746,13 @@ def test_a_trial_charge_is_never_left_half_done(new_key, install, call, table, d
 # Both throttling errors take one path; ProvisionedThroughputExceededException stands for them.
 @pytest.mark.parametrize("fault", [Fault.THROTTLED, Fault.REFUSED, Fault.HANGS], ids=lambda fault: fault.value)
 def test_store_fault_when_settling_still_answers_with_the_text(
-    fault, endpoint, new_key, install, call, table, dynamodb, tmp_path, caplog
+    fault, endpoint, new_key, install, call, table, dynamodb, reading_signal, caplog
 ):
     # GIVEN a key with two calls a day, and DynamoDB failing from the moment recognition starts
     endpoint = ENDPOINTS[endpoint]
     secret = new_key(TWO_A_DAY)
-    started = tmp_path / "recognition-started"
-    install(engine=fake_engine(touches(started)))
-    dynamodb.fail(fault, when=lambda _: started.exists())
+    install(engine=engine_setting(Reading))
+    dynamodb.fail(fault, when=lambda _: reading_signal.started())
     # WHEN the key calls
     answer = call(endpoint, secret, STORE_FAULT_SECONDS)
     # THEN the client gets its text; the call stays charged, and the count that failed is logged
@@ -816,18 +817,17 @@ def test_a_throttled_store_is_tried_three_times(dynamodb, install):
 
 
 def test_out_of_time_with_a_hanging_store_still_answers_503_before_the_deadline(
-    new_key, install, call, table, dynamodb, tmp_path, caplog
+    new_key, install, call, table, dynamodb, reading_signal, caplog
 ):
     # GIVEN Tesseract hanging until recognition's time is up, and DynamoDB hanging from then on
     secret = new_key()
-    started = tmp_path / "recognition-started"
-    install(engine=fake_engine(touches(started), HANGS))
-    dynamodb.fail(Fault.HANGS, when=lambda _: started.exists())
+    install(engine=engine_setting(ReadingThenHangs))
+    dynamodb.fail(Fault.HANGS, when=lambda _: reading_signal.started())
     # WHEN the key calls with two seconds left: one for recognition, one in reserve
     answer = call(ENDPOINTS["gugudata v1"], secret, remaining_seconds=2.0)
     # THEN Tesseract was reached, the client still gets the documented 503, and the refund that
     # could not be made is logged
-    assert started.exists()
+    assert reading_signal.started()
     assert answer.is_documented(OUT_OF_TIME, secret), answer.body
     unrecorded = [r for r in caplog.records if r.getMessage() == "usage not recorded"]
     assert [(r.outcome, r.refund_due) for r in unrecorded] == [("server_error", True)]
