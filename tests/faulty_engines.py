@@ -111,6 +111,11 @@ class ReadingSignal:
         for entry in self.folder.iterdir():
             entry.unlink()
 
+    @property
+    def pattern(self) -> str:
+        """A glob that matches once a page is being read (for another process to watch)."""
+        return str(self.folder / "reading-*")
+
     def started(self) -> bool:
         return any(self.folder.glob("reading-*"))
 

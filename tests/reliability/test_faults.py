@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -33,7 +32,7 @@ import boto3
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from faulty_dynamodb import Call, Fault, FaultyDynamoDB
+from faulty_dynamodb import Fault, FaultyDynamoDB, When
 from faulty_engines import (
     Aborts,
     Blocks,
@@ -273,14 +272,7 @@ def new_key(table) -> Callable[[Plan], str]:
 
 @pytest.fixture
 def install(settings: Settings, dynamodb: FaultyDynamoDB, deployment) -> Iterator[Callable[..., OcrService]]:
-    """Deploys the handler's service, cold: the store behind the proxy, settings as given.
-
-    The proxy and moto answer from threads of this process, so a full garbage collection of the
-    whole suite's heap would stall them past the store's 0.5 s read timeout, and a healthy store
-    would look down: collected once here, and not during the test.
-    """
-    gc.collect()
-    gc.disable()
+    """Deploys the handler's service, cold: the store behind the proxy, settings as given."""
 
     def apply(**changes) -> OcrService:
         store = AppKeyStore(LOCAL_TABLE_NAME, dynamodb.url)
@@ -296,10 +288,7 @@ def install(settings: Settings, dynamodb: FaultyDynamoDB, deployment) -> Iterato
             installed.recognizer.wait_until_ready(deadline_in(30))
         return installed
 
-    try:
-        yield apply
-    finally:
-        gc.enable()
+    yield apply
     deployment.close()
     dynamodb.heal()
     dynamodb.clear_log()
@@ -702,7 +691,7 @@ def test_a_throttled_charge_is_not_charged(fault, new_key, install, call, table,
     # GIVEN DynamoDB throttling only the quota's counters: the key is read and its rate counted
     secret = new_key()
     install()
-    dynamodb.fail(fault, when=lambda c: c.operation == "UpdateItem" and c.sort_key.startswith("usage#"))
+    dynamodb.fail(fault, When(operation="UpdateItem", sort_key_prefix="usage#"))
     # WHEN the key calls
     answer = call(ENDPOINTS["gugudata v1"], secret, STORE_FAULT_SECONDS)
     # THEN it is a 503, and the quota is untouched
@@ -719,14 +708,7 @@ def test_a_trial_charge_is_never_left_half_done(new_key, install, call, table, d
     # DynamoDB throttling every write to the key's usage after the first one
     secret = new_key(TRIAL_OF_ONE)
     install()
-    usage_writes: list[Call] = []
-
-    def after_the_first_usage_write(c: Call) -> bool:
-        if any(key.startswith("usage#") for key in c.written):
-            usage_writes.append(c)
-        return len(usage_writes) > 1
-
-    dynamodb.fail(Fault.THROTTLED, when=after_the_first_usage_write)
+    dynamodb.fail(Fault.THROTTLED, When(after_usage_writes=1))
     # WHEN the key calls
     answer = call(ENDPOINTS["gugudata v1"], secret, STORE_FAULT_SECONDS)
     dynamodb.heal()
@@ -752,7 +734,7 @@ def test_store_fault_when_settling_still_answers_with_the_text(
     endpoint = ENDPOINTS[endpoint]
     secret = new_key(TWO_A_DAY)
     install(engine=engine_setting(Reading))
-    dynamodb.fail(fault, when=lambda _: reading_signal.started())
+    dynamodb.fail(fault, When(once_exists=reading_signal.pattern))
     # WHEN the key calls
     answer = call(endpoint, secret, STORE_FAULT_SECONDS)
     # THEN the client gets its text; the call stays charged, and the count that failed is logged
@@ -822,7 +804,7 @@ def test_out_of_time_with_a_hanging_store_still_answers_503_before_the_deadline(
     # GIVEN Tesseract hanging until recognition's time is up, and DynamoDB hanging from then on
     secret = new_key()
     install(engine=engine_setting(ReadingThenHangs))
-    dynamodb.fail(Fault.HANGS, when=lambda _: reading_signal.started())
+    dynamodb.fail(Fault.HANGS, When(once_exists=reading_signal.pattern))
     # WHEN the key calls with two seconds left: one for recognition, one in reserve
     answer = call(ENDPOINTS["gugudata v1"], secret, remaining_seconds=2.0)
     # THEN Tesseract was reached, the client still gets the documented 503, and the refund that
