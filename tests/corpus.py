@@ -28,6 +28,8 @@ from PIL import Image
 
 from helpers import data_image, data_truth, encode
 from ocr_local.forms import multipart_form
+from ocr_tools.api_clients import ENDPOINTS as CLIENTS
+from ocr_tools.api_clients import HttpRequest
 from ocr_tools.hostile_files import (
     jpeg_with_many_scans,
     pdf_with_a_huge_image,
@@ -40,16 +42,10 @@ from ocr_tools.pdf_files import pdf_file
 
 V1, LEGACY, UNIVERSAL, TUPU, TENCENT = "gugudata-v1", "gugudata-legacy", "universal", "tupu", "tencent"
 ENDPOINTS = (V1, LEGACY, UNIVERSAL, TUPU, TENCENT)
-PATHS = {
-    V1: "/v1/imagerecognition/ocr",
-    LEGACY: "/imagerecognition/imagestreamocr",
-    UNIVERSAL: "/v1/ocr/universal",
-    TUPU: "/v3/recognition/general-ocr",
-    TENCENT: "/",
-}
+PATHS = {name: CLIENTS[name].path for name in ENDPOINTS}
+SUCCESS_CODES = {name: CLIENTS[name].success_code for name in ENDPOINTS}
 # The field each endpoint reads an uploaded image from (Tencent reads base64 in JSON).
-IMAGE_FIELDS = {V1: "imagefile", LEGACY: "imagefile", UNIVERSAL: "file", TUPU: "image"}
-SUCCESS_CODES = {V1: 100, LEGACY: 100, UNIVERSAL: 0, TUPU: 0, TENCENT: None}
+IMAGE_FIELDS = {name: CLIENTS[name].file_field for name in ENDPOINTS if CLIENTS[name].file_field}
 
 PHOTOTEST = "tesseract-test/phototest.tif"
 PDF_LINES = ("Quarterly report 2026", "Total due 4217 EUR")
@@ -185,17 +181,6 @@ class Target:
     image_base_url: str
 
 
-@dataclass(frozen=True)
-class HttpRequest:
-    path: str
-    body: bytes
-    # Repeated names are sent as repeated header lines.
-    headers: tuple[tuple[str, str], ...]
-    query: tuple[tuple[str, str], ...] = ()
-    # How many images a success answers for (universal and tupu return one result each).
-    images: int = 1
-
-
 def authenticated(
     endpoint: str,
     target: Target,
@@ -206,17 +191,9 @@ def authenticated(
     images: int = 1,
 ) -> HttpRequest:
     """A request to ``endpoint`` with the key where its clients send it."""
-    if content_type is not None:
-        headers = (("Content-Type", content_type), *headers)
-    if endpoint in (V1, LEGACY):
-        query = (*query, ("appkey", target.appkey))
-    elif endpoint == TUPU:
-        query = (*query, ("key", target.appkey))
-    else:
-        headers = (("x-api-key", target.appkey), *headers)
-    if endpoint == TENCENT:
-        headers = (("X-TC-Action", "GeneralAccurateOCR"), *headers)
-    return HttpRequest(PATHS[endpoint], body, headers, query, images)
+    return CLIENTS[endpoint].request(
+        target.appkey, content_type=content_type, body=body, query=query, headers=headers, images=images
+    )
 
 
 # A fixed boundary keeps every body the same from run to run.

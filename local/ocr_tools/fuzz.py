@@ -41,18 +41,16 @@ import time
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qsl
 
-from ocr_local.apigateway import build_event
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.forms import multipart_form
 from ocr_local.lambda_runtime import LocalLambdaContext
-from ocr_local.template import PROJECT_ROOT, ApiSpec
+from ocr_local.template import PROJECT_ROOT
+from ocr_tools.api_clients import ENDPOINTS, Answer, ContractViolation, Endpoint, api_spec, require
 from ocr_tools.hostile_files import jpeg_with_many_scans, pdf_with_costly_shading, png_pdf_polyglot, png_saying_pdf
 from ocr_tools.pdf_files import pdf_file
 
@@ -64,331 +62,13 @@ FUZZ_APPKEY = EVENTS_APPKEY
 MAX_INPUT_BYTES = 64 * 1024
 
 
-# --- What each endpoint documents (docs/api/: its page and error table) ----------------------
-
-
-class ContractViolation(AssertionError):
-    """An answer outside what the docs give for its endpoint, or a server-side failure."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What an answer said, once it was found to hold the contract."""
-
-    # A short name for the outcome, e.g. "415/101" or "200 FailedOperation.ImageDecodeFailed".
-    label: str
-    # The dialect reported a failure on the server's side (a 5xx or its own code for one).
-    server_side: bool
-    # The human-readable descriptions it carried: where a leak would show.
-    messages: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    path: str
-    # The HTTP statuses the docs give for this endpoint.
-    statuses: frozenset[int]
-    # The body fields it reads: what structured fuzzing draws field names from.
-    fields: tuple[str, ...]
-    # Where its clients send the key.
-    key_query: str | None = None
-    key_header: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    # How an image can be sent: "file" (a multipart part), "body" (the body itself), "base64".
-    image_ways: tuple[str, ...] = ("file",)
-    file_field: str | None = None
-    base64_field: str | None = None
-
-    def event(
-        self,
-        *,
-        content_type: str | None = None,
-        body: bytes = b"",
-        query: Sequence[tuple[str, str]] = (),
-        headers: Sequence[tuple[str, str]] = (),
-        with_key: bool = True,
-    ) -> dict:
-        """An API Gateway event for this endpoint, as a REST API with the template's binary
-        media types builds it."""
-        query, all_headers = list(query), [*self.headers, *headers]
-        if with_key and self.key_query:
-            query.append((self.key_query, FUZZ_APPKEY))
-        if with_key and self.key_header:
-            all_headers.append((self.key_header, FUZZ_APPKEY))
-        if content_type is not None:
-            all_headers.append(("Content-Type", content_type))
-        spec = api_spec()
-        return build_event(
-            method="POST",
-            path=self.path,
-            resource=self.path,
-            stage=spec.stage,
-            query=query,
-            headers=all_headers,
-            body=body,
-            binary_media_types=spec.binary_media_types,
-        )
-
-    def image_event(self, image: bytes, way: str, is_pdf: bool = False) -> dict:
-        """The image sent one of the ways this endpoint takes one, with the key."""
-        if way == "file":
-            content_type, body = multipart_form(
-                files=[(self.file_field, "upload.bin", "application/octet-stream", image)]
-            )
-            return self.event(content_type=content_type, body=body)
-        if way == "body":
-            return self.event(content_type="application/octet-stream", body=image)
-        document: dict[str, Any] = {self.base64_field: base64.b64encode(image).decode("ascii")}
-        if is_pdf and self.name == "tencent":
-            document["IsPdf"] = True
-        return self.event(content_type="application/json", body=json.dumps(document).encode())
-
-
-def _gugudata_reader(field_names: tuple[str, str, str, str, str], codes: dict[int, set[int]], server_codes: set[int]):
-    code_name, description_name, time_name, total_name, texts_name = field_names
-
-    def read(status: int, body: Any) -> Answer:
-        _expect_keys(body, {"DataStatus", "Data"}, "the body")
-        data_status = body["DataStatus"]
-        _expect_keys(data_status, {code_name, description_name, time_name, total_name}, "DataStatus")
-        code, description = data_status[code_name], data_status[description_name]
-        _require(code in codes[status], f"{code_name} {code!r} does not go with HTTP {status}")
-        _require(isinstance(description, str) and description, f"{description_name} is empty")
-        _require(_is_iso_datetime(data_status[time_name]), f"{time_name} is not ISO 8601 with offset")
-        total = data_status[total_name]
-        if code == 100:
-            _expect_keys(body["Data"], {texts_name}, "Data")
-            texts = body["Data"][texts_name]
-            _require(_is_list_of(texts, str), f"{texts_name} is not a list of strings")
-            _require(total == len(texts), f"{total_name} {total!r} is not the number of lines")
-        else:
-            _require(body["Data"] is None and total == 0, "an error carries data")
-        return Answer(f"{status}/{code}", code in server_codes, (description,))
-
-    return read
-
-
-_UNIVERSAL_ERRORS = {
-    400: {"invalid_request"},
-    401: {"missing_appkey", "invalid_appkey"},
-    403: {"forbidden"},
-    413: {"image_too_large"},
-    # The docs' table names unsupported_image; openapi.yaml adds the name for a body type the
-    # endpoint does not read.
-    415: {"unsupported_image", "unsupported_content_type"},
-    429: {"rate_limited", "quota_exceeded"},
-    502: {"download_failed", "recognition_failed"},
-    503: {"unavailable"},
-}
-_UNIVERSAL_RESULT = {"image_name", "width", "height", "angle", "engine", "text", "blocks"}
-
-
-def _read_universal(status: int, body: Any) -> Answer:
-    if status == 200:
-        _expect_keys(body, {"code", "message", "request_id", "results"}, "the body")
-        _require(body["code"] == 0 and body["message"] == "success", "a success without code 0")
-        results = body["results"]
-        _require(isinstance(results, list) and results, "results is empty")
-        for result in results:
-            _require(
-                isinstance(result, dict)
-                and _UNIVERSAL_RESULT <= set(result)
-                and set(result) <= _UNIVERSAL_RESULT | {"markdown"},
-                f"a result is {result!r}",
-            )
-            _require(_is_list_of(result["blocks"], dict), "blocks is not a list of objects")
-        return Answer("200", False, ())
-    _expect_keys(body, {"code", "error", "message", "request_id"}, "the error body")
-    _require(body["code"] == status, f"code {body['code']!r} is not the HTTP status {status}")
-    _require(
-        body["error"] in _UNIVERSAL_ERRORS.get(status, ()),
-        f"error {body['error']!r} is not documented for HTTP {status}",
-    )
-    _require(isinstance(body["message"], str) and body["message"], "message is empty")
-    return Answer(f"{status} {body['error']}", status >= 500, (body["message"],))
-
-
-def _read_tupu(status: int, body: Any) -> Answer:
-    envelope = {"code", "message", "timestamp", "nonce"}
-    _require(
-        isinstance(body, dict) and isinstance(body.get("timestamp"), int) and isinstance(body.get("nonce"), str),
-        "not tupu's envelope",
-    )
-    if status == 200:
-        _expect_keys(body, envelope | {"data"}, "the body")
-        _require(body["code"] == 0 and body["message"] == "success", "a success without code 0")
-        _expect_keys(body["data"], {"fileList"}, "data")
-        for entry in body["data"]["fileList"]:
-            _require(
-                isinstance(entry, dict) and {"name", "objects"} <= set(entry) <= {"name", "objects", "tag"},
-                f"a fileList entry is {entry!r}",
-            )
-        return Answer("200", False, ())
-    _expect_keys(body, envelope, "the error body")
-    _require(body["code"] == status, f"code {body['code']!r} is not the HTTP status {status}")
-    _require(isinstance(body["message"], str) and body["message"], "message is empty")
-    return Answer(str(status), status >= 500, (body["message"],))
-
-
-_TENCENT_ERRORS = {
-    "InvalidAction",
-    "NoSuchVersion",
-    "UnknownParameter",
-    "InvalidParameterValue.InvalidParameterValueLimit",
-    "FailedOperation.EmptyImageError",
-    "FailedOperation.ImageDecodeFailed",
-    "FailedOperation.ImageNoText",
-    "FailedOperation.ImageSizeTooLarge",
-    "LimitExceeded.TooLargeFileError",
-    "FailedOperation.DownLoadError",
-    "FailedOperation.OcrFailed",
-    "FailedOperation.EngineRecognizeTimeout",
-    "AuthFailure.SecretIdNotFound",
-    "AuthFailure.InvalidAuthorization",
-    "AuthFailure.SignatureFailure",
-    "AuthFailure.SignatureExpire",
-    "AuthFailure.UnauthorizedOperation",
-    "RequestLimitExceeded",
-    "ResourcesSoldOut.ChargeStatusException",
-    "InternalError",
-}
-# Tencent's codes for what the other dialects answer with a 5xx.
-_TENCENT_SERVER_SIDE = {
-    "FailedOperation.DownLoadError",
-    "FailedOperation.OcrFailed",
-    "FailedOperation.EngineRecognizeTimeout",
-    "InternalError",
-}
-
-
-def _read_tencent(status: int, body: Any) -> Answer:
-    _expect_keys(body, {"Response"}, "the body")
-    response = body["Response"]
-    _require(isinstance(response, dict) and isinstance(response.get("RequestId"), str), "no RequestId")
-    if "Error" in response:
-        _expect_keys(response, {"Error", "RequestId"}, "Response")
-        _expect_keys(response["Error"], {"Code", "Message"}, "Error")
-        code, message = response["Error"]["Code"], response["Error"]["Message"]
-        _require(code in _TENCENT_ERRORS, f"the error code {code!r} is not documented")
-        _require(isinstance(message, str) and message, "Message is empty")
-        return Answer(f"200 {code}", code in _TENCENT_SERVER_SIDE, (message,))
-    _expect_keys(response, {"TextDetections", "Angle", "Angel", "RequestId"}, "Response")
-    # An image without text is Tencent's error ImageNoText, never an empty success.
-    _require(_is_list_of(response["TextDetections"], dict) and response["TextDetections"], "TextDetections is empty")
-    return Answer("200", False, ())
-
-
-ENDPOINTS: dict[str, Endpoint] = {
-    endpoint.name: endpoint
-    for endpoint in (
-        Endpoint(
-            "gugudata-v1",
-            "/v1/imagerecognition/ocr",
-            frozenset({200, 400, 401, 403, 413, 415, 429, 500, 503}),
-            ("appkey", "imagefile", "image_base64"),
-            key_query="appkey",
-            image_ways=("file", "body", "base64"),
-            file_field="imagefile",
-            base64_field="image_base64",
-        ),
-        Endpoint(
-            "gugudata-legacy",
-            "/imagerecognition/imagestreamocr",
-            frozenset({200, 429}),
-            ("appkey", "imagefile", "image_base64"),
-            key_query="appkey",
-            image_ways=("file", "body", "base64"),
-            file_field="imagefile",
-            base64_field="image_base64",
-        ),
-        Endpoint(
-            "universal",
-            "/v1/ocr/universal",
-            frozenset({200, 400, 401, 403, 413, 415, 429, 502, 503}),
-            (
-                "file",
-                "url",
-                "image_base64",
-                "image_name",
-                "need_location",
-                "return_markdown",
-                "enable_cls",
-                "single_line",
-                "languages",
-                "enable_slicing",
-                "pdf_page",
-            ),
-            key_header="x-api-key",
-            image_ways=("file", "body", "base64"),
-            file_field="file",
-            base64_field="image_base64",
-        ),
-        Endpoint(
-            "tupu",
-            "/v3/recognition/general-ocr",
-            frozenset({200, 400, 401, 403, 413, 415, 429, 500, 502, 503}),
-            ("image", "tag", "referer"),
-            key_query="key",
-            image_ways=("file",),
-            file_field="image",
-        ),
-        Endpoint(
-            "tencent",
-            "/",
-            frozenset({200}),
-            (
-                "ImageBase64",
-                "ImageUrl",
-                "IsPdf",
-                "PdfPageNumber",
-                "EnableDetectText",
-                "ConfigID",
-                "EnableDetectSplit",
-                "IsWords",
-            ),
-            key_header="x-api-key",
-            headers=(("X-TC-Action", "GeneralAccurateOCR"),),
-            image_ways=("base64",),
-            base64_field="ImageBase64",
-        ),
-    )
-}
-
-_READERS = {
-    "gugudata-v1": _gugudata_reader(
-        ("statusCode", "statusDescription", "responseDateTime", "dataTotalCount", "resultText"),
-        {
-            200: {100},
-            400: {101},
-            413: {101},
-            415: {101},
-            401: {104},
-            403: {103},
-            429: {102, 103},
-            500: {110},
-            503: {110},
-        },
-        server_codes={110},
-    ),
-    "gugudata-legacy": _gugudata_reader(
-        ("StatusCode", "StatusDescription", "ResponseDateTime", "DataTotalCount", "ResultText"),
-        {200: {100, -1, 501, 503, 504, 505, 900}, 429: {502}},
-        server_codes={-1, 900},
-    ),
-    "universal": _read_universal,
-    "tupu": _read_tupu,
-    "tencent": _read_tencent,
-}
-
-
 def check_answer(endpoint: Endpoint, response: Any, sent: str = "") -> Answer:
     """Raises ``ContractViolation`` unless ``response`` is a documented, client-side answer.
 
     ``sent`` is the request's own text: what the client sent may be echoed back (a field
     name, a bad value), so only what the server added counts as a leak.
     """
-    _require(
+    require(
         isinstance(response, dict) and isinstance(response.get("statusCode"), int),
         f"not a proxy response: {response!r:.200}",
     )
@@ -399,18 +79,18 @@ def check_answer(endpoint: Endpoint, response: Any, sent: str = "") -> Answer:
         body = json.loads(text)
     except ValueError:
         raise ContractViolation(f"HTTP {status}: the body is not JSON: {text[:200]!r}") from None
-    _require(status < 500, f"a server-side failure: HTTP {status} {text[:300]}")
-    _require(status in endpoint.statuses, f"HTTP {status} is not documented for {endpoint.name}")
+    require(status < 500, f"a server-side failure: HTTP {status} {text[:300]}")
+    require(status in endpoint.statuses, f"HTTP {status} is not documented for {endpoint.name}")
     headers = [
         *(response.get("headers") or {}).items(),
         *((name, value) for name, values in (response.get("multiValueHeaders") or {}).items() for value in values),
     ]
     content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
-    _require(content_type.startswith("application/json"), f"Content-Type is {content_type!r}")
-    answer = _READERS[endpoint.name](status, body)
-    _require(not answer.server_side, f"a server-side failure: {answer.label} {text[:300]}")
+    require(content_type.startswith("application/json"), f"Content-Type is {content_type!r}")
+    answer = endpoint.read(status, body)
+    require(not answer.server_side, f"a server-side failure: {answer.label} {text[:300]}")
     leaks = _leaks(body, answer.messages, sent)
-    _require(not leaks, f"the answer shows the server's insides {leaks}: {text[:300]}")
+    require(not leaks, f"the answer shows the server's insides {leaks}: {text[:300]}")
     return answer
 
 
@@ -454,37 +134,6 @@ def _strings(value: Any):
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
-
-
-def _require(condition: bool, problem: str) -> None:
-    if not condition:
-        raise ContractViolation(problem)
-
-
-def _expect_keys(value: Any, keys: set[str], where: str) -> None:
-    _require(
-        isinstance(value, dict) and set(value) == keys,
-        f"{where} has {sorted(value) if isinstance(value, dict) else value!r}, not {sorted(keys)}",
-    )
-
-
-def _is_list_of(value: Any, kind: type) -> bool:
-    return isinstance(value, list) and all(isinstance(item, kind) for item in value)
-
-
-def _is_iso_datetime(value: Any) -> bool:
-    try:
-        return datetime.fromisoformat(value).tzinfo is not None
-    except (TypeError, ValueError):
-        return False
-
-
-@functools.cache
-def api_spec() -> ApiSpec:
-    from ocr_local.environment import LOCAL_RESOURCE_NAMES
-    from ocr_local.template import load_template
-
-    return load_template(resource_names=LOCAL_RESOURCE_NAMES)
 
 
 # --- Seeds: small images of every accepted format ----------------------------------------------

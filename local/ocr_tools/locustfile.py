@@ -8,7 +8,6 @@ else (a 5xx, an envelope we do not document) is a locust failure.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -17,57 +16,36 @@ from pathlib import Path
 
 from locust import HttpUser, constant, events, task
 
+from ocr_tools.api_clients import (
+    ENDPOINTS,
+    OK,
+    QUOTA_EXCEEDED,
+    RATE_LIMITED,
+    UNSUPPORTED_IMAGE,
+    ContractViolation,
+    Endpoint,
+)
+
 CONFIG = json.loads(Path(os.environ["OCR_LOAD_CONFIG"]).read_text())
 PAGE = Path(CONFIG["page"]).read_bytes()
-PAGE_BASE64 = base64.b64encode(PAGE).decode()
 NOT_AN_IMAGE = b"this is a text file, not an image\n" * 20
 
 # (key label, endpoint, outcome) -> answers seen
 tally: Counter[tuple[str, str, str]] = Counter()
 
-
-def _v1_outcome(status: int, body: dict) -> str | None:
-    code = body.get("DataStatus", {}).get("statusCode")
-    return {(200, 100): "ok", (415, 101): "client_error", (429, 102): "rate_limited", (429, 103): "quota_exceeded"}.get(
-        (status, code)
-    )
+# The situations a load test meets, and the outcome the service counts each as.
+OUTCOMES = {OK: "ok", UNSUPPORTED_IMAGE: "client_error", RATE_LIMITED: "rate_limited", QUOTA_EXCEEDED: "quota_exceeded"}
+# tupu answers 429 for its rate and its quota alike, so only keys that meet neither are sent there.
+WITHOUT_LIMITS = (OK, UNSUPPORTED_IMAGE)
 
 
-def _legacy_outcome(status: int, body: dict) -> str | None:
-    code = body.get("DataStatus", {}).get("StatusCode")
-    return {(200, 100): "ok", (200, 501): "client_error", (429, 502): "rate_limited", (200, 505): "quota_exceeded"}.get(
-        (status, code)
-    )
-
-
-def _universal_outcome(status: int, body: dict) -> str | None:
-    if status == 200 and body.get("code") == 0 and body.get("results"):
-        return "ok"
-    return {
-        (415, "unsupported_image"): "client_error",
-        (429, "rate_limited"): "rate_limited",
-        (429, "quota_exceeded"): "quota_exceeded",
-    }.get((status, body.get("error")))
-
-
-def _tencent_outcome(status: int, body: dict) -> str | None:
-    response = body.get("Response", {})
-    if status != 200:
+def outcome_of(endpoint: Endpoint, status: int, body, among=tuple(OUTCOMES)) -> str | None:
+    """The outcome the service should have counted, or None for an answer the docs do not give."""
+    try:
+        answer = endpoint.read(status, body)
+    except ContractViolation:
         return None
-    if "TextDetections" in response:
-        return "ok"
-    return {
-        "FailedOperation.ImageDecodeFailed": "client_error",
-        "RequestLimitExceeded": "rate_limited",
-        "ResourcesSoldOut.ChargeStatusException": "quota_exceeded",
-    }.get(response.get("Error", {}).get("Code"))
-
-
-def _tupu_outcome(status: int, body: dict) -> str | None:
-    # tupu answers 429 for both rate and quota, so only keys that meet neither are sent here.
-    if status == 200 and body.get("code") == 0:
-        return "ok"
-    return "client_error" if (status, body.get("code")) == (415, 415) else None
+    return OUTCOMES.get(endpoint.situation_of(answer, among))
 
 
 class ApiClient(HttpUser):
@@ -82,8 +60,8 @@ class ApiClient(HttpUser):
             label = random.choice([label for label in keys if label.startswith("standard")])
         return label, keys[label]
 
-    def _call(self, endpoint: str, label: str, judge, method: str, path: str, **request) -> None:
-        with self.client.request(method, path, name=endpoint, catch_response=True, **request) as response:
+    def _call(self, name: str, label: str, judge, method: str, path: str, **request) -> None:
+        with self.client.request(method, path, name=name, catch_response=True, **request) as response:
             try:
                 outcome = judge(response.status_code, response.json())
             except ValueError:
@@ -93,85 +71,48 @@ class ApiClient(HttpUser):
                 outcome = "unexpected"
             else:
                 response.success()
-            tally[(label, endpoint, outcome)] += 1
+            tally[(label, name, outcome)] += 1
+
+    def _send_image(self, name: str, endpoint_name: str, image: bytes, way: str = "", limited: bool = True) -> None:
+        """The image sent as the endpoint's clients send one, with a key (see ``_key``)."""
+        label, appkey = self._key(limited)
+        endpoint = ENDPOINTS[endpoint_name]
+        request = endpoint.image_request(image, way, appkey=appkey, filename="page.png", part_type="image/png")
+        among = tuple(OUTCOMES) if limited else WITHOUT_LIMITS
+        self._call(
+            name,
+            label,
+            lambda status, body: outcome_of(endpoint, status, body, among),
+            "POST",
+            request.path,
+            data=request.body,
+            headers=dict(request.headers),
+            params=list(request.query),
+        )
 
     @task(3)
     def gugudata_v1(self) -> None:
-        label, appkey = self._key()
-        self._call(
-            "v1 multipart",
-            label,
-            _v1_outcome,
-            "POST",
-            "/v1/imagerecognition/ocr",
-            params={"appkey": appkey},
-            files={"imagefile": ("page.png", PAGE, "image/png")},
-        )
+        self._send_image("v1 multipart", "gugudata-v1", PAGE)
 
     @task(2)
     def gugudata_v1_not_an_image(self) -> None:
-        label, appkey = self._key()
-        self._call(
-            "v1 not an image",
-            label,
-            _v1_outcome,
-            "POST",
-            "/v1/imagerecognition/ocr",
-            params={"appkey": appkey},
-            files={"imagefile": ("notes.png", NOT_AN_IMAGE, "image/png")},
-        )
+        self._send_image("v1 not an image", "gugudata-v1", NOT_AN_IMAGE)
 
     @task(1)
     def gugudata_legacy(self) -> None:
-        label, appkey = self._key()
-        self._call(
-            "legacy multipart",
-            label,
-            _legacy_outcome,
-            "POST",
-            "/imagerecognition/imagestreamocr",
-            params={"appkey": appkey},
-            files={"imagefile": ("page.png", PAGE, "image/png")},
-        )
+        self._send_image("legacy multipart", "gugudata-legacy", PAGE)
 
     @task(2)
     def universal(self) -> None:
-        label, appkey = self._key()
-        self._call(
-            "universal base64",
-            label,
-            _universal_outcome,
-            "POST",
-            "/v1/ocr/universal",
-            headers={"x-api-key": appkey},
-            json={"image_base64": PAGE_BASE64, "need_location": False},
-        )
+        self._send_image("universal base64", "universal", PAGE, way="base64")
 
     @task(1)
     def tupu(self) -> None:
-        label, appkey = self._key(limited=False)
-        self._call(
-            "tupu multipart",
-            label,
-            _tupu_outcome,
-            "POST",
-            "/v3/recognition/general-ocr",
-            params={"key": appkey},
-            files={"image": ("page.png", PAGE, "image/png")},
-        )
+        self._send_image("tupu multipart", "tupu", PAGE, limited=False)
 
     @task(1)
     def tencent(self) -> None:
-        label, appkey = self._key()
-        self._call(
-            "tencent base64",
-            label,
-            _tencent_outcome,
-            "POST",
-            "/",
-            headers={"X-TC-Action": "GeneralAccurateOCR", "x-api-key": appkey},
-            json={"ImageBase64": PAGE_BASE64},
-        )
+        self._send_image("tencent base64", "tencent", PAGE)
 
     @task(2)
     def usage(self) -> None:

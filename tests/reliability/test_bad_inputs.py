@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import pytest
 
 from corpus import (
-    LEGACY,
     NO_TEXT,
     SUCCESS_CODES,
     TENCENT,
@@ -28,6 +26,7 @@ from corpus import (
     expected,
     pairs,
 )
+from ocr_tools.api_clients import ENDPOINTS, Answer
 from ocr_tools.scoring import cer
 
 pytestmark = [pytest.mark.http, pytest.mark.tesseract, pytest.mark.reliability]
@@ -41,85 +40,16 @@ INTERNAL_DETAIL = re.compile(
 PAGE_CER = 0.02
 
 
-@dataclass(frozen=True)
-class Answer:
-    code: int | str | None
-    message: str
-    # Successes: each image's recognised lines, and the dialect's report of each image.
-    texts: list[list[str]] | None = None
-    reports: list[dict] | None = None
-
-
-# Reading each dialect's envelope, checking its shape on the way.
-
-
-def gugudata_answer(body: dict, names: tuple[str, ...]) -> Answer:
-    code_name, description_name, time_name, total_name, texts_name = names
-    assert set(body) == {"DataStatus", "Data"}
-    status = body["DataStatus"]
-    assert set(status) == {code_name, description_name, time_name, total_name}
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", status[time_name])
-    if body["Data"] is None:
-        assert status[total_name] == 0
-        return Answer(status[code_name], status[description_name])
-    assert set(body["Data"]) == {texts_name}
-    texts = body["Data"][texts_name]
-    assert status[total_name] == len(texts)
-    return Answer(status[code_name], status[description_name], [texts])
-
-
-def universal_answer(body: dict, http_status: int) -> Answer:
-    if "error" in body:
-        assert set(body) == {"code", "error", "message", "request_id"}
-        assert body["code"] == http_status and body["request_id"]
-        return Answer(body["error"], body["message"])
-    assert set(body) == {"code", "message", "request_id", "results"}
-    results = body["results"]
-    return Answer(body["code"], body["message"], [r["text"].splitlines() for r in results], results)
-
-
-def tupu_answer(body: dict, http_status: int) -> Answer:
-    envelope = {"code", "message", "timestamp", "nonce"}
-    if body["code"] != 0:
-        assert set(body) == envelope and body["code"] == http_status
-        return Answer(body["code"], body["message"])
-    assert set(body) == envelope | {"data"}
-    files = body["data"]["fileList"]
-    return Answer(0, body["message"], [[o["text"] for o in f["objects"]] for f in files], files)
-
-
-def tencent_answer(body: dict) -> Answer:
-    assert set(body) == {"Response"}
-    response = body["Response"]
-    assert response["RequestId"]
-    if "Error" in response:
-        assert set(response) == {"Error", "RequestId"}
-        assert set(response["Error"]) == {"Code", "Message"}
-        return Answer(response["Error"]["Code"], response["Error"]["Message"])
-    assert set(response) == {"TextDetections", "Angle", "Angel", "RequestId"}
-    return Answer(None, "", [[d["DetectedText"] for d in response["TextDetections"]]], [response])
-
-
 def read_answer(endpoint: str, http_status: int, raw: bytes) -> Answer:
-    body = json.loads(raw)
-    if endpoint == V1:
-        names = ("statusCode", "statusDescription", "responseDateTime", "dataTotalCount", "resultText")
-        return gugudata_answer(body, names)
-    if endpoint == LEGACY:
-        names = ("StatusCode", "StatusDescription", "ResponseDateTime", "DataTotalCount", "ResultText")
-        return gugudata_answer(body, names)
-    if endpoint == UNIVERSAL:
-        return universal_answer(body, http_status)
-    if endpoint == TUPU:
-        return tupu_answer(body, http_status)
-    return tencent_answer(body)
+    """The answer read as its dialect writes it; ContractViolation where it is not its envelope."""
+    return ENDPOINTS[endpoint].read(http_status, json.loads(raw))
 
 
 def assert_read_correctly(case: Case, endpoint: str, request: HttpRequest, answer: Answer) -> None:
     assert len(answer.texts) == (request.images if endpoint in (UNIVERSAL, TUPU) else 1)
     for lines in answer.texts:
         if case.reads == NO_TEXT:
-            assert lines == []
+            assert not lines, lines
         else:
             assert cer("\n".join(lines), case.reads) <= PAGE_CER, lines
     # Nothing was turned: the page was upright once its EXIF orientation was applied.

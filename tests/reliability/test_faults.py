@@ -16,7 +16,6 @@ API Gateway answers 502, which no test expects.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -56,13 +55,23 @@ from ocr_api.keys import DEFAULT_PLAN, AccessGuard, AppKey, Plan, hash_appkey
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.service.budget import ANSWER_SECONDS
 from ocr_api.service.ocr_service import OcrService, build_service
-from ocr_local.apigateway import FUNCTION_FAILED, build_event
+from ocr_local.apigateway import FUNCTION_FAILED
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
 from ocr_local.environment import LOCAL_TABLE_NAME, function_environment, write_template_plans
-from ocr_local.forms import multipart_form
 from ocr_local.lambda_endpoint import LocalLambdaEndpoint
 from ocr_local.lambda_runtime import LambdaInstances, LocalLambdaContext
 from ocr_local.server_process import free_port
+from ocr_tools.api_clients import (
+    ENDPOINTS,
+    ENGINE_FAILED,
+    ENGINE_UNAVAILABLE,
+    OK,
+    OUT_OF_TIME,
+    OVER_MEMORY,
+    STORE_UNAVAILABLE,
+    Endpoint,
+    as_event,
+)
 from ocr_tools.hostile_files import jpeg_with_many_scans
 
 pytestmark = [pytest.mark.tesseract, pytest.mark.reliability]
@@ -86,27 +95,6 @@ DEADLINE_GRACE_SECONDS = 1.0
 FULL_TIME = 28.0
 
 
-# The endpoints, each with how it is called and how it answers.
-
-
-def _multipart(path: str, part: str, query: list, headers: list = (), image: bytes = PNG) -> dict:
-    content_type, body = multipart_form(files=[(part, "words.img", "image/png", image)])
-    return dict(path=path, query=query, headers=[("Content-Type", content_type), *headers], body=body)
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    request: Callable[..., dict]  # appkey[, image] -> build_event's path, query, headers and body
-    code: Callable[[dict], object]  # the answer's business code
-    message: Callable[[dict], str]  # what an error answer says was wrong
-    text: Callable[[dict], str]  # the recognised text of a success
-    # situation -> (HTTP status, business code), as docs/api/'s tables give them
-    answers: dict[str, tuple[int, object]]
-
-
-OK, ENGINE_FAILED, OUT_OF_TIME, STORE_UNAVAILABLE = "ok", "engine failed", "out of time", "store unavailable"
-OVER_MEMORY, ENGINE_UNAVAILABLE = "over memory", "engine unavailable"
 # What each error answer's description names.
 SAYS = {
     ENGINE_FAILED: "recognition engine",
@@ -116,102 +104,9 @@ SAYS = {
     ENGINE_UNAVAILABLE: "not available",
 }
 
-ENDPOINTS = {
-    endpoint.name: endpoint
-    for endpoint in (
-        Endpoint(
-            "gugudata v1",
-            lambda key, image=PNG: _multipart("/v1/imagerecognition/ocr", "imagefile", [("appkey", key)], image=image),
-            lambda body: body["DataStatus"]["statusCode"],
-            lambda body: body["DataStatus"]["statusDescription"],
-            lambda body: " ".join(body["Data"]["resultText"]),
-            {
-                OK: (200, 100),
-                ENGINE_FAILED: (500, 110),
-                OUT_OF_TIME: (503, 110),
-                STORE_UNAVAILABLE: (503, 110),
-                OVER_MEMORY: (413, 101),
-                ENGINE_UNAVAILABLE: (503, 110),
-            },
-        ),
-        Endpoint(
-            "gugudata legacy",
-            lambda key, image=PNG: _multipart(
-                "/imagerecognition/imagestreamocr", "imagefile", [("appkey", key)], image=image
-            ),
-            lambda body: body["DataStatus"]["StatusCode"],
-            lambda body: body["DataStatus"]["StatusDescription"],
-            lambda body: " ".join(body["Data"]["ResultText"]),
-            {
-                OK: (200, 100),
-                ENGINE_FAILED: (200, -1),
-                OUT_OF_TIME: (200, -1),
-                STORE_UNAVAILABLE: (200, -1),
-                OVER_MEMORY: (200, 501),
-                ENGINE_UNAVAILABLE: (200, -1),
-            },
-        ),
-        Endpoint(
-            "universal",
-            lambda key, image=PNG: _multipart("/v1/ocr/universal", "file", [], [("x-api-key", key)], image=image),
-            lambda body: body.get("error", body["code"]),
-            lambda body: body["message"],
-            lambda body: body["results"][0]["text"],
-            {
-                OK: (200, 0),
-                ENGINE_FAILED: (502, "recognition_failed"),
-                OUT_OF_TIME: (503, "unavailable"),
-                STORE_UNAVAILABLE: (503, "unavailable"),
-                OVER_MEMORY: (413, "image_too_large"),
-                ENGINE_UNAVAILABLE: (503, "unavailable"),
-            },
-        ),
-        Endpoint(
-            "tupu",
-            lambda key, image=PNG: _multipart("/v3/recognition/general-ocr", "image", [("key", key)], image=image),
-            lambda body: body["code"],
-            lambda body: body["message"],
-            lambda body: " ".join(o["text"] for o in body["data"]["fileList"][0]["objects"]),
-            {
-                OK: (200, 0),
-                ENGINE_FAILED: (500, 500),
-                OUT_OF_TIME: (503, 503),
-                STORE_UNAVAILABLE: (503, 503),
-                OVER_MEMORY: (413, 413),
-                ENGINE_UNAVAILABLE: (503, 503),
-            },
-        ),
-        Endpoint(
-            "tencent",
-            lambda key, image=PNG: dict(
-                path="/",
-                query=[],
-                body=json.dumps({"ImageBase64": base64.b64encode(image).decode()}).encode(),
-                headers=[
-                    ("Content-Type", "application/json"),
-                    ("X-TC-Action", "GeneralAccurateOCR"),
-                    ("X-TC-Version", "2018-11-19"),
-                    ("x-api-key", key),
-                ],
-            ),
-            lambda body: body["Response"].get("Error", {}).get("Code", "success"),
-            lambda body: body["Response"]["Error"]["Message"],
-            lambda body: " ".join(d["DetectedText"] for d in body["Response"]["TextDetections"]),
-            {
-                OK: (200, "success"),
-                ENGINE_FAILED: (200, "FailedOperation.OcrFailed"),
-                OUT_OF_TIME: (200, "FailedOperation.EngineRecognizeTimeout"),
-                STORE_UNAVAILABLE: (200, "InternalError"),
-                OVER_MEMORY: (200, "FailedOperation.ImageSizeTooLarge"),
-                ENGINE_UNAVAILABLE: (200, "InternalError"),
-            },
-        ),
-    )
-}
-
 
 @dataclass(frozen=True)
-class Answer:
+class Reply:
     status: int
     body: dict
     endpoint: Endpoint
@@ -222,16 +117,17 @@ class Answer:
         """(HTTP status, business code); API Gateway's own answers have no business code."""
         if "message" in self.body and len(self.body) == 1:
             return self.status, self.body["message"]
-        return self.status, self.endpoint.code(self.body)
+        answer = self.endpoint.read(self.status, self.body)
+        return answer.status, answer.code
 
     def recognised(self) -> str:
-        return self.endpoint.text(self.body)
+        return self.endpoint.read(self.status, self.body).text()
 
     def is_documented(self, situation: str, appkey: str) -> bool:
         """The status and code the docs give, a description that says why, and nothing private."""
         return (
-            self.situation == self.endpoint.answers[situation]
-            and SAYS[situation] in self.endpoint.message(self.body)
+            self.situation == self.endpoint.situations[situation]
+            and SAYS[situation] in self.endpoint.read(self.status, self.body).message
             and not any(leak in self.raw for leak in ("Traceback", "/tmp", "/work", ".py", appkey))
         )
 
@@ -295,19 +191,12 @@ def install(settings: Settings, dynamodb: FaultyDynamoDB, deployment) -> Iterato
 
 
 @pytest.fixture
-def call(spec, deployment) -> Callable[..., Answer]:
+def call(spec, deployment) -> Callable[..., Reply]:
     """Sends an endpoint's request through the real handler, held to a Lambda deadline."""
     function = spec.functions["OcrFunction"]
 
-    def send(endpoint: Endpoint, appkey: str, remaining_seconds: float = FULL_TIME, image: bytes = PNG) -> Answer:
-        request = endpoint.request(appkey, image)
-        event = build_event(
-            method="POST",
-            resource=request["path"],
-            stage=spec.stage,
-            binary_media_types=spec.binary_media_types,
-            **request,
-        )
+    def send(endpoint: Endpoint, appkey: str, remaining_seconds: float = FULL_TIME, image: bytes = PNG) -> Reply:
+        event = as_event(endpoint.image_request(image, appkey=appkey, filename="words.img", part_type="image/png"))
         context = LocalLambdaContext(replace(function, timeout_seconds=remaining_seconds))
         with ThreadPoolExecutor(max_workers=1) as lambda_instance:
             invocation = lambda_instance.submit(deployment.handler, event, context)
@@ -317,7 +206,7 @@ def call(spec, deployment) -> Callable[..., Answer]:
                 # Lambda would have stopped it: API Gateway answers for it.
                 status, body = FUNCTION_FAILED
                 response = {"statusCode": status, "body": json.dumps(body)}
-        return Answer(response["statusCode"], json.loads(response["body"]), endpoint, response["body"])
+        return Reply(response["statusCode"], json.loads(response["body"]), endpoint, response["body"])
 
     return send
 
@@ -343,8 +232,8 @@ def day(calls=0, ok=0, server_error=0, left=1, client_error=0) -> dict:
     }
 
 
-def assert_succeeds(answer: Answer) -> None:
-    assert answer.situation == answer.endpoint.answers[OK], answer.body
+def assert_succeeds(answer: Reply) -> None:
+    assert answer.situation == answer.endpoint.situations[OK], answer.body
     assert WORD in answer.recognised()
 
 
@@ -493,7 +382,7 @@ def test_under_auto_a_failing_deep_engine_leaves_tesseracts_reading(deep_engines
     # WHEN the key sends it to the universal endpoint
     answer = call(ENDPOINTS["universal"], secret, image=RECEIPT)
     # THEN Tesseract's reading is the answer, said to be Tesseract's, and the call is charged
-    assert answer.situation == ENDPOINTS["universal"].answers[OK], answer.body
+    assert answer.situation == ENDPOINTS["universal"].situations[OK], answer.body
     assert answer.body["results"][0]["engine"] == "tesseract" and "TAX INVOICE" in answer.recognised()
     assert usage_of(table, secret) == day(calls=1, ok=1, left=0)
 
@@ -533,14 +422,14 @@ def test_a_worker_that_hangs_mid_page_is_stopped_and_given_back(new_key, install
     with ThreadPoolExecutor(1) as staller:
         stalled = staller.submit(lambda: _signalled(reading_signal.wait_for_reader(), signal.SIGSTOP))
         # WHEN the key calls with three seconds left
-        answer = call(ENDPOINTS["gugudata v1"], secret, 3.0)
+        answer = call(ENDPOINTS["gugudata-v1"], secret, 3.0)
         stopped = stalled.result()
     # THEN the client is told it ran out of time, the call is given back, the worker is gone
     assert answer.is_documented(OUT_OF_TIME, secret), answer.body
     assert usage_of(table, secret) == day(server_error=1, left=2)
     assert stopped not in installed.recognizer.worker_processes()
     reading_signal.release()
-    assert_succeeds(call(ENDPOINTS["gugudata v1"], secret))
+    assert_succeeds(call(ENDPOINTS["gugudata-v1"], secret))
 
 
 def _signalled(pid: int, sent: signal.Signals) -> int:
@@ -552,7 +441,7 @@ def test_a_worker_that_died_between_requests_is_replaced_before_the_next(new_key
     # GIVEN a warm instance whose page workers have all died since its last request
     secret = new_key(TWO_A_DAY)
     installed = install()
-    assert_succeeds(call(ENDPOINTS["gugudata v1"], secret))
+    assert_succeeds(call(ENDPOINTS["gugudata-v1"], secret))
     workers = list(installed.recognizer.worker_processes())
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
@@ -619,7 +508,7 @@ def test_a_lambda_nearly_out_of_time_answers_at_once_and_charges_nothing(
     answer = call(endpoint, secret, remaining_seconds=0.5)
     # THEN it is told the service is unavailable, in time; DynamoDB was not asked, nothing counted
     assert answer.is_documented(STORE_UNAVAILABLE, secret), answer.body
-    assert "no time is left" in endpoint.message(answer.body)
+    assert "no time is left" in endpoint.read(answer.status, answer.body).message
     assert dynamodb.calls == []
     assert usage_of(table, secret) == day()
     # AND the next request, with the usual time, succeeds
@@ -693,13 +582,13 @@ def test_a_throttled_charge_is_not_charged(fault, new_key, install, call, table,
     install()
     dynamodb.fail(fault, When(operation="UpdateItem", sort_key_prefix="usage#"))
     # WHEN the key calls
-    answer = call(ENDPOINTS["gugudata v1"], secret, STORE_FAULT_SECONDS)
+    answer = call(ENDPOINTS["gugudata-v1"], secret, STORE_FAULT_SECONDS)
     # THEN it is a 503, and the quota is untouched
     assert answer.is_documented(STORE_UNAVAILABLE, secret), answer.body
     assert {c.operation for c in dynamodb.calls} >= {"GetItem", "UpdateItem"} and dynamodb.faulted
     dynamodb.heal()
     assert usage_of(table, secret) == day()
-    assert_succeeds(call(ENDPOINTS["gugudata v1"], secret))
+    assert_succeeds(call(ENDPOINTS["gugudata-v1"], secret))
     assert usage_of(table, secret) == day(calls=1, ok=1, left=0)
 
 
@@ -710,12 +599,12 @@ def test_a_trial_charge_is_never_left_half_done(new_key, install, call, table, d
     install()
     dynamodb.fail(Fault.THROTTLED, When(after_usage_writes=1))
     # WHEN the key calls
-    answer = call(ENDPOINTS["gugudata v1"], secret, STORE_FAULT_SECONDS)
+    answer = call(ENDPOINTS["gugudata-v1"], secret, STORE_FAULT_SECONDS)
     dynamodb.heal()
     # THEN whichever way it ended, the trial paid for it only if it was served
     guard = AccessGuard(table, clock=CLOCK)
     left = guard.usage(guard.check(secret, None)).remaining["trial"]
-    if answer.situation == ENDPOINTS["gugudata v1"].answers[OK]:
+    if answer.situation == ENDPOINTS["gugudata-v1"].situations[OK]:
         assert left == 0
     else:
         assert answer.is_documented(STORE_UNAVAILABLE, secret) and left == 1, answer.body
@@ -806,7 +695,7 @@ def test_out_of_time_with_a_hanging_store_still_answers_503_before_the_deadline(
     install(engine=engine_setting(ReadingThenHangs))
     dynamodb.fail(Fault.HANGS, When(once_exists=reading_signal.pattern))
     # WHEN the key calls with two seconds left: one for recognition, one in reserve
-    answer = call(ENDPOINTS["gugudata v1"], secret, remaining_seconds=2.0)
+    answer = call(ENDPOINTS["gugudata-v1"], secret, remaining_seconds=2.0)
     # THEN Tesseract was reached, the client still gets the documented 503, and the refund that
     # could not be made is logged
     assert reading_signal.started()

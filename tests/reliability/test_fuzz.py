@@ -33,13 +33,10 @@ from ocr_api.keys.model import hash_appkey
 from ocr_api.ocr.images import ImageLimits, prepare_image
 from ocr_local.events import EVENTS_APPKEY
 from ocr_local.forms import multipart_form
+from ocr_tools.api_clients import ENDPOINTS, Answer, ContractViolation, Endpoint
 from ocr_tools.fuzz import (
-    ENDPOINTS,
     FUZZ_APPKEY,
     MAGIC_NUMBERS,
-    Answer,
-    ContractViolation,
-    Endpoint,
     FuzzRun,
     LoggedTraceback,
     check_answer,
