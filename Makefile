@@ -1,5 +1,5 @@
 # Shortcuts; each target works without make too (see the command it runs).
-.PHONY: setup serve test keys invoke events validate bench fusion-fit
+.PHONY: setup serve test unit lint keys invoke events validate bench fusion-fit
 
 setup:
 	scripts/setup.sh
@@ -9,6 +9,13 @@ serve:
 
 test:
 	scripts/test.sh
+
+# The unit lane alone (seconds), and ruff's checks alone.
+unit:
+	scripts/test.sh tests/unit
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
 # make keys ARGS="create --name alice --plan trial"   (against the running local server)
 keys: setup
@@ -24,10 +31,10 @@ events: setup
 validate: setup
 	SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint
 
-# The benchmark on ../shared/eval: raw tesseract, RapidOCR's defaults and each engine of the service,
+# The benchmark on the evaluation set (--eval-dir, OCR_EVAL_DIR or ../shared/eval): raw tesseract, RapidOCR's defaults and each engine of the service,
 # side by side (about 30 minutes); results in build/bench/
 bench: setup
-	.venv/bin/python -m ocr_local bench
+	.venv/bin/python -m ocr_local bench $(ARGS)
 
 # Fits auto's fusion weights on ../shared/eval (or OCR_EVAL_DIR) and prints the scores of the
 # folds each image was left out of, then the weights for functions/ocr_api/ocr/fusion.py

@@ -6,10 +6,11 @@ still count it, the quota left unchanged); and once the fault is gone the same r
 The key's plan allows one call a day, so a charge that was not given back would turn that next
 request into a 429.
 
-The engine's faults come from a stand-in engine (the real Tesseract with a fault before each read,
-in the page worker's process) and from real signals sent to a worker mid-page. DynamoDB's are real
-ones at the HTTP level: the store talks to moto's server through a proxy that throttles, hangs or
-refuses connections (``faulty_dynamodb.py``). Each invocation is held to its Lambda deadline as
+The engine's faults come from ``faulty_engines.py`` (the real Tesseract with a fault before each
+read, in the page worker's process) and from real signals sent to a worker while its engine says
+it holds a page. DynamoDB's are real ones at the HTTP level: the store talks to moto's server
+through a proxy that throttles, hangs or refuses connections (``faulty_dynamodb.py``, both in a
+process of their own). Each invocation is held to its Lambda deadline as
 Lambda holds it: one still running at the deadline (and a grace for this machine) is stopped, and
 API Gateway answers 502, which no test expects.
 """
@@ -238,7 +239,7 @@ def assert_succeeds(answer: Reply) -> None:
 
 
 # The engine's faults, and the Lambda's clock. Each: the settings that bring the fault (a
-# stand-in engine, or no models), the time the request has, and what the client is told.
+# faulty engine, or no models), the time the request has, and what the client is told.
 
 
 @dataclass(frozen=True)
