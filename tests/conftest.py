@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import boto3
@@ -24,6 +24,7 @@ from ocr_api.app import lambda_handler
 from ocr_api.config import Settings
 from ocr_api.keys import AppKey, Plan, hash_appkey
 from ocr_api.service.ocr_service import OcrService, build_service
+from ocr_api.service.page_workers import IsolatedRecognizer, page_workers
 from ocr_local.dynamodb import LOCAL_AWS_ENVIRONMENT, create_table
 from ocr_local.environment import (
     LOCAL_RESOURCE_NAMES,
@@ -46,6 +47,12 @@ _PROFILE = {"deadline": None, "database": None, "suppress_health_check": list(He
 hypothesis_settings.register_profile("ci", max_examples=40, derandomize=True, **_PROFILE)
 hypothesis_settings.register_profile("long", max_examples=1000, **_PROFILE)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: spread over several workers, a minute-long test started last would
+    keep one worker busy after the others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -145,11 +152,59 @@ def deployment() -> Iterator[Deployment]:
     deployed.close()
 
 
+class _KeptWarm:
+    """Page workers that outlive a deployment, as a warm Lambda instance keeps its own: closing
+    the service leaves them running for the next test with the same settings."""
+
+    def __init__(self, workers: IsolatedRecognizer) -> None:
+        self._workers = workers
+
+    def __getattr__(self, name: str):
+        return getattr(self._workers, name)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def warm_workers() -> Iterator[Callable[[Settings], _KeptWarm]]:
+    """The page workers of each set of settings the tests deploy, started once per session."""
+    pools: dict[tuple, IsolatedRecognizer] = {}
+
+    def for_settings(settings: Settings) -> _KeptWarm:
+        # What page_workers() reads of the settings: equal keys, interchangeable workers.
+        key = tuple(getattr(settings, name) for name in _WORKER_SETTINGS)
+        if key not in pools:
+            pools[key] = page_workers(settings)
+        return _KeptWarm(pools[key])
+
+    yield for_settings
+    for pool in pools.values():
+        pool.close()
+
+
+_WORKER_SETTINGS = (
+    "tessdata_dir",
+    "max_image_bytes",
+    "max_image_pixels",
+    "languages",
+    "max_recognition_pixels",
+    "engine",
+    "deep_engine_function",
+    "lambda_endpoint_url",
+    "default_engine",
+    "worker_memory_bytes",
+    "max_decode_seconds",
+    "parallel_images",
+)
+
+
 @pytest.fixture
-def service(settings: Settings, store: AppKeyStore, add_key, deployment: Deployment) -> OcrService:
-    """The handler's service, on moto and the real Tesseract, with the events/ appkey."""
+def service(settings: Settings, store: AppKeyStore, add_key, deployment: Deployment, warm_workers) -> OcrService:
+    """The handler's service, on moto and the real Tesseract, with the events/ appkey; its page
+    workers warm from an earlier test with the same settings."""
     add_key(EVENTS_APPKEY, name="events")
-    service = build_service(settings, store)
+    service = build_service(settings, store, warm_workers(settings))
     service.access.clock = day_clock()
     return deployment.replace(service)
 

@@ -3,7 +3,7 @@ fuzzer and the load test.
 
 Each ``Endpoint`` knows its path, where its clients send the key and the image, and the answers
 its page in docs/api/ documents: ``read`` checks an answer against its envelope and says what it
-said (``Reply``), and ``situations`` maps what happened (a success, the engine failing, a quota
+said (an ``Answer``), and ``situations`` maps what happened (a success, the engine failing, a quota
 met, ...) to the HTTP status and business code the docs give for it.
 """
 

@@ -20,8 +20,10 @@ Targets:
 Image URLs never leave the machine: while fuzzing, every host name resolves to a private
 address, which the fetcher refuses (400) before connecting.
 
-The answer contract (``check_answer``), the endpoints and the request builders are shared
-with ``tests/reliability/test_fuzz.py``, the bounded hypothesis run.
+The endpoints, their request builders and answer readers come from ``api_clients``, which the
+other tests and the load test share; the answer contract (``check_answer``: documented, not
+server-side, nothing of the service's insides) is shared with ``tests/reliability/test_fuzz.py``,
+the bounded hypothesis run.
 """
 
 from __future__ import annotations

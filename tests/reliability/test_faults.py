@@ -168,14 +168,18 @@ def new_key(table) -> Callable[[Plan], str]:
 
 
 @pytest.fixture
-def install(settings: Settings, dynamodb: FaultyDynamoDB, deployment) -> Iterator[Callable[..., OcrService]]:
-    """Deploys the handler's service, cold: the store behind the proxy, settings as given."""
+def install(
+    settings: Settings, dynamodb: FaultyDynamoDB, deployment, warm_workers
+) -> Iterator[Callable[..., OcrService]]:
+    """Deploys the handler's service: the store behind the proxy, settings as given. With the
+    real engine its page workers may be warm from an earlier test; a faulty engine's start cold."""
 
     def apply(**changes) -> OcrService:
         store = AppKeyStore(LOCAL_TABLE_NAME, dynamodb.url)
         # English alone loads in half the time of chi_sim+eng; the faults do not care.
-        changes = {"languages": "eng", **changes}
-        installed = build_service(replace(settings, **changes), store)
+        changed = replace(settings, **{"languages": "eng", **changes})
+        workers = warm_workers(changed) if changed.engine == Settings.engine else None
+        installed = build_service(changed, store, workers)
         installed.access.clock = CLOCK
         deployment.replace(installed)
         # Its page workers up before the first call, as on a warm instance: on this 2-core machine
