@@ -71,7 +71,7 @@ class When:
 
     operation: str | None = None  # GetItem, UpdateItem, ...
     sort_key_prefix: str | None = None  # the item's sort key begins so (``usage#``)
-    # Only calls from the one after this many calls that wrote usage counters.
+    # Only once more than this many calls have written usage counters (the call itself counted).
     after_usage_writes: int | None = None
     # Only once a file matching this glob exists (``ReadingSignal.pattern``: a page is being read).
     once_exists: str | None = None
@@ -238,6 +238,7 @@ class _ControlHandler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         action = self.path.strip("/")
         answer: dict = {}
+        status = 200
         if action == "fail":
             faults.fail(Fault[request["fault"]], When(**request["when"]))
         elif action == "heal":
@@ -246,8 +247,10 @@ class _ControlHandler(BaseHTTPRequestHandler):
             faults.clear_log()
         elif action == "log":
             answer = faults.log()
+        else:
+            status, answer = 404, {"error": f"no action {action!r}"}
         payload = json.dumps(answer).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
