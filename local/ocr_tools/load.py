@@ -55,6 +55,8 @@ class Sample:
     deep_rss_mb: float  # the deep engine's instances, together
     server_rss_mb: float  # the gateway and the embedded DynamoDB
     open_files: int
+    # The API function's instances and page workers one by one: pid -> resident MB.
+    rss_by_process_mb: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,6 +76,12 @@ class LoadReport:
     deep_memory_end_mb: float = 0.0
     # Resident memory at each tenth of the run: a leak climbs steadily, settling flattens out.
     memory_by_tenth_mb: list[float] = field(default_factory=list)
+    # What the processes alive at both the warmed-up start and the end grew by, together; and how
+    # many processes there were then. A page worker started on first need adds its own memory
+    # to the total once, which is no leak; a leak grows inside a process.
+    memory_growth_in_processes_mb: float = 0.0
+    processes_start: int = 0
+    processes_end: int = 0
     server_memory_start_mb: float = 0.0
     server_memory_end_mb: float = 0.0
     open_files_start: int = 0
@@ -229,14 +237,29 @@ def _check_resources(report: LoadReport, samples: list[Sample]) -> None:
     ]
     report.open_files_start = max(s.open_files for s in start)
     report.open_files_end = max(s.open_files for s in end)
-    growth = report.memory_end_mb - report.memory_start_mb
-    if growth > MEMORY_GROWTH_ALLOWED_MB:
-        report.problems.append(f"the instances' resident memory grew by {growth:.0f} MB under load")
+    report.processes_start = len(start[-1].rss_by_process_mb)
+    report.processes_end = len(end[-1].rss_by_process_mb)
+    report.memory_growth_in_processes_mb = round(_growth_in_processes(start, end), 1)
+    if report.memory_growth_in_processes_mb > MEMORY_GROWTH_ALLOWED_MB:
+        report.problems.append(
+            f"the instances' processes grew by {report.memory_growth_in_processes_mb:.0f} MB under load"
+        )
     deep_growth = report.deep_memory_end_mb - report.deep_memory_start_mb
     if deep_growth > DEEP_ENGINE_GROWTH_ALLOWED_MB:
         report.problems.append(f"the deep engine's resident memory grew by {deep_growth:.0f} MB under load")
     if report.open_files_end > report.open_files_start + 8:
         report.problems.append(f"open files grew from {report.open_files_start} to {report.open_files_end}")
+
+
+def _growth_in_processes(start: list[Sample], end: list[Sample]) -> float:
+    """How much the processes seen throughout both windows grew, each by its median."""
+
+    def medians(window: list[Sample]) -> dict[int, float]:
+        throughout = set.intersection(*(set(sample.rss_by_process_mb) for sample in window))
+        return {pid: statistics.median(sample.rss_by_process_mb[pid] for sample in window) for pid in throughout}
+
+    before, after = medians(start), medians(end)
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
 class _Sampler:
@@ -260,6 +283,7 @@ class _Sampler:
     def _loop(self) -> None:
         while not self._stopped.wait(1.0):
             instances_kb, deep_kb, server_kb, open_files = 0, 0, 0, 0
+            by_process: dict[int, float] = {}
             for pid in self._server.resident_processes():
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
@@ -273,6 +297,7 @@ class _Sampler:
                     deep_kb += rss_kb
                 else:
                     instances_kb += rss_kb
+                    by_process[pid] = rss_kb / 1024
             self._samples.append(
                 Sample(
                     time.monotonic() - self._started,
@@ -280,6 +305,7 @@ class _Sampler:
                     deep_kb / 1024,
                     server_kb / 1024,
                     open_files,
+                    by_process,
                 )
             )
 
