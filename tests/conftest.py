@@ -169,34 +169,16 @@ class _KeptWarm:
 @pytest.fixture(scope="session")
 def warm_workers() -> Iterator[Callable[[Settings], _KeptWarm]]:
     """The page workers of each set of settings the tests deploy, started once per session."""
-    pools: dict[tuple, IsolatedRecognizer] = {}
+    pools: dict[Settings, IsolatedRecognizer] = {}
 
     def for_settings(settings: Settings) -> _KeptWarm:
-        # What page_workers() reads of the settings: equal keys, interchangeable workers.
-        key = tuple(getattr(settings, name) for name in _WORKER_SETTINGS)
-        if key not in pools:
-            pools[key] = page_workers(settings)
-        return _KeptWarm(pools[key])
+        if settings not in pools:
+            pools[settings] = page_workers(settings)
+        return _KeptWarm(pools[settings])
 
     yield for_settings
     for pool in pools.values():
         pool.close()
-
-
-_WORKER_SETTINGS = (
-    "tessdata_dir",
-    "max_image_bytes",
-    "max_image_pixels",
-    "languages",
-    "max_recognition_pixels",
-    "engine",
-    "deep_engine_function",
-    "lambda_endpoint_url",
-    "default_engine",
-    "worker_memory_bytes",
-    "max_decode_seconds",
-    "parallel_images",
-)
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ from pathlib import Path
 
 from PIL import Image
 
-# The images the tests read, with their transcriptions and licences: all inside the repository.
-TEST_DATA = Path(__file__).resolve().parent / "data"
-
+# The images the tests read (tests/data), with their transcriptions and licences.
+from ocr_tools.eval_set import TEST_DATA  # noqa: F401  (the tests import it from here)
 
 # Noon UTC on a fixed day: quotas by day and month are decided by this clock, never by the
 # wall clock crossing midnight during a test. Its seconds pass as real ones do.

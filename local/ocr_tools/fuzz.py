@@ -48,18 +48,17 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qsl
 
-from ocr_local.events import EVENTS_APPKEY
 from ocr_local.forms import multipart_form
 from ocr_local.lambda_runtime import LocalLambdaContext
 from ocr_local.template import PROJECT_ROOT
-from ocr_tools.api_clients import ENDPOINTS, Answer, ContractViolation, Endpoint, api_spec, require
+from ocr_tools.api_clients import DEFAULT_APPKEY, ENDPOINTS, Answer, ContractViolation, Endpoint, api_spec, require
 from ocr_tools.hostile_files import jpeg_with_many_scans, pdf_with_costly_shading, png_pdf_polyglot, png_saying_pdf
 from ocr_tools.pdf_files import pdf_file
 
 TARGETS = ("parsing", "images")
 DEFAULT_OUT = PROJECT_ROOT / "build" / "fuzz"
 # The key every fuzzed request carries; ``invoke`` registers it too, so saved events replay.
-FUZZ_APPKEY = EVENTS_APPKEY
+FUZZ_APPKEY = DEFAULT_APPKEY
 # libFuzzer's longest input: room for a small image or a multipart body around one.
 MAX_INPUT_BYTES = 64 * 1024
 
