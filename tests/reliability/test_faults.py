@@ -82,7 +82,7 @@ _WORDS = Image.new("L", (200, 60), 255)
 ImageDraw.Draw(_WORDS).text((10, 12), "HELLO 42", fill=0, font=ImageFont.load_default(size=28))
 PNG = encode(_WORDS, "PNG")
 WORD = "HELLO"
-RECEIPT = (TEST_DATA / "sroie" / "036.jpg").read_bytes()
+CHINESE_SCREENSHOT = (TEST_DATA / "zh-rendered" / "screenshot_02.png").read_bytes()
 
 ONE_A_DAY = Plan("one-call-a-day", daily_quota=1)
 TWO_A_DAY = Plan("two-calls-a-day", daily_quota=2)
@@ -380,15 +380,19 @@ def test_deep_engine_fault_is_answered_and_given_back(fault, endpoint, deep_engi
 
 
 @pytest.mark.ppocr
-def test_under_auto_a_failing_deep_engine_leaves_tesseracts_reading(deep_engines, new_key, install, call, table):
-    # GIVEN a deployment on auto whose deep engine crashes, and a receipt Tesseract is unsure of
+def test_under_auto_a_failing_deep_engine_has_tesseract_read_the_page_alone(
+    deep_engines, new_key, install, call, table
+):
+    # GIVEN a deployment on auto whose deep engine crashes, and a page of Chinese (beside PP-OCR,
+    # Tesseract leaves Chinese to it and reads English only)
     secret = new_key()
-    install(**deep_engines.settings("DeepEngineCrashes", default_engine="auto"))
+    install(languages="chi_sim+eng", **deep_engines.settings("DeepEngineCrashes", default_engine="auto"))
     # WHEN the key sends it to the universal endpoint
-    answer = call(ENDPOINTS["universal"], secret, image=RECEIPT)
-    # THEN Tesseract's reading is the answer, said to be Tesseract's, and the call is charged
+    answer = call(ENDPOINTS["universal"], secret, image=CHINESE_SCREENSHOT)
+    # THEN Tesseract's reading of the whole page, in Chinese too, is the answer, said to be
+    # Tesseract's, and the call is charged once
     assert answer.situation == ENDPOINTS["universal"].situations[OK], answer.body
-    assert answer.body["results"][0]["engine"] == "tesseract" and "TAX INVOICE" in answer.recognised()
+    assert answer.body["results"][0]["engine"] == "tesseract" and "秋入望乡心" in answer.recognised()
     assert usage_of(table, secret) == day(calls=1, ok=1, left=0)
 
 

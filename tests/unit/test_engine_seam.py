@@ -112,14 +112,45 @@ def test_auto_keeps_per_region_the_reading_more_likely_right_and_names_its_engin
     assert deep.orientation_allowed == [True]
 
 
-def test_under_auto_a_failing_deep_engine_leaves_tesseracts_reading():
-    tesseract, deep, recognizer = engines(
-        [line("tesseract reading", 0.5)],
-        [line("deep reading", 0.99, "ppocr")],
-        deep_fails=RecognitionUnavailable("throttled"),
-    )
+def chinese_and_english_engines(deep_fails: Exception | None = None):
+    tesseract = ScriptedEngine([line("tesseract reading", 0.3)], installed_languages=("chi_sim", "eng"))
+    deep = ScriptedEngine([line("deep reading", 0.99, "ppocr")], ("chi_sim", "eng"), fails_with=deep_fails)
+    recognizer = Recognizer(tesseract, LIMITS, "chi_sim+eng", deep_languages=("chi_sim", "eng"), default_engine="auto")
+    return tesseract, deep, recognizer
+
+
+def test_beside_ppocr_tesseract_leaves_chinese_to_ppocr():
+    # GIVEN a deployment reading Chinese and English
+    tesseract, deep, recognizer = chinese_and_english_engines()
+    # WHEN a page is read under auto
+    result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30))
+    # THEN Tesseract read it in English only, PP-OCR in both, and the result names both
+    assert [languages for languages, _, _ in tesseract.reads] == ["eng"]
+    assert [languages for languages, _, _ in deep.reads] == ["chi_sim+eng"] and result.languages == "chi_sim+eng"
+    # and alone, Tesseract reads in both languages
+    tesseract.reads.clear()
+    recognizer.recognize(PAGE, deadline_in(30), RecognitionOptions(engine="tesseract"))
+    assert [languages for languages, _, _ in tesseract.reads] == ["chi_sim+eng"]
+
+
+def test_under_auto_a_failing_deep_engine_has_tesseract_read_the_page_alone():
+    tesseract, deep, recognizer = chinese_and_english_engines(deep_fails=RecognitionUnavailable("throttled"))
     result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30))
     assert (result.engine, result.texts) == ("tesseract", ["tesseract reading"]) and deep.reads
+    # first its part beside PP-OCR, then the whole page in every language
+    assert [languages for languages, _, _ in tesseract.reads] == ["eng", "chi_sim+eng"]
+
+
+def test_the_models_of_the_default_reading_are_loaded_up_front():
+    loaded = []
+    tesseract, _, recognizer = chinese_and_english_engines()
+    tesseract.load = loaded.append
+    recognizer.load()
+    assert loaded == ["chi_sim+eng", "eng"]
+    tesseract_only = Recognizer(tesseract, LIMITS, "chi_sim+eng", deep_languages=None, default_engine="auto")
+    loaded.clear()
+    tesseract_only.load()
+    assert loaded == ["chi_sim+eng"]
 
 
 def test_languages_the_deep_engine_does_not_read_stay_with_tesseract():

@@ -77,6 +77,31 @@ def test_columns_keep_tesseracts_order_and_rows_ppocrs():
     assert [line.text for line in result.lines] == ["Item 0", "$0.00", "Item 1", "$1.00", "Item 2", "$2.00"]
 
 
+def test_where_the_engines_disagree_on_the_turn_tesseracts_columns_count_only_if_it_is_sure():
+    # GIVEN two side-by-side blocks of long lines Tesseract read as the page stands, and PP-OCR's
+    # rows across them, read after it judged the page turned a quarter
+    prose = "a line of prose, long enough"
+
+    def tesseract_at(confidence: float) -> list[TextLine]:
+        return [at(f"L{k} {prose}", 50, 100 + 30 * k, 400, 20, "tesseract", 1, confidence) for k in range(3)] + [
+            at(f"R{k} {prose}", 550, 100 + 30 * k, 400, 20, "tesseract", 2, confidence) for k in range(3)
+        ]
+
+    unsure, sure = tesseract_at(0.4), tesseract_at(0.9)
+    deep = [
+        at(line.text.upper(), line.box.left, line.box.top, line.box.width, engine="ppocr")
+        for k in range(3)
+        for line in (sure[k], sure[3 + k])
+    ]
+    rows, columns = [line.text[:2] for line in deep], ["L0", "L1", "L2", "R0", "R1", "R2"]
+    # WHEN Tesseract was unsure of its reading THEN the order is PP-OCR's, as it read the page upright
+    assert [line.text[:2] for line in fused(page(unsure), deep, 90.0, DEEP_ALWAYS).lines] == rows
+    # WHEN Tesseract was sure of it (PP-OCR misjudged the turn) THEN the order is its columns'
+    assert [line.text[:2] for line in fused(page(sure), deep, 90.0, DEEP_ALWAYS).lines] == columns
+    # and where they agree, a skew of a few degrees either way being the same turn, the columns'
+    assert [line.text[:2] for line in fused(page(unsure, angle=-2.5), deep, 0.0, DEEP_ALWAYS).lines] == columns
+
+
 def test_a_line_only_one_engine_found_goes_after_the_line_above_it_on_the_upright_page():
     # GIVEN a page whose text stood turned a quarter clockwise: upright rows are columns of the
     # upload, the first at the right

@@ -21,6 +21,7 @@ import bisect
 import math
 from dataclasses import dataclass, replace
 
+from ocr_api.ocr.recognizer import DOUBTFUL_CONFIDENCE
 from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine
 
 TESSERACT, PPOCR = "tesseract", "ppocr"
@@ -38,14 +39,15 @@ class FusionModel:
     keep_deep_alone: tuple[float, ...]
 
 
-# Fitted by fit_fusion.py on the 46 images of the evaluation set (docs/engines.md: the scores of
-# folds fitted without each image). What they say: PP-OCR's reading wins a region unless it holds
-# much less text than Tesseract's or PP-OCR is very unsure of it; a line PP-OCR alone found is
-# kept, one Tesseract alone found only when it is sure of it and it is more than a few characters.
+# Fitted by fit_fusion.py on the 46 images of the evaluation set, read as the service reads them
+# (Tesseract, beside PP-OCR, in English only), docs/engines.md: the scores of folds fitted without
+# each image. What they say: PP-OCR's reading wins a region unless it holds much less text than
+# Tesseract's or PP-OCR is very unsure of it; a line PP-OCR alone found is kept, one Tesseract
+# alone found only when it is sure of it and it is more than a few characters.
 MODEL = FusionModel(
-    prefer_deep=(0.744, -1.163, 2.32, -3.367, 2.005, -0.069),
-    keep_tesseract_alone=(-2.01, 0.924, 0.653, -0.049, 0.0),
-    keep_deep_alone=(1.1, 0.583, 0.223, -0.087, -0.308),
+    prefer_deep=(2.559, -1.821, 1.263, -2.015, 2.003, 0.055),
+    keep_tesseract_alone=(-1.948, 1.006, 0.572, -0.138, 0.0),
+    keep_deep_alone=(1.071, 0.586, 0.257, -0.075, -0.243),
 )
 
 
@@ -163,8 +165,11 @@ def fused(
                 kept.add((1, j))
     size = (tesseract.image_width, tesseract.image_height)
     # Tesseract follows columns of text; PP-OCR reads rows, which is right everywhere else (a
-    # receipt's item and price, a chat's bubbles left and right).
-    by_columns = in_columns(first, tesseract.angle, size)
+    # receipt's item and price, a chat's bubbles left and right). Where the two engines disagree
+    # on the page's turn, Tesseract's blocks count only if it is sure of what it read in them.
+    by_columns = in_columns(first, tesseract.angle, size) and (
+        _same_turn(tesseract.angle, deep_angle) or reading_of(first).confidence >= DOUBTFUL_CONFIDENCE
+    )
     readings = (first, second)
 
     def in_paragraph(engine: int, index: int) -> TextLine:
@@ -213,6 +218,11 @@ def fused(
 # characters on average, make a page of columns (prose), not of rows (receipts, forms, chats).
 _COLUMN_LINES = 3
 _COLUMN_LINE_CHARACTERS = 15
+
+
+def _same_turn(first: float, second: float) -> bool:
+    """Whether two angles (clockwise degrees) stand the page the same quarter turn."""
+    return round(first / 90) % 4 == round(second / 90) % 4
 
 
 def in_columns(lines: list[TextLine], angle: float, size: tuple[int, int]) -> bool:

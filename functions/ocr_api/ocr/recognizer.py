@@ -38,6 +38,10 @@ ENGINE_CHOICES = (TESSERACT, PPOCR, AUTO)
 # Under "auto", PP-OCR may take at most this share of the time the request has left: if it is
 # slow (a busy or cold function), Tesseract's reading is still answered in time.
 SECOND_OPINION_TIME_SHARE = 0.5
+# Under "auto", the languages Tesseract leaves to PP-OCR: PP-OCR reads them far better, and with
+# them beside English Tesseract takes about twice the time on every page (it tries each doubtful
+# word in each language). The fused reading is as good without them (docs/engines.md).
+LEFT_TO_THE_DEEP_ENGINE = ("chi_sim",)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,13 @@ def requested_languages(requested: str | None, default: str, installed: tuple[st
             f"unknown language(s) {', '.join(unknown) or '(none)'}; installed: {', '.join(installed)}, or 'all'"
         )
     return requested
+
+
+def tesseract_languages_beside_deep_engine(languages: str) -> str:
+    """What Tesseract reads under "auto": the languages less those it leaves to PP-OCR, unless
+    that leaves none."""
+    kept = [name for name in languages.split("+") if name not in LEFT_TO_THE_DEEP_ENGINE]
+    return "+".join(kept) or languages
 
 
 def engine_choice(requested: str | None, default: str, languages: str, deep_languages: tuple[str, ...] | None) -> str:
@@ -132,6 +143,13 @@ class Recognizer:
         self.deep_languages = deep_languages
         self.default_engine = default_engine
 
+    def load(self) -> None:
+        """Loads the models the deployment's default reading needs, so its first page does not
+        wait for them."""
+        self.engine.load(self.languages)
+        if engine_choice(None, self.default_engine, self.languages, self.deep_languages) == AUTO:
+            self.engine.load(tesseract_languages_beside_deep_engine(self.languages))
+
     def recognize(
         self,
         data: bytes,
@@ -182,8 +200,17 @@ class Recognizer:
             )
         if choice == PPOCR:
             return nothing
+        # Beside PP-OCR, Tesseract's part is Latin text and the order of columns: should PP-OCR
+        # fail, the page is read again by Tesseract alone (``in_process``, ``worker_process``).
+        beside_deep = choice == AUTO and hand_over is not None
         lines, transform, angle = self._read_with_tesseract(
-            page, transform, languages, options, layout, may_turn, deadline
+            page,
+            transform,
+            tesseract_languages_beside_deep_engine(languages) if beside_deep else languages,
+            options,
+            layout,
+            may_turn,
+            deadline,
         )
         return RecognitionResult(
             lines=tuple(line_on_original(line, transform) for line in lines),

@@ -4,8 +4,8 @@ Tesseract, and weighed against that reading once both are in.
 Only the handler holds the credentials to invoke the deep engine's function, so a worker hands
 the page over (``DeepPage``) as soon as it is decoded; the call runs on a thread of its own while
 the worker goes on. Under ``ppocr`` its reading is the page's, and its failure the page's;
-under ``auto`` the two readings are fused region by region, and Tesseract's stands alone when
-PP-OCR fails: the client asked for a reading, not for an engine.
+under ``auto`` the two readings are fused region by region, and when PP-OCR fails, Tesseract reads
+the page alone: the client asked for a reading, not for an engine.
 """
 
 from __future__ import annotations
@@ -59,15 +59,19 @@ def start_deep_reading(deep_engine: DeepReader | None, asked: DeepPage, page: by
         return _Failed(err)
 
 
-def with_pending_reading(result: RecognitionResult, asked: DeepPage, pending: PendingReading) -> RecognitionResult:
-    """The worker's ``result`` with PP-OCR's reading: alone, or fused with Tesseract's."""
+def with_pending_reading(
+    result: RecognitionResult, asked: DeepPage, pending: PendingReading
+) -> RecognitionResult | None:
+    """The worker's ``result`` with PP-OCR's reading: alone, or fused with Tesseract's; None where
+    PP-OCR failed beside Tesseract, whose reading was only its part of the page (the page is to be
+    read by Tesseract alone)."""
     try:
         lines, angle = _lines(pending)
     except ServiceError as err:
         if asked.alone:
             raise
-        logger.warning("deep engine's reading unavailable; Tesseract's stands", extra={"error": type(err).__name__})
-        return result
+        logger.warning("deep engine's reading unavailable; Tesseract reads alone", extra={"error": type(err).__name__})
+        return None
     on_upload = lines_on_upload(lines, asked.size, (result.image_width, result.image_height))
     return with_deep_reading(result, asked.alone, on_upload, angle)
 

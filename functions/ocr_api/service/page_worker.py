@@ -103,8 +103,7 @@ def _warm_recognizer(settings: RecognizerSettings) -> Recognizer:
 
     module, name = settings.engine.split(":")
     engine = getattr(importlib.import_module(module), name)(settings.tessdata_dir)
-    engine.load(settings.languages)
-    return Recognizer(
+    recognizer = Recognizer(
         engine,
         ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels),
         settings.languages,
@@ -112,6 +111,8 @@ def _warm_recognizer(settings: RecognizerSettings) -> Recognizer:
         deep_languages=PPOCR_LANGUAGES if settings.deep_engine else None,
         default_engine=settings.default_engine,
     )
+    recognizer.load()
+    return recognizer
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ocr_api.errors import (
     ImageNeedsTooMuchMemory,
@@ -33,7 +33,7 @@ from ocr_api.errors import (
     RecognitionUnavailable,
     ServiceError,
 )
-from ocr_api.ocr.recognizer import RecognitionOptions
+from ocr_api.ocr.recognizer import TESSERACT, RecognitionOptions
 from ocr_api.ocr.result import RecognitionResult
 from ocr_api.service.deep_reading import DeepReader, start_deep_reading, with_pending_reading
 from ocr_api.service.worker_protocol import (
@@ -169,7 +169,13 @@ class PageWorker:
             self._restart()  # it ran out of memory: the next page gets a fresh one
         if page.error is not None:
             raise page.error
-        return page.result if asked is None else with_pending_reading(page.result, asked, pending)
+        if asked is None:
+            return page.result
+        fused = with_pending_reading(page.result, asked, pending)
+        if fused is None:
+            # PP-OCR failed, and Tesseract had read only its part: now it reads the whole page.
+            return self.recognize(data, deadline, replace(options, engine=TESSERACT))
+        return fused
 
     def stop(self) -> None:
         process, self._process = self._process, None
