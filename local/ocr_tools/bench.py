@@ -966,10 +966,10 @@ def engines_markdown(summary: dict) -> str:
     lines += [
         "",
         f"auto's fusion fitted without each image ({held_out['folds']} folds over {held_out['images']} images; "
-        "in process, so no times):",
+        "in process, so no times; Tesseract's reading as auto makes it, beside PP-OCR):",
         "",
-        "| folder | tesseract CER | ppocr CER | better engine per image | auto, held out | auto, skipping PP-OCR on "
-        "clean pages | RapidOCR defaults |",
+        "| folder | Tesseract beside PP-OCR CER | ppocr CER | better engine per image | auto, held out "
+        "| auto, skipping PP-OCR on clean pages | RapidOCR defaults |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in [*held_out["folders"].items(), ("**all**", overall)]:
@@ -984,7 +984,7 @@ def engines_markdown(summary: dict) -> str:
         f"The shipped model on {generated['images']} pages made by `ocr_tools.generated_pages` "
         "(Latin text in the DejaVu fonts; each layout as drawn, turned and photographed):",
         "",
-        "| layout | tesseract CER | ppocr CER | better engine per image | auto |",
+        "| layout | Tesseract beside PP-OCR CER | ppocr CER | better engine per image | auto |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, row in [*generated["layouts"].items(), ("**all**", generated["overall"])]:

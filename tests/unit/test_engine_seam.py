@@ -10,7 +10,7 @@ from PIL import Image
 
 from fakes import ScriptedEngine, line
 from helpers import encode
-from ocr_api.errors import InvalidRequest, RecognitionUnavailable
+from ocr_api.errors import InvalidRequest, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr import ImageLimits, PageLayout, RecognitionOptions, Recognizer
 from ocr_api.ocr.deadline import deadline_in
 from ocr_api.ocr.in_process import recognize_in_process
@@ -139,6 +139,21 @@ def test_under_auto_a_failing_deep_engine_has_tesseract_read_the_page_alone():
     assert (result.engine, result.texts) == ("tesseract", ["tesseract reading"]) and deep.reads
     # first its part beside PP-OCR, then the whole page in every language
     assert [languages for languages, _, _ in tesseract.reads] == ["eng", "chi_sim+eng"]
+
+
+def test_under_auto_with_no_time_left_to_read_alone_tesseracts_part_is_the_answer():
+    tesseract, deep, recognizer = chinese_and_english_engines(deep_fails=RecognitionTimedOut("slow"))
+    read_lines = tesseract.read_lines
+
+    def out_of_time_after_one_reading(image, languages, deadline, layout=PageLayout.AUTO):
+        if tesseract.reads:
+            raise RecognitionTimedOut("no time is left")
+        return read_lines(image, languages, deadline, layout)
+
+    tesseract.read_lines = out_of_time_after_one_reading
+    result = recognize_in_process(recognizer, deep, PAGE, deadline_in(30))
+    assert (result.engine, result.texts) == ("tesseract", ["tesseract reading"])
+    assert [languages for languages, _, _ in tesseract.reads] == ["eng"]
 
 
 def test_the_models_of_the_default_reading_are_loaded_up_front():

@@ -63,6 +63,10 @@ def recognize_in_process(
     if both.deep_error is not None:
         if both.task.alone:
             raise both.deep_error
-        # Tesseract's reading beside PP-OCR was its part only: alone, it reads the whole page.
-        return recognizer.recognize(data, deadline, replace(options, engine=TESSERACT))
+        # Tesseract's reading beside PP-OCR was its part only: alone, it reads the whole page,
+        # or, where no time is left for that, its part is the answer.
+        try:
+            return recognizer.recognize(data, deadline, replace(options, engine=TESSERACT))
+        except RecognitionTimedOut:
+            return both.result
     return with_deep_reading(both.result, both.task.alone, both.deep_lines, both.deep_angle)

@@ -173,8 +173,12 @@ class PageWorker:
             return page.result
         fused = with_pending_reading(page.result, asked, pending)
         if fused is None:
-            # PP-OCR failed, and Tesseract had read only its part: now it reads the whole page.
-            return self.recognize(data, deadline, replace(options, engine=TESSERACT))
+            # PP-OCR failed, and Tesseract had read only its part: now it reads the whole page,
+            # or, where no time is left for that, its part is the answer.
+            try:
+                return self.recognize(data, deadline, replace(options, engine=TESSERACT))
+            except RecognitionTimedOut:
+                return page.result
         return fused
 
     def stop(self) -> None:
