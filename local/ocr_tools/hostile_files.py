@@ -54,21 +54,30 @@ def pdf_with_a_huge_image(side: int = 26_000) -> bytes:
     )
 
 
-def pdf_with_an_inline_image(side: int = 30_000) -> bytes:
+def pdf_with_an_inline_image(side: int = 30_000, content_filter: str | None = None) -> bytes:
     """A page whose content stream draws one ``side`` x ``side`` grey inline image (BI ... ID ...
     EI; 900 megapixels at the default, under a megabyte deflated): PDFium decodes it while it
-    loads the page, before any of the page's objects can be looked at."""
+    loads the page, before any of the page's objects can be looked at. ``content_filter`` writes
+    the content stream deflated (``FlateDecode``) or in hex (``ASCIIHexDecode``, which the
+    service's look for inline images does not read)."""
     content = (
         b"q 612 0 0 792 0 0 cm BI /W %d /H %d /CS /G /BPC 8 /F /Fl ID " % (side, side)
         + _deflated_white(side)
         + b" EI Q"
     )
+    if content_filter == "FlateDecode":
+        content = zlib.compress(content)
+    elif content_filter == "ASCIIHexDecode":
+        content = content.hex().encode() + b">"
+    dictionary = b"/Length %d" % len(content)
+    if content_filter is not None:
+        dictionary += b" /Filter /%s" % content_filter.encode()
     return pdf_file(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+            b"<< %s >>\nstream\n%s\nendstream" % (dictionary, content),
         ]
     )
 

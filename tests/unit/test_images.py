@@ -261,3 +261,32 @@ def test_an_image_inside_a_pdf_is_held_to_the_pixel_limit():
 
     with pytest.raises(ImageTooLarge, match="holds an image of 8000x8000 pixels"):
         prepare_image(pdf_with_a_huge_image(side=8000), LIMITS, pdf_page=1)
+
+
+@pytest.mark.parametrize("content_filter", [None, "FlateDecode"])
+def test_an_inline_image_over_the_pixel_limit_is_refused_before_pdfium_loads_its_page(content_filter, monkeypatch):
+    import pypdfium2
+
+    from ocr_tools.hostile_files import pdf_with_an_inline_image
+
+    def loads_the_page(document, index):
+        raise AssertionError("PDFium loaded the page, decoding its inline image")
+
+    monkeypatch.setattr(pypdfium2.PdfDocument, "__getitem__", loads_the_page)
+    with pytest.raises(ImageTooLarge, match="holds an image of 8000x8000 pixels"):
+        prepare_image(pdf_with_an_inline_image(8000, content_filter), LIMITS, pdf_page=1)
+
+
+def test_an_inline_image_the_look_does_not_read_is_held_to_the_limit_once_its_page_is_loaded():
+    from ocr_tools.hostile_files import pdf_with_an_inline_image
+
+    with pytest.raises(ImageTooLarge, match="holds an image of 8000x8000 pixels"):
+        prepare_image(pdf_with_an_inline_image(8000, "ASCIIHexDecode"), LIMITS, pdf_page=1)
+
+
+@pytest.mark.parametrize("content_filter", [None, "FlateDecode", "ASCIIHexDecode"])
+def test_an_inline_image_within_the_limit_is_read(content_filter):
+    from ocr_tools.hostile_files import pdf_with_an_inline_image
+
+    page = prepare_image(pdf_with_an_inline_image(200, content_filter), LIMITS, pdf_page=1)
+    assert page.image.size[0] > 0 and page.source_format == "PDF"
