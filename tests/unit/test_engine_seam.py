@@ -162,10 +162,13 @@ def test_the_models_of_the_default_reading_are_loaded_up_front():
     tesseract.load = loaded.append
     recognizer.load()
     assert loaded == ["chi_sim+eng", "eng"]
-    tesseract_only = Recognizer(tesseract, LIMITS, "chi_sim+eng", deep_languages=None, default_engine="auto")
-    loaded.clear()
-    tesseract_only.load()
-    assert loaded == ["chi_sim+eng"]
+    for deep_languages, default_engine in ((None, "auto"), (("chi_sim", "eng"), "tesseract"), (("eng",), "auto")):
+        loaded.clear()
+        recognizer = Recognizer(
+            tesseract, LIMITS, "chi_sim+eng", deep_languages=deep_languages, default_engine=default_engine
+        )
+        recognizer.load()
+        assert loaded == ["chi_sim+eng"]
 
 
 def test_languages_the_deep_engine_does_not_read_stay_with_tesseract():

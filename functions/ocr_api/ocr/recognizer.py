@@ -147,7 +147,7 @@ class Recognizer:
         """Loads the models the deployment's default reading needs, so its first page does not
         wait for them."""
         self.engine.load(self.languages)
-        if engine_choice(None, self.default_engine, self.languages, self.deep_languages) == AUTO:
+        if self.default_engine == AUTO and engine_choice(AUTO, AUTO, self.languages, self.deep_languages) == AUTO:
             self.engine.load(tesseract_languages_beside_deep_engine(self.languages))
 
     def recognize(
