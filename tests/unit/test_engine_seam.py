@@ -63,10 +63,13 @@ def test_orientation_is_asked_of_the_engine_with_the_same_deadline():
 # engine, when deployed), or auto.
 
 
-def engines(tesseract_lines: list, deep_lines: list, deep_fails: Exception | None = None):
-    tesseract = ScriptedEngine(tesseract_lines)
-    deep = ScriptedEngine(deep_lines, installed_languages=("eng",), fails_with=deep_fails)
-    return tesseract, deep, Recognizer(tesseract, LIMITS, "eng", deep_languages=("eng",), default_engine="auto")
+def engines(tesseract_lines: list, deep_lines: list, deep_fails: Exception | None = None, languages: tuple = ("eng",)):
+    """Tesseract (which also reads "fake") and the deep engine, both reading ``languages``, the
+    deployment's default, under auto."""
+    tesseract = ScriptedEngine(tesseract_lines, installed_languages=(*languages, "fake"))
+    deep = ScriptedEngine(deep_lines, installed_languages=languages, fails_with=deep_fails)
+    recognizer = Recognizer(tesseract, LIMITS, "+".join(languages), deep_languages=languages, default_engine="auto")
+    return tesseract, deep, recognizer
 
 
 def test_auto_hands_the_page_to_the_deep_engine_before_tesseract_reads_with_half_the_time_left():
@@ -113,10 +116,9 @@ def test_auto_keeps_per_region_the_reading_more_likely_right_and_names_its_engin
 
 
 def chinese_and_english_engines(deep_fails: Exception | None = None):
-    tesseract = ScriptedEngine([line("tesseract reading", 0.3)], installed_languages=("chi_sim", "eng"))
-    deep = ScriptedEngine([line("deep reading", 0.99, "ppocr")], ("chi_sim", "eng"), fails_with=deep_fails)
-    recognizer = Recognizer(tesseract, LIMITS, "chi_sim+eng", deep_languages=("chi_sim", "eng"), default_engine="auto")
-    return tesseract, deep, recognizer
+    return engines(
+        [line("tesseract reading", 0.3)], [line("deep reading", 0.99, "ppocr")], deep_fails, ("chi_sim", "eng")
+    )
 
 
 def test_beside_ppocr_tesseract_leaves_chinese_to_ppocr():

@@ -220,9 +220,14 @@ _COLUMN_LINES = 3
 _COLUMN_LINE_CHARACTERS = 15
 
 
+def _quarter_turns(angle: float) -> int:
+    """The nearest quarter turn to ``angle`` (clockwise degrees): 0 to 3."""
+    return round(angle / 90) % 4
+
+
 def _same_turn(first: float, second: float) -> bool:
     """Whether two angles (clockwise degrees) stand the page the same quarter turn."""
-    return round(first / 90) % 4 == round(second / 90) % 4
+    return _quarter_turns(first) == _quarter_turns(second)
 
 
 def in_columns(lines: list[TextLine], angle: float, size: tuple[int, int]) -> bool:
@@ -249,7 +254,7 @@ def upright_box(box: BoundingBox, angle: float, size: tuple[int, int]) -> Boundi
     """``box`` on the upload, seen on the page turned upright by the nearest quarter turn to
     ``angle`` (clockwise degrees the text stood at)."""
     width, height = size
-    turn = round(angle / 90) % 4
+    turn = _quarter_turns(angle)
     if turn == 1:  # the text's top points right
         return BoundingBox(box.top, width - box.right, box.height, box.width)
     if turn == 2:
