@@ -161,19 +161,11 @@ def long_line(width: int, height: int) -> PreparedImage:
 @pytest.mark.parametrize("layout", [PageLayout.SINGLE_LINE, PageLayout.AUTO])
 def test_a_line_a_hundred_times_longer_than_high_is_read_within_bounds(engine, layout, monkeypatch):
     # rapidocr enlarged such a page's short side to 30 px (a 2000x1 page became 60000x30, 4.2 GB)
-    # or failed to resize it; every cut-out is recognised at most 100 times as wide as high.
-    seen = []
-    recognizer = engine._engine._load_rec_model()
-    original = type(recognizer).__call__
-    monkeypatch.setattr(
-        type(recognizer),
-        "__call__",
-        lambda self, args: (seen.extend(image.shape[1] / image.shape[0] for image in args.img), original(self, args))[
-            1
-        ],
-    )
+    # or failed to resize it; what the recognition model is fed is at most 100 times as wide as high.
+    recognised = recognition_runs(engine, monkeypatch)
     engine.read_lines(long_line(4000, 40), "chi_sim+eng", deadline_in(30), layout)
-    assert seen and max(seen) <= 100.5
+    shapes = [pixels.shape for batch in recognised for pixels in batch.values()]
+    assert shapes and max(width / height for _, _, height, width in shapes) <= 100.5
     # And a long line of an ordinary shape is still read.
     lines = engine.read_lines(long_line(2000, 40), "chi_sim+eng", deadline_in(30), layout)
     assert any("4217" in line.text for line in lines), [line.text for line in lines]
@@ -204,10 +196,47 @@ def test_a_page_past_its_deadline_stops_at_the_next_stage(engine, monkeypatch):
         return found
 
     monkeypatch.setattr(type(detector), "__call__", slow_detection)
-    recognised = []
-    recognizer = engine._engine._load_rec_model()
-    monkeypatch.setattr(type(recognizer), "__call__", lambda self, args: recognised.append(args))
+    recognised = recognition_runs(engine, monkeypatch)
     # WHEN the page is read with 0.2 s left, THEN it is out of time and recognition never starts
     with pytest.raises(RecognitionTimedOut):
         engine.read_lines(page("tesseract-test/phototest.tif"), "chi_sim+eng", deadline_in(0.2))
     assert recognised == []
+
+
+def test_a_page_whose_deadline_passes_during_recognition_stops_at_the_next_line(engine, monkeypatch):
+    # GIVEN recognition that takes 0.1 s a line, on a receipt of 38 lines
+    recognised = recognition_runs(engine, monkeypatch, seconds_each=0.1)
+    # WHEN the page is read with 0.5 s left THEN it is out of time, its lines not all read
+    with pytest.raises(RecognitionTimedOut):
+        engine.read_lines(page("sroie/036.jpg"), "chi_sim+eng", deadline_in(0.5))
+    assert len(recognised) < 30
+
+
+def test_a_page_reads_the_same_on_one_thread_as_on_two():
+    # Each line is recognised alone on one thread, so a function's vCPUs change its time only
+    one, two = PpOcr(threads=1), PpOcr(threads=2)
+    readings = [
+        [
+            (line.text, line.confidence, line.box)
+            for line in engine.read_lines(page("sroie/036.jpg"), "eng", deadline_in(30))
+        ]
+        for engine in (one, two)
+    ]
+    assert readings[0] and readings[0] == readings[1]
+
+
+def recognition_runs(engine: PpOcr, monkeypatch, seconds_each: float = 0.0) -> list:
+    """Each batch the recognition model is given from now on, taking ``seconds_each`` more."""
+    import time
+
+    runs = []
+    session = engine._engine._load_rec_model().session.session
+    run = session.run
+
+    def recording_run(outputs, inputs):
+        runs.append(inputs)
+        time.sleep(seconds_each)
+        return run(outputs, inputs)
+
+    monkeypatch.setattr(session, "run", recording_run)
+    return runs

@@ -102,6 +102,35 @@ def test_where_the_engines_disagree_on_the_turn_tesseracts_columns_count_only_if
     assert [line.text[:2] for line in fused(page(unsure, angle=-2.5), deep, 0.0, DEEP_ALWAYS).lines] == columns
 
 
+def test_each_region_keeps_the_reading_its_model_judges_better_and_names_its_engine():
+    # GIVEN a model that trusts the engine surer of its reading and the one that read more, and
+    # keeps a lone line where it is sure (the shipped model, fitted on the evaluation set,
+    # trusts PP-OCR everywhere: docs/engines.md)
+    judging = FusionModel(
+        prefer_deep=(0.0, -4.0, 4.0, -3.0, 0.0, 0.0),
+        keep_tesseract_alone=(-5.0, 8.0, 0.0, 0.0, 0.0),
+        keep_deep_alone=(-5.0, 8.0, 0.0, 0.0, 0.0),
+    )
+    # AND Tesseract reading speckle in one place and a whole line in another, PP-OCR the first
+    # place well, only a scrap of the second, and a line Tesseract missed
+    tesseract = [
+        at("~.,;:'|_ !i", 10, 10, 88, confidence=0.35),
+        at("Total amount due 42.00", 10, 60, 176, confidence=0.96),
+    ]
+    deep = [
+        at("Invoice 2024", 10, 10, 96, engine="ppocr", confidence=0.98),
+        at("42", 160, 60, 16, engine="ppocr", confidence=0.9),
+        at("Thank you", 10, 110, 72, engine="ppocr", confidence=0.97),
+    ]
+    # WHEN they are fused THEN each place keeps the better reading, in reading order
+    result = fused(page(tesseract), deep, 0.0, judging)
+    assert [(line.text, line.engine) for line in result.lines] == [
+        ("Invoice 2024", "ppocr"),
+        ("Total amount due 42.00", "tesseract"),
+        ("Thank you", "ppocr"),
+    ]
+
+
 def test_a_line_only_one_engine_found_goes_after_the_line_above_it_on_the_upright_page():
     # GIVEN a page whose text stood turned a quarter clockwise: upright rows are columns of the
     # upload, the first at the right
@@ -143,3 +172,32 @@ def test_a_pages_turn_is_judged_from_its_line_shapes_and_their_directions():
     # Unsure verdicts and a few stray lines decide nothing
     assert quarter_turn(wide, [("180", 0.6)] * 5) == 0
     assert quarter_turn(wide + tall[:1], [("0", 0.99)] * 6) == 0
+
+
+def test_wide_lines_are_turned_over_together_as_most_of_them_say_and_standing_ones_as_the_classifier_says():
+    import numpy as np
+
+    from ocr_api.ocr.ppocr import lines_the_page_way_up
+
+    def box(width: float, height: float):
+        return np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=float)
+
+    def cut_out(seed: int):
+        return np.arange(seed, seed + 2 * 6 * 3, dtype=np.uint8).reshape(2, 6, 3)
+
+    cut_outs = [cut_out(index * 50) for index in range(4)]
+    classified = [np.rot90(line, 2) for line in cut_outs]  # as if the classifier turned each over
+    boxes = [box(300, 30)] * 3 + [box(30, 300)]
+    turned_over = [np.rot90(line, 2) for line in cut_outs]
+
+    # One wide line judged upside down on an upright page is read as it stands; the standing
+    # line is read as the classifier turned it
+    directions = [("0", 0.99), ("180", 0.99), ("0", 0.99), ("180", 0.99)]
+    read = lines_the_page_way_up(cut_outs, classified, boxes, directions)
+    assert all(np.array_equal(a, b) for a, b in zip(read[:3], cut_outs[:3]))
+    assert np.array_equal(read[3], classified[3])
+    # Most wide lines upside down: every wide line is turned over, the unsure one too
+    directions = [("180", 0.99), ("180", 0.99), ("0", 0.5), ("0", 0.99)]
+    read = lines_the_page_way_up(cut_outs, cut_outs, boxes, directions)
+    assert all(np.array_equal(a, b) for a, b in zip(read[:3], turned_over[:3]))
+    assert np.array_equal(read[3], cut_outs[3])

@@ -10,13 +10,18 @@ Tuned for a Lambda vCPU or two, each choice measured on the evaluation set (docs
   enlarged (rapidocr's default enlarges the shorter side to 736: a 280x32 line became 6440x736,
   ten times the time, for the same reading); recognition crops each line from the page itself;
 - the line-direction classifier is on: rapidocr stands tall cut-outs on their side, and the
-  classifier turns those the right way up (a receipt: CER 0.043 -> 0.005) for little time; its
-  verdicts, with the shapes of the detected lines, also say how a whole page stands turned
-  (``read_page``), so no other orientation detection runs in front of this engine;
-- onnxruntime gets one thread per vCPU (one thread took 1.7 times as long on two cores), lines
-  are recognised six at a time (one at a time was no faster; 16 was 30% slower, padding every
-  line to the widest), and no memory arena (it keeps the largest page's peak for the instance's
-  life).
+  classifier turns those the right way up for little time; wide lines are turned over all
+  together or not at all, as most of them say (``lines_the_page_way_up``: on one line its
+  verdict is noise). Its verdicts, with the shapes of the detected lines, also say how a whole
+  page stands turned (``read_page``), so no other orientation detection runs in front of this
+  engine;
+- detection gets one onnxruntime thread per vCPU (one thread took 1.7 times as long on two
+  cores); recognition, three quarters of a page's time, reads each line alone at its own width,
+  single-threaded, the lines spread over one thread per vCPU. rapidocr pads every line to at
+  least 320 pixels and a batch to its widest, which cost a receipt of short lines a quarter of
+  its time; and a line read alone reads the same whatever the host's vCPUs (set CER 0.057 ->
+  0.057, zh-rendered 0.0022 -> 0.0014). No memory arena (it keeps the largest page's peak for
+  the instance's life).
 
 Not thread-safe: one engine per process, one page at a time.
 """
@@ -26,6 +31,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable
@@ -56,12 +63,13 @@ MODEL_FILES = {
 PAGE_SIDE = 2000
 # The detector sees the page with its longer side at most this long (small pages as they are).
 DETECTION_SIDE = 960
-RECOGNITION_BATCH = 6
-# Recognition reads each cut-out line 48 pixels high and as wide as its shape says, and pads a
-# batch to its widest line: a hairline box would be tens of thousands wide (rapidocr made a 2000x1
-# page 60000x32, 4.2 GB). Lines longer than this are padded with their own edge above and below;
-# whole pages come within it already (the core refuses pages over 100:1, and rapidocr rounds
-# what it shrinks to multiples of 32 pixels).
+# A short line is read at least as wide as it is high (48 pixels; rapidocr's 320 was padding).
+MIN_LINE_ASPECT = 1.0
+# Recognition reads each cut-out line 48 pixels high and as wide as its shape says: a hairline
+# box would be tens of thousands wide (rapidocr made a 2000x1 page 60000x32, 4.2 GB). Lines
+# longer than this are padded with their own edge above and below; whole pages come within it
+# already (the core refuses pages over 100:1, and rapidocr rounds what it shrinks to multiples
+# of 32 pixels).
 MAX_LINE_ASPECT = 100
 
 
@@ -83,7 +91,6 @@ class PpOcr:
         page_side: int = PAGE_SIDE,
         detection_side: int = DETECTION_SIDE,
         detection_limit: str = "max",
-        recognition_batch: int = RECOGNITION_BATCH,
         line_direction: bool = True,
     ) -> None:
         self.model_dir = Path(model_dir) if model_dir else None
@@ -91,7 +98,6 @@ class PpOcr:
         self.page_side = page_side
         self.detection_side = detection_side
         self.detection_limit = detection_limit
-        self.recognition_batch = recognition_batch
         self.line_direction = line_direction
         self._engine = None
 
@@ -122,14 +128,16 @@ class PpOcr:
                     "Det.limit_side_len": self.detection_side,
                     "Det.limit_type": self.detection_limit,
                     "Rec.model_path": str(paths["recognition"]),
-                    "Rec.rec_batch_num": self.recognition_batch,
                     "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
                     "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                     "EngineConfig.onnxruntime.enable_cpu_mem_arena": False,
-                }
+                },
+                threads=self.threads,
             )
-            # rapidocr creates its sessions on first use; load them now, not on the first page.
+            # rapidocr creates its sessions on first use; load them now, not on the first page,
+            # the detector's with a thread per vCPU, the per-line models' with one.
             engine._load_det_model()
+            engine.cfg.EngineConfig.onnxruntime.intra_op_num_threads = 1
             engine._load_rec_model()
             if self.line_direction:
                 engine._load_cls_model()
@@ -202,19 +210,22 @@ class PpOcr:
         return UPRIGHT_UNSURE
 
 
-def _rapidocr_with_bounded_lines(params: dict):
+def _rapidocr_with_bounded_lines(params: dict, threads: int):
     """rapidocr (imported only here: the API function's page workers never need it) with every
-    cut-out line held to MAX_LINE_ASPECT before recognition."""
+    cut-out line held to MAX_LINE_ASPECT before recognition, and its lines recognised one by one
+    on ``threads`` threads."""
     from rapidocr import RapidOCR
+    from rapidocr.ch_ppocr_rec.typings import TextRecOutput
 
     class BoundedRapidOCR(RapidOCR):
-        # No stage starts past this instant (time.monotonic()): a page whose request gave up
-        # ends at the next stage, instead of holding its instance to the end of recognition.
+        # No stage or line starts past this instant (time.monotonic()): a page whose request gave
+        # up ends at the next one, instead of holding its instance to the end of recognition.
         deadline = math.inf
         # Whether a page whose lines stand turned is given up (``_PageTurned``) after they are
         # classified, before recognition, to be read again upright.
         judge_turn = False
         _boxes = ()
+        _lines_at_once = ThreadPoolExecutor(threads, "ppocr-line") if threads > 1 else None
 
         def crop_text_regions(self, img, det_boxes):
             self._boxes = det_boxes
@@ -222,16 +233,30 @@ def _rapidocr_with_bounded_lines(params: dict):
 
         def cls_and_rotate(self, img):
             _stop_if_past(self.deadline)
-            images, directions = super().cls_and_rotate(img)
+            classified, directions = super().cls_and_rotate(img)
             if self.judge_turn:
                 degrees = quarter_turn(self._boxes, directions.cls_res)
                 if degrees:
                     raise _PageTurned(degrees)
-            return images, directions
+            return lines_the_page_way_up(img, classified, self._boxes, directions.cls_res), directions
 
         def recognize_txt(self, img):
             _stop_if_past(self.deadline)
-            return super().recognize_txt(img)
+            started = time.perf_counter()
+            recognizer = self._load_rec_model()
+            with_words = bool(self.return_word_box)
+
+            def read(line):
+                return _recognised_line(recognizer, line, with_words, self.deadline)
+
+            results = list(self._lines_at_once.map(read, img) if self._lines_at_once else map(read, img))
+            return TextRecOutput(
+                imgs=img,
+                txts=tuple(text for (text, _), _ in results),
+                scores=tuple(score for (_, score), _ in results),
+                word_results=tuple(words for _, words in results),
+                elapse=time.perf_counter() - started,
+            )
 
     return BoundedRapidOCR(params=params)
 
@@ -258,31 +283,75 @@ def quarter_turn(boxes, directions) -> int:
     line boxes (four corners each) and the classifier's (label, score) for each cut-out: tall
     lines say a quarter turn, the classifier says which one (a cut-out stood on its side
     counter-clockwise reads upright for text turned clockwise), and upside-down lines a half."""
-    import numpy as np
-
-    tall = wide = 0.0
-    tally = {(True, "0"): 0.0, (True, "180"): 0.0, (False, "0"): 0.0, (False, "180"): 0.0}
-    for box, (label, score) in zip(boxes, directions):
-        width = float(np.linalg.norm(box[0] - box[1]))
-        height = float(np.linalg.norm(box[0] - box[3]))
-        standing = height >= width * _TALL_LINE
-        length = max(width, height)
-        if standing:
-            tall += length
-        else:
-            wide += length
-        if score >= _SURE_DIRECTION and (standing, label) in tally:
-            tally[(standing, label)] += length
+    shapes = _line_shapes(boxes)
+    tall = sum(length for standing, length in shapes if standing)
+    wide = sum(length for standing, length in shapes if not standing)
+    tally = _sure_directions(shapes, directions)
     if tall > wide * _TURNED_MAJORITY:
         return 270 if tally[(True, "180")] > tally[(True, "0")] else 90
-    if tally[(False, "180")] > tally[(False, "0")] * _TURNED_MAJORITY:
+    if _wide_lines_upside_down(tally):
         return 180
     return 0
+
+
+def lines_the_page_way_up(cut_outs, classified, boxes, directions) -> list:
+    """The cut-out lines as recognition is to read them: each standing line turned as the
+    classifier says (``classified``), and the wide lines all turned upside down or none, as
+    most of them say. On one wide line the classifier's verdict is noise: on an upright
+    receipt it turned "Fruit cup" over, sure at 0.99, and that line read "ut rcu"."""
+    import cv2
+
+    shapes = _line_shapes(boxes)
+    turn_wide_lines = _wide_lines_upside_down(_sure_directions(shapes, directions))
+    return [
+        turned if standing else cv2.rotate(cut_out, cv2.ROTATE_180) if turn_wide_lines else cut_out
+        for cut_out, turned, (standing, _) in zip(cut_outs, classified, shapes)
+    ]
+
+
+def _line_shapes(boxes) -> list[tuple[bool, float]]:
+    """Whether each detected line stands (rapidocr stands such cut-outs on their side before
+    recognition), and its length."""
+    import numpy as np
+
+    shapes = []
+    for box in boxes:
+        width = float(np.linalg.norm(box[0] - box[1]))
+        height = float(np.linalg.norm(box[0] - box[3]))
+        shapes.append((height >= width * _TALL_LINE, max(width, height)))
+    return shapes
+
+
+def _sure_directions(shapes, directions) -> dict[tuple[bool, str], float]:
+    """The length of line the classifier is sure of, by (standing, direction)."""
+    tally = {(True, "0"): 0.0, (True, "180"): 0.0, (False, "0"): 0.0, (False, "180"): 0.0}
+    for (standing, length), (label, score) in zip(shapes, directions):
+        if score >= _SURE_DIRECTION and (standing, label) in tally:
+            tally[(standing, label)] += length
+    return tally
+
+
+def _wide_lines_upside_down(tally) -> bool:
+    return tally[(False, "180")] > tally[(False, "0")] * _TURNED_MAJORITY
 
 
 def _stop_if_past(deadline: float) -> None:
     if seconds_left(deadline) <= 0:
         raise RecognitionTimedOut("recognition did not finish in the time this request has")
+
+
+def _recognised_line(recognizer, line, with_words: bool, deadline: float):
+    """One cut-out line read alone by rapidocr's recogniser at its own width (at least
+    MIN_LINE_ASPECT): its (text, score) and, with ``with_words``, where its words lie."""
+    _stop_if_past(deadline)
+    height, width = line.shape[:2]
+    aspect = width / height
+    read_as = max(aspect, MIN_LINE_ASPECT)
+    pixels = recognizer.resize_norm_img(line, read_as)[None]
+    texts, words = recognizer.postprocess_op(
+        recognizer.session(pixels), with_words, wh_ratio_list=[aspect], max_wh_ratio=read_as
+    )
+    return texts[0], words[0] if with_words else None
 
 
 def _padded_line(crop):
