@@ -41,13 +41,14 @@ class FusionModel:
 
 # Fitted by fit_fusion.py on the 46 images of the evaluation set, read as the service reads them
 # (Tesseract, beside PP-OCR, in English only), docs/engines.md: the scores of folds fitted without
-# each image. What they say: PP-OCR's reading wins a region unless it holds much less text than
-# Tesseract's or PP-OCR is very unsure of it; a line PP-OCR alone found is kept, one Tesseract
-# alone found only when it is sure of it and it is more than a few characters.
+# each image. What they say, on that set: PP-OCR's reading wins every region, a line PP-OCR alone
+# found is kept and one Tesseract alone found is not (its text is nearer the truth in 11 of
+# the 421 regions where they differ; 5 of its 8 lone lines are noise). Tesseract still gives the
+# order of columns.
 MODEL = FusionModel(
-    prefer_deep=(2.559, -1.821, 1.263, -2.015, 2.003, 0.055),
-    keep_tesseract_alone=(-1.948, 1.006, 0.572, -0.138, 0.0),
-    keep_deep_alone=(1.071, 0.586, 0.257, -0.075, -0.243),
+    prefer_deep=(4.281, -1.513, 0.006, -0.158, 1.602, 0.208),
+    keep_tesseract_alone=(-0.629, -0.079, -0.754, 0.066, 0.0),
+    keep_deep_alone=(1.802, 0.407, 0.149, -0.072, -0.445),
 )
 
 
