@@ -511,6 +511,9 @@ def cold_start(languages: str) -> dict:
     try:
         answering = {**environment, **function_environment(function, dynamodb.endpoint_url)}
         answering["OCR_LANGUAGES"] = languages
+        # The first answer is the tesseract engine's, the raw command's work: no deep engine runs
+        # for this probe, so under auto it would time a failed Invoke and the fallback's reading.
+        answering["DEFAULT_ENGINE"] = "tesseract"
         os.environ.update(LOCAL_AWS_ENVIRONMENT)
         _register_bench_key(spec, dynamodb.endpoint_url)
         request = json.dumps({"event": _demo_event(spec), "function": asdict(function)})
