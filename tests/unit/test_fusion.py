@@ -186,16 +186,15 @@ def test_wide_lines_are_turned_over_together_as_most_of_them_say_and_standing_on
         return np.arange(seed, seed + 2 * 6 * 3, dtype=np.uint8).reshape(2, 6, 3)
 
     cut_outs = [cut_out(index * 50) for index in range(4)]
-    classified = [np.rot90(line, 2) for line in cut_outs]  # as if the classifier turned each over
-    boxes = [box(300, 30)] * 3 + [box(30, 300)]
     turned_over = [np.rot90(line, 2) for line in cut_outs]
+    boxes = [box(300, 30)] * 3 + [box(30, 300)]
 
     # One wide line judged upside down on an upright page is read as it stands; the standing
-    # line is read as the classifier turned it
+    # line is read as the classifier turned it (here the classifier turned every line over)
     directions = [("0", 0.99), ("180", 0.99), ("0", 0.99), ("180", 0.99)]
-    read = lines_the_page_way_up(cut_outs, classified, boxes, directions)
+    read = lines_the_page_way_up(cut_outs, turned_over, boxes, directions)
     assert all(np.array_equal(a, b) for a, b in zip(read[:3], cut_outs[:3]))
-    assert np.array_equal(read[3], classified[3])
+    assert np.array_equal(read[3], turned_over[3])
     # Most wide lines upside down: every wide line is turned over, the unsure one too
     directions = [("180", 0.99), ("180", 0.99), ("0", 0.5), ("0", 0.99)]
     read = lines_the_page_way_up(cut_outs, cut_outs, boxes, directions)
