@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ocr_api.ocr.recognizer import DOUBTFUL_CONFIDENCE
-from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine
+from ocr_api.ocr.result import BoundingBox, RecognitionResult, TextLine, is_cjk_ideograph
 
 TESSERACT, PPOCR = "tesseract", "ppocr"
 # Lines whose boxes overlap by this share of the smaller box cover the same place.
@@ -73,8 +73,8 @@ def reading_of(lines: list[TextLine]) -> Reading:
     if not characters:
         return Reading(0, 0.0, 0.0, 0.0)
     confidence = sum(len(piece) * line.confidence for piece, line in zip(texts, lines)) / characters
-    symbols = sum(1 for char in text if not (char.isalnum() or _is_cjk(char))) / characters
-    cjk = sum(1 for char in text if _is_cjk(char)) / characters
+    symbols = sum(1 for char in text if not (char.isalnum() or is_cjk_ideograph(char))) / characters
+    cjk = sum(1 for char in text if is_cjk_ideograph(char)) / characters
     return Reading(characters, confidence, symbols, cjk)
 
 
@@ -296,11 +296,6 @@ def _same_place(first: BoundingBox, second: BoundingBox) -> bool:
 
 def _columns_overlap(first: BoundingBox, second: BoundingBox) -> bool:
     return min(first.right, second.right) > max(first.left, second.left)
-
-
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x2FA1F
 
 
 def with_deep_reading(

@@ -102,10 +102,13 @@ def join_words(words: list[str]) -> str:
 def _is_cjk(char: str) -> bool:
     code = ord(char)
     return (
-        0x3000 <= code <= 0x303F  # CJK punctuation
-        or 0x3400 <= code <= 0x4DBF
-        or 0x4E00 <= code <= 0x9FFF
-        or 0xF900 <= code <= 0xFAFF
+        is_cjk_ideograph(char)
+        or 0x3000 <= code <= 0x303F  # CJK punctuation
         or 0xFF00 <= code <= 0xFFEF  # full-width forms
-        or 0x20000 <= code <= 0x2FA1F
     )
+
+
+def is_cjk_ideograph(char: str) -> bool:
+    """A Chinese character (the unified ideographs, their extensions and compatibility forms)."""
+    code = ord(char)
+    return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x2FA1F
