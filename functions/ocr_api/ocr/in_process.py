@@ -4,13 +4,13 @@ and the tests, never for serving."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ocr_api.errors import RecognitionFailed, RecognitionTimedOut, RecognitionUnavailable, ServiceError
 from ocr_api.ocr.fusion import with_deep_reading
 from ocr_api.ocr.page_transfer import decode_page, encode_page, lines_on_upload
 from ocr_api.ocr.ppocr import PAGE_SIDE
-from ocr_api.ocr.recognizer import TESSERACT, DeepEngineTask, RecognitionOptions, Recognizer
+from ocr_api.ocr.recognizer import DeepEngineTask, RecognitionOptions, Recognizer, read_by_tesseract_alone
 from ocr_api.ocr.result import RecognitionResult, TextLine
 
 
@@ -63,10 +63,5 @@ def recognize_in_process(
     if both.deep_error is not None:
         if both.task.alone:
             raise both.deep_error
-        # Tesseract's reading beside PP-OCR was its part only: alone, it reads the whole page,
-        # or, where no time is left for that, its part is the answer.
-        try:
-            return recognizer.recognize(data, deadline, replace(options, engine=TESSERACT))
-        except RecognitionTimedOut:
-            return both.result
+        return read_by_tesseract_alone(recognizer.recognize, data, deadline, options, both.result)
     return with_deep_reading(both.result, both.task.alone, both.deep_lines, both.deep_angle)

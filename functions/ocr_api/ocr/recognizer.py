@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from PIL import ImageStat
 
-from ocr_api.errors import InvalidRequest, RecognitionUnavailable
+from ocr_api.errors import InvalidRequest, RecognitionTimedOut, RecognitionUnavailable
 from ocr_api.ocr import orientation
 from ocr_api.ocr.deadline import seconds_left
 from ocr_api.ocr.engine import OcrEngine, PageLayout
@@ -83,6 +83,22 @@ def tesseract_languages_beside_deep_engine(languages: str) -> str:
     that leaves none."""
     kept = [name for name in languages.split("+") if name not in LEFT_TO_THE_DEEP_ENGINE]
     return "+".join(kept) or languages
+
+
+def read_by_tesseract_alone(
+    read: Callable[[bytes, float, RecognitionOptions], RecognitionResult],
+    data: bytes,
+    deadline: float,
+    options: RecognitionOptions,
+    part: RecognitionResult,
+) -> RecognitionResult:
+    """The page under ``auto`` once PP-OCR has failed: Tesseract, whose reading beside PP-OCR
+    was its part only (``part``), reads the whole page alone with ``read``; where no time is
+    left for that, its part is the answer."""
+    try:
+        return read(data, deadline, replace(options, engine=TESSERACT))
+    except RecognitionTimedOut:
+        return part
 
 
 def engine_choice(requested: str | None, default: str, languages: str, deep_languages: tuple[str, ...] | None) -> str:

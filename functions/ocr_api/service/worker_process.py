@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ocr_api.errors import (
     ImageNeedsTooMuchMemory,
@@ -33,7 +33,7 @@ from ocr_api.errors import (
     RecognitionUnavailable,
     ServiceError,
 )
-from ocr_api.ocr.recognizer import TESSERACT, RecognitionOptions
+from ocr_api.ocr.recognizer import RecognitionOptions, read_by_tesseract_alone
 from ocr_api.ocr.result import RecognitionResult
 from ocr_api.service.deep_reading import DeepReader, start_deep_reading, with_pending_reading
 from ocr_api.service.worker_protocol import (
@@ -173,12 +173,7 @@ class PageWorker:
             return page.result
         fused = with_pending_reading(page.result, asked, pending)
         if fused is None:
-            # PP-OCR failed, and Tesseract had read only its part: now it reads the whole page,
-            # or, where no time is left for that, its part is the answer.
-            try:
-                return self.recognize(data, deadline, replace(options, engine=TESSERACT))
-            except RecognitionTimedOut:
-                return page.result
+            return read_by_tesseract_alone(self.recognize, data, deadline, options, page.result)
         return fused
 
     def stop(self) -> None:
