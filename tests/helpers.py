@@ -32,6 +32,10 @@ def data_truth(relative_image: str) -> str:
 
 
 def encode(image: Image.Image, format: str, **options) -> bytes:
+    if format == "HEIF":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()  # its encoder; the service registers it on its first HEIC
     buffer = io.BytesIO()
     image.save(buffer, format=format, **options)
     return buffer.getvalue()

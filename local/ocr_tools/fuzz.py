@@ -155,6 +155,10 @@ MAGIC_NUMBERS = (
     b"RIFF\x00\x00\x00\x00WEBPVP8 ",
     b"RIFF\x00\x00\x00\x00WEBPVP8L",
     b"RIFF\x00\x00\x00\x00WEBPVP8X",
+    b"\x00\x00\x00\x1cftypheic\x00\x00\x00\x00mif1heic",
+    b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1heic",
+    b"\x00\x00\x00\x20ftypavif\x00\x00\x00\x00avifmif1",
+    b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1avif",
     b"%PDF-1.4\n",
     b"%PDF-",
     b"\x00\x00\x01\x00",
@@ -171,8 +175,10 @@ def seed_images() -> dict[str, bytes]:
     variants the decoder treats differently: modes, compressions, frames, EXIF turns; and a PDF.
     Keys start with the format's name: "png-...", "jpeg-...", ..., "pdf-...".
     """
+    import pillow_heif
     from PIL import Image, ImageDraw
 
+    pillow_heif.register_heif_opener()  # its encoder: the service itself only decodes
     page = Image.new("L", (48, 24), 255)
     ImageDraw.Draw(page).text((3, 6), "Ab 12", fill=0)
     rgb = page.convert("RGB")
@@ -211,6 +217,13 @@ def seed_images() -> dict[str, bytes]:
         "webp-lossy": encoded(rgb, "WEBP", quality=80),
         "webp-lossless-alpha": encoded(rgba, "WEBP", lossless=True),
         "webp-animated": encoded(rgb, "WEBP", save_all=True, append_images=[inverted.convert("RGB")], duration=100),
+        "heif-rgb": encoded(rgb, "HEIF", quality=90),
+        "heif-grey": encoded(page, "HEIF"),
+        "heif-exif-turned": encoded(rgb, "HEIF", exif=exif.tobytes()),
+        "heif-two-images": encoded(rgb, "HEIF", save_all=True, append_images=[inverted.convert("RGB")]),
+        "avif-rgb": encoded(rgb, "AVIF"),
+        "avif-alpha": encoded(rgba, "AVIF"),
+        "avif-animated": encoded(rgb, "AVIF", save_all=True, append_images=[inverted.convert("RGB")], duration=100),
         "pdf-text": _text_pdf(),
         "pdf-image": encoded(page, "PDF", resolution=300),
         # Small, quick forms of the hostile inputs of docs/reliability.md, for the

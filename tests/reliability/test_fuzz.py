@@ -736,7 +736,7 @@ def test_odd_query_strings_and_headers_get_documented_answers(answer, case):
 
 # --- Image decoding -------------------------------------------------------------------------------
 
-FORMATS = ("png", "jpeg", "gif", "bmp", "tiff", "webp", "pdf")
+FORMATS = ("png", "jpeg", "gif", "bmp", "tiff", "webp", "heif", "avif", "pdf")
 # The universal endpoint first: it reads every format, PDFs too.
 IMAGE_TARGETS = [
     (name, way)

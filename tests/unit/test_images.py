@@ -26,7 +26,16 @@ def page_with_mark(mode: str = "RGB", background=(255, 255, 255)) -> Image.Image
 
 @pytest.mark.parametrize(
     "format, options",
-    [("JPEG", {}), ("PNG", {}), ("BMP", {}), ("GIF", {}), ("WEBP", {"lossless": True}), ("TIFF", {})],
+    [
+        ("JPEG", {}),
+        ("PNG", {}),
+        ("BMP", {}),
+        ("GIF", {}),
+        ("WEBP", {"lossless": True}),
+        ("TIFF", {}),
+        ("HEIF", {"quality": 90}),
+        ("AVIF", {"quality": 90}),
+    ],
 )
 def test_each_supported_format_decodes_to_upright_grey(format, options):
     # GIVEN a page in a supported format
@@ -40,11 +49,13 @@ def test_each_supported_format_decodes_to_upright_grey(format, options):
     assert grey_at(prepared, (150, 50)) > 215
 
 
-def test_exif_orientation_is_honoured():
-    # GIVEN a landscape JPEG whose EXIF says "rotate 90° clockwise to display"
+@pytest.mark.parametrize("format", ["JPEG", "HEIF", "AVIF"])
+def test_exif_orientation_is_honoured(format):
+    # GIVEN a landscape photo whose EXIF says "rotate 90° clockwise to display" (HEIF and AVIF
+    # writers store it as the container's own turn, which their decoders apply)
     exif = Image.Exif()
     exif[0x0112] = 6
-    data = encode(page_with_mark(), "JPEG", exif=exif)
+    data = encode(page_with_mark(), format, exif=exif.tobytes())
     # WHEN prepared
     prepared = prepare_image(data, LIMITS)
     # THEN the image is turned upright: portrait, with the mark now at the top
@@ -117,6 +128,59 @@ def test_multipage_tiff_reads_the_first_page():
     assert grey_at(prepared, (150, 50)) > 215
 
 
+def test_a_phone_photo_with_further_images_reads_its_primary_one_even_where_only_stills_are_read():
+    # A HEIF's further images are other shots (a burst, an edit), not animation frames.
+    data = encode(page_with_mark(), "HEIF", save_all=True, append_images=[Image.new("RGB", (200, 100), (0, 0, 0))])
+    prepared = prepare_image(data, LIMITS, still_only=True)
+    assert grey_at(prepared, (50, 50)) < 40
+    assert grey_at(prepared, (150, 50)) > 215
+
+
+def test_an_animated_avif_is_refused_where_only_stills_are_read():
+    frames = [page_with_mark(), Image.new("RGB", (200, 100), (0, 0, 0))]
+    data = encode(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=100)
+    with pytest.raises(UnsupportedImage, match="animated images are not accepted"):
+        prepare_image(data, LIMITS, still_only=True)
+    assert grey_at(prepare_image(data, LIMITS), (150, 50)) > 215
+
+
+def _ftyp(major: bytes, *compatible: bytes) -> bytes:
+    size = 16 + 4 * len(compatible)
+    return size.to_bytes(4, "big") + b"ftyp" + major + b"\0\0\0\0" + b"".join(compatible)
+
+
+@pytest.mark.parametrize(
+    "head, format",
+    [
+        (_ftyp(b"heic", b"mif1", b"heic"), "HEIF"),
+        (_ftyp(b"mif1", b"mif1", b"heic"), "HEIF"),
+        (_ftyp(b"avif", b"avif", b"mif1"), "AVIF"),
+        (_ftyp(b"mif1", b"mif1", b"avif"), "AVIF"),
+        (_ftyp(b"mif1", b"mif1", b"miaf"), None),
+        (_ftyp(b"isom", b"isom", b"mp41"), None),
+    ],
+    ids=["heic", "mif1-holding-hevc", "avif", "mif1-holding-av1", "mif1-naming-no-codec", "mp4-video"],
+)
+def test_heif_and_avif_are_told_apart_by_the_brands_their_file_names(head, format):
+    # A "mif1" container holds either codec: the compatible brands name which.
+    assert sniff_format(head + b"\0" * 64) == format
+
+
+@pytest.mark.parametrize("format", ["HEIF", "AVIF"])
+def test_phone_photo_pixels_are_checked_from_the_header_before_decoding(format, monkeypatch):
+    # GIVEN a photo over the pixel limit, and decoders that would fail the test if they ran
+    data = encode(page_with_mark(), format)
+    prepare_image(data, LIMITS)  # (the HEIF decoder is registered on first use)
+
+    def decoded(_image):
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(Image.OPEN[format][0], "load", decoded)
+    # THEN it is refused from the size its header declares
+    with pytest.raises(ImageTooLarge, match="200x100 pixels; the limit is 10000"):
+        prepare_image(data, ImageLimits(LIMITS.max_bytes, max_pixels=10_000))
+
+
 def test_resolution_from_the_header_is_kept_for_tesseract():
     assert prepare_image(data_image("tesseract-test/8071_093.3B.tif"), LIMITS).dpi == 300
     assert prepare_image(encode(page_with_mark(), "PNG"), LIMITS).dpi is None
@@ -185,10 +249,19 @@ def test_bytes_that_are_not_a_supported_image_are_415(data):
         prepare_image(data, LIMITS)
 
 
-@pytest.mark.parametrize("format", ["PNG", "JPEG"])
-def test_truncated_image_is_415(format):
+@pytest.mark.parametrize(
+    "format, says",
+    [
+        ("PNG", "truncated or corrupt"),
+        ("JPEG", "truncated or corrupt"),
+        ("HEIF", "truncated or corrupt"),
+        # libavif reads the whole file when it opens one: a cut AVIF is not recognised at all.
+        ("AVIF", "not a supported image"),
+    ],
+)
+def test_truncated_image_is_415(format, says):
     whole = encode(Image.effect_noise((400, 400), 64).convert("L"), format)
-    with pytest.raises(UnsupportedImage, match="truncated or corrupt"):
+    with pytest.raises(UnsupportedImage, match=says):
         prepare_image(whole[: len(whole) // 2], LIMITS)
 
 

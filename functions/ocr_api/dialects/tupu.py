@@ -34,7 +34,8 @@ from ocr_api.service.request import ImageSource, ImageUrl, OcrRequest
 
 API_NAME = "tupu"
 PATH = "/v3/recognition/general-ocr"
-STILL_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP")
+# tupu reads still PNG, JPEG, TIFF and WebP; phone photos (HEIC, AVIF) are read here too.
+STILL_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "HEIF", "AVIF")
 _BODY_FIELDS = {"image", "tag", "referer"}
 _QUERY_FIELDS = {"key"}
 

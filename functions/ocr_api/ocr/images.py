@@ -6,6 +6,7 @@ dimensions from the header before ``load()``, so a decompression bomb costs noth
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import struct
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 # The *ImagePlugin names are imported for their side effect: registering only the decoders we
 # accept keeps other formats' parsers away from client bytes.
 from PIL import (  # noqa: F401
+    AvifImagePlugin,
     BmpImagePlugin,
     GifImagePlugin,
     Image,
@@ -29,9 +31,16 @@ from PIL import (  # noqa: F401
 from ocr_api.errors import EmptyImage, ImageTooManyBytes, ImageTooManyPixels, UnsupportedImage
 from ocr_api.ocr import pdf
 
-# Pillow decoders we accept. The JPEG one also opens camera JPEGs with a preview frame (MPO).
-SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
-SUPPORTED_FORMATS_TEXT = "JPEG, PNG, BMP, GIF, WebP or TIFF"
+# Pillow decoders we accept. The JPEG one also opens camera JPEGs with a preview frame (MPO);
+# HEIF is a phone's photo (HEIC: HEVC in a HEIF container, through the pillow-heif plugin),
+# AVIF is AV1 in the same container (Pillow's own plugin).
+SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "HEIF", "AVIF")
+SUPPORTED_FORMATS_TEXT = "JPEG, PNG, BMP, GIF, WebP, TIFF, HEIC/HEIF or AVIF"
+# HEIF and AVIF files share the ISO box format; the brands in their first box (ftyp) name the
+# codec inside. A "mif1" file may hold either, so the compatible brands decide, not the first.
+_HEVC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
+_AV1_BRANDS = {b"avif", b"avis"}
+_FTYP_MAX_BYTES = 256
 
 # Tesseract refuses images with a side over 16-bit signed range ("Image too large").
 TESSERACT_MAX_SIDE = 32767
@@ -110,17 +119,20 @@ def prepare_image(
     accepted = SUPPORTED_FORMATS_TEXT if formats == SUPPORTED_FORMATS else ", ".join(formats)
     if source_format not in formats:
         raise UnsupportedImage(f"the file is not a supported image; send {accepted}")
+    if source_format == "HEIF":
+        _register_heif_decoder()
     try:
         image = Image.open(io.BytesIO(data), formats=(source_format,))
     except Image.DecompressionBombError:
         raise ImageTooManyPixels(_pixels_message(None, limits)) from None
     except UnidentifiedImageError:
         raise UnsupportedImage(f"the file is not a supported image; send {accepted}") from None
-    except (OSError, ValueError, SyntaxError) as err:
+    except (OSError, ValueError, SyntaxError, RuntimeError) as err:
         raise UnsupportedImage("the image header is damaged and cannot be read") from err
 
-    # A TIFF's further frames are pages, not animation: its first page is read, as everywhere.
-    if still_only and image.format != "TIFF" and getattr(image, "is_animated", False):
+    # A TIFF's further frames are pages and a HEIF's further images other shots, not animation:
+    # the first page, or the photo's primary image, is read, as everywhere.
+    if still_only and image.format not in ("TIFF", "HEIF") and getattr(image, "is_animated", False):
         raise UnsupportedImage("animated images are not accepted; send a still image")
     _check_dimensions(image, limits)
     declared_size = image.size
@@ -144,7 +156,8 @@ def prepare_image(
             dpi = round(dpi * scale) if dpi else None
     except Image.DecompressionBombError:
         raise ImageTooManyPixels(_pixels_message(image, limits)) from None
-    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, RuntimeError) as err:
+        # RuntimeError: what libheif and libavif (through their plugins) raise for a damaged file.
         raise UnsupportedImage("the image data is truncated or corrupt and cannot be decoded") from err
     return PreparedImage(page, source_format, dpi, original_size)
 
@@ -156,12 +169,44 @@ def sniff_format(data: bytes) -> str | None:
     header looked for in the first KiB, where PDF readers accept it. A PNG whose text chunk says
     ``%PDF-`` is a PNG everywhere, and a file that starts as a PDF is a PDF everywhere.
     """
+    iso_format = _iso_image_format(data[:_FTYP_MAX_BYTES])
+    if iso_format:
+        return iso_format
     head = data[:16]
     for name in SUPPORTED_FORMATS:
+        if name in ("HEIF", "AVIF"):
+            continue
         accepts = Image.OPEN[name][1]
         if accepts(head):
             return name
     return "PDF" if pdf.is_pdf(data) else None
+
+
+def _iso_image_format(head: bytes) -> str | None:
+    """HEIF or AVIF from the ftyp box that opens the file: its size, major brand, a minor
+    version and the compatible brands, four bytes each."""
+    if head[4:8] != b"ftyp":
+        return None
+    box_size = int.from_bytes(head[:4], "big")
+    if box_size < 16 or box_size % 4:
+        return None
+    end = min(box_size, len(head))
+    brands = {head[8:12]} | {head[offset : offset + 4] for offset in range(16, end - 3, 4)}
+    if brands & _AV1_BRANDS:
+        return "AVIF"
+    if brands & _HEVC_BRANDS:
+        return "HEIF"
+    return None
+
+
+@functools.cache
+def _register_heif_decoder() -> None:
+    """pillow-heif, registered on the first HEIF upload: the engines' processes that never
+    decode uploads (the deep engine's function) neither load nor ship it. Only the primary
+    image is decoded; thumbnails, depth and auxiliary images are not even listed."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
 def _recognition_scale(size: tuple[int, int], max_pixels: int | None) -> float:
