@@ -1,12 +1,16 @@
 """Stand-ins at the service's seams, for unit tests: keys kept in memory, a recognizer and an
-engine that answer what a test tells them, a fetcher that serves fixed bytes. The real ones
+engine that answer what a test tells them, a fetcher that serves fixed bytes, an upload bucket
+in a dict. The real ones
 (DynamoDB through moto, Tesseract, the page workers, HTTP) are in the integration tests."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+from ocr_api.adapters.s3_uploads import PresignedPost, StoredObject
+from ocr_api.errors import ImageTooManyBytes, UploadNotFound
 from ocr_api.keys import AppKey, Outcome, Plan, UsagePeriod
 from ocr_api.keys.credentials import SigningCredential
 from ocr_api.keys.usage import CallCounts
@@ -164,6 +168,31 @@ class FixedFetcher:
     def fetch(self, url: str, deadline: float | None = None, referer: str | None = None) -> bytes:
         self.downloads.append((url, deadline, referer))
         return self.bytes_by_url[url]
+
+
+class InMemoryBucket:
+    """The upload bucket's two calls, over a dict: a presigned POST is the object key it names,
+    and an upload is put straight in ``objects`` with the time S3 would give it."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, StoredObject] = {}
+        self.offered: list[str] = []
+
+    def presigned_post(self, object_key: str, content_type: str, max_bytes: int, seconds: int) -> PresignedPost:
+        self.offered.append(object_key)
+        fields = {"key": object_key, "Content-Type": content_type}
+        return PresignedPost("https://uploads.example/", fields, datetime.now(UTC) + timedelta(seconds=seconds))
+
+    def read(self, object_key: str, max_bytes: int, deadline: float) -> StoredObject:
+        if object_key not in self.objects:
+            raise UploadNotFound("no upload has this upload_id")
+        stored = self.objects[object_key]
+        if len(stored.data) > max_bytes:
+            raise ImageTooManyBytes(f"the upload is {len(stored.data)} bytes; the limit is {max_bytes} bytes")
+        return stored
+
+    def upload(self, offered_key: str, data: bytes, at: datetime) -> None:
+        self.objects[offered_key] = StoredObject(data, at)
 
 
 class ScriptedEngine:

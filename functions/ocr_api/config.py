@@ -66,6 +66,14 @@ class Settings:
     # refused. Its endpoint is KMS's own unless a local one stands in.
     tencent_secrets_key: str | None = None
     kms_endpoint_url: str | None = None
+    # The S3 bucket clients upload large files to (POST /v1/uploads); None: uploads are not
+    # deployed. Its endpoint is S3's own unless a local one stands in.
+    uploads_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    # The largest upload S3 accepts, and so the most bytes read from one by reference.
+    max_upload_bytes: int = 50 * MiB
+    # How long a presigned upload may be used once issued.
+    upload_url_seconds: int = 900
 
     def __post_init__(self) -> None:
         _check(bool(self.appkeys_table), "APPKEYS_TABLE must name the appkeys table")
@@ -101,6 +109,8 @@ class Settings:
             self.default_engine != "ppocr" or bool(self.deep_engine_function),
             "DEFAULT_ENGINE ppocr needs DEEP_ENGINE_FUNCTION",
         )
+        _check(MiB <= self.max_upload_bytes <= 200 * MiB, "MAX_UPLOAD_BYTES must be 1 MiB..200 MiB")
+        _check(60 <= self.upload_url_seconds <= 3600, "UPLOAD_URL_SECONDS must be 60..3600")
         for network in self.url_allowed_networks:
             try:
                 ipaddress.ip_network(network)
@@ -115,6 +125,12 @@ class Settings:
             return self.worker_memory_mb * MiB
         share = (self.function_memory_mb - HANDLER_MEMORY_MB) // self.parallel_images
         return max(share, MIN_WORKER_MEMORY_MB) * MiB
+
+    @property
+    def largest_image_bytes(self) -> int:
+        """The most bytes any one image may have: a page worker's ceiling, which each request
+        narrows to its own source's limit (an upload's, or an image's as sent)."""
+        return max(self.max_image_bytes, self.max_upload_bytes)
 
     @property
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -173,6 +189,10 @@ class Settings:
             default_engine=text("DEFAULT_ENGINE", defaults.default_engine),
             tencent_secrets_key=text("TENCENT_SECRETS_KEY", None),
             kms_endpoint_url=text("KMS_ENDPOINT_URL", None),
+            uploads_bucket=text("UPLOADS_BUCKET", None),
+            s3_endpoint_url=text("S3_ENDPOINT_URL", None),
+            max_upload_bytes=number("MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
+            upload_url_seconds=number("UPLOAD_URL_SECONDS", defaults.upload_url_seconds),
         )
 
 

@@ -150,6 +150,28 @@ class KeyStoreUnavailable(ServiceError):
     http_status = 503
 
 
+class UploadNotFound(ServiceError):
+    """No upload of the caller's key has this id: never uploaded, removed, or another key's."""
+
+    http_status = 404
+
+    @property
+    def refunded(self) -> bool:
+        return True  # nothing was there to read, as with an image URL that cannot be fetched
+
+
+class UploadExpired(UploadNotFound):
+    """The upload is older than uploads are kept for."""
+
+    http_status = 410
+
+
+class StorageUnavailable(ServiceError):
+    """The upload store (S3) did not answer in time or failed; or uploads are not deployed."""
+
+    http_status = 503
+
+
 class InternalError(ServiceError):
     """Anything unexpected: logged in full, shown to the client only as this."""
 

@@ -25,7 +25,9 @@ from ocr_local.environment import (
     LOCAL_RESOURCE_NAMES,
     LOCAL_SECRETS_KEY_ALIAS,
     LOCAL_TABLE_NAME,
+    LOCAL_UPLOADS_BUCKET,
     create_secrets_key,
+    create_uploads_bucket,
     function_environment,
     register_appkey,
     register_tencent_credential,
@@ -218,6 +220,7 @@ def _prepare_store(spec: ApiSpec, endpoint: str | None) -> tuple[AppKeyStore, Lo
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     create_table(client, LOCAL_TABLE_NAME, spec.table_properties)
     create_secrets_key(endpoint)
+    create_uploads_bucket(endpoint, spec.bucket_properties)
     store = AppKeyStore(LOCAL_TABLE_NAME, endpoint_url=endpoint)
     usage_plans = LocalUsagePlans(endpoint)
     write_template_plans(store, spec, usage_plans.create(spec))
@@ -238,7 +241,8 @@ def _print_banner(
     secret_id, secret_key = credential
     print(
         f"\nOCR API listening on {base}  ({args.instances} Lambda instance(s) per function)\n"
-        f"DynamoDB and KMS: {store}, table {LOCAL_TABLE_NAME}, key {LOCAL_SECRETS_KEY_ALIAS}\n"
+        f"DynamoDB, KMS and S3: {store}, table {LOCAL_TABLE_NAME}, key {LOCAL_SECRETS_KEY_ALIAS}, "
+        f"uploads bucket {LOCAL_UPLOADS_BUCKET}\n"
         f"Lambda Invoke API: {lambda_endpoint.endpoint_url} (functions: {invoked})\n"
         f"Demo appkey (valid while this server runs): {appkey}\n"
         f"Demo Tencent SecretId: {secret_id}\n"
@@ -251,12 +255,29 @@ def _print_banner(
         f"  {PROJECT_ROOT / '.venv' / 'bin' / 'python'} - <<'EOF'\n"
         + _tencent_sdk_example(f"{args.host}:{args.port}", secret_id, secret_key)
         + "EOF\n"
-        f"The demo endpoint (no appkey):\n"
+        "A file larger than a request carries (up to 50 MB): upload it to S3, then read it by upload_id:\n"
+        + _upload_example(base, appkey)
+        + f"The demo endpoint (no appkey):\n"
         f"  curl -s {base}/v1/imagerecognition/ocr/demo\n"
         f"The API's OpenAPI description: {base}/openapi.yaml (or .json)\n"
         f"Manage keys: python -m ocr_local keys list   (or: make keys ARGS=list)\n"
         f"Stop with Ctrl-C.\n",
         flush=True,
+    )
+
+
+def _upload_example(base: str, appkey: str) -> str:
+    """Three shell lines: ask for an upload, POST the file with the form's fields, read it."""
+    field = "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"upload_id\"])'"
+    form = (
+        'python3 -c \'import json, sys; u = json.load(sys.stdin)["upload"]; '
+        'print(" ".join(f"--form-string {k}={v}" for k, v in u["fields"].items()), u["url"])\''
+    )
+    return (
+        f'  offer=$(curl -s -H "x-api-key: {appkey}" -H "Content-Type: application/json" '
+        f'-d \'{{"content_type": "image/png"}}\' {base}/v1/uploads)\n'
+        f'  curl -s $(echo "$offer" | {form}) -F "file=@{DEMO_IMAGE}"\n'
+        f'  curl -s -H "x-api-key: {appkey}" -F "upload_id=$(echo "$offer" | {field})" {base}/v1/ocr/universal\n'
     )
 
 
@@ -290,7 +311,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dynamodb-endpoint",
         default=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
-        help="use this endpoint (DynamoDB, API Gateway and KMS: a moto server) instead of the embedded one",
+        help="use this endpoint (DynamoDB, API Gateway, KMS and S3: a moto server) instead of the embedded one",
     )
     run.add_argument("--layer-dir", type=Path, help="a layer-shaped tree to take Tesseract from")
     run.add_argument(

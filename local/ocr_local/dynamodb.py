@@ -7,6 +7,10 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import botocore.session
+
+from ocr_local.s3_post_policy import checking_post_policies
+
 # moto accepts any credentials; boto3 only needs some to sign with.
 LOCAL_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -43,9 +47,10 @@ def create_table(client, table_name: str, table_properties: dict[str, Any]) -> N
 class EmbeddedDynamoDB:
     """moto in server mode on loopback, so every Lambda instance process shares one store.
 
-    It serves API Gateway's usage plans and API keys as well. DynamoDB applies each write to an
-    item atomically, conditions included; moto's backends do not lock, so requests are served
-    one at a time here: otherwise two instances could both pass one rate or quota condition.
+    It serves API Gateway's usage plans and API keys, KMS and S3 (the uploads bucket) as well.
+    DynamoDB applies each write to an item atomically, conditions included; moto's backends do
+    not lock, so requests are served one at a time here: otherwise two instances could both pass
+    one rate or quota condition.
     """
 
     def __init__(self, port: int) -> None:
@@ -69,9 +74,10 @@ class EmbeddedDynamoDB:
             with one_at_a_time:
                 return list(moto_app(environ, start_response))
 
-        self._server = make_server(
-            "127.0.0.1", self._port, serialised, threaded=True, request_handler=MotoRequestHandler
-        )
+        # Form uploads are checked as S3 checks them (moto does not), their bodies read first,
+        # outside the lock.
+        served = checking_post_policies(serialised, _secret_of)
+        self._server = make_server("127.0.0.1", self._port, served, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -79,3 +85,12 @@ class EmbeddedDynamoDB:
         if self._server is not None:
             self._server.shutdown()
             self._thread.join()
+
+
+def _secret_of(access_key: str) -> str | None:
+    """The secret of the credentials this process signs with (the local ones, or the shell's),
+    which the functions' presigned uploads are signed with too."""
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is None or credentials.access_key != access_key:
+        return None
+    return credentials.secret_key

@@ -21,8 +21,13 @@ from ocr_local.template import ApiSpec, FunctionSpec
 LOCAL_TABLE_NAME = "ocr-appkeys-local"
 # The local KMS key that seals Tencent SecretKeys, by the alias the template's function is given.
 LOCAL_SECRETS_KEY_ALIAS = "alias/ocr-api-local-tencent-secrets"
+LOCAL_UPLOADS_BUCKET = "ocr-uploads-local"
 # What the template's !Ref of these resources names locally.
-LOCAL_RESOURCE_NAMES = {"AppKeysTable": LOCAL_TABLE_NAME, "TencentSecretsKeyAlias": LOCAL_SECRETS_KEY_ALIAS}
+LOCAL_RESOURCE_NAMES = {
+    "AppKeysTable": LOCAL_TABLE_NAME,
+    "TencentSecretsKeyAlias": LOCAL_SECRETS_KEY_ALIAS,
+    "UploadsBucket": LOCAL_UPLOADS_BUCKET,
+}
 
 
 def function_environment(
@@ -46,8 +51,9 @@ def function_environment(
         environment["URL_ALLOWED_NETWORKS"] = ",".join(allowed_networks)
     if dynamodb_endpoint_url:
         environment["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
-        # The embedded moto server answers KMS on the same endpoint.
+        # The embedded moto server answers KMS and S3 on the same endpoint.
         environment["KMS_ENDPOINT_URL"] = dynamodb_endpoint_url
+        environment["S3_ENDPOINT_URL"] = dynamodb_endpoint_url
         environment.update(credentials_for_endpoint())
     # The layer's models, or this machine's own when no layer tree is given.
     environment["TESSDATA_PREFIX"] = str(layer_dir / "share" / "tessdata") if layer_dir else system_tessdata_dir()
@@ -83,6 +89,36 @@ def create_secrets_key(endpoint_url: str | None) -> str:
         key_id = kms.create_key(Description="Seals the Tencent SecretKeys of the local API")["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName=LOCAL_SECRETS_KEY_ALIAS, TargetKeyId=key_id)
     return LOCAL_SECRETS_KEY_ALIAS
+
+
+def create_uploads_bucket(endpoint_url: str | None, properties: dict) -> str:
+    """The template's uploads bucket (once), with its CORS rules and lifecycle; its name.
+    (moto keeps the lifecycle without acting on it; the service refuses old uploads itself.)"""
+    s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    if LOCAL_UPLOADS_BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=LOCAL_UPLOADS_BUCKET)
+    # CloudFormation's names for S3's own.
+    cors = [
+        {
+            "AllowedMethods": rule["AllowedMethods"],
+            "AllowedOrigins": rule["AllowedOrigins"],
+            "AllowedHeaders": rule.get("AllowedHeaders", []),
+            "MaxAgeSeconds": rule.get("MaxAge", 0),
+        }
+        for rule in properties["CorsConfiguration"]["CorsRules"]
+    ]
+    s3.put_bucket_cors(Bucket=LOCAL_UPLOADS_BUCKET, CORSConfiguration={"CORSRules": cors})
+    rules = [
+        {
+            "ID": rule["Id"],
+            "Status": rule["Status"],
+            "Filter": {"Prefix": rule["Prefix"]},
+            "Expiration": {"Days": rule["ExpirationInDays"]},
+        }
+        for rule in properties["LifecycleConfiguration"]["Rules"]
+    ]
+    s3.put_bucket_lifecycle_configuration(Bucket=LOCAL_UPLOADS_BUCKET, LifecycleConfiguration={"Rules": rules})
+    return LOCAL_UPLOADS_BUCKET
 
 
 def register_tencent_credential(store: AppKeyStore, key: AppKey, endpoint_url: str | None) -> tuple[str, str]:

@@ -43,6 +43,8 @@ class ApiSpec:
     # The PlanCatalog custom resource's plans, and each usage plan's properties by logical id.
     plans: tuple[dict[str, Any], ...] = ()
     usage_plans: dict[str, dict[str, Any]] | None = None
+    # The uploads bucket's properties (CORS, lifecycle), resolved.
+    bucket_properties: dict[str, Any] | None = None
 
     def route_for(self, method: str, path: str) -> Route | None:
         for route in self.routes:
@@ -131,10 +133,21 @@ def load_template(
             for logical_id, resource in resources.items()
             if resource["Type"] == "AWS::ApiGateway::UsagePlan"
         },
+        bucket_properties=next(
+            (resolver.resolve_all(r["Properties"]) for r in resources.values() if r["Type"] == "AWS::S3::Bucket"),
+            None,
+        ),
     )
 
 
 _NO_VALUE = object()
+
+
+def _parameter_value(spec: dict, value: Any) -> Any:
+    """A CommaDelimitedList parameter is a list wherever it is used."""
+    if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
+        return [item.strip() for item in value.split(",")]
+    return value
 
 
 class _Resolver:
@@ -143,7 +156,8 @@ class _Resolver:
 
     def __init__(self, document: dict, resource_names: dict[str, str], values: dict[str, Any]) -> None:
         self.parameters = {
-            name: values.get(name, spec.get("Default")) for name, spec in document.get("Parameters", {}).items()
+            name: _parameter_value(spec, values.get(name, spec.get("Default")))
+            for name, spec in document.get("Parameters", {}).items()
         }
         self.conditions = document.get("Conditions", {})
         self.resource_names = {"AWS::StackName": "ocr-api-local", **resource_names}
@@ -162,6 +176,8 @@ class _Resolver:
         if not isinstance(value, dict) or len(value) != 1:
             return value
         ((name, argument),) = value.items()
+        if name != "Ref" and name != "Condition" and not name.startswith("Fn::"):
+            return value  # a property of one key, not an intrinsic
         if name == "Ref":
             if argument == "AWS::NoValue":
                 return _NO_VALUE

@@ -4,38 +4,57 @@ each step is given, decided without AWS, Tesseract or a network."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from fakes import FixedFetcher, InMemoryKeys, ScriptedRecognizer, line
+from fakes import FixedFetcher, InMemoryBucket, InMemoryKeys, ScriptedRecognizer, line
 from helpers import day_clock
 from ocr_api.config import Settings
 from ocr_api.errors import (
     AppKeyUnknown,
+    InvalidRequest,
     NoTextFound,
     QuotaExceeded,
     RecognitionTimedOut,
     UnsupportedImage,
+    UploadExpired,
+    UploadNotFound,
 )
 from ocr_api.keys import AccessGuard, AppKey, Plan
 from ocr_api.ocr import RecognitionOptions
 from ocr_api.service.budget import Budget
 from ocr_api.service.ocr_service import OcrService
-from ocr_api.service.request import ImageUrl, OcrRequest
+from ocr_api.service.request import ImageUrl, OcrRequest, UploadRef
+from ocr_api.service.uploads import UPLOAD_RETENTION, Uploads
 
 SECRET = "k-use-case-0000000000001"
+OTHER_SECRET = "k-use-case-0000000000002"
 FIVE_A_DAY = Plan("five-a-day", daily_quota=5)
 BUDGET = Budget(recognition_deadline=1_000_000.0, key_store_deadline=1_000_001.0)
 
 
 def build(
-    recognizer: ScriptedRecognizer | None = None, fetcher: FixedFetcher | None = None, plan: Plan = FIVE_A_DAY
+    recognizer: ScriptedRecognizer | None = None,
+    fetcher: FixedFetcher | None = None,
+    plan: Plan = FIVE_A_DAY,
+    bucket: InMemoryBucket | None = None,
+    clock=None,
 ) -> OcrService:
-    keys = InMemoryKeys([AppKey.for_secret(SECRET, "use case", plan=plan.name)], [plan])
+    users = [
+        AppKey.for_secret(SECRET, "use case", plan=plan.name),
+        AppKey.for_secret(OTHER_SECRET, "other", plan=plan.name),
+    ]
+    keys = InMemoryKeys(users, [plan])
+    settings = Settings()
+    clock = clock or day_clock()
     return OcrService(
-        settings=Settings(),
+        settings=settings,
         recognizer=recognizer or ScriptedRecognizer(),
-        access=AccessGuard(keys, cache_seconds=0, clock=day_clock()),
+        access=AccessGuard(keys, cache_seconds=0, clock=clock),
         fetcher=fetcher or FixedFetcher({}),
+        uploads=Uploads(bucket or InMemoryBucket(), settings.max_upload_bytes, settings.upload_url_seconds, clock),
     )
 
 
@@ -81,7 +100,9 @@ def test_the_budget_reaches_the_store_the_download_and_the_recognizer_unchanged(
     assert fetcher.downloads == [
         ("https://images.example/page.png", BUDGET.recognition_deadline, "https://shop.example/")
     ]
-    assert recognizer.calls == [([b"downloaded", b"sent"], BUDGET.recognition_deadline, options)]
+    # (the options as asked, with the byte limit of images sent or downloaded)
+    with_limit = replace(options, max_image_bytes=Settings().max_image_bytes)
+    assert recognizer.calls == [([b"downloaded", b"sent"], BUDGET.recognition_deadline, with_limit)]
 
 
 @pytest.mark.parametrize(
@@ -135,3 +156,65 @@ def test_the_sample_page_is_read_once_per_instance_and_charges_no_key():
     assert service.sample_texts(BUDGET) == service.sample_texts(BUDGET) == ["sample"]
     assert len(recognizer.calls) == 1
     assert today(service)["calls"] == 0
+
+
+# Uploads
+
+
+def uploaded(service: OcrService, bucket: InMemoryBucket, data: bytes, secret: str = SECRET, age=timedelta(0)):
+    """An upload offered to ``secret``'s key and made, ``age`` before the service's clock."""
+    offer = service.offer_upload(secret, "image/jpeg", BUDGET)
+    now = datetime.fromtimestamp(service.uploads.clock(), UTC)
+    bucket.upload(offer.post.fields["key"], data, at=now - age)
+    return UploadRef(offer.upload_id)
+
+
+def test_an_upload_is_offered_under_the_keys_own_prefix_and_costs_no_call():
+    bucket = InMemoryBucket()
+    service = build(bucket=bucket)
+    offer = service.offer_upload(SECRET, "image/heic", BUDGET)
+    assert offer.upload_id.startswith("upl_") and offer.max_bytes == Settings().max_upload_bytes
+    assert bucket.offered == [f"uploads/{AppKey.for_secret(SECRET, 'x').key_hash}/{offer.upload_id}"]
+    assert today(service)["calls"] == 0
+    with pytest.raises(InvalidRequest, match="content_type must be one of"):
+        service.offer_upload(SECRET, "text/html", BUDGET)
+
+
+def test_an_upload_is_read_by_reference_as_one_call_with_the_upload_byte_limit():
+    bucket, recognizer = InMemoryBucket(), ScriptedRecognizer()
+    service = build(recognizer=recognizer, bucket=bucket)
+    ref = uploaded(service, bucket, b"photo bytes")
+    [result] = service.recognize(request(ref), BUDGET)
+    [(images, _, options)] = recognizer.calls
+    assert images == [b"photo bytes"] and result.texts == ["text"]
+    assert options.max_image_bytes == Settings().max_upload_bytes
+    assert today(service)["calls"] == 1
+    # Images sent in the request keep the smaller limit.
+    service.recognize(request(b"sent bytes"), BUDGET)
+    assert recognizer.calls[-1][2].max_image_bytes == Settings().max_image_bytes
+
+
+def test_another_keys_upload_is_not_found_and_costs_nothing():
+    bucket = InMemoryBucket()
+    service = build(bucket=bucket)
+    ref = uploaded(service, bucket, b"theirs", secret=OTHER_SECRET)
+    with pytest.raises(UploadNotFound):
+        service.recognize(request(ref), BUDGET)
+    assert today(service)["calls"] == 0
+
+
+def test_an_upload_older_than_uploads_are_kept_is_refused_as_expired():
+    bucket = InMemoryBucket()
+    service = build(bucket=bucket)
+    fresh = uploaded(service, bucket, b"new", age=UPLOAD_RETENTION - timedelta(minutes=1))
+    stale = uploaded(service, bucket, b"old", age=UPLOAD_RETENTION + timedelta(minutes=1))
+    service.recognize(request(fresh), BUDGET)
+    with pytest.raises(UploadExpired, match="upload the file again"):
+        service.recognize(request(stale), BUDGET)
+    assert today(service)["calls"] == 1
+
+
+@pytest.mark.parametrize("upload_id", ["", "upl_", "upl_XYZ", "../uploads/other/upl_" + "0" * 32, "upl_" + "0" * 33])
+def test_an_upload_id_is_checked_before_any_lookup(upload_id):
+    with pytest.raises(InvalidRequest, match="not an upload id"):
+        UploadRef(upload_id)

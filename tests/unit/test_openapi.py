@@ -104,12 +104,14 @@ DIALECTS = {
 
 
 # gugudata's requests carry no image URLs, so nothing is ever downloaded for them; only Tencent's
-# ask for an error where an image has no text.
+# ask for an error where an image has no text; only the universal endpoint reads uploads.
+UPLOAD_ERRORS = {errors.UploadNotFound, errors.UploadExpired}
 NEVER_RAISED = {
-    gugudata_v1: {errors.DownloadFailed, errors.NoTextFound},
-    gugudata_legacy: {errors.DownloadFailed, errors.NoTextFound},
+    gugudata_v1: {errors.DownloadFailed, errors.NoTextFound, *UPLOAD_ERRORS},
+    gugudata_legacy: {errors.DownloadFailed, errors.NoTextFound, *UPLOAD_ERRORS},
     universal: {errors.NoTextFound},
-    tupu: {errors.NoTextFound},
+    tupu: {errors.NoTextFound, *UPLOAD_ERRORS},
+    tencent: UPLOAD_ERRORS,
 }
 
 

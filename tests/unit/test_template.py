@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ import yaml
 from ocr_api.adapters.api_gateway_keys import usage_plan_limits
 from ocr_api.config import ConfigurationError, Settings
 from ocr_api.handlers.plan_catalog import plans_from_properties
+from ocr_api.service.uploads import UPLOAD_RETENTION
 from ocr_local.apigateway import build_event
 from ocr_local.template import TEMPLATE_PATH, _CloudFormationLoader, load_template
 
@@ -36,6 +38,7 @@ def test_every_template_route_reaches_a_handler_route(spec, invoke):
         ("POST", "/v3/recognition/general-ocr"),
         ("POST", "/"),
         ("GET", "/v1/usage"),
+        ("POST", "/v1/uploads"),
     }
     for method, path in declared:
         event = build_event(method=method, path=path, resource=path, stage=spec.stage)
@@ -47,7 +50,7 @@ def test_every_template_route_reaches_a_handler_route(spec, invoke):
 def test_api_gateway_checks_keys_on_the_native_routes_only(spec):
     # The compatibility routes' clients send their key where API Gateway does not look.
     checked = {(route.method, route.path) for route in spec.routes if route.api_key_required}
-    assert checked == {("POST", "/v1/ocr/universal"), ("GET", "/v1/usage")}
+    assert checked == {("POST", "/v1/ocr/universal"), ("GET", "/v1/usage"), ("POST", "/v1/uploads")}
 
 
 @pytest.mark.parametrize(
@@ -121,8 +124,8 @@ def test_table_is_on_demand_encrypted_recoverable_with_ttl(spec):
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
-def test_function_may_only_read_and_count_in_its_own_table_and_open_secret_keys(template):
-    table, secrets = template["Resources"]["OcrFunction"]["Properties"]["Policies"][0]["Statement"]
+def test_function_may_only_read_and_count_in_its_own_table_open_secret_keys_and_use_uploads(template):
+    table, secrets, uploads = template["Resources"]["OcrFunction"]["Properties"]["Policies"][0]["Statement"]
     assert sorted(table["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert table["Resource"] == {"Fn::GetAtt": ["AppKeysTable", "Arn"]}
     # Decrypt only, with this stack's key, and only what was sealed under a SecretId.
@@ -131,6 +134,29 @@ def test_function_may_only_read_and_count_in_its_own_table_and_open_secret_keys(
     assert secrets["Condition"] == {"Null": {"kms:EncryptionContext:SecretId": "false"}}
     environment = template["Resources"]["OcrFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["TENCENT_SECRETS_KEY"] == {"Ref": "TencentSecretsKeyAlias"}
+    # Uploads: presign a client's POST and read it back, under uploads/ only; no list, no delete.
+    assert sorted(uploads["Action"]) == ["s3:GetObject", "s3:PutObject"]
+    assert uploads["Resource"] == {"Fn::Sub": "${UploadsBucket.Arn}/uploads/*"}
+    assert environment["UPLOADS_BUCKET"] == {"Ref": "UploadsBucket"}
+
+
+def test_the_uploads_bucket_is_private_encrypted_tls_only_and_keeps_uploads_a_day(template, spec):
+    bucket = spec.bucket_properties
+    assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    [encryption] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    assert (rule["Prefix"], rule["Status"]) == ("uploads/", "Enabled")
+    assert timedelta(days=rule["ExpirationInDays"]) == UPLOAD_RETENTION
+    [cors] = bucket["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["POST"]
+    [statement] = template["Resources"]["UploadsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Effect"], statement["Action"]) == ("Deny", "s3:*")
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    settings = Settings.from_environment(spec.functions["OcrFunction"].environment)
+    assert settings.max_upload_bytes == 50 * 1024 * 1024
 
 
 def test_the_secrets_key_rotates_and_outlives_the_stack(template):

@@ -85,14 +85,16 @@ class AttemptTimeouts:
         does, by ``deadline`` (a ``time.monotonic()`` instant; None: no limit)."""
         return deadline is None or time.monotonic() + after + self.longest <= deadline
 
-    def client(self, service: str, endpoint_url: str | None):
+    def client(self, service: str, endpoint_url: str | None, **options):
         """A botocore client making one attempt per call, within these timeouts: whether another
         attempt fits the request's deadline is its caller's to decide. botocore directly: boto3
-        would add its import time to every cold start for nothing."""
+        would add its import time to every cold start for nothing. ``options`` are more of
+        botocore's ``Config``."""
         config = Config(
             connect_timeout=self.connect_seconds,
             read_timeout=self.read_seconds,
             retries={"mode": "standard", "total_max_attempts": 1},
+            **options,
         )
         return botocore.session.get_session().create_client(service, endpoint_url=endpoint_url, config=config)
 

@@ -1,7 +1,7 @@
 """The API contracts: each reads its requests into one ``OcrRequest`` and writes results and
 errors in its own envelope. Everything else is the service's."""
 
-from ocr_api.dialects import gugudata_legacy, gugudata_v1, tencent, tupu, universal, usage
+from ocr_api.dialects import gugudata_legacy, gugudata_v1, tencent, tupu, universal, uploads, usage
 
 DIALECTS = (
     gugudata_v1.DIALECT,
@@ -10,4 +10,5 @@ DIALECTS = (
     tupu.DIALECT,
     tencent.DIALECT,
     usage.DIALECT,
+    uploads.DIALECT,
 )

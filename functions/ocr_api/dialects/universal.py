@@ -41,6 +41,8 @@ from ocr_api.errors import (
     ServiceError,
     UnsupportedContentType,
     UnsupportedImage,
+    UploadExpired,
+    UploadNotFound,
 )
 from ocr_api.ocr import RecognitionOptions, RecognitionResult
 from ocr_api.ocr.markdown import to_markdown
@@ -48,12 +50,12 @@ from ocr_api.ocr.recognizer import ENGINE_CHOICES
 from ocr_api.ocr.result import BoundingBox, Quad
 from ocr_api.service.budget import Budget
 from ocr_api.service.ocr_service import OcrService
-from ocr_api.service.request import ImageSource, ImageUrl, OcrRequest
+from ocr_api.service.request import ImageSource, ImageUrl, OcrRequest, UploadRef
 
 API_NAME = "universal"
 PATH = "/v1/ocr/universal"
 
-_SOURCES = ("file", "url", "image_base64")
+_SOURCES = ("file", "url", "image_base64", "upload_id")
 _BOOLEANS = {
     "need_location": True,
     "return_markdown": False,
@@ -79,6 +81,8 @@ error_name = ErrorCodes(
         DownloadFailed: "download_failed",
         RecognitionFailed: "recognition_failed",
         RecognitionUnavailable: "unavailable",
+        UploadExpired: "upload_expired",
+        UploadNotFound: "upload_not_found",
     },
     server_error="unavailable",
 )
@@ -159,7 +163,7 @@ def _images(request: ReceivedRequest) -> tuple[list[ImageSource], list[str]]:
     if request.image_body is not None:
         given.append("body")
     if not given:
-        raise InvalidRequest("send an image: file (multipart), url, or image_base64")
+        raise InvalidRequest("send an image: file (multipart), url, image_base64, or upload_id")
     if len(given) > 1:
         raise InvalidRequest(f"send one kind of source, not {' and '.join(given)}")
     if given == ["body"]:
@@ -174,6 +178,8 @@ def _images(request: ReceivedRequest) -> tuple[list[ImageSource], list[str]]:
     texts = [field.text.strip() for field in fields]
     if given == ["url"]:
         return [ImageUrl(text) for text in texts], list(texts)
+    if given == ["upload_id"]:
+        return [UploadRef(text) for text in texts], list(texts)
     decoded = [decode_base64_image(text, "image_base64") for text in texts]
     return decoded, [f"image_{i}" for i in range(1, len(decoded) + 1)]
 

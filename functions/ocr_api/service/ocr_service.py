@@ -7,21 +7,26 @@ once per Lambda instance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 from ocr_api.adapters.dynamodb_keys import AppKeyStore
 from ocr_api.adapters.kms_secrets import KmsSecretCipher
+from ocr_api.adapters.s3_uploads import UploadBucket
 from ocr_api.adapters.url_fetcher import FetchLimits, UrlFetcher
 from ocr_api.config import Settings
 from ocr_api.errors import NoTextFound, ServiceError
 from ocr_api.keys import AccessGuard, KeyRepository, Outcome, UsageReport
-from ocr_api.ocr import RecognitionResult
+from ocr_api.ocr import RecognitionOptions, RecognitionResult
 from ocr_api.service.budget import Budget
 from ocr_api.service.metering import MeasuredRecognizer, outcome_of
 from ocr_api.service.page_workers import IsolatedRecognizer, page_workers
 from ocr_api.service.request import OcrRequest
 from ocr_api.service.sources import load_images
+from ocr_api.service.uploads import UploadOffer, UploadRef, Uploads
+
+# The API whose keys may upload: uploads are read by reference on the universal endpoint.
+UPLOADING_API = "universal"
 
 
 @dataclass
@@ -30,6 +35,7 @@ class OcrService:
     recognizer: MeasuredRecognizer
     access: AccessGuard
     fetcher: UrlFetcher
+    uploads: Uploads
     # The sample page's texts, read once per instance (the page never changes).
     _sample_texts: list[str] | None = field(default=None, init=False, repr=False)
 
@@ -37,12 +43,20 @@ class OcrService:
         """One result per image, in order. The request is charged one call per image when its
         key is admitted, and settled before this returns or raises: a failure on our side gives
         the calls back, and nothing is ever counted twice."""
+        options = self._with_byte_limit(request)
         # Options that no page can be read with are the client's error, refused before charging.
-        self.recognizer.check_options(request.options, budget.recognition_deadline)
+        self.recognizer.check_options(options, budget.recognition_deadline)
         admission = self.access.admit(request.caller, request.api, len(request.images), budget.key_store_deadline)
         try:
-            images = load_images(request.images, self.fetcher, budget.recognition_deadline, request.referer)
-            results = self.recognizer.recognize_many(images, budget.recognition_deadline, request.options)
+            images = load_images(
+                request.images,
+                self.fetcher,
+                self.uploads,
+                admission.key,
+                budget.recognition_deadline,
+                request.referer,
+            )
+            results = self.recognizer.recognize_many(images, budget.recognition_deadline, options)
             if request.text_required and not any(result.lines for result in results):
                 raise NoTextFound("no text was found in the image")
         except ServiceError as err:
@@ -53,6 +67,20 @@ class OcrService:
             raise
         self.access.settle(admission, Outcome.OK, refund=False)
         return results
+
+    def offer_upload(self, appkey: str | None, content_type: str, budget: Budget) -> UploadOffer:
+        """A presigned upload for the key; asking is held to the plan's rate, and uses no quota
+        (reading the file later is the call)."""
+        admission = self.access.admit(appkey, UPLOADING_API, 0, budget.key_store_deadline)
+        return self.uploads.offer(admission.key, content_type)
+
+    def _with_byte_limit(self, request: OcrRequest) -> RecognitionOptions:
+        """The request's options with its images' byte limit: an upload's where the images are
+        uploads, else the one for images sent or downloaded; a dialect's own may be lower."""
+        uploaded = any(isinstance(source, UploadRef) for source in request.images)
+        limit = self.settings.max_upload_bytes if uploaded else self.settings.max_image_bytes
+        asked = request.options.max_image_bytes
+        return replace(request.options, max_image_bytes=min(asked, limit) if asked else limit)
 
     def usage(self, appkey: str | None, budget: Budget) -> UsageReport:
         """The key's plan and what it used; asking is held to the plan's rate, and uses no quota."""
@@ -81,7 +109,7 @@ def build_service(
 ) -> OcrService:
     """The production set: page workers reading with Tesseract and, where deployed, PP-OCR's
     function (``workers``, if they were started already), keys in DynamoDB (or ``store``), Tencent
-    SecretKeys sealed by KMS, the safe URL fetcher."""
+    SecretKeys sealed by KMS, the safe URL fetcher, uploads in S3."""
     recognizer = workers or page_workers(settings)
     return OcrService(
         settings=settings,
@@ -99,5 +127,10 @@ def build_service(
         fetcher=UrlFetcher(
             FetchLimits(max_bytes=settings.max_image_bytes, total_timeout=settings.url_timeout_seconds),
             settings.allowed_networks,
+        ),
+        uploads=Uploads(
+            UploadBucket(settings.uploads_bucket, settings.s3_endpoint_url) if settings.uploads_bucket else None,
+            settings.max_upload_bytes,
+            settings.upload_url_seconds,
         ),
     )

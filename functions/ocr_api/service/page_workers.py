@@ -154,7 +154,7 @@ def page_workers(settings: Settings) -> IsolatedRecognizer:
     return IsolatedRecognizer(
         RecognizerSettings(
             tessdata_dir=settings.tessdata_dir,
-            max_image_bytes=settings.max_image_bytes,
+            max_image_bytes=settings.largest_image_bytes,
             max_image_pixels=settings.max_image_pixels,
             languages=settings.languages,
             max_recognition_pixels=settings.max_recognition_pixels,

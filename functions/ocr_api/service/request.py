@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ocr_api.keys.access import Caller
 from ocr_api.keys.signature import SignedRequest
 from ocr_api.ocr import RecognitionOptions
+from ocr_api.service.uploads import UploadRef
 
 
 @dataclass(frozen=True)
@@ -16,11 +17,11 @@ class ImageUrl:
     url: str
 
 
-# Where one image comes from: its bytes as sent, or a URL. A new kind (an S3 object) is added
-# here, in the source loader, and in the dialects that name it.
-ImageSource = bytes | ImageUrl
+# Where one image comes from: its bytes as sent, a URL, or a file the key uploaded before. A new
+# kind is added here, in the source loader, and in the dialects that name it.
+ImageSource = bytes | ImageUrl | UploadRef
 
-__all__ = ["Caller", "ImageSource", "ImageUrl", "OcrRequest", "SignedRequest"]
+__all__ = ["Caller", "ImageSource", "ImageUrl", "OcrRequest", "SignedRequest", "UploadRef"]
 
 
 @dataclass(frozen=True)
