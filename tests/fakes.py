@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ocr_api.adapters.s3_uploads import PresignedPost, StoredObject
+from ocr_api.adapters.s3_files import PresignedPost, StoredObject
 from ocr_api.errors import ImageTooManyBytes, UploadNotFound
 from ocr_api.keys import AppKey, Outcome, Plan, UsagePeriod
 from ocr_api.keys.credentials import SigningCredential
@@ -52,7 +52,13 @@ class InMemoryKeys:
         return True
 
     def charge(
-        self, key_hash: str, plan: Plan, period: UsagePeriod, deadline: float | None = None, calls: int = 1
+        self,
+        key_hash: str,
+        plan: Plan,
+        period: UsagePeriod,
+        deadline: float | None = None,
+        calls: int = 1,
+        job_page: bool = False,
     ) -> bool:
         limits = (
             (f"calls_{period.date}", plan.daily_quota),
@@ -63,7 +69,7 @@ class InMemoryKeys:
             return False
         for name, _ in limits:
             self.counters[(key_hash, name)] += calls
-        self.counters[(key_hash, f"requests_{period.date}")] += 1
+        self.counters[(key_hash, f"job_pages_{period.date}" if job_page else f"requests_{period.date}")] += 1
         return True
 
     def record(
@@ -76,13 +82,14 @@ class InMemoryKeys:
         deadline: float | None = None,
         calls: int = 1,
         kept_calls: int = 0,
+        job_page: bool = False,
     ) -> None:
         self.counters[(key_hash, f"{outcome.value}_{period.date}")] += 1
         if refund and calls > kept_calls:
             for name in (f"calls_{period.date}", f"calls_{period.month}", "calls_total"):
                 self.counters[(key_hash, name)] -= calls - kept_calls
             if not kept_calls:
-                self.counters[(key_hash, f"requests_{period.date}")] -= 1
+                self.counters[(key_hash, f"job_pages_{period.date}" if job_page else f"requests_{period.date}")] -= 1
 
     def usage(
         self, key_hash: str, period: UsagePeriod, lifetime: bool, deadline: float | None = None
@@ -91,6 +98,7 @@ class InMemoryKeys:
             calls=self.counters[(key_hash, f"calls_{period.date}")],
             requests=self.counters[(key_hash, f"requests_{period.date}")],
             outcomes={o.value: self.counters[(key_hash, f"{o.value}_{period.date}")] for o in Outcome},
+            job_pages=self.counters[(key_hash, f"job_pages_{period.date}")],
         )
         month = CallCounts(calls=self.counters[(key_hash, f"calls_{period.month}")], requests=0, outcomes={})
         return today, month, self.counters[(key_hash, "calls_total")] if lifetime else None

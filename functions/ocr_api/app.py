@@ -32,6 +32,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from ocr_api.dialects import DIALECTS  # noqa: E402
 from ocr_api.dialects.endpoints import build_api  # noqa: E402
+from ocr_api.dialects.jobs import JobRendering  # noqa: E402
 from ocr_api.service.metering import metrics  # noqa: E402
 from ocr_api.service.ocr_service import OcrService, build_service  # noqa: E402
 
@@ -72,5 +73,5 @@ def lambda_handler(service: OcrService) -> Callable[[dict, object], dict]:
     return handle
 
 
-service = build_service(_settings, workers=_workers)
+service = build_service(_settings, workers=_workers, job_rendering=JobRendering())
 handler = lambda_handler(service)

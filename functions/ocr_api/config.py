@@ -74,6 +74,16 @@ class Settings:
     max_upload_bytes: int = 50 * MiB
     # How long a presigned upload may be used once issued.
     upload_url_seconds: int = 900
+    # Jobs: their table and queue (None: not deployed), the most pages one reads, and how often
+    # a page's message is received before it goes to the dead-letter queue (the queue's
+    # maxReceiveCount, which the template sets from the same parameter).
+    jobs_table: str | None = None
+    jobs_queue_url: str | None = None
+    # The dead-letter queue's ARN: its messages are pages given up (the job worker's only).
+    jobs_dead_letter_queue_arn: str | None = None
+    sqs_endpoint_url: str | None = None
+    max_job_pages: int = 1000
+    job_page_attempts: int = 3
 
     def __post_init__(self) -> None:
         _check(bool(self.appkeys_table), "APPKEYS_TABLE must name the appkeys table")
@@ -111,6 +121,8 @@ class Settings:
         )
         _check(MiB <= self.max_upload_bytes <= 200 * MiB, "MAX_UPLOAD_BYTES must be 1 MiB..200 MiB")
         _check(60 <= self.upload_url_seconds <= 3600, "UPLOAD_URL_SECONDS must be 60..3600")
+        _check(1 <= self.max_job_pages <= 10_000, "MAX_JOB_PAGES must be 1..10000")
+        _check(1 <= self.job_page_attempts <= 10, "JOB_PAGE_ATTEMPTS must be 1..10")
         for network in self.url_allowed_networks:
             try:
                 ipaddress.ip_network(network)
@@ -193,6 +205,12 @@ class Settings:
             s3_endpoint_url=text("S3_ENDPOINT_URL", None),
             max_upload_bytes=number("MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             upload_url_seconds=number("UPLOAD_URL_SECONDS", defaults.upload_url_seconds),
+            jobs_table=text("JOBS_TABLE", None),
+            jobs_queue_url=text("JOBS_QUEUE_URL", None),
+            jobs_dead_letter_queue_arn=text("JOBS_DEAD_LETTER_QUEUE_ARN", None),
+            sqs_endpoint_url=text("SQS_ENDPOINT_URL", None),
+            max_job_pages=number("MAX_JOB_PAGES", defaults.max_job_pages),
+            job_page_attempts=number("JOB_PAGE_ATTEMPTS", defaults.job_page_attempts),
         )
 
 

@@ -166,6 +166,18 @@ class UploadExpired(UploadNotFound):
     http_status = 410
 
 
+class JobNotFound(ServiceError):
+    """No job of the caller's key has this id: never started, expired, or another key's."""
+
+    http_status = 404
+
+
+class JobStoreUnavailable(ServiceError):
+    """The job table or queue did not answer in time, or failed."""
+
+    http_status = 503
+
+
 class StorageUnavailable(ServiceError):
     """The upload store (S3) did not answer in time or failed; or uploads are not deployed."""
 

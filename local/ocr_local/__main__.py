@@ -22,6 +22,8 @@ from ocr_local.dynamodb import (
     credentials_for_endpoint,
 )
 from ocr_local.environment import (
+    LOCAL_JOBS_TABLE,
+    LOCAL_QUEUE_NAMES,
     LOCAL_RESOURCE_NAMES,
     LOCAL_SECRETS_KEY_ALIAS,
     LOCAL_TABLE_NAME,
@@ -37,6 +39,7 @@ from ocr_local.events import EVENTS_APPKEY
 from ocr_local.gateway import LocalUsagePlans
 from ocr_local.lambda_endpoint import LocalLambdaEndpoint
 from ocr_local.lambda_runtime import LambdaInstances, invoke_in_process
+from ocr_local.queue_poller import QueuePoller, create_queues, queue_arn
 from ocr_local.server import LocalApiGateway
 from ocr_local.template import PROJECT_ROOT, ApiSpec, load_template
 
@@ -63,7 +66,7 @@ def serve(args: argparse.Namespace) -> int:
         embedded = EmbeddedDynamoDB(args.dynamodb_port)
         embedded.start()
         endpoint = embedded.endpoint_url
-    store, usage_plans = _prepare_store(spec, endpoint)
+    store, usage_plans = _prepare_store(spec, endpoint, args.queue_visibility_seconds)
     demo_appkey = new_appkey()
     demo_key = register_appkey(store, demo_appkey, "local demo key", endpoint)
     demo_credential = register_tencent_credential(store, demo_key, endpoint)
@@ -89,6 +92,7 @@ def serve(args: argparse.Namespace) -> int:
     }
     for pool in instances.values():
         pool.warm_up()
+    pollers, workers = _start_queue_pollers(spec, endpoint, args, lambda_endpoint.endpoint_url)
     server = LocalApiGateway((args.host, args.port), spec, instances, usage_plans)
     signal.signal(signal.SIGTERM, _stop)
     _print_banner(args, endpoint, embedded is not None, demo_appkey, demo_credential, lambda_endpoint)
@@ -98,8 +102,10 @@ def serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.server_close()
+        for poller in pollers:
+            poller.stop()
         lambda_endpoint.stop()
-        for pool in [*instances.values(), *lambda_endpoint.functions.values()]:
+        for pool in [*instances.values(), *lambda_endpoint.functions.values(), *workers]:
             pool.close()
         if embedded:
             embedded.stop()
@@ -135,6 +141,30 @@ def _start_invoked_functions(
     lambda_endpoint = LocalLambdaEndpoint((host, port), pools)
     lambda_endpoint.start()
     return lambda_endpoint
+
+
+def _start_queue_pollers(
+    spec: ApiSpec, endpoint: str, args: argparse.Namespace, lambda_endpoint_url: str
+) -> tuple[list[QueuePoller], list[LambdaInstances]]:
+    """The functions with SQS event sources (the job worker), warm, each queue polled for them
+    as Lambda's event source mapping polls it: one poller per instance on a work queue, one on a
+    dead-letter queue."""
+    pollers, pools = [], []
+    for function in spec.functions.values():
+        if not function.queue_events:
+            continue
+        environment = function_environment(function, endpoint, args.layer_dir, args.allow_network, lambda_endpoint_url)
+        pool = LambdaInstances(function, environment | dict(args.env), args.instances)
+        pool.warm_up()
+        pools.append(pool)
+        for event in function.queue_events:
+            name = LOCAL_QUEUE_NAMES[event.queue]
+            dead_letters = "RedrivePolicy" not in spec.queues[event.queue]
+            url = f"{endpoint}/123456789012/{name}"
+            poller = QueuePoller(endpoint, url, queue_arn(name), event, pool, 1 if dead_letters else args.instances)
+            poller.start()
+            pollers.append(poller)
+    return pollers, pools
 
 
 def _stop(signum, frame) -> None:
@@ -215,12 +245,17 @@ def _spec() -> ApiSpec:
     return load_template(resource_names=LOCAL_RESOURCE_NAMES)
 
 
-def _prepare_store(spec: ApiSpec, endpoint: str | None) -> tuple[AppKeyStore, LocalUsagePlans]:
-    """The table, the usage plans and the plans, as a deploy of the template leaves them."""
+def _prepare_store(
+    spec: ApiSpec, endpoint: str | None, visibility_seconds: int | None = None
+) -> tuple[AppKeyStore, LocalUsagePlans]:
+    """The tables, the key, the bucket, the queues, the usage plans and the plans, as a deploy
+    of the template leaves them."""
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     create_table(client, LOCAL_TABLE_NAME, spec.table_properties)
+    create_table(client, LOCAL_JOBS_TABLE, spec.jobs_table_properties)
     create_secrets_key(endpoint)
     create_uploads_bucket(endpoint, spec.bucket_properties)
+    create_queues(endpoint, spec, LOCAL_QUEUE_NAMES, visibility_seconds)
     store = AppKeyStore(LOCAL_TABLE_NAME, endpoint_url=endpoint)
     usage_plans = LocalUsagePlans(endpoint)
     write_template_plans(store, spec, usage_plans.create(spec))
@@ -257,7 +292,10 @@ def _print_banner(
         + "EOF\n"
         "A file larger than a request carries (up to 50 MB): upload it to S3, then read it by upload_id:\n"
         + _upload_example(base, appkey)
-        + f"The demo endpoint (no appkey):\n"
+        + "Many pages as a job (any PDF, up to 1,000 pages): start one on the upload above, then poll it\n"
+        "(IN_PROGRESS, with Retry-After, until every page is read; then its pages in page order):\n"
+        + _job_example(base, appkey)
+        + "The demo endpoint (no appkey):\n"
         f"  curl -s {base}/v1/imagerecognition/ocr/demo\n"
         f"The API's OpenAPI description: {base}/openapi.yaml (or .json)\n"
         f"Manage keys: python -m ocr_local keys list   (or: make keys ARGS=list)\n"
@@ -278,6 +316,16 @@ def _upload_example(base: str, appkey: str) -> str:
         f'-d \'{{"content_type": "image/png"}}\' {base}/v1/uploads)\n'
         f'  curl -s $(echo "$offer" | {form}) -F "file=@{DEMO_IMAGE}"\n'
         f'  curl -s -H "x-api-key: {appkey}" -F "upload_id=$(echo "$offer" | {field})" {base}/v1/ocr/universal\n'
+    )
+
+
+def _job_example(base: str, appkey: str) -> str:
+    """Two shell lines, after the upload example's: start a job on its upload, then poll it."""
+    upload_id = "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"upload_id\"])'"
+    job_id = "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"job_id\"])'"
+    return (
+        f'  job=$(curl -s -H "x-api-key: {appkey}" -F "upload_id=$(echo "$offer" | {upload_id})" {base}/v1/ocr/jobs)\n'
+        f'  curl -s -H "x-api-key: {appkey}" {base}/v1/ocr/jobs/$(echo "$job" | {job_id})\n'
     )
 
 
@@ -311,7 +359,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dynamodb-endpoint",
         default=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
-        help="use this endpoint (DynamoDB, API Gateway, KMS and S3: a moto server) instead of the embedded one",
+        help="use this endpoint (DynamoDB, API Gateway, KMS, S3 and SQS: a moto server) instead of the embedded one",
     )
     run.add_argument("--layer-dir", type=Path, help="a layer-shaped tree to take Tesseract from")
     run.add_argument(
@@ -329,6 +377,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="set a variable of the API functions' environment over the template's "
         "(as sam local start-api --env-vars does), e.g. MAX_DECODE_SECONDS=4; repeatable",
+    )
+    run.add_argument(
+        "--queue-visibility-seconds",
+        type=int,
+        metavar="SECONDS",
+        help="every queue's visibility timeout instead of the template's (a failed job page then "
+        "comes back sooner: for tests)",
     )
     run.set_defaults(command=serve)
 

@@ -35,6 +35,7 @@ def build_event(
     binary_media_types: Iterable[str] = (),
     source_ip: str = "127.0.0.1",
     request_id: str | None = None,
+    path_parameters: dict[str, str] | None = None,
 ) -> dict:
     """An ``APIGatewayProxyEvent`` (payload format 1.0) as a REST API sends it."""
     query = query or []
@@ -65,7 +66,7 @@ def build_event(
         "multiValueHeaders": multi_headers or None,
         "queryStringParameters": {n: v[-1] for n, v in multi_query.items()} or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": None,
+        "pathParameters": path_parameters or None,
         "stageVariables": None,
         "requestContext": {
             "resourcePath": resource,

@@ -16,17 +16,25 @@ from ocr_api.handlers.plan_catalog import plans_from_properties, write_plans
 from ocr_api.keys import DEFAULT_PLAN, AppKey
 from ocr_api.keys.credentials import issue
 from ocr_local.dynamodb import credentials_for_endpoint
+from ocr_local.queue_poller import queue_arn, queue_url
 from ocr_local.template import ApiSpec, FunctionSpec
 
 LOCAL_TABLE_NAME = "ocr-appkeys-local"
 # The local KMS key that seals Tencent SecretKeys, by the alias the template's function is given.
 LOCAL_SECRETS_KEY_ALIAS = "alias/ocr-api-local-tencent-secrets"
 LOCAL_UPLOADS_BUCKET = "ocr-uploads-local"
+LOCAL_JOBS_TABLE = "ocr-jobs-local"
+# The template's queues, by logical id, as the local server names them.
+LOCAL_QUEUE_NAMES = {
+    "JobPagesQueue": "ocr-job-pages-local",
+    "JobPagesDeadLetterQueue": "ocr-job-pages-dead-letters-local",
+}
 # What the template's !Ref of these resources names locally.
 LOCAL_RESOURCE_NAMES = {
     "AppKeysTable": LOCAL_TABLE_NAME,
     "TencentSecretsKeyAlias": LOCAL_SECRETS_KEY_ALIAS,
     "UploadsBucket": LOCAL_UPLOADS_BUCKET,
+    "JobsTable": LOCAL_JOBS_TABLE,
 }
 
 
@@ -38,6 +46,8 @@ def function_environment(
     lambda_endpoint_url: str | None = None,
 ) -> dict[str, str]:
     environment = dict(function.environment)
+    if "JOBS_TABLE" in environment:
+        environment["JOBS_TABLE"] = LOCAL_JOBS_TABLE
     environment.update(
         APPKEYS_TABLE=LOCAL_TABLE_NAME,
         POWERTOOLS_TRACE_DISABLED="true",
@@ -51,9 +61,14 @@ def function_environment(
         environment["URL_ALLOWED_NETWORKS"] = ",".join(allowed_networks)
     if dynamodb_endpoint_url:
         environment["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
-        # The embedded moto server answers KMS and S3 on the same endpoint.
+        # The embedded moto server answers KMS, S3 and SQS on the same endpoint.
         environment["KMS_ENDPOINT_URL"] = dynamodb_endpoint_url
         environment["S3_ENDPOINT_URL"] = dynamodb_endpoint_url
+        environment["SQS_ENDPOINT_URL"] = dynamodb_endpoint_url
+        if "JOBS_QUEUE_URL" in environment:
+            environment["JOBS_QUEUE_URL"] = queue_url(dynamodb_endpoint_url, LOCAL_QUEUE_NAMES["JobPagesQueue"])
+        if "JOBS_DEAD_LETTER_QUEUE_ARN" in environment:
+            environment["JOBS_DEAD_LETTER_QUEUE_ARN"] = queue_arn(LOCAL_QUEUE_NAMES["JobPagesDeadLetterQueue"])
         environment.update(credentials_for_endpoint())
     # The layer's models, or this machine's own when no layer tree is given.
     environment["TESSDATA_PREFIX"] = str(layer_dir / "share" / "tessdata") if layer_dir else system_tessdata_dir()

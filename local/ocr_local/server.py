@@ -74,6 +74,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             binary_media_types=self.server.spec.binary_media_types,
             source_ip=self.client_address[0],
+            path_parameters=route.path_parameters(url.path),
         )
         if apigateway.payload_size(event) > apigateway.LAMBDA_MAX_PAYLOAD_BYTES:
             return self._send_json(*apigateway.TOO_LARGE)

@@ -21,6 +21,21 @@ class Route:
     # API Gateway lets the request through only with a valid x-api-key in a usage plan.
     api_key_required: bool = False
 
+    def path_parameters(self, path: str) -> dict[str, str] | None:
+        """The values of the route's {parameters} in ``path``; None when it is not this route's."""
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        match = re.fullmatch(pattern, path)
+        return match.groupdict() if match else None
+
+
+@dataclass(frozen=True)
+class QueueEvent:
+    """A function's SQS event source: the queue (logical id) and how many messages a batch holds."""
+
+    queue: str
+    batch_size: int
+    reports_item_failures: bool
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -31,6 +46,7 @@ class FunctionSpec:
     environment: dict[str, str]
     # "Zip" or "Image" (a container image).
     package_type: str = "Zip"
+    queue_events: tuple[QueueEvent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,12 +61,19 @@ class ApiSpec:
     usage_plans: dict[str, dict[str, Any]] | None = None
     # The uploads bucket's properties (CORS, lifecycle), resolved.
     bucket_properties: dict[str, Any] | None = None
+    jobs_table_properties: dict[str, Any] | None = None
+    # Each SQS queue's properties by logical id (visibility timeout, redrive policy), resolved.
+    queues: dict[str, dict[str, Any]] | None = None
 
     def route_for(self, method: str, path: str) -> Route | None:
-        for route in self.routes:
-            if route.path == path and route.method in (method.upper(), "ANY"):
-                return route
-        return None
+        """The route of a request, as API Gateway picks it: a literal path before one with
+        path parameters ({name}: one segment)."""
+        matching = [
+            route
+            for route in self.routes
+            if route.method in (method.upper(), "ANY") and route.path_parameters(path) is not None
+        ]
+        return min(matching, key=lambda route: route.path.count("{"), default=None)
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -99,8 +122,18 @@ def load_template(
             **globals_.get("Environment", {}).get("Variables", {}),
             **resource["Properties"].get("Environment", {}).get("Variables", {}),
         }
+        queue_events = tuple(
+            QueueEvent(
+                queue=event["Properties"]["Queue"]["Fn::GetAtt"][0],
+                batch_size=int(event["Properties"].get("BatchSize", 10)),
+                reports_item_failures="ReportBatchItemFailures" in event["Properties"].get("FunctionResponseTypes", []),
+            )
+            for event in properties.get("Events", {}).values()
+            if event["Type"] == "SQS"
+        )
         functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
+            queue_events=queue_events,
             # A container image names its handler in the image's command.
             handler=properties.get("Handler") or properties["ImageConfig"]["Command"][0],
             timeout_seconds=int(resolver.resolve(properties.get("Timeout", 3))),
@@ -119,7 +152,7 @@ def load_template(
                         bool(event_properties.get("Auth", {}).get("ApiKeyRequired", False)),
                     )
                 )
-    table = next(r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table")
+    table = resources["AppKeysTable"]
     catalog = next((r for r in resources.values() if r["Type"] == "Custom::PlanCatalog"), None)
     return ApiSpec(
         stage=str(resolver.resolve(api_properties.get("StageName", "Prod"))),
@@ -137,6 +170,12 @@ def load_template(
             (resolver.resolve_all(r["Properties"]) for r in resources.values() if r["Type"] == "AWS::S3::Bucket"),
             None,
         ),
+        jobs_table_properties=resources["JobsTable"]["Properties"] if "JobsTable" in resources else None,
+        queues={
+            logical_id: resolver.resolve_all(resource["Properties"])
+            for logical_id, resource in resources.items()
+            if resource["Type"] == "AWS::SQS::Queue"
+        },
     )
 
 
@@ -184,6 +223,9 @@ class _Resolver:
             if argument in self.parameters:
                 return self.parameters[argument]
             return self.resource_names.get(argument, argument)
+        if name == "Fn::GetAtt":
+            # An attribute of a resource (a queue's ARN): its local stand-in, by "Name.Attribute".
+            return self.resource_names.get(".".join(argument), f"local:{'.'.join(argument)}")
         if name == "Fn::Sub" and isinstance(argument, str):
             return re.sub(r"\$\{([^}!]+)\}", lambda match: str(self.resolve({"Ref": match[1]})), argument)
         if name == "Fn::Not":

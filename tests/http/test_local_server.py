@@ -238,6 +238,7 @@ def test_concurrent_requests_on_one_key_are_counted_exactly(server):
     assert report["today"] == {
         "calls": 25,
         "requests": 25,
+        "job_pages": 0,
         "ok": 25,
         "client_error": 0,
         "server_error": 0,

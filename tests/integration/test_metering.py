@@ -152,6 +152,7 @@ def test_a_failure_on_our_side_costs_no_quota_and_the_next_call_works(
     assert today.as_json() == {
         "calls": 1,
         "requests": 1,
+        "job_pages": 0,
         "ok": 1,
         "client_error": 0,
         "server_error": 1,

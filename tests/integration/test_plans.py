@@ -107,6 +107,7 @@ def test_a_call_that_fails_on_our_side_gives_its_quota_back(store, add_key, add_
     assert today.as_json() == {
         "calls": 2,
         "requests": 2,
+        "job_pages": 0,
         "ok": 1,
         "client_error": 1,
         "server_error": 1,

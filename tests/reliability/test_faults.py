@@ -228,6 +228,7 @@ def day(calls=0, ok=0, server_error=0, left=1, client_error=0) -> dict:
     return {
         "calls": calls,
         "requests": calls,
+        "job_pages": 0,
         "ok": ok,
         "client_error": client_error,
         "server_error": server_error,

@@ -25,13 +25,16 @@ OUTSIDE_THE_CORE = (
 MAY_IMPORT = {
     "ocr": {"ocr"},
     "keys": {"keys"},
-    "adapters": {"adapters", "keys"},
-    "service": {"service", "ocr", "keys", "adapters"},
-    "dialects": {"dialects", "service", "ocr"},
+    "jobs": {"jobs"},
+    "adapters": {"adapters", "keys", "jobs"},
+    "service": {"service", "ocr", "keys", "adapters", "jobs"},
+    "dialects": {"dialects", "service", "ocr", "jobs"},
     # The deep-learning engine's function is the OCR core behind a handler.
     "handlers": {"handlers", "keys", "adapters", "ocr"},
     "cli": {"cli", "keys", "adapters"},
     "app": {"dialects", "service"},
+    "job_messages": {"service"},
+    "job_worker": {"dialects", "service", "job_messages"},
 }
 SHARED = {"config", "errors", "package"}
 

@@ -76,6 +76,7 @@ def test_each_image_is_one_call_and_a_request_is_settled_once():
     assert today(service) == {
         "calls": 3,
         "requests": 1,
+        "job_pages": 0,
         "ok": 1,
         "client_error": 0,
         "server_error": 0,

@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from ocr_api import errors
-from ocr_api.dialects import gugudata_legacy, gugudata_v1, tencent, tupu, universal
+from ocr_api.dialects import gugudata_legacy, gugudata_v1, jobs, tencent, tupu, universal
 from ocr_local.openapi import load_openapi
 from ocr_local.template import TEMPLATE_PATH, _CloudFormationLoader
 
@@ -92,6 +92,14 @@ DIALECTS = {
         "UniversalErrorName",
     ),
     "tupu": (tupu, "post", tupu.PATH, tupu.render_error, lambda body: body["code"], "TupuErrorCode"),
+    "jobs": (
+        jobs,
+        "get",
+        jobs.JOB_PATH,
+        jobs.render_error,
+        lambda body: body["error"],
+        "UniversalErrorName",
+    ),
     "tencent": (
         tencent,
         "post",
@@ -106,12 +114,29 @@ DIALECTS = {
 # gugudata's requests carry no image URLs, so nothing is ever downloaded for them; only Tencent's
 # ask for an error where an image has no text; only the universal endpoint reads uploads.
 UPLOAD_ERRORS = {errors.UploadNotFound, errors.UploadExpired}
+# Jobs have routes of their own (their errors are checked in test_jobs_errors_are_documented).
+JOB_ERRORS = {errors.JobNotFound, errors.JobStoreUnavailable}
 NEVER_RAISED = {
-    gugudata_v1: {errors.DownloadFailed, errors.NoTextFound, *UPLOAD_ERRORS},
-    gugudata_legacy: {errors.DownloadFailed, errors.NoTextFound, *UPLOAD_ERRORS},
-    universal: {errors.NoTextFound},
-    tupu: {errors.NoTextFound, *UPLOAD_ERRORS},
-    tencent: UPLOAD_ERRORS,
+    gugudata_v1: {errors.DownloadFailed, errors.NoTextFound, *UPLOAD_ERRORS, *JOB_ERRORS},
+    gugudata_legacy: {errors.DownloadFailed, errors.NoTextFound, *UPLOAD_ERRORS, *JOB_ERRORS},
+    universal: {errors.NoTextFound, errors.JobNotFound},
+    # Reading a job's state reads no image and charges nothing.
+    jobs: {
+        errors.DownloadFailed,
+        errors.NoTextFound,
+        errors.EmptyImage,
+        errors.UnsupportedImage,
+        errors.UnsupportedContentType,
+        errors.ImageTooLarge,
+        errors.ImageTooManyBytes,
+        errors.ImageTooManyPixels,
+        errors.ImageNeedsTooMuchMemory,
+        errors.RecognitionFailed,
+        errors.QuotaExceeded,
+        *UPLOAD_ERRORS,
+    },
+    tupu: {errors.NoTextFound, *UPLOAD_ERRORS, *JOB_ERRORS},
+    tencent: {*UPLOAD_ERRORS, *JOB_ERRORS},
 }
 
 
@@ -156,5 +181,10 @@ def test_every_error_a_dialect_renders_is_documented_under_its_status(document, 
             for error in response_validator(document, method, path, response.status_code).iter_errors(body)
         ]
         assert not problems, f"{kind.__name__} -> HTTP {response.status_code} {body}: {problems}"
-    # AND the document lists no code the dialect never answers with
+    # AND the document lists no code the dialects writing this schema never answer with
+    for other, (other_module, *_, other_render, other_code_of, other_schema) in DIALECTS.items():
+        if other_schema == codes_schema and other != dialect:
+            rendered_codes |= {
+                other_code_of(json.loads(other_render(kind("d"), "r").body)) for kind in error_classes(other_module)
+            }
     assert set(document["components"]["schemas"][codes_schema]["enum"]) == rendered_codes

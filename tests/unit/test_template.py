@@ -13,6 +13,7 @@ import yaml
 from ocr_api.adapters.api_gateway_keys import usage_plan_limits
 from ocr_api.config import ConfigurationError, Settings
 from ocr_api.handlers.plan_catalog import plans_from_properties
+from ocr_api.jobs.model import JOB_RETENTION
 from ocr_api.service.uploads import UPLOAD_RETENTION
 from ocr_local.apigateway import build_event
 from ocr_local.template import TEMPLATE_PATH, _CloudFormationLoader, load_template
@@ -39,18 +40,29 @@ def test_every_template_route_reaches_a_handler_route(spec, invoke):
         ("POST", "/"),
         ("GET", "/v1/usage"),
         ("POST", "/v1/uploads"),
+        ("POST", "/v1/ocr/jobs"),
+        ("GET", "/v1/ocr/jobs/{job_id}"),
+        ("GET", "/v1/ocr/jobs/{job_id}/text"),
     }
-    for method, path in declared:
-        event = build_event(method=method, path=path, resource=path, stage=spec.stage)
+    for method, resource in declared:
+        path = resource.replace("{job_id}", "job_" + "0" * 32)
+        event = build_event(method=method, path=path, resource=resource, stage=spec.stage)
         # A dialect's own envelope, whatever the answer: not the router's "Not found".
         body = json.loads(invoke(event)["body"])
-        assert {"DataStatus", "request_id", "nonce", "Response"} & set(body), (method, path)
+        assert {"DataStatus", "request_id", "nonce", "Response"} & set(body), (method, resource)
 
 
 def test_api_gateway_checks_keys_on_the_native_routes_only(spec):
     # The compatibility routes' clients send their key where API Gateway does not look.
     checked = {(route.method, route.path) for route in spec.routes if route.api_key_required}
-    assert checked == {("POST", "/v1/ocr/universal"), ("GET", "/v1/usage"), ("POST", "/v1/uploads")}
+    assert checked == {
+        ("POST", "/v1/ocr/universal"),
+        ("GET", "/v1/usage"),
+        ("POST", "/v1/uploads"),
+        ("POST", "/v1/ocr/jobs"),
+        ("GET", "/v1/ocr/jobs/{job_id}"),
+        ("GET", "/v1/ocr/jobs/{job_id}/text"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -125,7 +137,8 @@ def test_table_is_on_demand_encrypted_recoverable_with_ttl(spec):
 
 
 def test_function_may_only_read_and_count_in_its_own_table_open_secret_keys_and_use_uploads(template):
-    table, secrets, uploads = template["Resources"]["OcrFunction"]["Properties"]["Policies"][0]["Statement"]
+    statements = template["Resources"]["OcrFunction"]["Properties"]["Policies"][0]["Statement"]
+    table, secrets, uploads, jobs, job_results, job_queue = statements
     assert sorted(table["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert table["Resource"] == {"Fn::GetAtt": ["AppKeysTable", "Arn"]}
     # Decrypt only, with this stack's key, and only what was sealed under a SecretId.
@@ -138,6 +151,14 @@ def test_function_may_only_read_and_count_in_its_own_table_open_secret_keys_and_
     assert sorted(uploads["Action"]) == ["s3:GetObject", "s3:PutObject"]
     assert uploads["Resource"] == {"Fn::Sub": "${UploadsBucket.Arn}/uploads/*"}
     assert environment["UPLOADS_BUCKET"] == {"Ref": "UploadsBucket"}
+    # Jobs: started and read, never changed by the API; their pages are the worker's to write.
+    assert sorted(jobs["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+    assert jobs["Resource"] == {"Fn::GetAtt": ["JobsTable", "Arn"]}
+    assert (job_results["Action"], job_results["Resource"]) == (
+        "s3:GetObject",
+        {"Fn::Sub": "${UploadsBucket.Arn}/jobs/*"},
+    )
+    assert (job_queue["Action"], job_queue["Resource"]) == ("sqs:SendMessage", {"Fn::GetAtt": ["JobPagesQueue", "Arn"]})
 
 
 def test_the_uploads_bucket_is_private_encrypted_tls_only_and_keeps_uploads_a_day(template, spec):
@@ -147,9 +168,11 @@ def test_the_uploads_bucket_is_private_encrypted_tls_only_and_keeps_uploads_a_da
     )
     [encryption] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
-    [rule] = bucket["LifecycleConfiguration"]["Rules"]
-    assert (rule["Prefix"], rule["Status"]) == ("uploads/", "Enabled")
-    assert timedelta(days=rule["ExpirationInDays"]) == UPLOAD_RETENTION
+    uploads, jobs = bucket["LifecycleConfiguration"]["Rules"]
+    assert (uploads["Prefix"], uploads["Status"]) == ("uploads/", "Enabled")
+    assert timedelta(days=uploads["ExpirationInDays"]) == UPLOAD_RETENTION
+    assert (jobs["Prefix"], jobs["Status"]) == ("jobs/", "Enabled")
+    assert timedelta(days=jobs["ExpirationInDays"]) == JOB_RETENTION
     [cors] = bucket["CorsConfiguration"]["CorsRules"]
     assert cors["AllowedMethods"] == ["POST"]
     [statement] = template["Resources"]["UploadsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
@@ -258,3 +281,16 @@ def test_one_tesseract_ships_and_the_layer_checks_its_models_with_it():
     assert tesserocr.__version__ == version
     # No Tesseract binary is built or copied into the layer.
     assert "bin/tesseract" not in dockerfile and "make install" not in dockerfile
+
+
+def test_job_pages_go_to_the_dead_letter_queue_after_the_attempts_the_worker_counts(spec):
+    worker = spec.functions["JobWorkerFunction"]
+    pages = spec.queues["JobPagesQueue"]
+    settings = Settings.from_environment(worker.environment)
+    assert int(pages["RedrivePolicy"]["maxReceiveCount"]) == settings.job_page_attempts
+    # Lambda asks for a visibility timeout of six times the function's timeout at least.
+    assert pages["VisibilityTimeout"] >= 6 * worker.timeout_seconds
+    assert {(event.queue, event.batch_size, event.reports_item_failures) for event in worker.queue_events} == {
+        ("JobPagesQueue", 1, True),
+        ("JobPagesDeadLetterQueue", 1, True),
+    }

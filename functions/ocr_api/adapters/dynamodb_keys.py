@@ -6,7 +6,8 @@ Items share one table:
   (``hits``) and in each of its seconds (``s0``..``s9``), expiring by TTL a minute later;
 - ``pk = appkey#<sha256>, sk = usage#<YYYY-MM>``: calls charged that month (``calls``) and each
   day (``calls_DD``), a call being one image or PDF page read; the requests that charged them
-  (``requests``, ``requests_DD``); and requests by outcome each day (``ok_DD``, ...);
+  (``requests``, ``requests_DD``); the pages jobs read, of those calls (``job_pages``,
+  ``job_pages_DD``); and requests and job pages by outcome each day (``ok_DD``, ...);
 - ``pk = appkey#<sha256>, sk = usage#total``: calls in the key's life, kept for trial plans;
 - ``pk = plan#<name>, sk = plan``: a plan;
 - ``pk = secret#<SecretId>, sk = credential``: a SecretId/SecretKey pair of a key, its SecretKey
@@ -241,10 +242,17 @@ class AppKeyStore:
         )
 
     def charge(
-        self, key_hash: str, plan: Plan, period: UsagePeriod, deadline: float | None = None, calls: int = 1
+        self,
+        key_hash: str,
+        plan: Plan,
+        period: UsagePeriod,
+        deadline: float | None = None,
+        calls: int = 1,
+        job_page: bool = False,
     ) -> bool:
-        """Counts one request of ``calls`` calls against the plan's quota; False, counting
-        nothing, when they do not all fit in what is left."""
+        """Counts one request of ``calls`` calls against the plan's quota (or, ``job_page``, one
+        page a job read, counted apart too); False, counting nothing, when they do not all fit
+        in what is left."""
         if any(
             quota is not None and calls > quota for quota in (plan.daily_quota, plan.monthly_quota, plan.trial_calls)
         ):
@@ -252,7 +260,7 @@ class AppKeyStore:
         month = _counting(
             key_hash,
             f"usage#{period.month}",
-            _charged(period, calls),
+            _charged(period, calls, job_page),
             limits={"calls": plan.monthly_quota, f"calls_{period.day}": plan.daily_quota},
         )
         if plan.trial_calls is None:
@@ -276,9 +284,11 @@ class AppKeyStore:
         deadline: float | None = None,
         calls: int = 1,
         kept_calls: int = 0,
+        job_page: bool = False,
     ) -> None:
-        """Counts a request's outcome for its day; ``refund`` gives back the ``calls`` that
-        ``charge`` counted for it, less ``kept_calls`` (the request stays counted with them)."""
+        """Counts a request's (or a job page's) outcome for its day; ``refund`` gives back the
+        ``calls`` that ``charge`` counted for it, less ``kept_calls`` (the request stays counted
+        with them)."""
         changes = {f"{outcome.value}_{period.day}": 1}
         given_back = calls - kept_calls
         refund = refund and given_back > 0
@@ -286,7 +296,7 @@ class AppKeyStore:
             changes.update(
                 {
                     name: -count
-                    for name, count in _charged(period, given_back).items()
+                    for name, count in _charged(period, given_back, job_page).items()
                     if not (kept_calls and name.startswith("requests"))
                 }
             )
@@ -305,6 +315,7 @@ class AppKeyStore:
             calls=month.get(f"calls_{period.day}", 0),
             requests=month.get(f"requests_{period.day}", 0),
             outcomes={o.value: month.get(f"{o.value}_{period.day}", 0) for o in Outcome},
+            job_pages=month.get(f"job_pages_{period.day}", 0),
         )
         in_month = CallCounts(
             calls=month.get("calls", 0),
@@ -312,6 +323,7 @@ class AppKeyStore:
             outcomes={
                 o.value: sum(n for name, n in month.items() if name.rsplit("_", 1)[0] == o.value) for o in Outcome
             },
+            job_pages=month.get("job_pages", 0),
         )
         in_life = self._counters(key_hash, _LIFETIME, deadline).get("calls", 0) if lifetime else None
         return today, in_month, in_life
@@ -372,28 +384,10 @@ class AppKeyStore:
         return True
 
     def _call(self, operation: str, deadline: float | None, **parameters) -> dict:
-        """One DynamoDB call, tried again after throttling or a transient fault while time allows.
-
-        An attempt starts only if it can end before ``deadline``, whatever DynamoDB does: the
-        request must still answer before the Lambda's own deadline.
-        """
         if not self.timeouts.fit(deadline):
             logger.warning("appkey store not called: no time left", extra={"operation": operation})
             raise KeyStoreUnavailable("no time is left to reach the appkey store")
-        attempt = 1
-        while True:
-            try:
-                return getattr(self._client, operation)(**parameters)
-            except (ClientError, BotoCoreError) as err:
-                pause = random.uniform(0, _BACKOFF_SECONDS * 2 ** (attempt - 1))
-                if (
-                    attempt == _MAX_ATTEMPTS
-                    or not _transient(err, operation)
-                    or not self.timeouts.fit(deadline, after=pause)
-                ):
-                    raise
-            time.sleep(pause)
-            attempt += 1
+        return call_in_attempts(self._client, self.timeouts, operation, deadline, **parameters)
 
     def _put_new(self, item: dict, action: str) -> None:
         """Stores an item that must not exist yet (keys and credentials are never overwritten)."""
@@ -434,8 +428,29 @@ class AppKeyStore:
             parameters["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _charged(period: UsagePeriod, calls: int) -> dict[str, int]:
-    """What charging one request of ``calls`` calls adds to its month's counters."""
+def call_in_attempts(client, timeouts: AttemptTimeouts, operation: str, deadline: float | None, **parameters) -> dict:
+    """One DynamoDB call, tried again after throttling or a transient fault while time allows.
+
+    A further attempt starts only if it can end before ``deadline``, whatever DynamoDB does: the
+    request must still answer before the Lambda's own deadline. (Whether the first fits is the
+    caller's to decide, with its own error.)
+    """
+    attempt = 1
+    while True:
+        try:
+            return getattr(client, operation)(**parameters)
+        except (ClientError, BotoCoreError) as err:
+            pause = random.uniform(0, _BACKOFF_SECONDS * 2 ** (attempt - 1))
+            if attempt == _MAX_ATTEMPTS or not _transient(err, operation) or not timeouts.fit(deadline, after=pause):
+                raise
+        time.sleep(pause)
+        attempt += 1
+
+
+def _charged(period: UsagePeriod, calls: int, job_page: bool = False) -> dict[str, int]:
+    """What charging one request of ``calls`` calls (or a job's page) adds to its month's counters."""
+    if job_page:
+        return {"calls": calls, f"calls_{period.day}": calls, "job_pages": calls, f"job_pages_{period.day}": calls}
     return {"calls": calls, f"calls_{period.day}": calls, "requests": 1, f"requests_{period.day}": 1}
 
 

@@ -1,7 +1,7 @@
 """The API contracts: each reads its requests into one ``OcrRequest`` and writes results and
 errors in its own envelope. Everything else is the service's."""
 
-from ocr_api.dialects import gugudata_legacy, gugudata_v1, tencent, tupu, universal, uploads, usage
+from ocr_api.dialects import gugudata_legacy, gugudata_v1, jobs, tencent, tupu, universal, uploads, usage
 
 DIALECTS = (
     gugudata_v1.DIALECT,
@@ -11,4 +11,5 @@ DIALECTS = (
     tencent.DIALECT,
     usage.DIALECT,
     uploads.DIALECT,
+    jobs.DIALECT,
 )

@@ -49,8 +49,10 @@ def _answering_in_dialect(endpoints: Mapping[tuple[str, str], Endpoint]):
     """Turns each error into the called endpoint's answer, and counts every request once."""
 
     def middleware(app: APIGatewayRestResolver, next_middleware) -> Response:
-        # Routes are matched on the method and the path, and every route has a fixed path.
-        endpoint = endpoints.get((app.current_event.http_method.upper(), app.current_event.path))
+        # Routes are known by the method and the resource API Gateway matched: the path as the
+        # template declares it ("/v1/ocr/jobs/{job_id}").
+        event = app.current_event
+        endpoint = endpoints.get((event.http_method.upper(), event.resource or event.path))
         if endpoint is None:
             return next_middleware(app)  # no route: the resolver's own 404
         try:

@@ -34,6 +34,7 @@ from ocr_api.errors import (
     ImageTooLarge,
     InternalError,
     InvalidRequest,
+    JobNotFound,
     QuotaExceeded,
     RateLimited,
     RecognitionFailed,
@@ -63,7 +64,9 @@ _BOOLEANS = {
     "single_line": False,
     "enable_slicing": False,
 }
-_BODY_FIELDS = {*_SOURCES, *_BOOLEANS, "image_name", "languages", "pdf_page", "engine"}
+# The fields of how to read and how to write results, which jobs take too.
+READING_FIELDS = {*_BOOLEANS, "languages", "engine"}
+_BODY_FIELDS = {*_SOURCES, *READING_FIELDS, "image_name", "pdf_page"}
 
 # Error names clients can branch on, most specific class first.
 error_name = ErrorCodes(
@@ -83,6 +86,7 @@ error_name = ErrorCodes(
         RecognitionUnavailable: "unavailable",
         UploadExpired: "upload_expired",
         UploadNotFound: "upload_not_found",
+        JobNotFound: "job_not_found",
     },
     server_error="unavailable",
 )
@@ -97,12 +101,15 @@ class UniversalRequest:
 
 
 def render_error(err: ServiceError, request_id: str | None) -> Response:
+    body = error_body(err)
+    return json_response(body["code"], {**body, "request_id": request_id})
+
+
+def error_body(err: ServiceError) -> dict:
+    """The error as this API writes it: its HTTP status as ``code``, its name and message."""
     # Here a failed recognition is the upstream engine's fault: 502, like a failed download.
     status = 502 if isinstance(err, RecognitionFailed) else err.http_status
-    return json_response(
-        status,
-        {"code": status, "error": error_name(err), "message": err.description, "request_id": request_id},
-    )
+    return {"code": status, "error": error_name(err), "message": err.description}
 
 
 def routes(service: OcrService) -> APIGatewayRouter:
@@ -131,6 +138,34 @@ def read(event, max_images: int) -> UniversalRequest:
     names = request.texts_named("image_name")
     if names and len(names) != len(images):
         raise InvalidRequest(f"{len(names)} image_name value(s) for {len(images)} image(s)")
+    options = read_options(request)
+    return UniversalRequest(
+        ocr=OcrRequest(
+            api=API_NAME,
+            caller=one_key(header_values(event, "x-api-key"), "the appkey"),
+            images=tuple(images),
+            options=RecognitionOptions(**options.recognition, pdf_page=pdf_page(request, "pdf_page")),
+        ),
+        names=names or default_names,
+        need_location=options.need_location,
+        return_markdown=options.return_markdown,
+    )
+
+
+@dataclass(frozen=True)
+class ReadingOptions:
+    """How to read (RecognitionOptions' fields, as JSON) and how to write the results."""
+
+    recognition: dict
+    need_location: bool
+    return_markdown: bool
+
+    def as_json(self) -> dict:
+        return {**self.recognition, "need_location": self.need_location, "return_markdown": self.return_markdown}
+
+
+def read_options(request: ReceivedRequest) -> ReadingOptions:
+    """This API's options of reading, and of writing results (jobs take them too)."""
     flags = {name: flag(request, name, default) for name, default in _BOOLEANS.items()}
     # enable_cls true: always correct; false: never; absent: only a doubtful first reading.
     orientation = flags["enable_cls"] if request.fields_named("enable_cls") else None
@@ -138,21 +173,14 @@ def read(event, max_images: int) -> UniversalRequest:
     engine = request.single_text("engine")
     if engine is not None and engine.strip() not in ENGINE_CHOICES:
         raise InvalidRequest(f"engine must be one of {', '.join(ENGINE_CHOICES)}")
-    return UniversalRequest(
-        ocr=OcrRequest(
-            api=API_NAME,
-            caller=one_key(header_values(event, "x-api-key"), "the appkey"),
-            images=tuple(images),
-            options=RecognitionOptions(
-                languages=languages.strip() if languages is not None else None,
-                single_line=flags["single_line"],
-                correct_orientation=orientation,
-                slice_large_images=flags["enable_slicing"],
-                pdf_page=pdf_page(request, "pdf_page"),
-                engine=engine.strip() if engine is not None else None,
-            ),
-        ),
-        names=names or default_names,
+    return ReadingOptions(
+        recognition={
+            "languages": languages.strip() if languages is not None else None,
+            "single_line": flags["single_line"],
+            "correct_orientation": orientation,
+            "slice_large_images": flags["enable_slicing"],
+            "engine": engine.strip() if engine is not None else None,
+        },
         need_location=flags["need_location"],
         return_markdown=flags["return_markdown"],
     )
@@ -192,14 +220,15 @@ def _answer(results: list[RecognitionResult], request: UniversalRequest, request
             "message": "success",
             "request_id": request_id,
             "results": [
-                _result_json(result, name, request.need_location, request.return_markdown)
+                result_json(result, name, request.need_location, request.return_markdown)
                 for result, name in zip(results, request.names)
             ],
         },
     )
 
 
-def _result_json(result: RecognitionResult, name: str, need_location: bool, markdown: bool) -> dict:
+def result_json(result: RecognitionResult, name: str, need_location: bool, markdown: bool) -> dict:
+    """One image's result as this API writes it (a job's pages too)."""
     blocks = []
     for line, paragraph in zip(result.lines, result.paragraph_numbers()):
         block = {"text": line.text, "confidence": line.confidence, "paragraph": paragraph, "engine": line.engine}

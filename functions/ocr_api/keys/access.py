@@ -55,6 +55,8 @@ class Admission:
     calls: int
     # When the request's calls to the store must have ended (a time.monotonic() instant).
     deadline: float | None = None
+    # A page a job read, not a request.
+    job_page: bool = False
 
     @property
     def charged(self) -> bool:
@@ -100,6 +102,26 @@ class AccessGuard:
             self._charge(key, plan, period, deadline, calls)
         return Admission(key, plan, period, calls=calls, deadline=deadline)
 
+    def period_now(self) -> UsagePeriod:
+        return UsagePeriod.at(self.clock(), self.utc_offset)
+
+    def charge_job_page(self, key_hash: str, period: UsagePeriod, deadline: float | None = None) -> Admission:
+        """Charges one page a job of the key reads, when it is read: one call of the quota in
+        ``period``, counted apart as a job page; the rate was the request's that started the
+        job. Raises the refusal when the key no longer may (disabled, expired) or its quota is
+        used up."""
+        admission = self.job_page_admission(key_hash, period, deadline)
+        key, plan = admission.key, admission.plan
+        if not self.store.charge(key.key_hash, plan, period, deadline, calls=1, job_page=True):
+            self.store.record(key.key_hash, plan, period, Outcome.QUOTA_EXCEEDED, deadline=deadline, job_page=True)
+            raise QuotaExceeded(_quota_description(plan, 1))
+        return admission
+
+    def job_page_admission(self, key_hash: str, period: UsagePeriod, deadline: float | None = None) -> Admission:
+        """A job page of the key charged in ``period`` (now, or by an earlier attempt), to settle."""
+        key = self._live_key(key_hash, deadline)
+        return Admission(key, self._plan(key, deadline), period, calls=1, deadline=deadline, job_page=True)
+
     def check(self, caller: Caller, api: str | None, deadline: float | None = None) -> AppKey:
         """The caller's key, if it exists, is active, unexpired and allowed on ``api`` (None: on any)."""
         if isinstance(caller, SignedRequest):
@@ -108,6 +130,13 @@ class AccessGuard:
             key_hash = hash_appkey(caller)
         else:
             raise AppKeyMissing("the appkey parameter is required")
+        key = self._live_key(key_hash, deadline)
+        if api is not None and not key.allows(api):
+            raise AppKeyForbidden("the appkey is not allowed to call this API")
+        return key
+
+    def _live_key(self, key_hash: str, deadline: float | None) -> AppKey:
+        """The key stored under ``key_hash``, if it exists and is active and unexpired."""
         key = self._keys.get(key_hash, lambda key_hash: self.store.get(key_hash, deadline))
         if key is None:
             raise AppKeyUnknown("the appkey is not valid")
@@ -115,8 +144,6 @@ class AccessGuard:
             raise AppKeyForbidden("the appkey is disabled")
         if key.is_expired(utc_now()):
             raise AppKeyForbidden("the appkey has expired")
-        if api is not None and not key.allows(api):
-            raise AppKeyForbidden("the appkey is not allowed to call this API")
         return key
 
     def _signer(self, request: SignedRequest, deadline: float | None) -> SigningCredential:
@@ -174,6 +201,7 @@ class AccessGuard:
                 deadline=admission.deadline,
                 calls=admission.calls,
                 kept_calls=min(pages_read, admission.calls),
+                job_page=admission.job_page,
             )
         except KeyStoreUnavailable:
             logger.error(

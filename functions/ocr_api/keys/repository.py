@@ -29,9 +29,16 @@ class KeyRepository(Protocol):
         """Counts one request against the plan's rate; False, counting nothing, when it is full."""
 
     def charge(
-        self, key_hash: str, plan: Plan, period: UsagePeriod, deadline: float | None = None, calls: int = 1
+        self,
+        key_hash: str,
+        plan: Plan,
+        period: UsagePeriod,
+        deadline: float | None = None,
+        calls: int = 1,
+        job_page: bool = False,
     ) -> bool:
-        """Counts ``calls`` against the plan's quotas; False, counting nothing, when they do not fit."""
+        """Counts ``calls`` against the plan's quotas (``job_page``: a page a job read, counted
+        apart too); False, counting nothing, when they do not fit."""
 
     def record(
         self,
@@ -43,9 +50,11 @@ class KeyRepository(Protocol):
         deadline: float | None = None,
         calls: int = 1,
         kept_calls: int = 0,
+        job_page: bool = False,
     ) -> None:
-        """Counts a request's outcome; ``refund`` gives back the ``calls`` it was charged, less
-        ``kept_calls`` (pages read before the failure; the request then stays counted too)."""
+        """Counts a request's (or job page's) outcome; ``refund`` gives back the ``calls`` it was
+        charged, less ``kept_calls`` (pages read before the failure; the request then stays
+        counted too)."""
 
     def usage(
         self, key_hash: str, period: UsagePeriod, lifetime: bool, deadline: float | None = None

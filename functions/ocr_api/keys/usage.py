@@ -26,16 +26,20 @@ class Outcome(str, Enum):
 @dataclass(frozen=True)
 class CallCounts:
     """A day's or a month's use: ``calls`` is what the quota counts (one per image or PDF page
-    read), ``requests`` the requests charged for them; then requests by outcome."""
+    read), ``requests`` the requests charged for them, ``job_pages`` the calls jobs made; then
+    requests and job pages by outcome."""
 
     calls: int
     requests: int
     outcomes: dict[str, int]
+    # Pages read by jobs, of ``calls`` (each one call, counted apart from requests).
+    job_pages: int = 0
 
     def as_json(self) -> dict:
         return {
             "calls": self.calls,
             "requests": self.requests,
+            "job_pages": self.job_pages,
             **{outcome.value: self.outcomes.get(outcome.value, 0) for outcome in Outcome},
         }
 

@@ -20,18 +20,23 @@ def is_pdf(data: bytes) -> bool:
     return PDF_MAGIC in data[:1024]
 
 
+def page_count(data: bytes) -> int:
+    """How many pages the PDF has (PDFium reads its page tree, not the pages)."""
+    document = _opened(data)
+    try:
+        pages = len(document)
+    finally:
+        document.close()
+    if pages == 0:
+        raise InvalidRequest("the PDF has no pages")
+    return pages
+
+
 def render_page(data: bytes, page_number: int, max_pixels: int, max_side: int) -> tuple[Image.Image, int]:
     """Page ``page_number`` (from 1) in greyscale, and the dpi it was rendered at."""
-    import pypdfium2  # only PDF requests pay for loading PDFium
+    import pypdfium2
 
-    try:
-        document = pypdfium2.PdfDocument(data)
-    except pypdfium2.PdfiumError as err:
-        # PDFium's last error outlives the call that set it (a PDF with no pages fails with
-        # none of its own), so a password error counts only from a PDF that has encryption.
-        if err.err_code == pypdfium2.raw.FPDF_ERR_PASSWORD and b"/Encrypt" in data:
-            raise UnsupportedImage("the PDF is encrypted; send an unencrypted PDF") from None
-        raise UnsupportedImage("the PDF is damaged or has no pages, and cannot be read") from None
+    document = _opened(data)
     try:
         pages = len(document)
         if pages == 0:
@@ -55,6 +60,19 @@ def render_page(data: bytes, page_number: int, max_pixels: int, max_side: int) -
         raise UnsupportedImage(f"page {page_number} of the PDF is damaged and cannot be read") from None
     finally:
         document.close()
+
+
+def _opened(data: bytes):
+    import pypdfium2  # only PDF requests pay for loading PDFium
+
+    try:
+        return pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as err:
+        # PDFium's last error outlives the call that set it (a PDF with no pages fails with
+        # none of its own), so a password error counts only from a PDF that has encryption.
+        if err.err_code == pypdfium2.raw.FPDF_ERR_PASSWORD and b"/Encrypt" in data:
+            raise UnsupportedImage("the PDF is encrypted; send an unencrypted PDF") from None
+        raise UnsupportedImage("the PDF is damaged or has no pages, and cannot be read") from None
 
 
 # Form XObjects nest; PDFium's own limit on how deep it follows them.

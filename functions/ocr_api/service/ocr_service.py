@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from ocr_api.adapters.dynamodb_keys import AppKeyStore
 from ocr_api.adapters.kms_secrets import KmsSecretCipher
-from ocr_api.adapters.s3_uploads import UploadBucket
+from ocr_api.adapters.s3_files import FilesBucket
 from ocr_api.adapters.url_fetcher import FetchLimits, UrlFetcher
 from ocr_api.config import Settings
 from ocr_api.errors import NoTextFound, ServiceError
@@ -23,10 +24,10 @@ from ocr_api.service.metering import MeasuredRecognizer, outcome_of
 from ocr_api.service.page_workers import IsolatedRecognizer, page_workers
 from ocr_api.service.request import OcrRequest
 from ocr_api.service.sources import load_images
-from ocr_api.service.uploads import UploadOffer, UploadRef, Uploads
+from ocr_api.service.uploads import UPLOADING_API, UploadOffer, UploadRef, Uploads
 
-# The API whose keys may upload: uploads are read by reference on the universal endpoint.
-UPLOADING_API = "universal"
+if TYPE_CHECKING:
+    from ocr_api.service.jobs import JobRendering, Jobs
 
 
 @dataclass
@@ -36,6 +37,8 @@ class OcrService:
     access: AccessGuard
     fetcher: UrlFetcher
     uploads: Uploads
+    # Many pages read asynchronously; None where the deployment has no jobs table and queue.
+    jobs: Jobs | None = None
     # The sample page's texts, read once per instance (the page never changes).
     _sample_texts: list[str] | None = field(default=None, init=False, repr=False)
 
@@ -105,13 +108,17 @@ class OcrService:
 
 
 def build_service(
-    settings: Settings, store: KeyRepository | None = None, workers: IsolatedRecognizer | None = None
+    settings: Settings,
+    store: KeyRepository | None = None,
+    workers: IsolatedRecognizer | None = None,
+    job_rendering: JobRendering | None = None,
 ) -> OcrService:
     """The production set: page workers reading with Tesseract and, where deployed, PP-OCR's
     function (``workers``, if they were started already), keys in DynamoDB (or ``store``), Tencent
-    SecretKeys sealed by KMS, the safe URL fetcher, uploads in S3."""
+    SecretKeys sealed by KMS, the safe URL fetcher, uploads in S3; and jobs where deployed, their
+    pages written with ``job_rendering``."""
     recognizer = workers or page_workers(settings)
-    return OcrService(
+    service = OcrService(
         settings=settings,
         recognizer=MeasuredRecognizer(recognizer),
         access=AccessGuard(
@@ -129,8 +136,13 @@ def build_service(
             settings.allowed_networks,
         ),
         uploads=Uploads(
-            UploadBucket(settings.uploads_bucket, settings.s3_endpoint_url) if settings.uploads_bucket else None,
+            FilesBucket(settings.uploads_bucket, settings.s3_endpoint_url) if settings.uploads_bucket else None,
             settings.max_upload_bytes,
             settings.upload_url_seconds,
         ),
     )
+    if settings.jobs_table and settings.jobs_queue_url and settings.uploads_bucket and job_rendering:
+        from ocr_api.service.jobs import build_jobs
+
+        service.jobs = build_jobs(settings, service, job_rendering)
+    return service

@@ -11,10 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ocr_api.adapters.s3_uploads import PresignedPost, UploadBucket
+from ocr_api.adapters.s3_files import FilesBucket, PresignedPost
 from ocr_api.errors import InvalidRequest, StorageUnavailable, UploadExpired
 from ocr_api.keys import AppKey
 
+# The API whose keys may upload: uploads are read by reference on the universal endpoint (and by
+# jobs, which take its options).
+UPLOADING_API = "universal"
 # How long an upload is kept: the bucket's lifecycle rule removes it after a day (template.yaml),
 # which S3 does some hours late; past this, it is refused as expired all the same.
 UPLOAD_RETENTION = timedelta(days=1)
@@ -56,7 +59,7 @@ class UploadOffer:
 class Uploads:
     def __init__(
         self,
-        bucket: UploadBucket | None,
+        bucket: FilesBucket | None,
         max_bytes: int,
         url_seconds: int,
         clock: Callable[[], float] = time.time,
@@ -71,24 +74,35 @@ class Uploads:
         if content_type not in UPLOAD_CONTENT_TYPES:
             raise InvalidRequest(f"content_type must be one of {', '.join(UPLOAD_CONTENT_TYPES)}")
         upload_id = "upl_" + secrets.token_hex(16)
-        object_key = _object_key(owner, upload_id)
+        object_key = _object_key(owner.key_hash, upload_id)
         post = self._bucket().presigned_post(object_key, content_type, self.max_bytes, self.url_seconds)
         return UploadOffer(upload_id, post, self.max_bytes, content_type)
 
     def read(self, owner: AppKey, upload: UploadRef, deadline: float) -> bytes:
         """The bytes ``owner`` uploaded as ``upload``: ``UploadNotFound`` for any other key's."""
-        stored = self._bucket().read(_object_key(owner, upload.upload_id), self.max_bytes, deadline)
-        if datetime.fromtimestamp(self.clock(), UTC) - stored.stored_at > UPLOAD_RETENTION:
-            raise UploadExpired(f"the upload is older than {UPLOAD_RETENTION.days} day; upload the file again")
+        return self.read_as(owner.key_hash, upload, deadline)
+
+    def read_as(self, key_hash: str, upload: UploadRef, deadline: float) -> bytes:
+        """The bytes the key with ``key_hash`` uploaded as ``upload`` (a job reads its file so)."""
+        stored = self._bucket().read(_object_key(key_hash, upload.upload_id), self.max_bytes, deadline)
+        self._check_age(stored.stored_at)
         return stored.data
 
-    def _bucket(self) -> UploadBucket:
+    def check(self, owner: AppKey, upload: UploadRef, deadline: float) -> None:
+        """That ``owner`` has the upload, unexpired, without reading it."""
+        self._check_age(self._bucket().stored_at(_object_key(owner.key_hash, upload.upload_id), deadline))
+
+    def _check_age(self, stored_at: datetime) -> None:
+        if datetime.fromtimestamp(self.clock(), UTC) - stored_at > UPLOAD_RETENTION:
+            raise UploadExpired(f"the upload is older than {UPLOAD_RETENTION.days} day; upload the file again")
+
+    def _bucket(self) -> FilesBucket:
         if self.bucket is None:
             raise StorageUnavailable("uploads are not deployed here")
         return self.bucket
 
 
-def _object_key(owner: AppKey, upload_id: str) -> str:
+def _object_key(key_hash: str, upload_id: str) -> str:
     # The whole hash, not the short key_id: two keys can never share a prefix. It is what the
     # table stores, and no one can call the API with it (the key is 128 random bits).
-    return f"uploads/{owner.key_hash}/{upload_id}"
+    return f"uploads/{key_hash}/{upload_id}"

@@ -1,5 +1,6 @@
-"""The uploads bucket in S3: presigned POSTs for clients to upload to, and objects read back
-within a request's limits. botocore errors become domain errors here and nowhere else."""
+"""The deployment's bucket in S3: clients' uploads (presigned POSTs for them to upload to) and
+jobs' files (their sources and page results); objects read back within a request's limits.
+botocore errors become domain errors here and nowhere else."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class StoredObject:
     stored_at: datetime
 
 
-class UploadBucket:
+class FilesBucket:
     def __init__(self, bucket: str, endpoint_url: str | None = None, timeouts: AttemptTimeouts = IN_REGION) -> None:
         self.bucket = bucket
         self.timeouts = timeouts
@@ -75,6 +76,32 @@ class UploadBucket:
             raise StorageUnavailable("uploads cannot be offered right now") from err
         return PresignedPost(post["url"], post["fields"], datetime.now(UTC) + timedelta(seconds=seconds))
 
+    def put(self, object_key: str, data: bytes, content_type: str, deadline: float | None = None) -> None:
+        """Stores ``data`` at ``object_key``; ``StorageUnavailable`` when S3 fails."""
+        if not self.timeouts.fit(deadline):
+            raise StorageUnavailable("no time is left to store the file")
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=object_key, Body=data, ContentType=content_type)
+        except (ClientError, BotoCoreError) as err:
+            code = err.response.get("Error", {}).get("Code") if isinstance(err, ClientError) else type(err).__name__
+            logger.error("file not stored", extra={"error": code})
+            raise StorageUnavailable("the file cannot be stored right now") from err
+
+    def stored_at(self, object_key: str, deadline: float) -> datetime:
+        """When the object was stored; ``UploadNotFound`` when there is none."""
+        if not self.timeouts.fit(deadline):
+            raise StorageUnavailable("no time is left to look at the upload")
+        try:
+            return self._client.head_object(Bucket=self.bucket, Key=object_key)["LastModified"]
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in _MISSING:
+                raise UploadNotFound("no upload has this upload_id") from None
+            logger.error("upload not found out", extra={"error": err.response.get("Error", {}).get("Code")})
+            raise StorageUnavailable("the upload cannot be read right now") from err
+        except BotoCoreError as err:
+            logger.error("upload not found out", extra={"error": type(err).__name__})
+            raise StorageUnavailable("the upload cannot be read right now") from err
+
     def read(self, object_key: str, max_bytes: int, deadline: float) -> StoredObject:
         """The object's bytes and when it was stored; ``UploadNotFound`` when there is none,
         ``ImageTooManyBytes`` over ``max_bytes`` (before its bytes are read), and
@@ -90,7 +117,7 @@ class UploadBucket:
             data = _read_by(answer["Body"], size, deadline)
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") in _MISSING:
-                raise UploadNotFound("no upload has this upload_id") from None
+                raise UploadNotFound("no upload has this upload_id") from None  # (or the job's file is gone)
             logger.error("upload not read", extra={"error": err.response.get("Error", {}).get("Code")})
             raise StorageUnavailable("the upload cannot be read right now") from err
         except BotoCoreError as err:

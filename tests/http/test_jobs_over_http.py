@@ -1,0 +1,140 @@
+"""Jobs over HTTP through the local server: a PDF uploaded, its pages queued in moto's SQS and
+read by the job worker's warm instances (the local stand-in for Lambda's SQS event source),
+polled until done, its pages in page order, its text as one download."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import time
+
+import pytest
+from PIL import Image, ImageDraw
+
+from upload_forms import offer, uploaded
+
+pytestmark = pytest.mark.http
+
+PAGES = 30
+# Long enough for the slowest machine to read 30 pages; a finished job ends the wait at once.
+JOB_WAIT_SECONDS = 300
+
+
+def report(pages: int) -> bytes:
+    """A PDF of ``pages`` pages, each saying which page it is."""
+    drawn = []
+    for number in range(1, pages + 1):
+        page = Image.new("L", (1240, 1754), 255)
+        ImageDraw.Draw(page).text((120, 160), f"Report page {number} of {pages}", fill=0, font_size=64)
+        drawn.append(page)
+    document = io.BytesIO()
+    drawn[0].save(document, "PDF", save_all=True, append_images=drawn[1:], resolution=150)
+    return document.getvalue()
+
+
+def says_page(text: str, number: int) -> bool:
+    # Tesseract may read "page 5" as "page5": the words are what matters, not the spaces.
+    return re.search(rf"page\s*{number}\s*of\s*{PAGES}\b", text) is not None
+
+
+def get(server, path: str, appkey: str, query=None) -> tuple[int, dict, bytes]:
+    return server.send("GET", path, headers={"x-api-key": appkey}, query=query)
+
+
+def start_job(server, appkey: str, **fields) -> tuple[int, dict, dict]:
+    status, headers, body = server.send(
+        "POST", "/v1/ocr/jobs", json.dumps(fields).encode(), {"Content-Type": "application/json", "x-api-key": appkey}
+    )
+    return status, headers, json.loads(body)
+
+
+def finished(server, appkey: str, job_id: str) -> dict:
+    """Polls the job as a client would, honouring Retry-After, until it is no longer in progress."""
+    until = time.monotonic() + JOB_WAIT_SECONDS
+    while time.monotonic() < until:
+        status, headers, body = get(server, f"/v1/ocr/jobs/{job_id}", appkey)
+        answer = json.loads(body)
+        assert status == 200, answer
+        if answer["status"] != "IN_PROGRESS":
+            assert "Retry-After" not in headers
+            return answer
+        assert int(headers["Retry-After"]) > 0
+        time.sleep(0.5)
+    raise AssertionError(f"the job did not finish in {JOB_WAIT_SECONDS} s")
+
+
+def test_a_30_page_pdf_job_succeeds_with_every_page_in_page_order(local_server):
+    # GIVEN a 30-page PDF, uploaded
+    upload_id = uploaded(local_server, local_server.appkey, report(PAGES), "application/pdf")
+    # WHEN a job is started on it
+    status, headers, started = start_job(local_server, local_server.appkey, upload_id=upload_id, engine="tesseract")
+    assert status == 202, started
+    job_id = started["job_id"]
+    assert headers["Location"] == f"/v1/ocr/jobs/{job_id}"
+    # THEN it succeeds with every page read once
+    done = finished(local_server, local_server.appkey, job_id)
+    assert (done["status"], done["pages_total"], done["pages_done"], done["pages_failed"]) == ("SUCCEEDED", 30, 30, 0)
+    # AND its pages come ten at a time, in page order (1, 2, ... 10, not 1, 10, 100, 2), each its own text
+    pages, token = [], None
+    while True:
+        query = [("max_results", "10")] + ([("next_token", token)] if token else [])
+        answer = json.loads(get(local_server, f"/v1/ocr/jobs/{job_id}", local_server.appkey, query)[2])
+        pages += answer["pages"]
+        token = answer["next_token"]
+        if token is None:
+            break
+    assert [page["page"] for page in pages] == list(range(1, PAGES + 1))
+    for page in pages:
+        assert says_page(page["result"]["text"], page["page"]), page
+    # AND the whole text is one download, the pages in order
+    status, headers, text = get(local_server, f"/v1/ocr/jobs/{job_id}/text", local_server.appkey)
+    assert (status, headers["X-Job-Status"]) == (200, "SUCCEEDED")
+    texts = text.decode().split("\f")
+    assert len(texts) == PAGES and all(says_page(texts[n - 1], n) for n in range(1, PAGES + 1))
+
+
+def test_another_key_cannot_see_a_job(local_server):
+    upload_id = uploaded(local_server, local_server.appkey, report(1), "application/pdf")
+    _, _, started = start_job(local_server, local_server.appkey, upload_id=upload_id, engine="tesseract")
+    other_key, _ = local_server.create_key("another tenant of jobs", plan="standard")
+    for path in (f"/v1/ocr/jobs/{started['job_id']}", f"/v1/ocr/jobs/{started['job_id']}/text"):
+        status, _, body = get(local_server, path, other_key)
+        assert (status, json.loads(body)["error"]) == (404, "job_not_found")
+    # AND it cannot start a job on the first key's upload either
+    status, _, refused = start_job(local_server, other_key, upload_id=upload_id)
+    assert (status, refused["error"]) == (404, "upload_not_found")
+
+
+def test_the_printed_job_example_ends_with_the_demo_image_read(local_server):
+    # GIVEN the upload lines and the job lines the server printed, run as printed
+    upload = re.search(r"read it by upload_id:\n((?:  .*\n){2})", local_server.banner)[1]
+    job = re.search(r"then its pages in page order\):\n((?:  .*\n){2})", local_server.banner)[1]
+    start_line, poll_line = job.splitlines()
+    script = upload + start_line + "\n" + f"for _ in $(seq {JOB_WAIT_SECONDS}); do\n{poll_line} > /tmp/$$.job\n"
+    script += "grep -q IN_PROGRESS /tmp/$$.job || break; sleep 1; done; cat /tmp/$$.job; rm /tmp/$$.job\n"
+    output = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=JOB_WAIT_SECONDS + 60)
+    # THEN the job's one page is the demo image's text
+    answer = json.loads(output.stdout.strip().splitlines()[-1])
+    assert answer["status"] == "SUCCEEDED", output
+    assert answer["pages"][0]["result"]["blocks"][0]["text"] == "图片文字识别 OCR 示例"
+
+
+def test_a_job_request_is_checked_before_anything_is_queued(local_server):
+    for fields, says in [
+        ({}, "send one source"),
+        ({"upload_id": "upl_" + "0" * 32, "url": "https://example.com/a.pdf"}, "send one source"),
+        ({"upload_id": "upl_" + "0" * 32, "pages": "3-1"}, "is not a range"),
+        ({"upload_id": "upl_" + "0" * 32, "pages": "1-5000"}, "more than 1000 pages"),
+        ({"upload_id": "upl_" + "0" * 32, "client_request_token": "has spaces"}, "client_request_token"),
+    ]:
+        status, _, answer = start_job(local_server, local_server.appkey, **fields)
+        assert (status, answer["error"]) == (400, "invalid_request"), fields
+        assert says in answer["message"]
+    status, _, answer = start_job(local_server, local_server.appkey, upload_id="upl_" + "0" * 32)
+    assert (status, answer["error"]) == (404, "upload_not_found")
+    # An upload the form never sent is not there either.
+    status, form = offer(local_server, local_server.appkey, "application/pdf")
+    status, answer = start_job(local_server, local_server.appkey, upload_id=form["upload_id"])[0::2]
+    assert (status, answer["error"]) == (404, "upload_not_found")
