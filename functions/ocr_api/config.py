@@ -84,6 +84,8 @@ class Settings:
     sqs_endpoint_url: str | None = None
     max_job_pages: int = 1000
     job_page_attempts: int = 3
+    # A job's callback that failed is tried again after this, doubled each time (at most 900).
+    callback_retry_seconds: int = 30
 
     def __post_init__(self) -> None:
         _check(bool(self.appkeys_table), "APPKEYS_TABLE must name the appkeys table")
@@ -123,6 +125,7 @@ class Settings:
         _check(60 <= self.upload_url_seconds <= 3600, "UPLOAD_URL_SECONDS must be 60..3600")
         _check(1 <= self.max_job_pages <= 10_000, "MAX_JOB_PAGES must be 1..10000")
         _check(1 <= self.job_page_attempts <= 10, "JOB_PAGE_ATTEMPTS must be 1..10")
+        _check(1 <= self.callback_retry_seconds <= 900, "CALLBACK_RETRY_SECONDS must be 1..900")
         for network in self.url_allowed_networks:
             try:
                 ipaddress.ip_network(network)
@@ -211,6 +214,7 @@ class Settings:
             sqs_endpoint_url=text("SQS_ENDPOINT_URL", None),
             max_job_pages=number("MAX_JOB_PAGES", defaults.max_job_pages),
             job_page_attempts=number("JOB_PAGE_ATTEMPTS", defaults.job_page_attempts),
+            callback_retry_seconds=number("CALLBACK_RETRY_SECONDS", defaults.callback_retry_seconds),
         )
 
 

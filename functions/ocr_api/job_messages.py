@@ -43,7 +43,12 @@ def _handle(jobs: Jobs, settings: Settings, record: dict, context) -> None:
     given_up = record.get("eventSourceARN") == settings.jobs_dead_letter_queue_arn
     deadline = Budget.for_request(context, settings).recognition_deadline
     job_id = message["job_id"]
-    if "page" not in message:
+    if "callback" in message:
+        if given_up:
+            jobs.give_up_callback(job_id, int(message["callback"]), deadline)
+        else:
+            jobs.deliver_callback(job_id, int(message["callback"]), deadline)
+    elif "page" not in message:
         (jobs.give_up_plan if given_up else jobs.plan)(job_id, deadline)
     elif given_up:
         jobs.give_up_page(job_id, int(message["page"]), deadline)

@@ -8,11 +8,14 @@ import io
 import json
 import re
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image, ImageDraw
 
+from ocr_api.jobs.webhooks import verify
 from upload_forms import offer, uploaded
 
 pytestmark = pytest.mark.http
@@ -138,3 +141,97 @@ def test_a_job_request_is_checked_before_anything_is_queued(local_server):
     status, form = offer(local_server, local_server.appkey, "application/pdf")
     status, answer = start_job(local_server, local_server.appkey, upload_id=form["upload_id"])[0::2]
     assert (status, answer["error"]) == (404, "upload_not_found")
+
+
+class CallbackReceiver:
+    """A webhook receiver on 127.0.0.1 that fails its first delivery (HTTP 500) and takes the
+    rest, keeping each delivery's headers and body."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[dict, bytes, int]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = 500 if not receiver.deliveries else 204
+                receiver.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/ocr"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def create_webhook_secret(server, appkey: str) -> str:
+    status, _, body = server.send("POST", "/v1/webhook-secret", headers={"x-api-key": appkey})
+    answer = json.loads(body)
+    assert status == 201, answer
+    return answer["webhook_secret"]
+
+
+def test_a_finished_job_calls_back_signed_and_is_retried_when_the_receiver_fails(local_server):
+    # GIVEN a key with a webhook secret, and a receiver whose first answer is a 500
+    appkey, _ = local_server.create_key("callbacks", plan="standard")
+    secret = create_webhook_secret(local_server, appkey)
+    receiver = CallbackReceiver()
+    try:
+        upload_id = uploaded(local_server, appkey, report(2), "application/pdf")
+        status, _, started = start_job(
+            local_server, appkey, upload_id=upload_id, engine="tesseract", job_tag="t-7", callback_url=receiver.url
+        )
+        assert status == 202, started
+        # WHEN the job ends, and its callback is tried until delivered
+        done = finished(local_server, appkey, started["job_id"])
+        until = time.monotonic() + JOB_WAIT_SECONDS
+        while done["callback"]["status"] == "pending" and time.monotonic() < until:
+            time.sleep(0.5)
+            done = json.loads(get(local_server, f"/v1/ocr/jobs/{started['job_id']}", appkey)[2])
+        # THEN it was delivered on the second attempt, both attempts said the same, signed
+        assert done["callback"] == {
+            "url": receiver.url,
+            "status": "delivered",
+            "attempts": 2,
+            "last_error": "the callback URL answered HTTP 500",
+        }
+        assert [status for _, _, status in receiver.deliveries] == [500, 204]
+        for headers, body, _ in receiver.deliveries:
+            assert verify(secret, headers, body, time.time())
+            assert not verify(secret, headers, body + b" ", time.time())
+            sent = json.loads(body)
+            assert (sent["job_id"], sent["status"], sent["job_tag"], sent["pages_done"]) == (
+                started["job_id"],
+                "SUCCEEDED",
+                "t-7",
+                2,
+            )
+        assert receiver.deliveries[0][0]["webhook-id"] == receiver.deliveries[1][0]["webhook-id"] == started["job_id"]
+    finally:
+        receiver.stop()
+
+
+@pytest.mark.parametrize(
+    "callback_url, says",
+    [
+        ("https://169.254.169.254/latest/meta-data/", "does not resolve to a public address"),
+        ("https://10.0.0.8/hook", "does not resolve to a public address"),
+        ("http://example.com/hook", "must start with https://"),
+        ("ftp://example.com/hook", "must start with http:// or https://"),
+    ],
+)
+def test_a_callback_to_a_private_address_or_without_tls_is_refused(local_server, callback_url, says):
+    create_webhook_secret(local_server, local_server.appkey)
+    status, _, answer = start_job(
+        local_server, local_server.appkey, upload_id="upl_" + "0" * 32, callback_url=callback_url
+    )
+    assert (status, answer["error"]) == (400, "invalid_request")
+    assert says in answer["message"]

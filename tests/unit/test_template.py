@@ -43,6 +43,7 @@ def test_every_template_route_reaches_a_handler_route(spec, invoke):
         ("POST", "/v1/ocr/jobs"),
         ("GET", "/v1/ocr/jobs/{job_id}"),
         ("GET", "/v1/ocr/jobs/{job_id}/text"),
+        ("POST", "/v1/webhook-secret"),
     }
     for method, resource in declared:
         path = resource.replace("{job_id}", "job_" + "0" * 32)
@@ -62,6 +63,7 @@ def test_api_gateway_checks_keys_on_the_native_routes_only(spec):
         ("POST", "/v1/ocr/jobs"),
         ("GET", "/v1/ocr/jobs/{job_id}"),
         ("GET", "/v1/ocr/jobs/{job_id}/text"),
+        ("POST", "/v1/webhook-secret"),
     }
 
 
@@ -138,13 +140,16 @@ def test_table_is_on_demand_encrypted_recoverable_with_ttl(spec):
 
 def test_function_may_only_read_and_count_in_its_own_table_open_secret_keys_and_use_uploads(template):
     statements = template["Resources"]["OcrFunction"]["Properties"]["Policies"][0]["Statement"]
-    table, secrets, uploads, jobs, job_results, job_queue = statements
+    table, secrets, webhook_secrets, uploads, jobs, job_results, job_queue = statements
     assert sorted(table["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert table["Resource"] == {"Fn::GetAtt": ["AppKeysTable", "Arn"]}
     # Decrypt only, with this stack's key, and only what was sealed under a SecretId.
     assert secrets["Action"] == "kms:Decrypt"
     assert secrets["Resource"] == {"Fn::GetAtt": ["TencentSecretsKey", "Arn"]}
     assert secrets["Condition"] == {"Null": {"kms:EncryptionContext:SecretId": "false"}}
+    # Encrypt only webhook secrets, under their own context (a sealed SecretKey never opens as one).
+    assert webhook_secrets["Action"] == "kms:Encrypt"
+    assert webhook_secrets["Condition"] == {"StringLike": {"kms:EncryptionContext:SecretId": "webhook#*"}}
     environment = template["Resources"]["OcrFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["TENCENT_SECRETS_KEY"] == {"Ref": "TencentSecretsKeyAlias"}
     # Uploads: presign a client's POST and read it back, under uploads/ only; no list, no delete.

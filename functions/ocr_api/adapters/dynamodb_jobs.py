@@ -161,6 +161,46 @@ class JobStore:
         except BotoCoreError as err:
             raise _failure("record a page", err) from err
 
+    def claim_callback(self, job_id: str, deadline: float | None = None) -> bool:
+        """Marks the job's callback due, once; False when it was already (another worker saw the
+        job end too)."""
+        try:
+            self._call(
+                "update_item",
+                deadline,
+                TableName=self.table_name,
+                Key=_key(f"job#{job_id}", _JOB),
+                UpdateExpression="SET callback_status = :due, callback_attempts = :none",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(callback_status)",
+                ExpressionAttributeValues={":due": {"S": "pending"}, ":none": {"N": "0"}},
+            )
+            return True
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise _failure("claim the callback", err) from err
+        except BotoCoreError as err:
+            raise _failure("claim the callback", err) from err
+
+    def record_callback(
+        self, job_id: str, status: str, attempts: int, last_error: str | None, deadline: float | None = None
+    ) -> None:
+        """How the job's callback went so far: pending (to be tried again), delivered or failed."""
+        values = {":status": {"S": status}, ":attempts": {"N": str(attempts)}}
+        update = "SET callback_status = :status, callback_attempts = :attempts"
+        if last_error is not None:
+            update += ", callback_error = :error"
+            values[":error"] = {"S": last_error}
+        with _unavailable("record the callback"):
+            self._call(
+                "update_item",
+                deadline,
+                TableName=self.table_name,
+                Key=_key(f"job#{job_id}", _JOB),
+                UpdateExpression=update,
+                ExpressionAttributeValues=values,
+            )
+
     def claim_charge(self, job: Job, page: int, period: UsagePeriod, deadline: float | None = None) -> bool:
         """Marks the page charged in ``period``; False when an earlier attempt charged it."""
         item = {
@@ -281,6 +321,15 @@ def _job_from_item(item: dict) -> Job:
         pages_failed=numbers.get("pages_failed", 0),
         stopped_because=text.get("stopped_because"),
         error=json.loads(text["job_error"]) if "job_error" in text else None,
+        callback=(
+            {
+                "status": text["callback_status"],
+                "attempts": numbers.get("callback_attempts", 0),
+                "last_error": text.get("callback_error"),
+            }
+            if "callback_status" in text
+            else {}
+        ),
     )
 
 

@@ -11,7 +11,9 @@ Items share one table:
 - ``pk = appkey#<sha256>, sk = usage#total``: calls in the key's life, kept for trial plans;
 - ``pk = plan#<name>, sk = plan``: a plan;
 - ``pk = secret#<SecretId>, sk = credential``: a SecretId/SecretKey pair of a key, its SecretKey
-  sealed by the ``SecretCipher`` (never in plain text).
+  sealed by the ``SecretCipher`` (never in plain text);
+- ``pk = appkey#<sha256>, sk = webhook``: the key's webhook secret, which signs its jobs'
+  callbacks, sealed the same way under the context ``webhook#<sha256>``.
 Every limit is one conditional update of one item, so it holds across concurrent instances; a
 trial call, counted on its lifetime item and its month's, is one transaction of two updates.
 Each call to DynamoDB keeps to the request's deadline, and botocore errors become domain errors
@@ -37,7 +39,7 @@ from botocore.exceptions import ConnectionError as ConnectionFailed
 
 from ocr_api.errors import KeyStoreUnavailable
 from ocr_api.keys.credentials import SigningCredential
-from ocr_api.keys.model import AppKey, KeyStatus
+from ocr_api.keys.model import AppKey, KeyStatus, utc_now
 from ocr_api.keys.plans import RATE_WINDOW_SECONDS, Plan, UsagePeriod
 from ocr_api.keys.usage import CallCounts, Outcome
 
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 _KEY_RECORD = "key"
 _PLAN_RECORD = "plan"
 _CREDENTIAL_RECORD = "credential"
+_WEBHOOK_RECORD = "webhook"
 _LIFETIME = "usage#total"
 _COUNTER_LIFETIME_SECONDS = 60
 # Attempts are made here, not by botocore, so that none starts without time to end.
@@ -187,6 +190,31 @@ class AppKeyStore:
             )
         item = reply.get("Item")
         return _credential_from_item(item) if item else None
+
+    def put_webhook_secret(self, key_hash: str, sealed: bytes, deadline: float | None = None) -> None:
+        """The key's webhook secret, sealed; it replaces the one before."""
+        with _unavailable_on_error("store the webhook secret"):
+            self._call(
+                "update_item",
+                deadline,
+                TableName=self.table_name,
+                Key=_item_key(key_hash, _WEBHOOK_RECORD),
+                UpdateExpression="SET sealed_secret = :sealed, created_at = :now",
+                ExpressionAttributeValues={":sealed": {"B": sealed}, ":now": {"S": utc_now().isoformat()}},
+            )
+
+    def get_webhook_secret(self, key_hash: str, deadline: float | None = None) -> bytes | None:
+        """The key's webhook secret, sealed; None when it has none."""
+        with _unavailable_on_error("read the webhook secret"):
+            reply = self._call(
+                "get_item",
+                deadline,
+                TableName=self.table_name,
+                Key=_item_key(key_hash, _WEBHOOK_RECORD),
+                ConsistentRead=True,
+            )
+        item = reply.get("Item")
+        return bytes(item["sealed_secret"]["B"]) if item else None
 
     def put_credential(self, credential: SigningCredential) -> None:
         self._put_new(_credential_to_item(credential), "store the credential")

@@ -29,11 +29,12 @@ class JobQueue:
     def _client(self):
         return self.timeouts.client("sqs", self._endpoint_url)
 
-    def send(self, messages: list[dict], deadline: float | None = None) -> None:
-        """Sends each message (JSON); ``JobStoreUnavailable`` when any could not be sent."""
+    def send(self, messages: list[dict], deadline: float | None = None, delay_seconds: int = 0) -> None:
+        """Sends each message (JSON), each received no sooner than ``delay_seconds`` from now
+        (SQS's most: 900); ``JobStoreUnavailable`` when any could not be sent."""
         for start in range(0, len(messages), _BATCH):
             entries = [
-                {"Id": str(index), "MessageBody": json.dumps(message)}
+                {"Id": str(index), "MessageBody": json.dumps(message), "DelaySeconds": min(delay_seconds, 900)}
                 for index, message in enumerate(messages[start : start + _BATCH])
             ]
             if not self.timeouts.fit(deadline):

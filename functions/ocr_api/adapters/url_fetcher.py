@@ -1,4 +1,4 @@
-"""Downloading an image by URL, safely, from inside a cloud account.
+"""Downloading an image by URL (and posting a job's callback), safely, from inside a cloud account.
 
 Only http and https. Every address the host name resolves to must be public, in every form an
 IPv6 address can carry an IPv4 one, checked again after each redirect, and the connection goes
@@ -33,6 +33,8 @@ _CHUNK = 64 * 1024
 # that an address already percent-encoded is sent unchanged.
 _URL_SAFE = "/?:@!$&'()*+,;=%[]"
 USER_AGENT = "ocr-api/0.1 (+image download for text recognition)"
+# What the messages call the address: an image's, or a job's callback.
+IMAGE_URL = "image URL"
 
 # IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (::a.b.c.d),
 # IPv4-mapped (::ffff:a.b.c.d), SIIT's IPv4-translated (::ffff:0:a.b.c.d) and NAT64's
@@ -68,9 +70,11 @@ class UrlFetcher:
         self,
         limits: FetchLimits,
         allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (),
+        noun: str = IMAGE_URL,
     ) -> None:
         self.limits = limits
         self.allowed_networks = allowed_networks
+        self.noun = noun
         self._tls = ssl.create_default_context()
 
     def fetch(self, url: str, deadline: float | None = None, referer: str | None = None) -> bytes:
@@ -86,8 +90,42 @@ class UrlFetcher:
             url = urljoin(url, location)
         raise DownloadFailed(f"the image URL redirected more than {self.limits.max_redirects} times")
 
+    def check(self, url: str, deadline: float, https_only: bool = False) -> None:
+        """That ``url`` may be reached: ``InvalidRequest`` when it is malformed, not https where
+        ``https_only`` (unless its host is in the allowed networks), or not a public address."""
+        parts = _parse(url, self.noun)
+        if https_only and parts.scheme != "https" and not self._in_allowed_network(parts.hostname):
+            raise InvalidRequest(f"the {self.noun} must start with https://")
+        self._checked_address(parts.hostname, parts.port or 443, deadline)
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], deadline: float) -> int:
+        """POSTs ``body`` to ``url`` (checked as a download is; redirects not followed) by
+        ``deadline``; the answer's status. ``DownloadFailed`` when no answer came."""
+        deadline = min(time.monotonic() + self.limits.total_timeout, deadline)
+        parts = _parse(url, self.noun)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = self._checked_address(parts.hostname, port, deadline)
+        connection = self._connection(parts.scheme, parts.hostname, port, address, deadline)
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), connection.abort)
+        watchdog.daemon = True
+        watchdog.start()
+        path = quote((parts.path or "/") + ("?" + parts.query if parts.query else ""), safe=_URL_SAFE)
+        try:
+            connection.request("POST", path, body=body, headers={"User-Agent": USER_AGENT, **headers})
+            connection.pinned_socket.settimeout(max(0.05, deadline - time.monotonic()))
+            response = connection.getresponse()
+            response.read(_CHUNK)  # an answer's body is not ours to keep
+            return response.status
+        except (OSError, http.client.HTTPException) as err:
+            if connection.aborted:
+                raise DownloadFailed(f"the {self.noun} did not answer in the time allowed") from None
+            raise DownloadFailed(_network_failure(err, self.noun)) from None
+        finally:
+            watchdog.cancel()
+            connection.close()
+
     def _get(self, url: str, deadline: float, referer: str | None) -> tuple[int, str | None, bytes]:
-        parts = _parse(url)
+        parts = _parse(url, self.noun)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = self._checked_address(parts.hostname, port, deadline)
         connection = self._connection(parts.scheme, parts.hostname, port, address, deadline)
@@ -118,7 +156,7 @@ class UrlFetcher:
         except (OSError, http.client.HTTPException) as err:
             if connection.aborted:
                 raise DownloadFailed("the image download took longer than allowed") from None
-            raise DownloadFailed(_network_failure(err)) from None
+            raise DownloadFailed(_network_failure(err, self.noun)) from None
         finally:
             watchdog.cancel()
             connection.close()
@@ -155,7 +193,7 @@ class UrlFetcher:
 
     def _checked_address(self, host: str, port: int, deadline: float) -> str:
         refusal = InvalidRequest(
-            f"the image URL's host {host} cannot be fetched: it does not resolve to a public address"
+            f"the {self.noun}'s host {host} cannot be reached: it does not resolve to a public address"
         )
         # getaddrinfo cannot be interrupted: it runs on a thread of its own, and the download
         # stops waiting for it at the deadline (the thread ends when the resolver gives up).
@@ -164,17 +202,26 @@ class UrlFetcher:
             answers = lookup.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             lookup.cancel()
-            raise DownloadFailed("the image URL's host could not be looked up in the time allowed") from None
+            raise DownloadFailed(f"the {self.noun}'s host could not be looked up in the time allowed") from None
         except UnicodeError:
             raise refusal from None
         except socket.gaierror as err:
             if err.errno == socket.EAI_AGAIN:
-                raise DownloadFailed("the image URL's host could not be looked up; try again") from None
+                raise DownloadFailed(f"the {self.noun}'s host could not be looked up; try again") from None
             raise refusal from None
         addresses = [answer[4][0] for answer in answers]
         if not addresses or not all(self._allowed(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
             raise refusal
         return addresses[0]
+
+    def _in_allowed_network(self, host: str) -> bool:
+        """Whether ``host`` is an address of a network allowed explicitly (tests, private
+        deployments), where plain http is accepted too."""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any((_carried_ipv4(address) or address) in network for network in self.allowed_networks)
 
     def _allowed(self, address: IpAddress) -> bool:
         address = _carried_ipv4(address) or address
@@ -256,26 +303,26 @@ class _PinnedHTTPSConnection(_Abortable, http.client.HTTPSConnection):
         self.pinned_socket = self.sock
 
 
-def _parse(url: str):
+def _parse(url: str, noun: str):
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        raise InvalidRequest("the image URL is malformed") from None
+        raise InvalidRequest(f"the {noun} is malformed") from None
     if parts.scheme not in ("http", "https"):
-        raise InvalidRequest("the image URL must start with http:// or https://")
+        raise InvalidRequest(f"the {noun} must start with http:// or https://")
     if not parts.hostname:
-        raise InvalidRequest("the image URL has no host")
+        raise InvalidRequest(f"the {noun} has no host")
     if parts.username or parts.password:
-        raise InvalidRequest("the image URL must not carry a user name or password")
+        raise InvalidRequest(f"the {noun} must not carry a user name or password")
     return parts
 
 
-def _network_failure(err: Exception) -> str:
+def _network_failure(err: Exception, noun: str) -> str:
     if isinstance(err, TimeoutError):
-        return "the image download took longer than allowed"
+        return "the image download took longer than allowed" if noun == IMAGE_URL else f"the {noun} timed out"
     if isinstance(err, ssl.SSLError):
-        return "the image URL's TLS certificate or handshake failed"
+        return f"the {noun}'s TLS certificate or handshake failed"
     if isinstance(err, ConnectionRefusedError):
-        return "the image URL's server refused the connection"
-    return "the image could not be downloaded from the URL"
+        return f"the {noun}'s server refused the connection"
+    return "the image could not be downloaded from the URL" if noun == IMAGE_URL else f"the {noun} could not be reached"

@@ -5,7 +5,8 @@
   ``job_tag`` and ``callback_url`` -> 202 with the ``job_id`` and a ``Location``;
 - ``GET /v1/ocr/jobs/{job_id}``: its status, its page counts, and its pages' results in page
   order (``max_results``, ``next_token``), each failed page with its error;
-- ``GET /v1/ocr/jobs/{job_id}/text``: the text of every page read, as one plain-text download.
+- ``GET /v1/ocr/jobs/{job_id}/text``: the text of every page read, as one plain-text download;
+- ``POST /v1/webhook-secret``: a new secret (shown once) that signs the key's jobs' callbacks.
 
 Authenticated by the key in ``x-api-key``; only the key that started a job can see it. Errors
 are written as the universal endpoint writes them.
@@ -34,6 +35,7 @@ from ocr_api.service.uploads import UploadRef
 
 API_NAME = "jobs"
 PATH = "/v1/ocr/jobs"
+WEBHOOK_SECRET_PATH = "/v1/webhook-secret"
 JOB_PATH = "/v1/ocr/jobs/{job_id}"
 TEXT_PATH = "/v1/ocr/jobs/{job_id}/text"
 _SOURCES = ("upload_id", "url")
@@ -72,6 +74,15 @@ def routes(service: OcrService) -> APIGatewayRouter:
         response = json_response(202, body)
         response.headers["Location"] = location
         return response
+
+    @router.post(WEBHOOK_SECRET_PATH)
+    def create_webhook_secret() -> Response:
+        event = router.current_event
+        key = _key_only(event, set())
+        secret = jobs().create_webhook_secret(key, _budget(router, settings))
+        return json_response(
+            201, {"code": 0, "message": "success", "request_id": request_id(event), "webhook_secret": secret}
+        )
 
     @router.get("/v1/ocr/jobs/<job_id>")
     def describe(job_id: str) -> Response:
@@ -137,6 +148,7 @@ def read(event, max_pages: int) -> JobRequest:
 
 
 def _summary(job: Job) -> dict:
+    callback = {"url": job.callback_url, **job.callback} if job.callback_url else None
     return {
         "job_id": job.job_id,
         "status": job.status.value,
@@ -148,6 +160,7 @@ def _summary(job: Job) -> dict:
         "pages_failed": job.pages_failed,
         "stopped_because": job.stopped_because,
         "error": job.error,
+        "callback": callback,
     }
 
 
@@ -200,5 +213,6 @@ DIALECT = Dialect(
         ("POST", PATH): Endpoint(API_NAME, render_error),
         ("GET", JOB_PATH): Endpoint(API_NAME, render_error),
         ("GET", TEXT_PATH): Endpoint(API_NAME, render_error),
+        ("POST", WEBHOOK_SECRET_PATH): Endpoint(API_NAME, render_error),
     },
 )

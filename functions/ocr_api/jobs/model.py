@@ -89,6 +89,7 @@ class Job:
     stopped_because: str | None = None
     # The job's own failure before any page was read (the file could not be had or opened).
     error: dict | None = None
+    # How its callback went: {"status": pending|delivered|failed, "attempts", "last_error"}.
     callback: dict = field(default_factory=dict)
 
     @property

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from ocr_api.adapters.dynamodb_jobs import JobStore
+from ocr_api.adapters.dynamodb_keys import AppKeyStore
 from ocr_api.adapters.s3_files import FilesBucket
 from ocr_api.adapters.sqs_jobs import JobQueue
 from ocr_api.adapters.url_fetcher import FetchLimits, UrlFetcher
@@ -27,13 +28,16 @@ from ocr_api.errors import (
     InternalError,
     InvalidRequest,
     JobNotFound,
+    JobStoreUnavailable,
     QuotaExceeded,
     ServiceError,
     StorageUnavailable,
 )
 from ocr_api.jobs.model import Job, JobSource, PageOutcome, new_job_id
+from ocr_api.jobs.webhooks import new_webhook_secret, signature_headers
 from ocr_api.keys import AccessGuard, Outcome
 from ocr_api.keys.access import Admission
+from ocr_api.keys.credentials import SecretCipher
 from ocr_api.ocr import RecognitionOptions, RecognitionResult
 from ocr_api.ocr.images import sniff_format
 from ocr_api.ocr.pdf import page_count
@@ -78,6 +82,10 @@ class PageToRetry(Exception):
     """The page failed on our side and has attempts left: its message is received again."""
 
 
+# A job's callback is tried this often, the wait doubling between tries.
+CALLBACK_ATTEMPTS = 5
+
+
 @dataclass
 class Jobs:
     store: JobStore
@@ -91,6 +99,12 @@ class Jobs:
     max_file_bytes: int
     # How often a page's message is received before it goes to the dead-letter queue.
     page_attempts: int
+    # Callbacks: posted as downloads are made (public addresses only), signed with the key's
+    # webhook secret (kept in the key store, sealed by the cipher).
+    callbacks: UrlFetcher | None = None
+    keys: AppKeyStore | None = None
+    cipher: SecretCipher | None = None
+    callback_retry_seconds: int = 30
     clock: Callable[[], float] = time.time
     # The last file read, kept by a warm worker for the next page of the same job.
     _file: tuple[str, bytes] | None = None
@@ -102,6 +116,8 @@ class Jobs:
         ``client_request_token`` started it before). Asking is held to the plan's rate; pages
         are charged when they are read."""
         admission = self.access.admit(request.caller, UPLOADING_API, 0, budget.key_store_deadline)
+        if request.callback_url is not None:
+            self._check_callback(admission.key.key_hash, request.callback_url, budget)
         if request.source.upload_id is not None:
             # A file that is not there (or is another key's) is refused now, not in the job.
             self.uploads.check(admission.key, UploadRef(request.source.upload_id), budget.recognition_deadline)
@@ -120,6 +136,15 @@ class Jobs:
             return stored, False
         self.queue.send([{"job_id": job.job_id, "plan": True}], budget.key_store_deadline)
         return job, True
+
+    def create_webhook_secret(self, caller: str | None, budget: Budget) -> str:
+        """A new webhook secret for the key, replacing the one before: shown once (only its
+        sealed form is kept). Asking is held to the plan's rate."""
+        admission = self.access.admit(caller, UPLOADING_API, 0, budget.key_store_deadline)
+        secret = new_webhook_secret()
+        sealed = self._cipher().seal(_webhook_context(admission.key.key_hash), secret)
+        self._keys().put_webhook_secret(admission.key.key_hash, sealed, budget.key_store_deadline)
+        return secret
 
     def describe(
         self, caller: str | None, job_id: str, after: int, limit: int, budget: Budget
@@ -164,6 +189,7 @@ class Jobs:
         except ServiceError as err:
             logger.info("job failed before its pages", extra={"job_id": job_id, "error": type(err).__name__})
             self.store.fail(job_id, self.rendering.error(err), deadline)
+            self._finish_if_done(job_id, deadline)
             return
         pages = job.pages_asked or tuple(range(1, pages_in_file + 1))
         if not self.store.plan(job_id, len(pages), deadline):
@@ -172,7 +198,10 @@ class Jobs:
         for page in (page for page in pages if page > pages_in_file):
             missing = InvalidRequest(f"the file has {pages_in_file} page(s); page {page} does not exist")
             self.store.record_page(job, PageOutcome(page, error=self.rendering.error(missing)), deadline=deadline)
-        self.queue.send([{"job_id": job_id, "page": page} for page in pages if page <= pages_in_file], deadline)
+        readable = [page for page in pages if page <= pages_in_file]
+        self.queue.send([{"job_id": job_id, "page": page} for page in readable], deadline)
+        if not readable:
+            self._finish_if_done(job_id, deadline)
 
     def read_page(self, job_id: str, page: int, attempt: int, deadline: float) -> None:
         """Reads one page, charges it (once, however often it is read) and records what it came
@@ -218,6 +247,73 @@ class Jobs:
         job = self.store.get(job_id, deadline)
         if job is not None and job.pages_total is None:
             self.store.fail(job_id, self.rendering.error(InternalError("the file could not be looked at")), deadline)
+            self._finish_if_done(job_id, deadline)
+
+    def deliver_callback(self, job_id: str, attempt: int, deadline: float) -> None:
+        """POSTs the finished job's state to its callback URL, signed; a failure is tried again
+        later (the wait doubling) up to CALLBACK_ATTEMPTS times. Each attempt is logged and the
+        job says how its callback went."""
+        job = self.store.get(job_id, deadline)
+        if job is None or job.callback_url is None:
+            return
+        body = json.dumps(callback_body(job), ensure_ascii=False).encode()
+        try:
+            secret = self._webhook_secret(job.key_hash, deadline)
+            headers = {
+                "Content-Type": "application/json",
+                **signature_headers(secret, job.job_id, int(self.clock()), body),
+            }
+            status = self._callbacks().post(job.callback_url, body, headers, deadline)
+            error = None if 200 <= status < 300 else f"the callback URL answered HTTP {status}"
+        except ServiceError as err:
+            error = err.description
+        logger.info("callback attempt", extra={"job_id": job_id, "attempt": attempt, "error": error})
+        if error is None:
+            self.store.record_callback(job_id, "delivered", attempt, None, deadline)
+        elif attempt < CALLBACK_ATTEMPTS:
+            self.store.record_callback(job_id, "pending", attempt, error, deadline)
+            wait = self.callback_retry_seconds * 2 ** (attempt - 1)
+            self.queue.send([{"job_id": job_id, "callback": attempt + 1}], deadline, delay_seconds=wait)
+        else:
+            self.store.record_callback(job_id, "failed", attempt, error, deadline)
+
+    def give_up_callback(self, job_id: str, attempt: int, deadline: float) -> None:
+        """A callback message that stopped the worker every time it was received."""
+        self.store.record_callback(job_id, "failed", attempt, "the callback could not be sent", deadline)
+
+    def _finish_if_done(self, job_id: str, deadline: float) -> None:
+        """Queues the job's callback once, when its last page is recorded (or it failed)."""
+        job = self.store.get(job_id, deadline)
+        if job is not None and job.finished and job.callback_url and self.store.claim_callback(job_id, deadline):
+            self.queue.send([{"job_id": job_id, "callback": 1}], deadline)
+
+    def _check_callback(self, key_hash: str, url: str, budget: Budget) -> None:
+        self._callbacks().check(url, budget.recognition_deadline, https_only=True)
+        if self._keys().get_webhook_secret(key_hash, budget.key_store_deadline) is None:
+            raise InvalidRequest(
+                "callbacks are signed with the key's webhook secret: create one with POST /v1/webhook-secret"
+            )
+
+    def _webhook_secret(self, key_hash: str, deadline: float) -> str:
+        sealed = self._keys().get_webhook_secret(key_hash, deadline)
+        if sealed is None:
+            raise InvalidRequest("the key has no webhook secret any more")
+        return self._cipher().open(_webhook_context(key_hash), sealed, deadline)
+
+    def _callbacks(self) -> UrlFetcher:
+        if self.callbacks is None:
+            raise JobStoreUnavailable("callbacks are not set up here")
+        return self.callbacks
+
+    def _keys(self) -> AppKeyStore:
+        if self.keys is None:
+            raise JobStoreUnavailable("webhook secrets are not set up here")
+        return self.keys
+
+    def _cipher(self) -> SecretCipher:
+        if self.cipher is None:
+            raise JobStoreUnavailable("webhook secrets are not set up here (no KMS key)")
+        return self.cipher
 
     # Helpers
 
@@ -280,12 +376,15 @@ class Jobs:
         key = f"{_job_prefix(job)}/pages/{page:06d}.json"
         self._files().put(key, json.dumps(rendered, ensure_ascii=False).encode(), "application/json", deadline)
         self.store.record_page(job, PageOutcome(page, result_key=key, text=result.full_text), deadline=deadline)
+        self._finish_if_done(job.job_id, deadline)
 
     def _record(
         self, job: Job, page: int, err: ServiceError, deadline: float, stops_because: str | None = None
     ) -> bool:
         outcome = PageOutcome(page, error=self.rendering.error(err))
-        return self.store.record_page(job, outcome, stops_because=stops_because, deadline=deadline)
+        recorded = self.store.record_page(job, outcome, stops_because=stops_because, deadline=deadline)
+        self._finish_if_done(job.job_id, deadline)
+        return recorded
 
     def _settle_failure(
         self,
@@ -309,6 +408,26 @@ class Jobs:
 
 
 _RECOGNITION_OPTIONS = ("languages", "single_line", "correct_orientation", "slice_large_images", "engine")
+
+
+def callback_body(job: Job) -> dict:
+    """What a callback says: the job's state when it ended (its pages are GET /v1/ocr/jobs/{id}'s)."""
+    return {
+        "type": "job.finished",
+        "job_id": job.job_id,
+        "status": job.status.value,
+        "job_tag": job.job_tag,
+        "pages_total": job.pages_total,
+        "pages_done": job.pages_done,
+        "pages_failed": job.pages_failed,
+        "stopped_because": job.stopped_because,
+        "error": job.error,
+    }
+
+
+def _webhook_context(key_hash: str) -> str:
+    # Sealed under its own context: a Tencent SecretKey's sealed bytes never open as one.
+    return f"webhook#{key_hash}"
 
 
 def _job_prefix(job: Job) -> str:
@@ -336,4 +455,8 @@ def build_jobs(settings: Settings, service, rendering: JobRendering) -> Jobs:
         rendering=rendering,
         max_file_bytes=settings.max_upload_bytes,
         page_attempts=settings.job_page_attempts,
+        callbacks=UrlFetcher(FetchLimits(max_bytes=0), settings.allowed_networks, noun="callback URL"),
+        keys=service.access.store if isinstance(service.access.store, AppKeyStore) else None,
+        cipher=service.access.cipher,
+        callback_retry_seconds=settings.callback_retry_seconds,
     )
