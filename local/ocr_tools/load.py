@@ -204,8 +204,9 @@ def _check_usage(report: LoadReport, server: ServerProcess, key_ids: dict[str, s
         # The month's counters: a run that crosses midnight still adds up.
         counted = json.loads(server.keys("usage", key_id, "--json"))["this_month"]
         expected = {outcome: seen[label][outcome] for outcome in COUNTED_OUTCOMES}
-        # Every request of the load test reads one image: one call each.
+        # Every request of the load test reads one image: one call each; it starts no job.
         expected["calls"] = expected["requests"] = expected["ok"] + expected["client_error"]
+        expected["job_pages"] = 0
         matches = counted == expected
         report.usage_checks.append(
             {"key": label, "plan": KEYS[label], "answers_seen": expected, "counted": counted, "matches": matches}
