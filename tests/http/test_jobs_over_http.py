@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image, ImageDraw
 
+from image_server import ImageServer
 from ocr_api.jobs.webhooks import verify
 from upload_forms import offer, uploaded
 
@@ -96,6 +97,20 @@ def test_a_30_page_pdf_job_succeeds_with_every_page_in_page_order(local_server):
     assert (status, headers["X-Job-Status"]) == (200, "SUCCEEDED")
     texts = text.decode().split("\f")
     assert len(texts) == PAGES and all(says_page(texts[n - 1], n) for n in range(1, PAGES + 1))
+
+
+def test_a_job_on_a_url_downloads_it_once_and_reads_it(local_server):
+    images = ImageServer()
+    try:
+        status, _, started = start_job(local_server, local_server.appkey, url=images.url("/phototest.tif"))
+        assert status == 202, started
+        done = finished(local_server, local_server.appkey, started["job_id"])
+        assert (done["status"], done["pages_total"], done["pages_done"]) == ("SUCCEEDED", 1, 1)
+        [page] = json.loads(get(local_server, f"/v1/ocr/jobs/{started['job_id']}", local_server.appkey)[2])["pages"]
+        assert page["result"]["blocks"][0]["text"].startswith("This is")
+        assert [path for path, _ in images.requests].count("/phototest.tif") == 1
+    finally:
+        images.stop()
 
 
 def test_another_key_cannot_see_a_job(local_server):
