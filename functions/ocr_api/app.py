@@ -7,22 +7,12 @@ Tesseract's models while the rest of the handler (Powertools, botocore) is impor
 
 from __future__ import annotations
 
-import logging
-
 from ocr_api.config import Settings
 from ocr_api.errors import ServiceError
-from ocr_api.service.page_workers import page_workers
+from ocr_api.service.page_workers import first_worker_started
 
 _settings = Settings.from_environment()
-_workers = page_workers(_settings)
-try:
-    # One now; the others with the first request that has pages for them. Started together they
-    # would compete with the import for the CPU (INIT 0.33 s with one, 0.53 s with two, on two
-    # cores) and each hold its models in memory.
-    _workers.start(count=1)
-except ServiceError:
-    # The first request starts them again, and a failure there is that request's answer.
-    logging.getLogger(__name__).exception("page workers could not be started")
+_workers = first_worker_started(_settings)
 
 from collections.abc import Callable  # noqa: E402 - after the page workers' start, on purpose
 

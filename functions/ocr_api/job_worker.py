@@ -6,18 +6,11 @@ Importing it is the instance's INIT: a page worker is started first, as in ``ocr
 
 from __future__ import annotations
 
-import logging
-
 from ocr_api.config import Settings
-from ocr_api.errors import ServiceError
-from ocr_api.service.page_workers import page_workers
+from ocr_api.service.page_workers import first_worker_started
 
 _settings = Settings.from_environment()
-_workers = page_workers(_settings)
-try:
-    _workers.start(count=1)
-except ServiceError:
-    logging.getLogger(__name__).exception("page workers could not be started")
+_workers = first_worker_started(_settings)
 
 from aws_lambda_powertools import Logger  # noqa: E402
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers  # noqa: E402

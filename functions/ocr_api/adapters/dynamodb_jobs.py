@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ocr_api.adapters.dynamodb_keys import IN_REGION, AttemptTimeouts, call_in_attempts
+from ocr_api.adapters.dynamodb_keys import (
+    IN_REGION,
+    AttemptTimeouts,
+    call_in_attempts,
+    store_failure,
+    unavailable_on_error,
+)
 from ocr_api.errors import JobStoreUnavailable
 from ocr_api.jobs.model import Job, JobSource, PageOutcome
 from ocr_api.keys.plans import UsagePeriod
@@ -57,21 +61,17 @@ class JobStore:
             "job_id": {"S": job.job_id},
             "expires_at": item["expires_at"],
         }
-        try:
-            self._call(
-                "transact_write_items",
-                deadline,
-                TransactItems=[
-                    {"Put": {"TableName": self.table_name, "Item": token_item, **_NEW}},
-                    {"Put": {"TableName": self.table_name, "Item": item, **_NEW}},
-                ],
-            )
+        started = self._write_once(
+            "start the job",
+            deadline,
+            "transact_write_items",
+            TransactItems=[
+                {"Put": {"TableName": self.table_name, "Item": token_item, **_NEW}},
+                {"Put": {"TableName": self.table_name, "Item": item, **_NEW}},
+            ],
+        )
+        if started:
             return job
-        except ClientError as err:
-            if not _condition_failed(err):
-                raise _failure("start the job", err) from err
-        except BotoCoreError as err:
-            raise _failure("start the job", err) from err
         with _unavailable("find the job of a client_request_token"):
             found = self._get(_key(f"token#{job.key_hash}#{token}", _TOKEN), deadline)
         earlier = self.get(found["job_id"]["S"], deadline) if found else None
@@ -86,23 +86,16 @@ class JobStore:
 
     def plan(self, job_id: str, pages_total: int, deadline: float | None = None) -> bool:
         """Sets how many pages the job reads, once; False when it was set before."""
-        try:
-            self._call(
-                "update_item",
-                deadline,
-                TableName=self.table_name,
-                Key=_key(f"job#{job_id}", _JOB),
-                UpdateExpression="SET pages_total = :total",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(pages_total)",
-                ExpressionAttributeValues={":total": {"N": str(pages_total)}},
-            )
-            return True
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise _failure("plan the job", err) from err
-        except BotoCoreError as err:
-            raise _failure("plan the job", err) from err
+        return self._write_once(
+            "plan the job",
+            deadline,
+            "update_item",
+            TableName=self.table_name,
+            Key=_key(f"job#{job_id}", _JOB),
+            UpdateExpression="SET pages_total = :total",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(pages_total)",
+            ExpressionAttributeValues={":total": {"N": str(pages_total)}},
+        )
 
     def fail(self, job_id: str, error: dict, deadline: float | None = None) -> None:
         """The job failed as a whole, before any page (its file could not be had or opened)."""
@@ -137,50 +130,36 @@ class JobStore:
         if stops_because:
             update += " SET stopped_because = if_not_exists(stopped_because, :why)"
             values[":why"] = {"S": stops_because}
-        try:
-            self._call(
-                "transact_write_items",
-                deadline,
-                TransactItems=[
-                    {"Put": {"TableName": self.table_name, "Item": item, **_NEW}},
-                    {
-                        "Update": {
-                            "TableName": self.table_name,
-                            "Key": _key(f"job#{job.job_id}", _JOB),
-                            "UpdateExpression": update,
-                            "ExpressionAttributeValues": values,
-                        }
-                    },
-                ],
-            )
-            return True
-        except ClientError as err:
-            if _condition_failed(err):
-                return False
-            raise _failure("record a page", err) from err
-        except BotoCoreError as err:
-            raise _failure("record a page", err) from err
+        return self._write_once(
+            "record a page",
+            deadline,
+            "transact_write_items",
+            TransactItems=[
+                {"Put": {"TableName": self.table_name, "Item": item, **_NEW}},
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _key(f"job#{job.job_id}", _JOB),
+                        "UpdateExpression": update,
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+            ],
+        )
 
     def claim_callback(self, job_id: str, deadline: float | None = None) -> bool:
         """Marks the job's callback due, once; False when it was already (another worker saw the
         job end too)."""
-        try:
-            self._call(
-                "update_item",
-                deadline,
-                TableName=self.table_name,
-                Key=_key(f"job#{job_id}", _JOB),
-                UpdateExpression="SET callback_status = :due, callback_attempts = :none",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(callback_status)",
-                ExpressionAttributeValues={":due": {"S": "pending"}, ":none": {"N": "0"}},
-            )
-            return True
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise _failure("claim the callback", err) from err
-        except BotoCoreError as err:
-            raise _failure("claim the callback", err) from err
+        return self._write_once(
+            "claim the callback",
+            deadline,
+            "update_item",
+            TableName=self.table_name,
+            Key=_key(f"job#{job_id}", _JOB),
+            UpdateExpression="SET callback_status = :due, callback_attempts = :none",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(callback_status)",
+            ExpressionAttributeValues={":due": {"S": "pending"}, ":none": {"N": "0"}},
+        )
 
     def record_callback(
         self, job_id: str, status: str, attempts: int, last_error: str | None, deadline: float | None = None
@@ -209,15 +188,7 @@ class JobStore:
             "day": {"S": period.day},
             "expires_at": {"N": str(int(job.expires_at.timestamp()))},
         }
-        try:
-            self._call("put_item", deadline, TableName=self.table_name, Item=item, **_NEW)
-            return True
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise _failure("charge a page", err) from err
-        except BotoCoreError as err:
-            raise _failure("charge a page", err) from err
+        return self._write_once("charge a page", deadline, "put_item", TableName=self.table_name, Item=item, **_NEW)
 
     def release_charge(self, job: Job, page: int, deadline: float | None = None) -> None:
         """The charge marked for the page did not happen (the quota was used up)."""
@@ -259,6 +230,18 @@ class JobStore:
             for item in answer["Items"]
         ]
         return outcomes, "LastEvaluatedKey" in answer
+
+    def _write_once(self, action: str, deadline: float | None, operation: str, **parameters) -> bool:
+        """A conditional write (or transaction); False when its condition failed (written before)."""
+        try:
+            self._call(operation, deadline, **parameters)
+            return True
+        except ClientError as err:
+            if _condition_failed(err):
+                return False
+            raise store_failure(action, err, "job store", JobStoreUnavailable) from err
+        except BotoCoreError as err:
+            raise store_failure(action, err, "job store", JobStoreUnavailable) from err
 
     def _get(self, key: dict, deadline: float | None) -> dict | None:
         return self._call("get_item", deadline, TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
@@ -344,15 +327,5 @@ def _condition_failed(err: ClientError) -> bool:
     )
 
 
-@contextmanager
-def _unavailable(action: str) -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as err:
-        raise _failure(action, err) from err
-
-
-def _failure(action: str, err: Exception) -> JobStoreUnavailable:
-    code = err.response["Error"]["Code"] if isinstance(err, ClientError) else type(err).__name__
-    logger.error("job store failed", extra={"action": action, "error_code": code})
-    return JobStoreUnavailable("the job store is unavailable; try again shortly")
+def _unavailable(action: str):
+    return unavailable_on_error(action, "job store", JobStoreUnavailable)

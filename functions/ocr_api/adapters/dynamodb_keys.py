@@ -131,7 +131,7 @@ class AppKeyStore:
         return self.timeouts.client("dynamodb", self._endpoint_url)
 
     def get(self, key_hash: str, deadline: float | None = None) -> AppKey | None:
-        with _unavailable_on_error("read the appkey"):
+        with unavailable_on_error("read the appkey"):
             reply = self._call(
                 "get_item",
                 deadline,
@@ -161,11 +161,11 @@ class AppKeyStore:
         self._set_status(_item_key(key_hash, _KEY_RECORD), status, "update the appkey")
 
     def delete(self, key_hash: str) -> None:
-        with _unavailable_on_error("delete the appkey"):
+        with unavailable_on_error("delete the appkey"):
             self._call("delete_item", None, TableName=self.table_name, Key=_item_key(key_hash, _KEY_RECORD))
 
     def set_plan(self, key_hash: str, plan: str, gateway_key_id: str | None) -> None:
-        with _unavailable_on_error("update the appkey"):
+        with unavailable_on_error("update the appkey"):
             self._call(
                 "update_item",
                 None,
@@ -184,7 +184,7 @@ class AppKeyStore:
     # Signing credentials.
 
     def get_credential(self, secret_id: str, deadline: float | None = None) -> SigningCredential | None:
-        with _unavailable_on_error("read the credential"):
+        with unavailable_on_error("read the credential"):
             reply = self._call(
                 "get_item", deadline, TableName=self.table_name, Key=_credential_key(secret_id), ConsistentRead=True
             )
@@ -193,7 +193,7 @@ class AppKeyStore:
 
     def put_webhook_secret(self, key_hash: str, sealed: bytes, deadline: float | None = None) -> None:
         """The key's webhook secret, sealed; it replaces the one before."""
-        with _unavailable_on_error("store the webhook secret"):
+        with unavailable_on_error("store the webhook secret"):
             self._call(
                 "update_item",
                 deadline,
@@ -205,7 +205,7 @@ class AppKeyStore:
 
     def get_webhook_secret(self, key_hash: str, deadline: float | None = None) -> bytes | None:
         """The key's webhook secret, sealed; None when it has none."""
-        with _unavailable_on_error("read the webhook secret"):
+        with unavailable_on_error("read the webhook secret"):
             reply = self._call(
                 "get_item",
                 deadline,
@@ -226,13 +226,13 @@ class AppKeyStore:
         self._set_status(_credential_key(secret_id), status, "update the credential")
 
     def delete_credential(self, secret_id: str) -> None:
-        with _unavailable_on_error("delete the credential"):
+        with unavailable_on_error("delete the credential"):
             self._call("delete_item", None, TableName=self.table_name, Key=_credential_key(secret_id))
 
     # Plans.
 
     def get_plan(self, name: str, deadline: float | None = None) -> Plan | None:
-        with _unavailable_on_error("read the plan"):
+        with unavailable_on_error("read the plan"):
             reply = self._call(
                 "get_item", deadline, TableName=self.table_name, Key=_plan_key(name), ConsistentRead=True
             )
@@ -240,7 +240,7 @@ class AppKeyStore:
         return _plan_from_item(item) if item else None
 
     def put_plan(self, plan: Plan, replace: bool = False) -> None:
-        with _unavailable_on_error("store the plan"):
+        with unavailable_on_error("store the plan"):
             self._call(
                 "put_item",
                 None,
@@ -253,7 +253,7 @@ class AppKeyStore:
         yield from (_plan_from_item(item) for item in self._scan_records(_PLAN_RECORD))
 
     def delete_plan(self, name: str) -> None:
-        with _unavailable_on_error("delete the plan"):
+        with unavailable_on_error("delete the plan"):
             self._call("delete_item", None, TableName=self.table_name, Key=_plan_key(name))
 
     # Counting.
@@ -357,7 +357,7 @@ class AppKeyStore:
         return today, in_month, in_life
 
     def _counters(self, key_hash: str, sort_key: str, deadline: float | None) -> dict[str, int]:
-        with _unavailable_on_error("read the usage"):
+        with unavailable_on_error("read the usage"):
             item = self._call(
                 "get_item",
                 deadline,
@@ -419,7 +419,7 @@ class AppKeyStore:
 
     def _put_new(self, item: dict, action: str) -> None:
         """Stores an item that must not exist yet (keys and credentials are never overwritten)."""
-        with _unavailable_on_error(action):
+        with unavailable_on_error(action):
             self._call(
                 "put_item",
                 None,
@@ -429,7 +429,7 @@ class AppKeyStore:
             )
 
     def _set_status(self, item_key: dict, status: KeyStatus, action: str) -> None:
-        with _unavailable_on_error(action):
+        with unavailable_on_error(action):
             self._call(
                 "update_item",
                 None,
@@ -448,7 +448,7 @@ class AppKeyStore:
             "ExpressionAttributeValues": {":record": {"S": record}},
         }
         while True:
-            with _unavailable_on_error("list the table"):
+            with unavailable_on_error("list the table"):
                 page = self._call("scan", None, **parameters)
             yield from page["Items"]
             if "LastEvaluatedKey" not in page:
@@ -537,17 +537,22 @@ def _transient(err: ClientError | BotoCoreError, operation: str) -> bool:
 
 
 @contextmanager
-def _unavailable_on_error(action: str) -> Iterator[None]:
+def unavailable_on_error(action: str, store: str = "appkey store", error=KeyStoreUnavailable) -> Iterator[None]:
+    """botocore's errors inside as ``error`` (a 503), logged with their code and ``action``."""
     try:
         yield
     except (ClientError, BotoCoreError) as err:
-        raise _unavailable(action, err) from err
+        raise store_failure(action, err, store, error) from err
+
+
+def store_failure(action: str, err: Exception, store: str = "appkey store", error=KeyStoreUnavailable):
+    code = err.response["Error"]["Code"] if isinstance(err, ClientError) else type(err).__name__
+    logger.error(f"{store} failed", extra={"action": action, "error_code": code})
+    return error(f"the {store} is unavailable; try again shortly")
 
 
 def _unavailable(action: str, err: Exception) -> KeyStoreUnavailable:
-    code = err.response["Error"]["Code"] if isinstance(err, ClientError) else type(err).__name__
-    logger.error("appkey store failed", extra={"action": action, "error_code": code})
-    return KeyStoreUnavailable("the appkey store is unavailable; try again shortly")
+    return store_failure(action, err)
 
 
 def _item_key(key_hash: str, sort_key: str) -> dict:

@@ -10,7 +10,7 @@ from functools import cached_property
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ocr_api.adapters.dynamodb_keys import IN_REGION, AttemptTimeouts, call_in_attempts
+from ocr_api.adapters.dynamodb_keys import IN_REGION, AttemptTimeouts, call_in_attempts, store_failure
 from ocr_api.errors import JobStoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -49,9 +49,7 @@ class JobQueue:
                     Entries=entries,
                 )
             except (ClientError, BotoCoreError) as err:
-                code = err.response["Error"]["Code"] if isinstance(err, ClientError) else type(err).__name__
-                logger.error("job queue failed", extra={"error_code": code})
-                raise JobStoreUnavailable("the job queue is unavailable; try again shortly") from err
+                raise store_failure("queue pages", err, "job queue", JobStoreUnavailable) from err
             if answer.get("Failed"):
                 logger.error("job messages not queued", extra={"failed": len(answer["Failed"])})
                 raise JobStoreUnavailable("the job queue is unavailable; try again shortly")

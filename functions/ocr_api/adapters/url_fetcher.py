@@ -102,13 +102,7 @@ class UrlFetcher:
         """POSTs ``body`` to ``url`` (checked as a download is; redirects not followed) by
         ``deadline``; the answer's status. ``DownloadFailed`` when no answer came."""
         deadline = min(time.monotonic() + self.limits.total_timeout, deadline)
-        parts = _parse(url, self.noun)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = self._checked_address(parts.hostname, port, deadline)
-        connection = self._connection(parts.scheme, parts.hostname, port, address, deadline)
-        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), connection.abort)
-        watchdog.daemon = True
-        watchdog.start()
+        parts, connection, watchdog = self._connected(url, deadline)
         path = quote((parts.path or "/") + ("?" + parts.query if parts.query else ""), safe=_URL_SAFE)
         try:
             connection.request("POST", path, body=body, headers={"User-Agent": USER_AGENT, **headers})
@@ -125,14 +119,7 @@ class UrlFetcher:
             connection.close()
 
     def _get(self, url: str, deadline: float, referer: str | None) -> tuple[int, str | None, bytes]:
-        parts = _parse(url, self.noun)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = self._checked_address(parts.hostname, port, deadline)
-        connection = self._connection(parts.scheme, parts.hostname, port, address, deadline)
-        # Every socket timeout restarts with each byte a server sends; the watchdog does not.
-        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), connection.abort)
-        watchdog.daemon = True
-        watchdog.start()
+        parts, connection, watchdog = self._connected(url, deadline)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -160,6 +147,19 @@ class UrlFetcher:
         finally:
             watchdog.cancel()
             connection.close()
+
+    def _connected(self, url: str, deadline: float):
+        """The URL's parts, a connection to its checked address, and the watchdog that cuts
+        that connection at ``deadline`` (started: the caller cancels it)."""
+        parts = _parse(url, self.noun)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = self._checked_address(parts.hostname, port, deadline)
+        connection = self._connection(parts.scheme, parts.hostname, port, address, deadline)
+        # Every socket timeout restarts with each byte a server sends; the watchdog does not.
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), connection.abort)
+        watchdog.daemon = True
+        watchdog.start()
+        return parts, connection, watchdog
 
     def _read_body(
         self, response: http.client.HTTPResponse, connection: _PinnedHTTPConnection, deadline: float
