@@ -152,6 +152,9 @@ def test_a_job_request_is_checked_before_anything_is_queued(local_server):
         assert says in answer["message"]
     status, _, answer = start_job(local_server, local_server.appkey, upload_id="upl_" + "0" * 32)
     assert (status, answer["error"]) == (404, "upload_not_found")
+    status, _, answer = start_job(local_server, local_server.appkey, url="http://169.254.169.254/latest/meta-data/")
+    assert (status, answer["error"]) == (400, "invalid_request")
+    assert "does not resolve to a public address" in answer["message"]
     # An upload the form never sent is not there either.
     status, form = offer(local_server, local_server.appkey, "application/pdf")
     status, answer = start_job(local_server, local_server.appkey, upload_id=form["upload_id"])[0::2]

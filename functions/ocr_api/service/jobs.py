@@ -118,9 +118,12 @@ class Jobs:
         admission = self.access.admit(request.caller, UPLOADING_API, 0, budget.key_store_deadline)
         if request.callback_url is not None:
             self._check_callback(admission.key.key_hash, request.callback_url, budget)
+        # A file that is not there (or is another key's), or a URL that may not be fetched, is
+        # refused now, not in the job.
         if request.source.upload_id is not None:
-            # A file that is not there (or is another key's) is refused now, not in the job.
             self.uploads.check(admission.key, UploadRef(request.source.upload_id), budget.recognition_deadline)
+        else:
+            self.fetcher.check(request.source.url, budget.recognition_deadline)
         job = Job(
             job_id=new_job_id(),
             key_hash=admission.key.key_hash,
