@@ -135,10 +135,12 @@ class Jobs:
             callback_url=request.callback_url,
         )
         stored = self.store.create(job, request.token, budget.key_store_deadline)
-        if stored.job_id != job.job_id:
-            return stored, False
-        self.queue.send([{"job_id": job.job_id, "plan": True}], budget.key_store_deadline)
-        return job, True
+        new = stored.job_id == job.job_id
+        if new or (stored.pages_total is None and stored.error is None):
+            # Planning is done once however often it is asked for: a job whose first plan
+            # message was never sent (the queue failed) is planned when its token comes again.
+            self.queue.send([{"job_id": stored.job_id, "plan": True}], budget.key_store_deadline)
+        return stored, new
 
     def create_webhook_secret(self, caller: str | None, budget: Budget) -> str:
         """A new webhook secret for the key, replacing the one before: shown once (only its
