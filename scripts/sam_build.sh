@@ -29,7 +29,7 @@ BANNER
   # sam build has no way to leave out one function: each zip function is built on its own, in
   # a build directory of its own (a build of one resource empties its directory first).
   rm -rf build/sam && mkdir -p build/sam
-  for function in OcrFunction PlanCatalogFunction; do
+  for function in OcrFunction JobWorkerFunction PlanCatalogFunction; do
     .venv/bin/sam build "$function" --build-dir "build/sam-$function" --no-cached
     mv "build/sam-$function/$function" build/sam/
     rm -rf "build/sam-$function"
@@ -39,6 +39,22 @@ fi
 echo "Importing the built functions under Python 3.12"
 (cd build/sam/OcrFunction && APPKEYS_TABLE=check AWS_DEFAULT_REGION=us-east-1 \
   POWERTOOLS_TRACE_DISABLED=true "$python312" -c "import ocr_api.app; print('ocr_api.app imports')")
+(cd build/sam/JobWorkerFunction && APPKEYS_TABLE=check JOBS_TABLE=check UPLOADS_BUCKET=check \
+  JOBS_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/check AWS_DEFAULT_REGION=us-east-1 \
+  POWERTOOLS_TRACE_DISABLED=true "$python312" -c "import ocr_api.job_worker; print('ocr_api.job_worker imports')")
+echo "Decoding phone photos (HEIC, AVIF) with the built function's own packages, under Python 3.12"
+PYTHONPATH=build/sam/OcrFunction "$python312" -s -c "
+import io, pillow_heif
+from PIL import Image
+from ocr_api.ocr.images import ImageLimits, prepare_image
+pillow_heif.register_heif_opener()
+photo = io.BytesIO(); Image.new('RGB', (64, 48), 'white').save(photo, 'HEIF')
+page = prepare_image(photo.getvalue(), ImageLimits(10**6, 10**6))
+assert (page.source_format, page.image.size) == ('HEIF', (64, 48)), page
+assert 'sam/OcrFunction' in pillow_heif.__file__, pillow_heif.__file__
+photo = io.BytesIO(); Image.new('RGB', (64, 48), 'white').save(photo, 'AVIF')
+assert prepare_image(photo.getvalue(), ImageLimits(10**6, 10**6)).source_format == 'AVIF'
+print('HEIC and AVIF decode, pillow-heif from', pillow_heif.__file__)"
 echo "Reading the self-test page with the built function's own Tesseract, under Python 3.12"
 models="build/sam-models"
 rm -rf "$models" && mkdir -p "$models/share/tessdata"
