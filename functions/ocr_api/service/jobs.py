@@ -335,22 +335,20 @@ class Jobs:
         return json.loads(self._files().read(result_key, self.max_file_bytes, budget.recognition_deadline).data)
 
     def _source(self, job: Job, deadline: float) -> bytes:
-        """The job's file: the upload, or the URL downloaded once and kept under the job."""
+        """The job's file, the upload or the URL downloaded once, kept under the job for as long
+        as the job: an upload is kept a day, and a job may outlive it."""
         if job.source.upload_id is not None:
-            return self.uploads.read_as(job.key_hash, UploadRef(job.source.upload_id), deadline)
-        data = self.fetcher.fetch(job.source.url, deadline)
+            data = self.uploads.read_as(job.key_hash, UploadRef(job.source.upload_id), deadline)
+        else:
+            data = self.fetcher.fetch(job.source.url, deadline)
         self._files().put(_source_key(job), data, "application/octet-stream", deadline)
         return data
 
     def _file_of(self, job: Job, deadline: float) -> bytes:
-        if job.source.upload_id is not None:
-            name = f"upload/{job.key_hash}/{job.source.upload_id}"
-            read = lambda: self.uploads.read_as(job.key_hash, UploadRef(job.source.upload_id), deadline)  # noqa: E731
-        else:
-            name = _source_key(job)
-            read = lambda: self._files().read(name, self.max_file_bytes, deadline).data  # noqa: E731
+        """The job's file, read once by a warm worker for all the pages of the job it reads."""
+        name = _source_key(job)
         if self._file is None or self._file[0] != name:
-            self._file = (name, read())
+            self._file = (name, self._files().read(name, self.max_file_bytes, deadline).data)
         return self._file[1]
 
     def _charged(self, job: Job, page: int, deadline: float) -> Admission:
