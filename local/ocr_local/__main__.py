@@ -39,7 +39,7 @@ from ocr_local.events import EVENTS_APPKEY
 from ocr_local.gateway import LocalUsagePlans
 from ocr_local.lambda_endpoint import LocalLambdaEndpoint
 from ocr_local.lambda_runtime import LambdaInstances, invoke_in_process
-from ocr_local.queue_poller import QueuePoller, create_queues, queue_arn
+from ocr_local.queue_poller import QueuePoller, create_queues, queue_arn, queue_url
 from ocr_local.server import LocalApiGateway
 from ocr_local.template import PROJECT_ROOT, ApiSpec, load_template
 
@@ -160,8 +160,9 @@ def _start_queue_pollers(
         for event in function.queue_events:
             name = LOCAL_QUEUE_NAMES[event.queue]
             dead_letters = "RedrivePolicy" not in spec.queues[event.queue]
-            url = f"{endpoint}/123456789012/{name}"
-            poller = QueuePoller(endpoint, url, queue_arn(name), event, pool, 1 if dead_letters else args.instances)
+            poller = QueuePoller(
+                endpoint, queue_url(endpoint, name), queue_arn(name), event, pool, 1 if dead_letters else args.instances
+            )
             poller.start()
             pollers.append(poller)
     return pollers, pools
