@@ -49,8 +49,8 @@ class EmbeddedDynamoDB:
 
     It serves API Gateway's usage plans and API keys, KMS and S3 (the uploads bucket) as well.
     DynamoDB applies each write to an item atomically, conditions included; moto's backends do
-    not lock, so requests are served one at a time here: otherwise two instances could both pass
-    one rate or quota condition.
+    not lock, so DynamoDB's requests are served one at a time here (otherwise two instances could
+    both pass one rate or quota condition), and the other services' one at a time beside them.
     """
 
     def __init__(self, port: int) -> None:
@@ -68,10 +68,13 @@ class EmbeddedDynamoDB:
         from werkzeug.serving import make_server
 
         moto_app = DomainDispatcherApplication(create_backend_app)
-        one_at_a_time = threading.Lock()
+        # DynamoDB's calls one at a time, and the other services' one at a time beside them: a
+        # large S3 object or a queue poll never holds up a key check.
+        dynamodb_calls, other_calls = threading.Lock(), threading.Lock()
 
         def serialised(environ, start_response):
-            with one_at_a_time:
+            is_dynamodb = environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_")
+            with dynamodb_calls if is_dynamodb else other_calls:
                 return list(moto_app(environ, start_response))
 
         # Form uploads are checked as S3 checks them (moto does not), their bodies read first,

@@ -25,9 +25,11 @@ logger = logging.getLogger(__name__)
 # moto's account and region, in which the local queues live.
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_REGION = "us-east-1"
-# Short polls, a pause between empty ones: the embedded moto server answers one request at a
-# time (see EmbeddedDynamoDB), and a long poll would hold every other call for its wait.
+# Short polls, a pause between empty ones, growing while the queue stays empty: the embedded moto
+# server answers its services' requests one at a time (see EmbeddedDynamoDB), and a long poll
+# would hold every other call for its wait.
 _PAUSE_SECONDS = 0.2
+_LONGEST_PAUSE_SECONDS = 2.0
 
 
 def queue_url(endpoint_url: str, name: str) -> str:
@@ -86,6 +88,7 @@ class QueuePoller:
             thread.join(timeout=5)
 
     def _poll(self) -> None:
+        pause = _PAUSE_SECONDS
         while not self._stopping.is_set():
             try:
                 received = self._sqs.receive_message(
@@ -102,8 +105,10 @@ class QueuePoller:
                 continue
             if received:
                 self._deliver(received)
+                pause = _PAUSE_SECONDS
             else:
-                self._stopping.wait(_PAUSE_SECONDS)
+                self._stopping.wait(pause)
+                pause = min(pause * 2, _LONGEST_PAUSE_SECONDS)
 
     def _deliver(self, messages: list[dict]) -> None:
         event = {"Records": [self._record(message) for message in messages]}
