@@ -27,11 +27,12 @@ JOB_WAIT_SECONDS = 300
 
 
 def report(pages: int) -> bytes:
-    """A PDF of ``pages`` pages, each saying which page it is."""
+    """A PDF of ``pages`` pages, each saying which page it is: short pages (a strip of A4's
+    width, rendered at 300 dpi as 2480x600), so that 30 of them are quick to read."""
     drawn = []
     for number in range(1, pages + 1):
-        page = Image.new("L", (1240, 1754), 255)
-        ImageDraw.Draw(page).text((120, 160), f"Report page {number} of {pages}", fill=0, font_size=64)
+        page = Image.new("L", (1240, 300), 255)
+        ImageDraw.Draw(page).text((120, 110), f"Report page {number} of {pages}", fill=0, font_size=64)
         drawn.append(page)
     document = io.BytesIO()
     drawn[0].save(document, "PDF", save_all=True, append_images=drawn[1:], resolution=150)
