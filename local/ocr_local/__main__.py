@@ -277,8 +277,8 @@ def _print_banner(
     secret_id, secret_key = credential
     print(
         f"\nOCR API listening on {base}  ({args.instances} Lambda instance(s) per function)\n"
-        f"DynamoDB, KMS and S3: {store}, table {LOCAL_TABLE_NAME}, key {LOCAL_SECRETS_KEY_ALIAS}, "
-        f"uploads bucket {LOCAL_UPLOADS_BUCKET}\n"
+        f"DynamoDB, KMS, S3 and SQS: {store}, table {LOCAL_TABLE_NAME}, key {LOCAL_SECRETS_KEY_ALIAS}, "
+        f"uploads bucket {LOCAL_UPLOADS_BUCKET}, job queues {', '.join(LOCAL_QUEUE_NAMES.values())}\n"
         f"Lambda Invoke API: {lambda_endpoint.endpoint_url} (functions: {invoked})\n"
         f"Demo appkey (valid while this server runs): {appkey}\n"
         f"Demo Tencent SecretId: {secret_id}\n"
