@@ -35,11 +35,7 @@ class Table:
     def __post_init__(self) -> None:
         covered: set[tuple[int, int]] = set()
         for cell in self.cells:
-            spanned = {
-                (row, column)
-                for row in range(cell.row, cell.row + cell.row_span)
-                for column in range(cell.column, cell.column + cell.column_span)
-            }
+            spanned = _positions(cell)
             if (
                 cell.row_span < 1
                 or cell.column_span < 1
@@ -59,13 +55,7 @@ class Table:
 
     def spanned_over(self) -> set[tuple[int, int]]:
         """The positions a span covers, its own top-left one aside."""
-        return {
-            (row, column)
-            for cell in self.cells
-            for row in range(cell.row, cell.row + cell.row_span)
-            for column in range(cell.column, cell.column + cell.column_span)
-            if (row, column) != (cell.row, cell.column)
-        }
+        return {position for cell in self.cells for position in _positions(cell) - {(cell.row, cell.column)}}
 
 
 def table_html(table: Table) -> str:
@@ -125,6 +115,15 @@ def workbook(tables: list[Table]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _positions(cell: TableCell) -> set[tuple[int, int]]:
+    """Every (row, column) the cell takes, its span included."""
+    return {
+        (row, column)
+        for row in range(cell.row, cell.row + cell.row_span)
+        for column in range(cell.column, cell.column + cell.column_span)
+    }
 
 
 def _markdown_cell(text: str) -> str:
