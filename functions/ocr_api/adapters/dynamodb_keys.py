@@ -386,9 +386,9 @@ class AppKeyStore:
         except ClientError as err:
             if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
-            raise _unavailable("count the request", err) from err
+            raise store_failure("count the request", err) from err
         except BotoCoreError as err:
-            raise _unavailable("count the request", err) from err
+            raise store_failure("count the request", err) from err
         return True
 
     def _add_together(self, updates: list[dict], deadline: float | None) -> bool:
@@ -406,9 +406,9 @@ class AppKeyStore:
         except ClientError as err:
             if _limit_reached(err):
                 return False
-            raise _unavailable("count the request", err) from err
+            raise store_failure("count the request", err) from err
         except BotoCoreError as err:
-            raise _unavailable("count the request", err) from err
+            raise store_failure("count the request", err) from err
         return True
 
     def _call(self, operation: str, deadline: float | None, **parameters) -> dict:
@@ -549,10 +549,6 @@ def store_failure(action: str, err: Exception, store: str = "appkey store", erro
     code = err.response["Error"]["Code"] if isinstance(err, ClientError) else type(err).__name__
     logger.error(f"{store} failed", extra={"action": action, "error_code": code})
     return error(f"the {store} is unavailable; try again shortly")
-
-
-def _unavailable(action: str, err: Exception) -> KeyStoreUnavailable:
-    return store_failure(action, err)
 
 
 def _item_key(key_hash: str, sort_key: str) -> dict:

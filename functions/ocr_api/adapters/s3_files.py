@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -80,27 +82,15 @@ class FilesBucket:
         """Stores ``data`` at ``object_key``; ``StorageUnavailable`` when S3 fails."""
         if not self.timeouts.fit(deadline):
             raise StorageUnavailable("no time is left to store the file")
-        try:
+        with _s3_errors("file not stored", "the file cannot be stored right now"):
             self._client.put_object(Bucket=self.bucket, Key=object_key, Body=data, ContentType=content_type)
-        except (ClientError, BotoCoreError) as err:
-            code = err.response.get("Error", {}).get("Code") if isinstance(err, ClientError) else type(err).__name__
-            logger.error("file not stored", extra={"error": code})
-            raise StorageUnavailable("the file cannot be stored right now") from err
 
     def stored_at(self, object_key: str, deadline: float) -> datetime:
         """When the object was stored; ``UploadNotFound`` when there is none."""
         if not self.timeouts.fit(deadline):
             raise StorageUnavailable("no time is left to look at the upload")
-        try:
+        with _s3_errors("upload not found out", "the upload cannot be read right now", missing_is_not_found=True):
             return self._client.head_object(Bucket=self.bucket, Key=object_key)["LastModified"]
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in _MISSING:
-                raise UploadNotFound("no upload has this upload_id") from None
-            logger.error("upload not found out", extra={"error": err.response.get("Error", {}).get("Code")})
-            raise StorageUnavailable("the upload cannot be read right now") from err
-        except BotoCoreError as err:
-            logger.error("upload not found out", extra={"error": type(err).__name__})
-            raise StorageUnavailable("the upload cannot be read right now") from err
 
     def read(self, object_key: str, max_bytes: int, deadline: float) -> StoredObject:
         """The object's bytes and when it was stored; ``UploadNotFound`` when there is none,
@@ -108,22 +98,28 @@ class FilesBucket:
         ``StorageUnavailable`` when S3 fails or the bytes do not arrive by ``deadline``."""
         if not self.timeouts.fit(deadline):
             raise StorageUnavailable("no time is left to read the upload")
-        try:
+        with _s3_errors("upload not read", "the upload cannot be read right now", missing_is_not_found=True):
             answer = self._client.get_object(Bucket=self.bucket, Key=object_key)
             size = answer["ContentLength"]
             if size > max_bytes:
                 answer["Body"].close()
                 raise ImageTooManyBytes(f"the upload is {size} bytes; the limit is {max_bytes} bytes")
             data = _read_by(answer["Body"], size, deadline)
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in _MISSING:
-                raise UploadNotFound("no upload has this upload_id") from None  # (or the job's file is gone)
-            logger.error("upload not read", extra={"error": err.response.get("Error", {}).get("Code")})
-            raise StorageUnavailable("the upload cannot be read right now") from err
-        except BotoCoreError as err:
-            logger.error("upload not read", extra={"error": type(err).__name__})
-            raise StorageUnavailable("the upload cannot be read right now") from err
         return StoredObject(data, answer["LastModified"])
+
+
+@contextmanager
+def _s3_errors(logged: str, answered: str, missing_is_not_found: bool = False) -> Iterator[None]:
+    """botocore's errors inside as ``StorageUnavailable`` (logged with their code), or, where
+    the object is looked for, a missing one as ``UploadNotFound`` (or the job's file is gone)."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as err:
+        code = err.response.get("Error", {}).get("Code") if isinstance(err, ClientError) else type(err).__name__
+        if missing_is_not_found and code in _MISSING:
+            raise UploadNotFound("no upload has this upload_id") from None
+        logger.error(logged, extra={"error": code})
+        raise StorageUnavailable(answered) from err
 
 
 def _read_by(body, size: int, deadline: float) -> bytes:
