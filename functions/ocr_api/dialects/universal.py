@@ -2,8 +2,8 @@
 
 Every input source and option the core offers: files, image URLs, base64 or data URIs, several
 images per request, PDF pages, orientation correction, single-line and multilingual modes,
-slicing of tall pages, word boxes and Markdown. The JSON is made for drawing: each text block
-carries its rectangle and its four corners in pixels of the image as uploaded.
+slicing of tall pages, word boxes, tables and Markdown. The JSON is made for drawing: each text
+block carries its rectangle and its four corners in pixels of the image as uploaded.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from ocr_api.ocr import RecognitionOptions, RecognitionResult
 from ocr_api.ocr.markdown import to_markdown
 from ocr_api.ocr.recognizer import ENGINE_CHOICES
 from ocr_api.ocr.result import BoundingBox, Quad
+from ocr_api.ocr.tables import Table, table_html
 from ocr_api.service.budget import Budget
 from ocr_api.service.ocr_service import OcrService
 from ocr_api.service.request import ImageSource, ImageUrl, OcrRequest, UploadRef
@@ -63,6 +64,7 @@ _BOOLEANS = {
     "enable_cls": False,
     "single_line": False,
     "enable_slicing": False,
+    "return_tables": False,
 }
 # The fields of how to read and how to write results, which jobs take too.
 READING_FIELDS = {*_BOOLEANS, "languages", "engine"}
@@ -98,6 +100,7 @@ class UniversalRequest:
     names: list[str]
     need_location: bool
     return_markdown: bool
+    return_tables: bool
 
 
 def render_error(err: ServiceError, request_id: str | None) -> Response:
@@ -149,6 +152,7 @@ def read(event, max_images: int) -> UniversalRequest:
         names=names or default_names,
         need_location=options.need_location,
         return_markdown=options.return_markdown,
+        return_tables=options.recognition["find_tables"],
     )
 
 
@@ -180,6 +184,7 @@ def read_options(request: ReceivedRequest) -> ReadingOptions:
             "correct_orientation": orientation,
             "slice_large_images": flags["enable_slicing"],
             "engine": engine.strip() if engine is not None else None,
+            "find_tables": flags["return_tables"],
         },
         need_location=flags["need_location"],
         return_markdown=flags["return_markdown"],
@@ -220,18 +225,23 @@ def _answer(results: list[RecognitionResult], request: UniversalRequest, request
             "message": "success",
             "request_id": request_id,
             "results": [
-                result_json(result, name, request.need_location, request.return_markdown)
+                result_json(result, name, request.need_location, request.return_markdown, request.return_tables)
                 for result, name in zip(results, request.names)
             ],
         },
     )
 
 
-def result_json(result: RecognitionResult, name: str, need_location: bool, markdown: bool) -> dict:
+def result_json(
+    result: RecognitionResult, name: str, need_location: bool, markdown: bool, tables: bool = False
+) -> dict:
     """One image's result as this API writes it (a job's pages too)."""
     blocks = []
-    for line, paragraph in zip(result.lines, result.paragraph_numbers()):
+    places = _places_in_tables(result) if tables else {}
+    for index, (line, paragraph) in enumerate(zip(result.lines, result.paragraph_numbers())):
         block = {"text": line.text, "confidence": line.confidence, "paragraph": paragraph, "engine": line.engine}
+        if index in places:
+            block["table"], block["cell"] = places[index]
         if need_location:
             block.update(_location(line.box, line.quad))
         block["words"] = [
@@ -252,9 +262,42 @@ def result_json(result: RecognitionResult, name: str, need_location: bool, markd
         "text": result.full_text,
         "blocks": blocks,
     }
+    if tables:
+        body["tables"] = [_table_json(table, need_location) for table in result.tables]
     if markdown:
         body["markdown"] = to_markdown(result)
     return body
+
+
+def _places_in_tables(result: RecognitionResult) -> dict[int, tuple[int, int]]:
+    """Each line in a table: its table's and its cell's index (from 0) in ``tables``; a line
+    shared out over cells is marked with the first."""
+    places: dict[int, tuple[int, int]] = {}
+    for table_index, table in enumerate(result.tables):
+        for cell_index, cell in enumerate(table.cells):
+            for line in cell.lines:
+                places.setdefault(line, (table_index, cell_index))
+    return places
+
+
+def _table_json(table: Table, need_location: bool) -> dict:
+    cells = []
+    for cell in table.cells:
+        written = {
+            "row": cell.row,
+            "column": cell.column,
+            "row_span": cell.row_span,
+            "column_span": cell.column_span,
+            "text": cell.text,
+            "confidence": cell.confidence,
+        }
+        if need_location and cell.box is not None:
+            written.update(_location(cell.box, cell.box.corners))
+        cells.append(written)
+    body = {"rows": table.rows, "columns": table.columns, "confidence": table.confidence}
+    if need_location and table.box is not None:
+        body.update(_location(table.box, table.box.corners))
+    return {**body, "cells": cells, "html": table_html(table)}
 
 
 def _location(box: BoundingBox, quad: Quad) -> dict:

@@ -11,8 +11,11 @@ INIT loads both models (the image ships them); a function whose models cannot be
 each call with ``RecognitionUnavailable`` instead of failing its INIT again on every call.
 
 Event: ``{"page": base64, "languages": "chi_sim+eng", "layout": "auto", "seconds": 24.5,
-"find_orientation": true}``; answer: ``{"lines": [TextLine as JSON, ...], "angle": 0}``, the
-lines on the page as sent and the clockwise degrees its text stood at.
+"find_orientation": true, "find_tables": false}``; answer: ``{"lines": [TextLine as JSON, ...],
+"angle": 0}``, the lines on the page as sent and the clockwise degrees its text stood at, and with
+``find_tables`` ``"tables": [TableGrid as JSON, ...]``, the tables' grids on the page as sent. The
+table models load on the first page that asks for tables: a function never asked pays nothing
+for them.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ import time
 
 from ocr_api.errors import RecognitionFailed, RecognitionUnavailable, ServiceError
 from ocr_api.ocr.engine import PageLayout
-from ocr_api.ocr.page_transfer import decode_page, lines_to_json
+from ocr_api.ocr.page_transfer import decode_page, grids_to_json, lines_to_json
 from ocr_api.ocr.ppocr import PAGE_SIDE, PpOcr
+from ocr_api.ocr.table_structure import TableFinder
 
 logger = logging.getLogger(__name__)
 
@@ -46,17 +50,21 @@ def _loaded_engine() -> tuple[PpOcr | None, ServiceError | None]:
 
 
 _engine, _load_error = _loaded_engine()
+_tables = TableFinder(model_dir=os.environ.get("TABLE_MODEL_DIR") or None)
 
 
 def handler(event: dict, context) -> dict:
     try:
-        lines, angle = read_page(event, context)
-        return {"lines": lines_to_json(lines), "angle": angle}
+        lines, angle, grids = read_page(event, context)
+        answer = {"lines": lines_to_json(lines), "angle": angle}
+        if grids is not None:
+            answer["tables"] = grids_to_json(grids)
+        return answer
     except ServiceError as err:
         return {"error": err.as_json()}
 
 
-def read_page(event: dict, context) -> tuple[list, int]:
+def read_page(event: dict, context) -> tuple[list, int, list | None]:
     if _engine is None:
         raise _load_error
     try:
@@ -65,7 +73,8 @@ def read_page(event: dict, context) -> tuple[list, int]:
         layout = PageLayout(event.get("layout", PageLayout.AUTO.value))
         seconds = float(event["seconds"])
         find_orientation = event.get("find_orientation", True)
-        if not isinstance(find_orientation, bool):
+        find_tables = event.get("find_tables", False)
+        if not isinstance(find_orientation, bool) or not isinstance(find_tables, bool):
             raise TypeError("find_orientation")
     except (KeyError, TypeError, ValueError, binascii.Error):
         logger.error("event is not a page to read")
@@ -73,5 +82,14 @@ def read_page(event: dict, context) -> tuple[list, int]:
     remaining = context.get_remaining_time_in_millis() / 1000 - _ANSWER_SECONDS
     deadline = time.monotonic() + min(seconds, remaining)
     lines, angle = _engine.read_page(page, languages, deadline, layout, find_orientation)
-    logger.info("page read", extra={"pixels": page.width * page.height, "lines": len(lines), "angle": angle})
-    return lines, angle
+    grids = _tables.find(page.image, deadline, turned=angle) if find_tables else None
+    logger.info(
+        "page read",
+        extra={
+            "pixels": page.width * page.height,
+            "lines": len(lines),
+            "angle": angle,
+            "tables": None if grids is None else len(grids),
+        },
+    )
+    return lines, angle, grids

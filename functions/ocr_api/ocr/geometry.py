@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ocr_api.ocr.result import BoundingBox, Quad, TextLine
+
+if TYPE_CHECKING:
+    from ocr_api.ocr.table_structure import TableGrid
 
 
 @dataclass(frozen=True)
@@ -94,3 +98,15 @@ def line_on_original(line: TextLine, transform: PageTransform) -> TextLine:
         words.append(replace(word, quad=quad, box=enclosing_box(quad)))
     quad = transform.quad(line.quad)
     return replace(line, quad=quad, box=enclosing_box(quad), words=tuple(words))
+
+
+def grid_on_original(grid: TableGrid, transform: PageTransform) -> TableGrid:
+    """A table's grid with its region and cell boxes on the image ``transform`` starts from."""
+    if transform.identity:
+        return grid
+
+    def box(found: BoundingBox) -> BoundingBox:
+        return enclosing_box(transform.quad(found.corners))
+
+    cells = tuple(replace(cell, box=box(cell.box)) for cell in grid.cells)
+    return replace(grid, box=box(grid.box), cells=cells)

@@ -2,7 +2,8 @@
 
 Paragraphs come from Tesseract's block and paragraph numbers; a short paragraph set in clearly
 larger type is a heading; lines that start with a bullet or a number are list items; lines
-that run to the paragraph's right edge flow on, shorter ones keep their line break.
+that run to the paragraph's right edge flow on, shorter ones keep their line break. A table
+found on the page stands as a Markdown table where its first line stood, its lines no more.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import statistics
 from itertools import groupby
 
 from ocr_api.ocr.result import RecognitionResult, TextLine, join_words
+from ocr_api.ocr.tables import table_markdown
 
 _BULLET = re.compile(r"^\s*[•·●▪■◦‣\-*–—]\s+(?P<rest>.+)$")
 _NUMBERED = re.compile(r"^\s*(?P<number>\d{1,3})[.)、．]\s*(?P<rest>.+)$")
@@ -28,9 +30,27 @@ def to_markdown(result: RecognitionResult) -> str:
     if not result.lines:
         return ""
     typical_height = statistics.median(line.box.height for line in result.lines)
+    table_of_line = {
+        line: number for number, table in enumerate(result.tables) for cell in table.cells for line in cell.lines
+    }
     parts = []
-    for _, grouped in groupby(result.lines, key=lambda line: (line.block, line.paragraph)):
-        parts.append(_paragraph(list(grouped), typical_height))
+    written_tables: set[int] = set()
+    numbered = list(enumerate(result.lines))
+    for _, grouped in groupby(numbered, key=lambda item: (item[1].block, item[1].paragraph)):
+        outside: list[TextLine] = []
+        for index, line in grouped:
+            table = table_of_line.get(index)
+            if table is None:
+                outside.append(line)
+                continue
+            if outside:
+                parts.append(_paragraph(outside, typical_height))
+                outside = []
+            if table not in written_tables:
+                written_tables.add(table)
+                parts.append(table_markdown(result.tables[table]))
+        if outside:
+            parts.append(_paragraph(outside, typical_height))
     return "\n\n".join(part for part in parts if part) + "\n"
 
 

@@ -12,9 +12,10 @@ from dataclasses import asdict
 
 from PIL import Image
 
-from ocr_api.ocr.geometry import PageTransform, line_on_original
+from ocr_api.ocr.geometry import PageTransform, grid_on_original, line_on_original
 from ocr_api.ocr.images import PreparedImage
 from ocr_api.ocr.result import BoundingBox, TextLine, Word
+from ocr_api.ocr.table_structure import GridCell, TableGrid
 
 # Base64 makes 4 bytes of 3; the rest of the request is a few hundred bytes.
 MAX_PAGE_BYTES = 4 * 1024 * 1024
@@ -89,6 +90,31 @@ def lines_on_upload(lines: list[TextLine], sent_size: tuple[int, int], upload_si
     """Lines read on a page sent at ``sent_size``, on the image as uploaded."""
     transform = PageTransform(*upload_size).scaled_to(sent_size)
     return [line_on_original(line, transform) for line in lines]
+
+
+def grids_to_json(grids: list[TableGrid]) -> list[dict]:
+    return [asdict(grid) for grid in grids]
+
+
+def grids_from_json(documents: list[dict]) -> list[TableGrid]:
+    return [
+        TableGrid(
+            box=BoundingBox(**document["box"]),
+            rows=int(document["rows"]),
+            columns=int(document["columns"]),
+            cells=tuple(GridCell(**{**cell, "box": BoundingBox(**cell["box"])}) for cell in document["cells"]),
+            confidence=float(document["confidence"]),
+        )
+        for document in documents
+    ]
+
+
+def grids_on_upload(
+    grids: list[TableGrid], sent_size: tuple[int, int], upload_size: tuple[int, int]
+) -> list[TableGrid]:
+    """Grids found on a page sent at ``sent_size``, on the image as uploaded."""
+    transform = PageTransform(*upload_size).scaled_to(sent_size)
+    return [grid_on_original(grid, transform) for grid in grids]
 
 
 def _encoded(image: Image.Image, format: str, **options) -> bytes:

@@ -61,6 +61,8 @@ class RecognitionOptions:
     max_image_bytes: int | None = None
     # One of ENGINE_CHOICES; None for the deployment's default.
     engine: str | None = None
+    # Whether the page's tables are found too (by the deep-learning engine's function).
+    find_tables: bool = False
 
 
 def requested_languages(requested: str | None, default: str, installed: tuple[str, ...]) -> str:
@@ -101,12 +103,21 @@ def read_by_tesseract_alone(
         return part
 
 
-def engine_choice(requested: str | None, default: str, languages: str, deep_languages: tuple[str, ...] | None) -> str:
+def engine_choice(
+    requested: str | None,
+    default: str,
+    languages: str,
+    deep_languages: tuple[str, ...] | None,
+    find_tables: bool = False,
+) -> str:
     """The engine that reads: as asked, else the deployment's default; "auto" is Tesseract alone
-    where PP-OCR is not deployed (``deep_languages`` None) or does not read the languages."""
+    where PP-OCR is not deployed (``deep_languages`` None) or does not read the languages.
+    Tables are found by the deep-learning engine's function: asking for them needs it to read."""
     choice = requested or default
     if choice not in ENGINE_CHOICES:
         raise InvalidRequest(f"engine must be one of {', '.join(ENGINE_CHOICES)}")
+    if find_tables:
+        return _engine_for_tables(choice, languages, deep_languages)
     if choice == TESSERACT:
         return choice
     deep_reads = deep_languages is not None and all(name in deep_languages for name in languages.split("+"))
@@ -117,6 +128,16 @@ def engine_choice(requested: str | None, default: str, languages: str, deep_lang
             f"the ppocr engine reads {'+'.join(deep_languages)} only; use tesseract or auto for other languages"
         )
     return choice if deep_reads else TESSERACT
+
+
+def _engine_for_tables(choice: str, languages: str, deep_languages: tuple[str, ...] | None) -> str:
+    if deep_languages is None:
+        raise InvalidRequest("tables are found by the ppocr engine, which is not deployed here")
+    if choice == TESSERACT:
+        raise InvalidRequest("tables are found by the ppocr engine: use engine auto or ppocr to ask for them")
+    if not all(name in deep_languages for name in languages.split("+")):
+        raise InvalidRequest(f"tables are found in {'+'.join(deep_languages)} text only")
+    return choice
 
 
 @dataclass(frozen=True)
@@ -133,6 +154,8 @@ class DeepEngineTask:
     deadline: float
     # True when it reads alone (``ppocr``); False when its reading is weighed against Tesseract's.
     alone: bool
+    # Whether it finds the page's tables too.
+    find_tables: bool = False
 
 
 class Recognizer:
@@ -181,7 +204,7 @@ class Recognizer:
         or none where PP-OCR reads alone. ``on_decoded`` is called once the upload is decoded,
         before recognition begins; ``hand_over`` with the page when PP-OCR is to read it too."""
         languages = self._languages(options.languages)
-        choice = engine_choice(options.engine, self.default_engine, languages, self.deep_languages)
+        choice = engine_choice(options.engine, self.default_engine, languages, self.deep_languages, options.find_tables)
         limits = self.limits
         if options.max_image_bytes is not None and options.max_image_bytes < limits.max_bytes:
             limits = replace(limits, max_bytes=options.max_image_bytes)
@@ -215,6 +238,7 @@ class Recognizer:
                     may_turn,
                     time.monotonic() + max(0.0, seconds_left(deadline)) * share,
                     choice == PPOCR,
+                    options.find_tables,
                 )
             )
         if choice == PPOCR:

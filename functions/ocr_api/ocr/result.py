@@ -8,6 +8,10 @@ of the text clockwise from its top left, which differ from the box's when the pa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ocr_api.ocr.tables import Table
 
 Quad = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
 
@@ -73,6 +77,8 @@ class RecognitionResult:
     angle: float = 0.0
     # The engine that read most of the page's text: "tesseract" or "ppocr" (each line names its own).
     engine: str = "tesseract"
+    # The tables on the page, top to bottom, where they were asked for (``tables.filled_tables``).
+    tables: tuple[Table, ...] = ()
 
     @property
     def texts(self) -> list[str]:

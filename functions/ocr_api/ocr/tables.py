@@ -1,5 +1,5 @@
 """A recognised table and the forms it is written in: HTML, a GitHub-style Markdown table, and an
-Excel workbook (merged cells for spans).
+Excel workbook (merged cells for spans); and a table's grid filled with the page's lines.
 
 A table is its grid size and its cells; a cell sits at its top-left row and column (from 0) and
 may span several of each. Cells a span covers are not cells of their own.
@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import html
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ocr_api.ocr.result import BoundingBox
+from ocr_api.ocr.result import BoundingBox, TextLine, join_words
+
+# A line lies in one cell when this share of it does; a line across cells (one reading of two
+# cells close together) is shared out word by word.
+_WHOLE_LINE_IN_CELL = 0.6
+# A line belongs to a table when this share of it lies in the table's region: a title the
+# region's edge cuts through is not the table's.
+_LINE_IN_TABLE = 0.5
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,8 @@ class TableCell:
     column_span: int = 1
     confidence: float = 1.0
     box: BoundingBox | None = None
+    # The page's lines (their indexes in reading order) whose text is in the cell.
+    lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,8 @@ class Table:
     columns: int
     cells: tuple[TableCell, ...]
     box: BoundingBox | None = None
+    # The structure model's confidence in the grid (0..1).
+    confidence: float = 1.0
 
     def __post_init__(self) -> None:
         covered: set[tuple[int, int]] = set()
@@ -115,6 +126,102 @@ def workbook(tables: list[Table]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def filled_tables(grids, lines: tuple[TextLine, ...]) -> tuple[Table, ...]:
+    """The tables ``grids`` found (``table_structure.TableGrid``, on the same image as ``lines``),
+    each cell holding the text of the lines in it: a line in one cell whole, a line across cells
+    word by word, a line in no cell in no table. A cell's pieces are read top to bottom, each
+    visual line left to right; its confidence is its lines' least (the structure's, if empty)."""
+    tables = []
+    for grid in grids:
+        pieces: dict[int, list[tuple[BoundingBox, str, float, int]]] = {index: [] for index in range(len(grid.cells))}
+        for line_index, line in enumerate(lines):
+            if _share_inside(line.box, grid.box) < _LINE_IN_TABLE:
+                continue
+            shares = [_share_inside(line.box, cell.box) for cell in grid.cells]
+            if not shares or max(shares) == 0:
+                continue
+            best = max(range(len(shares)), key=shares.__getitem__)
+            if shares[best] >= _WHOLE_LINE_IN_CELL or len(line.words) < 2:
+                pieces[best].append((line.box, line.text, line.confidence, line_index))
+                continue
+            for word in line.words:
+                word_shares = [_share_inside(word.box, cell.box) for cell in grid.cells]
+                if max(word_shares) > 0:
+                    cell_index = max(range(len(word_shares)), key=word_shares.__getitem__)
+                    pieces[cell_index].append((word.box, word.text, word.confidence, line_index))
+        cells = []
+        for index, cell in enumerate(grid.cells):
+            found = pieces[index]
+            cells.append(
+                TableCell(
+                    row=cell.row,
+                    column=cell.column,
+                    text=_cell_text(found),
+                    row_span=cell.row_span,
+                    column_span=cell.column_span,
+                    confidence=min((confidence for _, _, confidence, _ in found), default=grid.confidence),
+                    box=cell.box,
+                    lines=tuple(sorted({line_index for _, _, _, line_index in found})),
+                )
+            )
+        tables.append(_without_stray_edge_rows(Table(grid.rows, grid.columns, tuple(cells), grid.box, grid.confidence)))
+    return tuple(tables)
+
+
+def _without_stray_edge_rows(table: Table) -> Table:
+    """The table less its first and last rows where they hold no text, or text in their first
+    cell only, of three or more: a title above an unruled table, or a note under it, that the
+    region took in. (Left in, the title moved every cell one row down.)"""
+    by_row: dict[int, list[TableCell]] = {}
+    for cell in table.cells:
+        by_row.setdefault(cell.row, []).append(cell)
+
+    def stray(row: int) -> bool:
+        cells = by_row.get(row, [])
+        if any(cell.row_span > 1 for cell in cells):
+            return False
+        written = [cell.column for cell in cells if cell.text]
+        return not written or (written == [0] and len(cells) >= 3 and all(cell.column_span == 1 for cell in cells))
+
+    first, last = 0, table.rows - 1
+    while first < last and stray(first):
+        first += 1
+    while last > first and stray(last):
+        last -= 1
+    if (first, last) == (0, table.rows - 1) or last - first < 1:
+        return table
+    kept = tuple(
+        replace(cell, row=cell.row - first)
+        for cell in table.cells
+        if first <= cell.row and cell.row + cell.row_span - 1 <= last
+    )
+    return replace(table, rows=last - first + 1, cells=kept)
+
+
+def _share_inside(box: BoundingBox, cell: BoundingBox) -> float:
+    width = min(box.right, cell.right) - max(box.left, cell.left)
+    height = min(box.bottom, cell.bottom) - max(box.top, cell.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    return width * height / max(1, box.width * box.height)
+
+
+def _cell_text(pieces: list[tuple[BoundingBox, str, float, int]]) -> str:
+    """Pieces of text in a cell, as read: visual lines top to bottom, each left to right."""
+    visual_lines: list[list[tuple[BoundingBox, str]]] = []
+    for box, text, _, _ in sorted(pieces, key=lambda piece: piece[0].top):
+        middle = box.top + box.height / 2
+        if visual_lines and middle < max(other.bottom for other, _ in visual_lines[-1]):
+            visual_lines[-1].append((box, text))
+        else:
+            visual_lines.append([(box, text)])
+    return "\n".join(
+        join_words([text for _, text in sorted(visual_line, key=lambda piece: piece[0].left) if text])
+        for visual_line in visual_lines
+        if any(text for _, text in visual_line)
+    )
 
 
 def _positions(cell: TableCell) -> set[tuple[int, int]]:

@@ -5,35 +5,41 @@ Only the handler holds the credentials to invoke the deep engine's function, so 
 the page over (``DeepPage``) as soon as it is decoded; the call runs on a thread of its own while
 the worker goes on. Under ``ppocr`` its reading is the page's, and its failure the page's;
 under ``auto`` the two readings are fused region by region, and when PP-OCR fails, Tesseract reads
-the page alone: the client asked for a reading, not for an engine.
+the page alone: the client asked for a reading, not for an engine. Tables, where asked, come from
+the same call (their grids), filled with the page's final lines; a page whose tables were asked
+fails with the call, as no one else can find them.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Protocol
 
 from ocr_api.errors import RecognitionFailed, RecognitionUnavailable, ServiceError
 from ocr_api.ocr.fusion import with_deep_reading
-from ocr_api.ocr.page_transfer import lines_from_json, lines_on_upload
+from ocr_api.ocr.page_transfer import grids_from_json, grids_on_upload, lines_from_json, lines_on_upload
 from ocr_api.ocr.result import RecognitionResult, TextLine
+from ocr_api.ocr.table_structure import TableGrid
+from ocr_api.ocr.tables import filled_tables
 from ocr_api.service.worker_protocol import DeepPage
 
 logger = logging.getLogger(__name__)
 
 
 class PendingReading(Protocol):
-    def result(self) -> tuple[list[dict], float]:
-        """The lines (on the page as sent; ``TextLine`` fields, JSON) and the clockwise degrees
-        its text stood at; waits no longer than the reading's deadline, and raises the
-        ``ServiceError`` that stopped it."""
+    def result(self) -> tuple[list[dict], float, list[dict] | None]:
+        """The lines (on the page as sent; ``TextLine`` fields, JSON), the clockwise degrees its
+        text stood at, and the tables' grids where they were asked (``TableGrid`` fields, JSON);
+        waits no longer than the reading's deadline, and raises the ``ServiceError`` that
+        stopped it."""
 
 
 class DeepReader(Protocol):
     """The deep-learning engine's function, as the handler calls it."""
 
     def start(
-        self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool
+        self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool, find_tables: bool
     ) -> PendingReading: ...
 
     def close(self) -> None: ...
@@ -43,7 +49,7 @@ class _Failed:
     def __init__(self, error: ServiceError) -> None:
         self.error = error
 
-    def result(self) -> tuple[list[dict], float]:
+    def result(self) -> tuple[list[dict], float, list[dict] | None]:
         raise self.error
 
 
@@ -53,7 +59,12 @@ def start_deep_reading(deep_engine: DeepReader | None, asked: DeepPage, page: by
         return _Failed(RecognitionUnavailable("the recognition engine is not available"))
     try:
         return deep_engine.start(
-            page, asked.languages, asked.layout, min(asked.deadline, deadline), asked.find_orientation
+            page,
+            asked.languages,
+            asked.layout,
+            min(asked.deadline, deadline),
+            asked.find_orientation,
+            asked.find_tables,
         )
     except ServiceError as err:
         return _Failed(err)
@@ -62,24 +73,30 @@ def start_deep_reading(deep_engine: DeepReader | None, asked: DeepPage, page: by
 def with_pending_reading(
     result: RecognitionResult, asked: DeepPage, pending: PendingReading
 ) -> RecognitionResult | None:
-    """The worker's ``result`` with PP-OCR's reading: alone, or fused with Tesseract's; None where
-    PP-OCR failed beside Tesseract, whose reading was only its part of the page (the page is to be
-    read by Tesseract alone)."""
+    """The worker's ``result`` with PP-OCR's reading: alone, or fused with Tesseract's, and the
+    page's tables where asked; None where PP-OCR failed beside Tesseract, whose reading was only
+    its part of the page (the page is to be read by Tesseract alone)."""
     try:
-        lines, angle = _lines(pending)
+        lines, angle, grids = _reading(pending, asked.find_tables)
     except ServiceError as err:
-        if asked.alone:
+        if asked.alone or asked.find_tables:
             raise
         logger.warning("deep engine's reading unavailable; Tesseract reads alone", extra={"error": type(err).__name__})
         return None
-    on_upload = lines_on_upload(lines, asked.size, (result.image_width, result.image_height))
-    return with_deep_reading(result, asked.alone, on_upload, angle)
+    upload_size = (result.image_width, result.image_height)
+    read = with_deep_reading(result, asked.alone, lines_on_upload(lines, asked.size, upload_size), angle)
+    if not asked.find_tables:
+        return read
+    tables = filled_tables(grids_on_upload(grids, asked.size, upload_size), read.lines)
+    return replace(read, tables=tables)
 
 
-def _lines(pending: PendingReading) -> tuple[list[TextLine], float]:
-    documents, angle = pending.result()
+def _reading(pending: PendingReading, find_tables: bool) -> tuple[list[TextLine], float, list[TableGrid]]:
+    documents, angle, grids = pending.result()
     try:
-        return lines_from_json(documents), angle
+        if find_tables and grids is None:
+            raise KeyError("tables")
+        return lines_from_json(documents), angle, grids_from_json(grids or [])
     except (KeyError, TypeError, ValueError):
-        logger.error("deep engine answered lines that are not lines")
+        logger.error("deep engine answered lines or tables that are not such")
         raise RecognitionFailed("the recognition engine failed on this image") from None

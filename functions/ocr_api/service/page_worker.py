@@ -68,6 +68,7 @@ def serve(frames_in, frames_out) -> None:
                     task.deadline,
                     task.alone,
                     size,
+                    task.find_tables,
                 ),
             )
             send_frame(frames_out, page)

@@ -76,6 +76,7 @@ class IsolatedRecognizer:
             self.settings.default_engine,
             languages,
             PPOCR_LANGUAGES if self.settings.deep_engine else None,
+            options.find_tables,
         )
 
     def _installed_languages(self, deadline: float) -> tuple[str, ...] | None:

@@ -91,6 +91,7 @@ class DeepPage:
     deadline: float
     alone: bool
     size: tuple[int, int]
+    find_tables: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,9 @@ def _field_from_json(kind: type, name: str, value):
     if kind is Job and name == "options":
         return RecognitionOptions(**{**value, "formats": tuple(value["formats"])})
     if kind is PageRead and name == "result":
-        return RecognitionResult(**{**value, "lines": tuple(line_from_json(line) for line in value["lines"])})
+        # A worker never finds tables (the deep engine does, and the handler adds them).
+        lines = tuple(line_from_json(line) for line in value["lines"])
+        return RecognitionResult(**{**value, "lines": lines, "tables": ()})
     if kind is Ready and name == "languages":
         return tuple(value)
     return value
@@ -160,7 +163,7 @@ def _field_from_json(kind: type, name: str, value):
 def _deep_page_field(name: str, value):
     """A field of ``DeepPage`` as the handler may use it (a worker's word is not trusted: a size
     of nothing or a deadline that is no number would fail in the handler)."""
-    kinds = {"languages": str, "layout": str, "find_orientation": bool, "alone": bool}
+    kinds = {"languages": str, "layout": str, "find_orientation": bool, "alone": bool, "find_tables": bool}
     if name in kinds and isinstance(value, kinds[name]):
         return value
     if name == "deadline" and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
