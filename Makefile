@@ -1,5 +1,5 @@
 # Shortcuts; each target works without make too (see the command it runs).
-.PHONY: setup serve test unit lint keys invoke events validate bench fusion-fit
+.PHONY: setup serve test unit lint keys invoke events validate bench bench-tables fusion-fit
 
 setup:
 	scripts/setup.sh
@@ -35,6 +35,10 @@ validate: setup
 # side by side (about 30 minutes); results in build/bench/
 bench: setup
 	.venv/bin/python -m ocr_local bench $(ARGS)
+
+# The table benchmark alone (make bench runs it too): TEDS and cell accuracy against no structure.
+bench-tables: setup
+	.venv/bin/python -m ocr_tools.table_bench $(ARGS)
 
 # Fits auto's fusion weights on ../shared/eval (or OCR_EVAL_DIR) and prints the scores of the
 # folds each image was left out of, then the weights for functions/ocr_api/ocr/fusion.py

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the service and its tests need on Debian/Ubuntu: Tesseract with the
 # English, Simplified Chinese (horizontal and vertical) and orientation models from apt, the
-# DejaVu fonts (the pages ocr_tools.generated_pages draws), and a virtualenv in .venv.
+# DejaVu and WenQuanYi Micro Hei fonts (the pages ocr_tools.generated_pages and table_pages draw),
+# and a virtualenv in .venv.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-sim-vert tesseract-ocr-osd fonts-dejavu-core python3-venv curl)
+apt_packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-sim-vert tesseract-ocr-osd fonts-dejavu-core fonts-wqy-microhei python3-venv curl)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

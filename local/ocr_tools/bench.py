@@ -36,6 +36,7 @@ from pathlib import Path
 from PIL import Image
 
 from ocr_local.template import PROJECT_ROOT
+from ocr_tools import table_bench
 from ocr_tools.eval_set import TEST_DATA
 from ocr_tools.scoring import cer, is_upper_case_truth
 
@@ -144,6 +145,7 @@ def run(eval_dir: Path, out_dir: Path, repeats: int, languages: str, limit: int 
         "deep_path": _in_fresh_process(deep_path_hops, [str(path) for path in corpus]),
         "deep_engine_cold_start": _in_fresh_process(deep_engine_cold_start),
         "fusion_held_out": _in_fresh_process(fusion_held_out, str(eval_dir)),
+        "tables": _in_fresh_process(table_bench.run, out_dir),
     }
     own = _in_fresh_process(engines_on_own_cpus, [str(path) for path in corpus], repeats, languages)
     raw_seconds = {str(path): report.raw_seconds for (_, path, _), report in zip(images, reports)}
@@ -941,7 +943,7 @@ def markdown(summary: dict) -> str:
             f"{row['service_cer']:.3f} | {row['raw_peak_mb']:.0f} | {row['service_peak_mb']:.0f} |"
         )
     lines += ["", "</details>", ""]
-    return "\n".join(lines) + engines_markdown(summary)
+    return "\n".join(lines) + engines_markdown(summary) + table_bench.markdown(summary["tables"])
 
 
 def engines_markdown(summary: dict) -> str:

@@ -74,3 +74,28 @@ def test_what_is_not_a_page_is_refused_without_a_trace(event):
 def test_no_time_left_is_a_timeout():
     answer = deep_engine.handler(event_for("sroie/036.jpg", "eng"), Context(seconds=0.1))
     assert answer["error"]["kind"] == "RecognitionTimedOut"
+
+
+def test_a_table_is_found_with_its_grid_only_when_asked():
+    event = event_for("tables/table_01.png", "eng")
+    assert "tables" not in deep_engine.handler(event, Context())
+    answer = deep_engine.handler({**event, "find_tables": True}, Context())
+    truth = json.loads((TEST_DATA / "tables" / "table_01.json").read_text(encoding="utf-8"))
+    [table] = answer["tables"]
+    assert (table["rows"], table["columns"], len(table["cells"])) == (
+        truth["rows"],
+        truth["columns"],
+        len(truth["cells"]),
+    )
+    assert table["ruled"] and 0 < table["confidence"] <= 1
+    spans = sorted(
+        (cell["row_span"], cell["column_span"]) for cell in table["cells"] if cell["row_span"] * cell["column_span"] > 1
+    )
+    assert spans == sorted(
+        (cell["row_span"], cell["column_span"]) for cell in truth["cells"] if cell["row_span"] * cell["column_span"] > 1
+    )
+
+
+def test_find_tables_that_is_no_boolean_is_refused():
+    answer = deep_engine.handler({**event_for("tables/table_01.png", "eng"), "find_tables": "yes"}, Context())
+    assert answer["error"]["kind"] == "RecognitionFailed"

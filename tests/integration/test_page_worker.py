@@ -241,12 +241,14 @@ class CountingDeepEngine:
     def __init__(self) -> None:
         self.pages = 0
 
-    def start(self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool):
+    def start(
+        self, page: bytes, languages: str, layout: str, deadline: float, find_orientation: bool, find_tables: bool
+    ):
         self.pages += 1
         return self
 
-    def result(self) -> tuple[list, float]:
-        return [], 0.0
+    def result(self) -> tuple[list, float, None]:
+        return [], 0.0, None
 
     def close(self) -> None:
         pass

@@ -104,6 +104,7 @@ def grids_from_json(documents: list[dict]) -> list[TableGrid]:
             columns=int(document["columns"]),
             cells=tuple(GridCell(**{**cell, "box": BoundingBox(**cell["box"])}) for cell in document["cells"]),
             confidence=float(document["confidence"]),
+            ruled=bool(document.get("ruled", False)),
         )
         for document in documents
     ]

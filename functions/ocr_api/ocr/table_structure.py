@@ -68,6 +68,10 @@ _REGION_MARGIN = 0.02
 _STRUCTURE_SIDE = 488
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
+# A rule: pixels darker than this (0-255) along this share of the table's width or height (the
+# region's margin and a photo's slight turn take the rest).
+_RULE_DARKNESS = 128
+_RULE_LENGTH = 0.85
 # Below this many pixels on a side a region holds no table worth reading.
 _MIN_REGION_SIDE = 24
 
@@ -83,14 +87,16 @@ class GridCell:
 
 @dataclass(frozen=True)
 class TableGrid:
-    """A table's region on the page, its size, its cells (no text yet) and the structure model's
-    confidence (0..1, the mean of its tokens')."""
+    """A table's region on the page, its size, its cells (no text yet), the structure model's
+    confidence (0..1, the mean of its tokens') and whether it is ruled: a rule runs across its
+    whole width or height inside it (Tencent's "有线表格")."""
 
     box: BoundingBox
     rows: int
     columns: int
     cells: tuple[GridCell, ...]
     confidence: float
+    ruled: bool = False
 
 
 def model_path(package: str, name: str, model_dir: str | None = None) -> Path:
@@ -250,7 +256,18 @@ class TableFinder:
         )
         rows = max(cell.row + cell.row_span for cell in cells)
         columns = max(cell.column + cell.column_span for cell in cells)
-        return TableGrid(region, rows, columns, cells, float(np.mean(kept_scores)))
+        return TableGrid(region, rows, columns, cells, float(np.mean(kept_scores)), _ruled(crop))
+
+
+def _ruled(crop) -> bool:
+    """Whether a dark rule runs across the table's whole width or height, away from its edges."""
+    dark = crop.mean(axis=2) < _RULE_DARKNESS
+    height, width = dark.shape
+    inner_rows = dark[int(height * 0.05) : max(int(height * 0.95), 1)]
+    inner_columns = dark[:, int(width * 0.05) : max(int(width * 0.95), 1)]
+    across = inner_rows.mean(axis=1) >= _RULE_LENGTH if inner_rows.size else []
+    down = inner_columns.mean(axis=0) >= _RULE_LENGTH if inner_columns.size else []
+    return bool(any(across) or any(down))
 
 
 def cell_positions(tokens: list[str]) -> list[tuple[int, int, int, int]]:

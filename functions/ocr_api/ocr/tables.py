@@ -42,6 +42,8 @@ class Table:
     box: BoundingBox | None = None
     # The structure model's confidence in the grid (0..1).
     confidence: float = 1.0
+    # Whether a rule runs across its whole width or height inside it.
+    ruled: bool = False
 
     def __post_init__(self) -> None:
         covered: set[tuple[int, int]] = set()
@@ -166,7 +168,8 @@ def filled_tables(grids, lines: tuple[TextLine, ...]) -> tuple[Table, ...]:
                     lines=tuple(sorted({line_index for _, _, _, line_index in found})),
                 )
             )
-        tables.append(_without_stray_edge_rows(Table(grid.rows, grid.columns, tuple(cells), grid.box, grid.confidence)))
+        table = Table(grid.rows, grid.columns, tuple(cells), grid.box, grid.confidence, grid.ruled)
+        tables.append(_without_stray_edge_rows(table))
     return tuple(tables)
 
 
