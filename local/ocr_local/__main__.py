@@ -46,6 +46,8 @@ from ocr_local.template import PROJECT_ROOT, ApiSpec, load_template
 DEFAULT_DYNAMODB_PORT = 3001
 DEFAULT_LAMBDA_PORT = 3002
 DEMO_IMAGE = PROJECT_ROOT / "functions" / "ocr_api" / "service" / "demo.png"
+# A table page the tests read (a title, a ruled table with spans, a note).
+TABLE_IMAGE = PROJECT_ROOT / "tests" / "data" / "tables" / "table_01.png"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,6 +293,13 @@ def _print_banner(
         f"  {PROJECT_ROOT / '.venv' / 'bin' / 'python'} - <<'EOF'\n"
         + _tencent_sdk_example(f"{args.host}:{args.port}", secret_id, secret_key)
         + "EOF\n"
+        "Tables: the cells, rows and columns of a table page, as JSON, HTML and Markdown in place:\n"
+        f'  curl -s -F "file=@{TABLE_IMAGE}" -F return_tables=true -F return_markdown=true '
+        f'-H "x-api-key: {appkey}" {base}/v1/ocr/universal\n'
+        "and through Tencent's SDK (RecognizeTableAccurateOCR; Data is the tables as an Excel workbook):\n"
+        f"  {PROJECT_ROOT / '.venv' / 'bin' / 'python'} - <<'EOF'\n"
+        + _tencent_sdk_example(f"{args.host}:{args.port}", secret_id, secret_key, "RecognizeTableAccurateOCR")
+        + "EOF\n"
         "A file larger than a request carries (up to 50 MB): upload it to S3, then read it by upload_id:\n"
         + _upload_example(base, appkey)
         + "Many pages as a job (any PDF, up to 1,000 pages): start one on the upload above, then poll it\n"
@@ -330,15 +339,17 @@ def _job_example(base: str, appkey: str) -> str:
     )
 
 
-def _tencent_sdk_example(endpoint: str, secret_id: str, secret_key: str) -> str:
-    """Three lines of Python with Tencent's SDK, changed only in endpoint and credentials."""
+def _tencent_sdk_example(endpoint: str, secret_id: str, secret_key: str, action: str = "GeneralAccurateOCR") -> str:
+    """Three lines of Python with Tencent's SDK, changed only in endpoint and credentials: the
+    demo image read, or (RecognizeTableAccurateOCR) the table page's tables."""
+    image = DEMO_IMAGE if action == "GeneralAccurateOCR" else TABLE_IMAGE
     return (
         "from tencentcloud.common import credential; from tencentcloud.common.profile import client_profile, "
         "http_profile; from tencentcloud.ocr.v20181119 import ocr_client, models; import base64\n"
         f'client = ocr_client.OcrClient(credential.Credential("{secret_id}", "{secret_key}"), "ap-guangzhou", '
         f'client_profile.ClientProfile(httpProfile=http_profile.HttpProfile(protocol="http", endpoint="{endpoint}")))\n'
-        f'request = models.GeneralAccurateOCRRequest(); request.ImageBase64 = base64.b64encode(open("{DEMO_IMAGE}", '
-        '"rb").read()).decode(); print(client.GeneralAccurateOCR(request).to_json_string())\n'
+        f'request = models.{action}Request(); request.ImageBase64 = base64.b64encode(open("{image}", '
+        f'"rb").read()).decode(); print(client.{action}(request).to_json_string())\n'
     )
 
 

@@ -145,7 +145,7 @@ def run(eval_dir: Path, out_dir: Path, repeats: int, languages: str, limit: int 
         "deep_path": _in_fresh_process(deep_path_hops, [str(path) for path in corpus]),
         "deep_engine_cold_start": _in_fresh_process(deep_engine_cold_start),
         "fusion_held_out": _in_fresh_process(fusion_held_out, str(eval_dir)),
-        "tables": _in_fresh_process(table_bench.run, out_dir),
+        "tables": _in_fresh_process(table_bench.run, out_dir, table_bench.table_pages.DEFAULT_CJK_FONT, eval_dir),
     }
     own = _in_fresh_process(engines_on_own_cpus, [str(path) for path in corpus], repeats, languages)
     raw_seconds = {str(path): report.raw_seconds for (_, path, _), report in zip(images, reports)}

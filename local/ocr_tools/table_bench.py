@@ -4,10 +4,13 @@ memory the tables add to a page.
 
     python -m ocr_tools.table_bench [--out build/bench] [--cjk-font PATH]
 
-Two sets: ``tests/data/tables`` (the pages the tests read; the rules that trim a region's edges
-were fitted on them) and a held-out set drawn afresh with another seed, never looked at while
-fitting. Both are made by ``ocr_tools.table_pages``; the held-out set is English only where no
-CJK font is installed, and the report says so. ``make bench`` runs it with the rest.
+Three sets: ``tests/data/tables`` (the pages the tests read; the rules that trim a region's edges
+were fitted on them), a held-out set drawn afresh with another seed, never looked at while
+fitting (both made by ``ocr_tools.table_pages``; the held-out set is English only where no CJK
+font is installed, and the report says so), and real receipts from the evaluation set
+(``--eval-dir``, ``OCR_EVAL_DIR`` or ``../shared/eval``) with the grids in
+``ocr_tools/table_truth``, compared without case as their transcriptions are; where the set is
+missing the report says so. ``make bench`` runs it with the rest.
 """
 
 from __future__ import annotations
@@ -18,28 +21,34 @@ import random
 import resource
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
 
+from ocr_api.ocr.tables import Table
 from ocr_tools import table_pages
+from ocr_tools.eval_set import default_eval_dir
 from ocr_tools.table_scoring import cell_accuracy, table_from_json, teds, unstructured
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FITTED_SET = PROJECT_ROOT / "tests" / "data" / "tables"
+REAL_TRUTH = Path(__file__).resolve().parent / "table_truth"
 HELD_OUT_SEED = 12
+REAL_SET = "real receipts (evaluation set)"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "bench")
     parser.add_argument("--cjk-font", type=Path, default=table_pages.DEFAULT_CJK_FONT)
+    parser.add_argument("--eval-dir", type=Path, default=None)
     args = parser.parse_args(argv)
-    summary = run(args.out, args.cjk_font)
+    summary = run(args.out, args.cjk_font, args.eval_dir or default_eval_dir())
     print(markdown(summary))
 
 
-def run(out_dir: Path, cjk_font: Path = table_pages.DEFAULT_CJK_FONT) -> dict:
+def run(out_dir: Path, cjk_font: Path = table_pages.DEFAULT_CJK_FONT, eval_dir: Path | None = None) -> dict:
     from ocr_api.ocr.images import PreparedImage
     from ocr_api.ocr.ppocr import PpOcr
     from ocr_api.ocr.table_structure import TableFinder
@@ -55,12 +64,12 @@ def run(out_dir: Path, cjk_font: Path = table_pages.DEFAULT_CJK_FONT) -> dict:
     finder.load()
     loaded = _rss_mb()
     sets = {}
-    for name, folder in (("fitted (tests/data/tables)", FITTED_SET), ("held out", held_out)):
-        pages = []
-        for path in sorted(folder.glob("table_*.*")):
-            if path.suffix == ".json":
-                continue
-            truth = table_from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
+    generated = {"fitted (tests/data/tables)": _generated_pages(FITTED_SET), "held out": _generated_pages(held_out)}
+    real = _real_pages(eval_dir) if eval_dir is not None and eval_dir.is_dir() else None
+    for name, pages in {**generated, **({REAL_SET: real} if real else {})}.items():
+        scored = []
+        for label, path, truth in pages:
+            ignore_case = name == REAL_SET
             image = Image.open(path).convert("RGB")
             started = time.perf_counter()
             lines, angle = engine.read_page(PreparedImage(image, "PNG", None), "chi_sim+eng", time.monotonic() + 60)
@@ -68,13 +77,14 @@ def run(out_dir: Path, cjk_font: Path = table_pages.DEFAULT_CJK_FONT) -> dict:
             started = time.perf_counter()
             grids = finder.find(image, time.monotonic() + 60, turned=angle)
             finding = time.perf_counter() - started
-            tables = filled_tables(grids, tuple(lines))
-            # The table the page holds is the one scored; none found scores as an empty table.
+            tables = [_compared(table, ignore_case) for table in filled_tables(grids, tuple(lines))]
+            truth = _compared(truth, ignore_case)
+            # The table the truth describes is the one scored; none found scores as an empty table.
             best = max(tables, key=lambda table: teds(table, truth), default=unstructured([]))
-            baseline = unstructured([line.text for line in lines])
-            pages.append(
+            baseline = _compared(unstructured([line.text for line in lines]), ignore_case)
+            scored.append(
                 {
-                    "page": path.name,
+                    "page": label,
                     "tables_found": len(tables),
                     "teds": round(teds(best, truth), 4),
                     "teds_struct": round(teds(best, truth, structure_only=True), 4),
@@ -85,15 +95,40 @@ def run(out_dir: Path, cjk_font: Path = table_pages.DEFAULT_CJK_FONT) -> dict:
                     "table_seconds": round(finding, 4),
                 }
             )
-        sets[name] = {"pages": pages, "mean": _means(pages)}
+        sets[name] = {"pages": scored, "mean": _means(scored)}
     return {
         "held_out_chinese": font is not None,
+        "real_set": None if real is None else str(eval_dir),
         "sets": sets,
         "memory_mb": {
             "table_models_loaded": round(loaded - before, 1),
             "peak_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         },
     }
+
+
+def _generated_pages(folder: Path) -> list[tuple[str, Path, Table]]:
+    return [
+        (path.name, path, table_from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))))
+        for path in sorted(folder.glob("table_*.*"))
+        if path.suffix != ".json"
+    ]
+
+
+def _real_pages(eval_dir: Path) -> list[tuple[str, Path, Table]]:
+    pages = []
+    for truth_path in sorted(REAL_TRUTH.glob("*.json")):
+        document = json.loads(truth_path.read_text(encoding="utf-8"))
+        if (eval_dir / document["image"]).is_file():
+            pages.append((document["image"], eval_dir / document["image"], table_from_json(document)))
+    return pages
+
+
+def _compared(table: Table, ignore_case: bool) -> Table:
+    """The table as it is compared: without case where the truth was written without it."""
+    if not ignore_case:
+        return table
+    return replace(table, cells=tuple(replace(cell, text=cell.text.casefold()) for cell in table.cells))
 
 
 def _means(pages: list[dict]) -> dict:
@@ -133,6 +168,8 @@ def markdown(summary: dict) -> str:
     ]
     if not summary["held_out_chinese"]:
         lines.append("No CJK font was installed: the held-out pages are English only.")
+    if summary["real_set"] is None:
+        lines.append("No evaluation set was found (--eval-dir, OCR_EVAL_DIR or ../shared/eval): no real receipts.")
     return "\n".join(lines) + "\n"
 
 

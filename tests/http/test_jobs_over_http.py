@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image, ImageDraw
 
+from helpers import data_image
 from image_server import ImageServer
 from ocr_api.jobs.webhooks import verify
 from upload_forms import offer, uploaded
@@ -147,6 +148,8 @@ def test_a_job_request_is_checked_before_anything_is_queued(local_server):
         ({"upload_id": "upl_" + "0" * 32, "pages": "3-1"}, "is not a range"),
         ({"upload_id": "upl_" + "0" * 32, "pages": "1-5000"}, "more than 1000 pages"),
         ({"upload_id": "upl_" + "0" * 32, "client_request_token": "has spaces"}, "client_request_token"),
+        ({"upload_id": "upl_" + "0" * 32, "languages": "klingon"}, "unknown language"),
+        ({"upload_id": "upl_" + "0" * 32, "return_tables": True, "engine": "tesseract"}, "auto or ppocr"),
     ]:
         status, _, answer = start_job(local_server, local_server.appkey, **fields)
         assert (status, answer["error"]) == (400, "invalid_request"), fields
@@ -160,6 +163,24 @@ def test_a_job_request_is_checked_before_anything_is_queued(local_server):
     status, form = offer(local_server, local_server.appkey, "application/pdf")
     status, answer = start_job(local_server, local_server.appkey, upload_id=form["upload_id"])[0::2]
     assert (status, answer["error"]) == (404, "upload_not_found")
+
+
+def test_a_job_finds_each_pages_tables(local_server):
+    # GIVEN a PDF of two table pages (an English ruled one, a Chinese one ruled at its header)
+    pages = [Image.open(io.BytesIO(data_image(f"tables/table_0{n}.png"))).convert("RGB") for n in (1, 2)]
+    pdf = io.BytesIO()
+    pages[0].save(pdf, format="PDF", save_all=True, append_images=pages[1:])
+    upload_id = uploaded(local_server, local_server.appkey, pdf.getvalue(), "application/pdf")
+    # WHEN a job reads it with return_tables
+    status, _, started = start_job(local_server, local_server.appkey, upload_id=upload_id, return_tables=True)
+    assert status == 202, started
+    done = finished(local_server, local_server.appkey, started["job_id"])
+    # THEN every page has its table, with the grid the page was drawn with
+    assert done["status"] == "SUCCEEDED"
+    for page, number in zip(done["pages"], (1, 2)):
+        truth = json.loads(data_image(f"tables/table_0{number}.json"))
+        [table] = page["result"]["tables"]
+        assert (table["rows"], table["columns"]) == (truth["rows"], truth["columns"])
 
 
 class CallbackReceiver:

@@ -8,6 +8,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
+import shlex
+import subprocess
 
 import pytest
 import requests
@@ -131,3 +134,17 @@ def test_tencents_sdk_recognises_tables_and_gets_the_workbook(server):
         1 for cell in expected.cells if cell.row_span > 1 or cell.column_span > 1
     )
     assert answer["RequestId"] and answer["Angle"] == 0
+
+
+def test_the_printed_table_examples_work_as_printed(server):
+    banner = server.banner.split("Tables:", 1)[1]
+    curl = next(line.strip() for line in banner.splitlines() if "return_tables=true" in line)
+    done = subprocess.run(shlex.split(curl), capture_output=True, text=True, timeout=60)
+    [result] = json.loads(done.stdout)["results"]
+    assert cell_accuracy(as_table(result["tables"][0]), truth(RULED)) >= 0.9
+    assert "| Code | Stock |" in result["markdown"]
+    example = re.search(r"\n  (\S+/python) - <<'EOF'\n(.*?)\nEOF\n", banner, re.S)
+    done = subprocess.run([example[1], "-"], input=example[2], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert [detection["Type"] for detection in answer["TableDetections"]] == [1, 0] and answer["Data"]

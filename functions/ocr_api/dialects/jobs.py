@@ -154,7 +154,10 @@ def read(event, max_pages: int) -> JobRequest:
 
 
 def _summary(job: Job) -> dict:
-    callback = {"url": job.callback_url, **job.callback} if job.callback_url else None
+    # A callback not tried yet is pending: the job can be seen finished a moment before its
+    # callback is queued (the last page's worker queues it after recording the page).
+    waiting = {"status": "pending", "attempts": 0, "last_error": None}
+    callback = {"url": job.callback_url, **waiting, **job.callback} if job.callback_url else None
     return {
         "job_id": job.job_id,
         "status": job.status.value,

@@ -115,6 +115,9 @@ class Jobs:
         """The job, stored and queued for planning; and whether it is new (False: the key's
         ``client_request_token`` started it before). Asking is held to the plan's rate; pages
         are charged when they are read."""
+        # Options no page could be read with (a language not installed, tables under tesseract)
+        # are the client's error now, not every page's later.
+        self.recognizer.check_options(_recognition_options(request.options), budget.recognition_deadline)
         admission = self.access.admit(request.caller, UPLOADING_API, 0, budget.key_store_deadline)
         if request.callback_url is not None:
             self._check_callback(admission.key.key_hash, request.callback_url, budget)
@@ -366,10 +369,8 @@ class Jobs:
 
     def _read(self, job: Job, page: int, deadline: float) -> RecognitionResult:
         data = self._file_of(job, deadline)
-        options = RecognitionOptions(
-            **{name: job.options[name] for name in _RECOGNITION_OPTIONS if name in job.options},
-            pdf_page=page if sniff_format(data) == "PDF" else None,
-            max_image_bytes=self.max_file_bytes,
+        options = _recognition_options(
+            job.options, pdf_page=page if sniff_format(data) == "PDF" else None, max_image_bytes=self.max_file_bytes
         )
         [result] = self.recognizer.recognize_many([data], deadline, options)
         return result
@@ -410,7 +411,19 @@ class Jobs:
         return self.bucket
 
 
-_RECOGNITION_OPTIONS = ("languages", "single_line", "correct_orientation", "slice_large_images", "engine")
+_RECOGNITION_OPTIONS = (
+    "languages",
+    "single_line",
+    "correct_orientation",
+    "slice_large_images",
+    "engine",
+    "find_tables",
+)
+
+
+def _recognition_options(options: dict, **more) -> RecognitionOptions:
+    """A job's universal options (JSON) as the recognizer takes them."""
+    return RecognitionOptions(**{name: options[name] for name in _RECOGNITION_OPTIONS if name in options}, **more)
 
 
 def callback_body(job: Job) -> dict:
