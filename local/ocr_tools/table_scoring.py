@@ -65,17 +65,20 @@ def table_from_json(document: dict) -> Table:
 
 
 def _tree(table: Table, structure_only: bool) -> _Node:
-    covered = table.spanned_over()
-    rows = []
-    for row, cells in enumerate(table.grid()):
-        tds = []
-        for column, cell in enumerate(cells):
-            if (row, column) in covered:
-                continue
-            spans = (cell.row_span, cell.column_span) if cell else (1, 1)
-            text = "" if structure_only or cell is None else _plain(cell.text)
-            tds.append(_Node("td", spans, text))
-        rows.append(_Node("tr", children=tds))
+    rows = [
+        _Node(
+            "tr",
+            children=[
+                _Node(
+                    "td",
+                    (cell.row_span, cell.column_span) if cell else (1, 1),
+                    "" if structure_only or cell is None else _plain(cell.text),
+                )
+                for cell in cells
+            ],
+        )
+        for cells in table.written_rows()
+    ]
     return _Node("table", children=rows)
 
 

@@ -62,16 +62,19 @@ GRID = TableGrid(
 )
 
 
+# A page around it: a title above, the table's four lines, a note under.
+PAGE_LINES = (
+    line("Title", 100, 40, 60),
+    line("Item", 110, 110, 40),
+    line("Price", 210, 110, 50),
+    line("Tea", 110, 150, 30),
+    line("3.50", 210, 150, 40),
+    line("Note", 100, 200, 40),
+)
+
+
 def test_lines_fill_their_cells_and_lines_outside_stay_out():
-    lines = (
-        line("Title", 100, 40, 60),
-        line("Item", 110, 110, 40),
-        line("Price", 210, 110, 50),
-        line("Tea", 110, 150, 30),
-        line("3.50", 210, 150, 40),
-        line("Note", 100, 200, 40),
-    )
-    [table] = filled_tables([GRID], lines)
+    [table] = filled_tables([GRID], PAGE_LINES)
     assert [(cell.row, cell.column, cell.text, cell.lines) for cell in table.cells] == [
         (0, 0, "Item", (1,)),
         (0, 1, "Price", (2,)),
@@ -127,17 +130,9 @@ def test_a_title_row_the_region_took_in_is_dropped():
 
 
 def test_markdown_puts_the_table_where_its_first_line_stood():
-    lines = (
-        line("Title", 100, 40, 60),
-        line("Item", 110, 110, 40),
-        line("Price", 210, 110, 50),
-        line("Tea", 110, 150, 30),
-        line("3.50", 210, 150, 40),
-        line("Note", 100, 200, 40),
-    )
     lines = tuple(
         TextLine(one.text, one.box, one.confidence, 1, paragraph, 1, one.words, one.quad, one.engine)
-        for paragraph, one in enumerate(lines, 1)
+        for paragraph, one in enumerate(PAGE_LINES, 1)
     )
     result = RecognitionResult(lines, 400, 300, "eng", tables=filled_tables([GRID], lines))
     assert to_markdown(result) == "Title\n\n| Item | Price |\n|---|---|\n| Tea | 3.50 |\n\nNote\n"

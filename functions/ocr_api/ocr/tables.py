@@ -66,6 +66,15 @@ class Table:
             grid[cell.row][cell.column] = cell
         return grid
 
+    def written_rows(self) -> list[list[TableCell | None]]:
+        """Each row as HTML writes it: a cell where one begins, None for an empty position, and
+        nothing where a span covers it."""
+        covered = self.spanned_over()
+        return [
+            [cell for column, cell in enumerate(cells) if (row, column) not in covered]
+            for row, cells in enumerate(self.grid())
+        ]
+
     def spanned_over(self) -> set[tuple[int, int]]:
         """The positions a span covers, its own top-left one aside."""
         return {position for cell in self.cells for position in _positions(cell) - {(cell.row, cell.column)}}
@@ -73,13 +82,10 @@ class Table:
 
 def table_html(table: Table) -> str:
     """The table as HTML (``<table>``, a ``<tr>`` per row, ``rowspan``/``colspan`` for spans)."""
-    covered = table.spanned_over()
     rows = []
-    for row, cells in enumerate(table.grid()):
+    for cells in table.written_rows():
         parts = []
-        for column, cell in enumerate(cells):
-            if (row, column) in covered:
-                continue
+        for cell in cells:
             spans = ""
             if cell is not None and cell.row_span > 1:
                 spans += f' rowspan="{cell.row_span}"'

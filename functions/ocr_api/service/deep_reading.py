@@ -87,7 +87,11 @@ def with_pending_reading(
     read = with_deep_reading(result, asked.alone, lines_on_upload(lines, asked.size, upload_size), angle)
     if not asked.find_tables:
         return read
-    tables = filled_tables(grids_on_upload(grids, asked.size, upload_size), read.lines)
+    try:
+        tables = filled_tables(grids_on_upload(grids, asked.size, upload_size), read.lines)
+    except ValueError:  # a grid whose cells overlap or leave it: not one the engine makes
+        logger.error("deep engine answered a table grid that is not one")
+        raise RecognitionFailed("the recognition engine failed on this image") from None
     return replace(read, tables=tables)
 
 

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ocr_api.errors import (
     ImageNeedsTooMuchMemory,
@@ -161,7 +161,8 @@ class PageWorker:
             reply = self._receive(deadline, overrun)
         asked = None
         if isinstance(reply, DeepPage):
-            asked = reply
+            # Whether tables are found is the request's to say, not a worker's (it reads hostile bytes).
+            asked = replace(reply, find_tables=options.find_tables)
             pending = start_deep_reading(self.deep_engine, asked, self._receive_frame(deadline, overrun), deadline)
             reply = self._receive(deadline, overrun)
         page = self._expect(PageRead, reply)
