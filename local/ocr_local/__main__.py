@@ -285,6 +285,7 @@ def _print_banner(
         f"Demo appkey (valid while this server runs): {appkey}\n"
         f"Demo Tencent SecretId: {secret_id}\n"
         f"Demo Tencent SecretKey: {secret_key}\n\n"
+        f"The web console (open it in a browser; paste the demo appkey): {base}/console\n"
         f"Recognise an image:\n"
         f'  curl -s -F "imagefile=@{DEMO_IMAGE}" "{base}/v1/imagerecognition/ocr?appkey={appkey}"\n'
         f"The universal endpoint (boxes, orientation, Markdown; engine auto, tesseract or ppocr):\n"

@@ -71,7 +71,9 @@ def build_event(
         "requestContext": {
             "resourcePath": resource,
             "httpMethod": method.upper(),
-            "path": f"/{stage}{path}",
+            # The path as the browser asked for it: the local server, like a custom domain, has
+            # no stage in its URLs (on execute-api hosts API Gateway puts "/<stage>" before it).
+            "path": path,
             "stage": stage,
             "requestId": request_id,
             "extendedRequestId": request_id,

@@ -44,13 +44,23 @@ def test_every_template_route_reaches_a_handler_route(spec, invoke):
         ("GET", "/v1/ocr/jobs/{job_id}"),
         ("GET", "/v1/ocr/jobs/{job_id}/text"),
         ("POST", "/v1/webhook-secret"),
+        ("GET", "/"),
+        ("GET", "/console"),
+        ("GET", "/console/{asset}"),
     }
-    for method, resource in declared:
+    pages = {("GET", "/"), ("GET", "/console"), ("GET", "/console/{asset}")}
+    for method, resource in declared - pages:
         path = resource.replace("{job_id}", "job_" + "0" * 32)
         event = build_event(method=method, path=path, resource=resource, stage=spec.stage)
         # A dialect's own envelope, whatever the answer: not the router's "Not found".
         body = json.loads(invoke(event)["body"])
         assert {"DataStatus", "request_id", "nonce", "Response"} & set(body), (method, resource)
+    # The console's page and files (its own tests: tests/browser).
+    for method, resource in pages:
+        path = resource.replace("{asset}", "console.css")
+        answer = invoke(build_event(method=method, path=path, resource=resource, stage=spec.stage))
+        assert answer["statusCode"] == 200, resource
+        assert answer["multiValueHeaders"]["Content-Type"][0].startswith("text/"), resource
 
 
 def test_api_gateway_checks_keys_on_the_native_routes_only(spec):
@@ -104,7 +114,9 @@ def test_the_plan_catalog_may_only_write_to_the_table(template):
 
 
 def test_a_method_the_template_does_not_declare_is_not_served(spec, invoke, capfd):
-    event = build_event(method="GET", path="/v1/imagerecognition/ocr", resource="/", stage=spec.stage)
+    event = build_event(
+        method="GET", path="/v1/imagerecognition/ocr", resource="/v1/imagerecognition/ocr", stage=spec.stage
+    )
     assert invoke(event)["statusCode"] == 404
     # AND no endpoint counts it as one of its requests
     assert '"Endpoint"' not in capfd.readouterr().out

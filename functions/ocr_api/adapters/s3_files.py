@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -77,6 +78,17 @@ class FilesBucket:
             logger.error("upload not presigned", extra={"error": type(err).__name__})
             raise StorageUnavailable("uploads cannot be offered right now") from err
         return PresignedPost(post["url"], post["fields"], datetime.now(UTC) + timedelta(seconds=seconds))
+
+    def post_origin(self) -> str | None:
+        """The scheme and host a browser POSTs this bucket's uploads to (presigned here, without
+        a call to S3); None where nothing can be signed."""
+        try:
+            url = self._client.generate_presigned_post(self.bucket, "uploads/origin")["url"]
+        except BotoCoreError as err:
+            logger.error("upload origin not known", extra={"error": type(err).__name__})
+            return None
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def put(self, object_key: str, data: bytes, content_type: str, deadline: float | None = None) -> None:
         """Stores ``data`` at ``object_key``; ``StorageUnavailable`` when S3 fails."""

@@ -69,6 +69,10 @@ class Uploads:
         self.url_seconds = url_seconds
         self.clock = clock
 
+    def post_origin(self) -> str | None:
+        """Where browsers send uploads (a page that uploads must be allowed to connect there)."""
+        return self.bucket.post_origin() if self.bucket is not None else None
+
     def offer(self, owner: AppKey, content_type: str) -> UploadOffer:
         """A new upload id and the presigned POST that stores one file under it."""
         if content_type not in UPLOAD_CONTENT_TYPES:
