@@ -5,13 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "Installing nodejs and npm with apt-get"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-fi
+source scripts/lib/apt.sh
+install_for_commands node:nodejs npm:npm
 stamp="tests/node_sdk/node_modules/.installed-$(sha256sum tests/node_sdk/package-lock.json | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "Installing Tencent's Node.js SDK into tests/node_sdk"

@@ -76,6 +76,7 @@ def test_a_line_and_its_outline_light_up_together_on_hover_and_keyboard_focus(co
     second_line, second_outline = page.locator("#lines li").nth(1), page.locator("#overlay polygon:not(.word)").nth(1)
     second_line.hover()
     assert "active" in second_outline.get_attribute("class")
+    console.screenshot("console-hover")
     page.locator("#overlay polygon:not(.word)").nth(0).hover()
     assert "active" in page.locator("#lines li").nth(0).get_attribute("class")
     assert "active" not in (second_outline.get_attribute("class") or "")
