@@ -100,12 +100,14 @@ def _page() -> str:
 
 def routes(service: OcrService) -> APIGatewayRouter:
     router = APIGatewayRouter()
-    policy: list[str] = []
+
+    @cache
+    def policy() -> str:
+        # Made on the first page asked for (the bucket's origin needs the S3 client).
+        return content_security_policy(service.uploads.post_origin())
 
     def page() -> Response:
-        if not policy:
-            policy.append(content_security_policy(service.uploads.post_origin()))
-        headers = {**_SECURITY_HEADERS, "Content-Security-Policy": policy[0], "Cache-Control": "no-cache"}
+        headers = {**_SECURITY_HEADERS, "Content-Security-Policy": policy(), "Cache-Control": "no-cache"}
         html = _page().replace("<head>", f'<head>\n  <base href="{page_base(router.current_event)}">', 1)
         return Response(200, "text/html; charset=utf-8", html, headers)
 
