@@ -79,6 +79,7 @@
     }
     fields.need_location = String($("need_location").checked);
     fields.return_markdown = String($("return_markdown").checked);
+    if ($("return_tables").checked) fields.return_tables = "true";
     return fields;
   };
 
@@ -269,9 +270,38 @@
       drawOutlines(result.blocks);
     }
     fillLines($("lines"), result.blocks, overlay);
+    showTables(result.tables);
     $("markdown").textContent = result.markdown || "(ask for Markdown in the options)";
     $("json").textContent = lastJson;
     markDoubtful();
+  }
+
+  // Each table as a table (built from its cells, spans and all), and its region on the image.
+  function showTables(tables) {
+    const shown = $("tables");
+    shown.replaceChildren();
+    $("no-tables").hidden = Boolean(tables);
+    (tables || []).forEach((table, number) => {
+      const view = document.createElement("table");
+      view.className = "table-view";
+      view.createCaption().textContent = `Table ${number + 1}: ${table.rows} rows, ${table.columns} columns`;
+      const rows = Array.from({ length: table.rows }, () => view.insertRow());
+      for (const cell of table.cells) {
+        const written = document.createElement("td");
+        written.textContent = cell.text;
+        if (cell.row_span > 1) written.rowSpan = cell.row_span;
+        if (cell.column_span > 1) written.colSpan = cell.column_span;
+        rows[cell.row].append(written);
+      }
+      shown.append(view);
+      if (table.points) {
+        const region = document.createElementNS(SVG, "polygon");
+        region.setAttribute("points", table.points.map(([x, y]) => `${x},${y}`).join(" "));
+        region.classList.add("table");
+        $("overlay").append(region);
+      }
+    });
+    if (tables && !tables.length) $("tables").textContent = "No table was found on this image.";
   }
 
   function drawOutlines(blocks) {
