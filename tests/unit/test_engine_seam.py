@@ -201,3 +201,22 @@ def test_ppocr_reads_alone_and_turns_the_page_itself(correct_orientation, turns)
     )
     assert (result.engine, result.texts) == ("ppocr", ["deep reading"])
     assert tesseract.reads == [] and tesseract.orientation_checks == [] and deep.orientation_allowed == [turns]
+
+
+def test_tables_go_to_the_deep_engine_with_the_page_and_need_it_to_read():
+    # GIVEN a deployment whose deep engine reads English, under auto
+    _, _, recognizer = engines([line("tesseract reading")], [])
+    handed = []
+    # WHEN tables are asked for, THEN the page goes to the deep engine saying so
+    recognizer.recognize(PAGE, deadline_in(30), RecognitionOptions(find_tables=True), hand_over=handed.append)
+    assert [task.find_tables for task in handed] == [True]
+    # AND asking for them where the deep engine would not read is the client's error
+    for options, says in [
+        (RecognitionOptions(find_tables=True, engine="tesseract"), "use engine auto or ppocr"),
+        (RecognitionOptions(find_tables=True, languages="fake"), "tables are found in eng text only"),
+    ]:
+        with pytest.raises(InvalidRequest, match=says):
+            recognizer.recognize(PAGE, deadline_in(30), options, hand_over=handed.append)
+    alone = Recognizer(ScriptedEngine([line("seam", 0.5)]), LIMITS, "eng", default_engine="auto")
+    with pytest.raises(InvalidRequest, match="not deployed here"):
+        alone.recognize(PAGE, deadline_in(30), RecognitionOptions(find_tables=True))
