@@ -423,7 +423,9 @@
         : `with open(${JSON.stringify(name)}, "rb") as image:\n    answer = requests.post(${JSON.stringify(endpoint)}, headers={"x-api-key": os.environ["OCR_APPKEY"]}, files={"file": image}, data=${pythonFields})`,
       'print(answer.json()["results"][0]["text"])',
     ].join("\n");
-    const host = apiBase.host + apiBase.pathname.replace(/\/$/, "");
+    // Tencent's SDKs call the root of a host and sign the path "/": under a stage's path they
+    // need the stack's custom domain instead (docs/api/tencent.md).
+    const atRoot = apiBase.pathname === "/";
     $("code-tencent").textContent = [
       "import base64",
       "from tencentcloud.common import credential",
@@ -432,7 +434,8 @@
       "from tencentcloud.ocr.v20181119 import models, ocr_client",
       "",
       "# A SecretId/SecretKey pair issued for your key (keys tencent-credentials create KEY_ID).",
-      `client = ocr_client.OcrClient(credential.Credential("SECRET_ID", "SECRET_KEY"), "ap-guangzhou", ClientProfile(httpProfile=HttpProfile(protocol=${JSON.stringify(apiBase.protocol.replace(":", ""))}, endpoint=${JSON.stringify(host)})))`,
+      ...(atRoot ? [] : ["# Tencent's SDKs call the root of a host: set endpoint to the stack's CustomDomainName."]),
+      `client = ocr_client.OcrClient(credential.Credential("SECRET_ID", "SECRET_KEY"), "ap-guangzhou", ClientProfile(httpProfile=HttpProfile(protocol=${JSON.stringify(apiBase.protocol.replace(":", ""))}, endpoint=${JSON.stringify(apiBase.host)})))`,
       "request = models.GeneralAccurateOCRRequest()",
       source.url
         ? `request.ImageUrl = ${JSON.stringify(source.url)}`
