@@ -194,17 +194,16 @@ class TableFinder:
         pixels = cv2.resize(bgr, (input_width, input_height)).astype(np.float32) / 255.0
         pixels = ((pixels - _MEAN) / _STD).transpose(2, 0, 1)[None].astype(np.float32)
         outputs = self._layout.run(None, {self._layout.get_inputs()[0].name: pixels})
-        boxes, scores = _picodet_regions(outputs, _LAYOUT_CLASSES.index("table"), TABLE_SCORE)
+        boxes, scores = _picodet_boxes(outputs)
         # Titles, notes and captions the layout model finds at a table's top or bottom edge are
         # cut off it: read as a row, one line above the grid moved every cell a row down.
         around = [
             box
             for name in _AROUND_TABLES
-            for box in _picodet_regions(outputs, _LAYOUT_CLASSES.index(name), _AROUND_SCORE)[0]
+            for box in _regions_of_class(boxes, scores, _LAYOUT_CLASSES.index(name), _AROUND_SCORE)
         ]
         regions = []
-        for found, _ in sorted(zip(boxes, scores), key=lambda found: -found[1]):
-            left, top, right, bottom = found
+        for left, top, right, bottom in _regions_of_class(boxes, scores, _LAYOUT_CLASSES.index("table"), TABLE_SCORE):
             margin_x, margin_y = (right - left) * _REGION_MARGIN, (bottom - top) * _REGION_MARGIN
             left, top, right, bottom = _without_edges(
                 (left - margin_x, top - margin_y, right + margin_x, bottom + margin_y), around
@@ -322,39 +321,44 @@ def _without_edges(table: tuple, around: list[tuple]) -> tuple:
     return left, top, right, bottom
 
 
-def _picodet_regions(outputs, class_index: int, min_score: float):
-    """The layout model's boxes of one class (left, top, right, bottom on its 608x800 input) and scores:
-    PicoDet's per-stride class scores and box distributions (GFL), decoded, then non-maximum
-    suppression."""
+def _picodet_boxes(outputs):
+    """Every position's box (left, top, right, bottom on the layout model's 608x800 input) and
+    its score for each class: PicoDet's per-stride class scores and box distributions (GFL),
+    decoded once for all classes."""
     import numpy as np
 
     half = len(outputs) // 2
     input_height, input_width = _LAYOUT_INPUT
     boxes, scores = [], []
     for stride, class_scores, distribution in zip(_LAYOUT_STRIDES, outputs[:half], outputs[half:]):
-        score = class_scores[0][:, class_index]
-        keep = score > min_score
-        if not keep.any():
-            continue
         bins = distribution[0].shape[-1] // 4
         rows, columns = int(np.ceil(input_height / stride)), int(np.ceil(input_width / stride))
         grid_y, grid_x = np.meshgrid(np.arange(rows), np.arange(columns), indexing="ij")
         centres = np.stack(((grid_x.ravel() + 0.5) * stride, (grid_y.ravel() + 0.5) * stride), axis=1)
-        logits = distribution[0].reshape(-1, 4, bins)[keep]
+        logits = distribution[0].reshape(-1, 4, bins)
         weights = np.exp(logits - logits.max(axis=2, keepdims=True))
         distances = (weights / weights.sum(axis=2, keepdims=True) * np.arange(bins)).sum(axis=2) * stride
-        centre = centres[keep]
-        boxes.append(np.concatenate((centre - distances[:, :2], centre + distances[:, 2:]), axis=1))
-        scores.append(score[keep])
-    if not boxes:
-        return [], []
-    boxes, scores = np.concatenate(boxes), np.concatenate(scores)
-    kept = []
-    for index in np.argsort(-scores):
-        candidate = _clipped(*boxes[index], input_width, input_height)
-        if all(_iou(candidate, _clipped(*boxes[other], input_width, input_height)) <= _SAME_REGION for other in kept):
-            kept.append(index)
-    return [tuple(float(value) for value in boxes[index]) for index in kept], [float(scores[index]) for index in kept]
+        boxes.append(np.concatenate((centres - distances[:, :2], centres + distances[:, 2:]), axis=1))
+        scores.append(class_scores[0])
+    return np.concatenate(boxes), np.concatenate(scores)
+
+
+def _regions_of_class(boxes, scores, class_index: int, min_score: float) -> list[tuple]:
+    """The boxes (``_picodet_boxes``) one class scores above ``min_score``, best first, less each
+    that overlaps a better one (non-maximum suppression)."""
+    import numpy as np
+
+    input_height, input_width = _LAYOUT_INPUT
+    class_scores = scores[:, class_index]
+    kept: list[tuple[tuple, BoundingBox]] = []
+    for index in np.argsort(-class_scores):
+        if class_scores[index] <= min_score:
+            break
+        box = tuple(float(value) for value in boxes[index])
+        clipped = _clipped(*box, input_width, input_height)
+        if all(_iou(clipped, other) <= _SAME_REGION for _, other in kept):
+            kept.append((box, clipped))
+    return [box for box, _ in kept]
 
 
 def _clipped(left: float, top: float, right: float, bottom: float, width: int, height: int) -> BoundingBox:
