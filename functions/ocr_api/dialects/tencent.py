@@ -50,7 +50,7 @@ from ocr_api.errors import (
 from ocr_api.ocr import RecognitionOptions, RecognitionResult
 from ocr_api.ocr.recognizer import ALL_LANGUAGES, AUTO
 from ocr_api.ocr.result import BoundingBox, Quad
-from ocr_api.ocr.tables import Table, workbook
+from ocr_api.ocr.tables import Table, places_of_lines, workbook
 from ocr_api.service.budget import Budget
 from ocr_api.service.ocr_service import OcrService
 from ocr_api.service.request import Caller, ImageSource, ImageUrl, OcrRequest, SignedRequest
@@ -264,7 +264,7 @@ def _detections(result: RecognitionResult) -> list[dict]:
 
 def _table_answer(result: RecognitionResult, request_id: str | None) -> Response:
     detections = [_table_detection(table) for table in result.tables]
-    in_tables = {line for table in result.tables for cell in table.cells for line in cell.lines}
+    in_tables = places_of_lines(result.tables)
     outside = [line for index, line in enumerate(result.lines) if index not in in_tables]
     if outside:
         detections.append(_text_detection(outside))

@@ -49,7 +49,7 @@ from ocr_api.ocr import RecognitionOptions, RecognitionResult
 from ocr_api.ocr.markdown import to_markdown
 from ocr_api.ocr.recognizer import ENGINE_CHOICES
 from ocr_api.ocr.result import BoundingBox, Quad
-from ocr_api.ocr.tables import Table, table_html
+from ocr_api.ocr.tables import Table, places_of_lines, table_html
 from ocr_api.service.budget import Budget
 from ocr_api.service.ocr_service import OcrService
 from ocr_api.service.request import ImageSource, ImageUrl, OcrRequest, UploadRef
@@ -237,7 +237,7 @@ def result_json(
 ) -> dict:
     """One image's result as this API writes it (a job's pages too)."""
     blocks = []
-    places = _places_in_tables(result) if tables else {}
+    places = places_of_lines(result.tables) if tables else {}
     for index, (line, paragraph) in enumerate(zip(result.lines, result.paragraph_numbers())):
         block = {"text": line.text, "confidence": line.confidence, "paragraph": paragraph, "engine": line.engine}
         if index in places:
@@ -267,17 +267,6 @@ def result_json(
     if markdown:
         body["markdown"] = to_markdown(result)
     return body
-
-
-def _places_in_tables(result: RecognitionResult) -> dict[int, tuple[int, int]]:
-    """Each line in a table: its table's and its cell's index (from 0) in ``tables``; a line
-    shared out over cells is marked with the first."""
-    places: dict[int, tuple[int, int]] = {}
-    for table_index, table in enumerate(result.tables):
-        for cell_index, cell in enumerate(table.cells):
-            for line in cell.lines:
-                places.setdefault(line, (table_index, cell_index))
-    return places
 
 
 def _table_json(table: Table, need_location: bool) -> dict:

@@ -13,7 +13,7 @@ import statistics
 from itertools import groupby
 
 from ocr_api.ocr.result import RecognitionResult, TextLine, join_words
-from ocr_api.ocr.tables import table_markdown
+from ocr_api.ocr.tables import places_of_lines, table_markdown
 
 _BULLET = re.compile(r"^\s*[•·●▪■◦‣\-*–—]\s+(?P<rest>.+)$")
 _NUMBERED = re.compile(r"^\s*(?P<number>\d{1,3})[.)、．]\s*(?P<rest>.+)$")
@@ -30,19 +30,17 @@ def to_markdown(result: RecognitionResult) -> str:
     if not result.lines:
         return ""
     typical_height = statistics.median(line.box.height for line in result.lines)
-    table_of_line = {
-        line: number for number, table in enumerate(result.tables) for cell in table.cells for line in cell.lines
-    }
+    places = places_of_lines(result.tables)
     parts = []
     written_tables: set[int] = set()
     numbered = list(enumerate(result.lines))
     for _, grouped in groupby(numbered, key=lambda item: (item[1].block, item[1].paragraph)):
         outside: list[TextLine] = []
         for index, line in grouped:
-            table = table_of_line.get(index)
-            if table is None:
+            if index not in places:
                 outside.append(line)
                 continue
+            table = places[index][0]
             if outside:
                 parts.append(_paragraph(outside, typical_height))
                 outside = []

@@ -136,6 +136,17 @@ def workbook(tables: list[Table]) -> bytes:
     return buffer.getvalue()
 
 
+def places_of_lines(tables: tuple[Table, ...]) -> dict[int, tuple[int, int]]:
+    """Each line in a table, by its index in the page's lines: its table's and its cell's index
+    (from 0); a line shared out over cells is placed in the first."""
+    places: dict[int, tuple[int, int]] = {}
+    for table_index, table in enumerate(tables):
+        for cell_index, cell in enumerate(table.cells):
+            for line in cell.lines:
+                places.setdefault(line, (table_index, cell_index))
+    return places
+
+
 def filled_tables(grids, lines: tuple[TextLine, ...]) -> tuple[Table, ...]:
     """The tables ``grids`` found (``table_structure.TableGrid``, on the same image as ``lines``),
     each cell holding the text of the lines in it: a line in one cell whole, a line across cells
